@@ -1,0 +1,304 @@
+//! Hash commands: a key holding field → value pairs (`HSET user:1 name lisuo age 30`).
+//!
+//! Fields keep insertion order, as Redis's small (listpack-encoded) hashes do, so `HGETALL`
+//! answers in the order fields were added. In RESP3 `HGETALL` is a map (`%`), in RESP2 a
+//! flat array of field, value, field, value…
+
+use super::keys::{parse_scan_args, reply_scan};
+use super::{arg_f64, arg_i64, format_float_value, read_as, write_as, Ctx, Handler, NOT_INTEGER, OVERFLOW};
+use crate::keyspace::{Map, Value};
+use crate::pattern::glob_match;
+use crate::resp::parse_i64;
+use bytes::Bytes;
+
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("hset", hset),
+    ("hmset", hmset),
+    ("hsetnx", hsetnx),
+    ("hget", hget),
+    ("hmget", hmget),
+    ("hgetall", hgetall),
+    ("hdel", hdel),
+    ("hlen", hlen),
+    ("hstrlen", hstrlen),
+    ("hexists", hexists),
+    ("hkeys", hkeys),
+    ("hvals", hvals),
+    ("hincrby", hincrby),
+    ("hincrbyfloat", hincrbyfloat),
+    ("hrandfield", hrandfield),
+    ("hscan", hscan),
+];
+
+fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Map<Bytes, Bytes>>, ()> {
+    read_as(ctx, key, |v| match v {
+        Value::Hash(h) => Some(h),
+        _ => None,
+    })
+}
+
+/// The hash at `key`, created empty when missing (if `create`).
+fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Map<Bytes, Bytes>>, ()> {
+    let make: Option<fn() -> Value> = if create { Some(|| Value::Hash(Map::default())) } else { None };
+    write_as(ctx, key, make, |v| match v {
+        Value::Hash(h) => Some(h),
+        _ => None,
+    })
+}
+
+fn hset_pairs(ctx: &mut Ctx, args: &[Bytes], cmd: &str) -> Option<i64> {
+    if args.len() % 2 != 0 {
+        ctx.error(&format!("ERR wrong number of arguments for '{}' command", cmd));
+        return None;
+    }
+    let key = &args[1];
+    let h = write_hash(ctx, key, true).ok()??;
+    let mut added = 0;
+    for pair in args[2..].chunks(2) {
+        if h.insert(pair[0].clone(), pair[1].clone()).is_none() {
+            added += 1;
+        }
+    }
+    ctx.modified(key);
+    Some(added)
+}
+
+fn hset(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Some(n) = hset_pairs(ctx, args, "hset") {
+        ctx.reply().int(n);
+    }
+}
+
+fn hmset(ctx: &mut Ctx, args: &[Bytes]) {
+    if hset_pairs(ctx, args, "hmset").is_some() {
+        ctx.ok();
+    }
+}
+
+fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
+    if h.contains_key(&args[2][..]) {
+        return ctx.reply().int(0);
+    }
+    h.insert(args[2].clone(), args[3].clone());
+    ctx.modified(key);
+    ctx.reply().int(1);
+}
+
+fn hget(ctx: &mut Ctx, args: &[Bytes]) {
+    let Ok(h) = read_hash(ctx, &args[1]) else { return };
+    match h.and_then(|h| h.get(&args[2][..])).cloned() {
+        Some(v) => ctx.reply().bulk(&v),
+        None => ctx.reply().null(),
+    }
+}
+
+fn hmget(ctx: &mut Ctx, args: &[Bytes]) {
+    let Ok(h) = read_hash(ctx, &args[1]) else { return };
+    let vals: Vec<Option<Bytes>> = args[2..].iter().map(|f| h.and_then(|h| h.get(&f[..])).cloned()).collect();
+    ctx.reply().array(vals.len());
+    for v in vals {
+        match v {
+            Some(v) => ctx.reply().bulk(&v),
+            None => ctx.reply().null(),
+        }
+    }
+}
+
+fn hgetall(ctx: &mut Ctx, args: &[Bytes]) {
+    let Ok(h) = read_hash(ctx, &args[1]) else { return };
+    let pairs: Vec<(Bytes, Bytes)> = h.map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    ctx.reply().map(pairs.len());
+    for (k, v) in pairs {
+        ctx.reply().bulk(&k);
+        ctx.reply().bulk(&v);
+    }
+}
+
+fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    let Ok(h) = write_hash(ctx, key, false) else { return };
+    let Some(h) = h else { return ctx.reply().int(0) };
+    let n = args[2..].iter().filter(|f| h.shift_remove(&f[..]).is_some()).count();
+    if n > 0 {
+        ctx.db().remove_if_empty(key);
+        ctx.modified(key);
+    }
+    ctx.reply().int(n as i64);
+}
+
+fn hlen(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Ok(h) = read_hash(ctx, &args[1]) {
+        let n = h.map(|h| h.len()).unwrap_or(0);
+        ctx.reply().int(n as i64);
+    }
+}
+
+fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Ok(h) = read_hash(ctx, &args[1]) {
+        let n = h.and_then(|h| h.get(&args[2][..])).map(|v| v.len()).unwrap_or(0);
+        ctx.reply().int(n as i64);
+    }
+}
+
+fn hexists(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Ok(h) = read_hash(ctx, &args[1]) {
+        let e = h.is_some_and(|h| h.contains_key(&args[2][..]));
+        ctx.reply().int(e as i64);
+    }
+}
+
+fn hkeys(ctx: &mut Ctx, args: &[Bytes]) {
+    let Ok(h) = read_hash(ctx, &args[1]) else { return };
+    let keys: Vec<Bytes> = h.map(|h| h.keys().cloned().collect()).unwrap_or_default();
+    ctx.reply().array(keys.len());
+    for k in keys {
+        ctx.reply().bulk(&k);
+    }
+}
+
+fn hvals(ctx: &mut Ctx, args: &[Bytes]) {
+    let Ok(h) = read_hash(ctx, &args[1]) else { return };
+    let vals: Vec<Bytes> = h.map(|h| h.values().cloned().collect()).unwrap_or_default();
+    ctx.reply().array(vals.len());
+    for v in vals {
+        ctx.reply().bulk(&v);
+    }
+}
+
+fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(delta) = arg_i64(ctx, &args[3]) else { return };
+    let key = &args[1];
+    let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
+    let current = match h.get(&args[2][..]) {
+        None => 0,
+        Some(v) => match parse_i64(v) {
+            Some(n) => n,
+            None => {
+                ctx.db().remove_if_empty(key);
+                return ctx.error("ERR hash value is not an integer");
+            }
+        },
+    };
+    let Some(next) = current.checked_add(delta) else {
+        ctx.db().remove_if_empty(key);
+        return ctx.error(OVERFLOW);
+    };
+    h.insert(args[2].clone(), Bytes::from(next.to_string()));
+    ctx.modified(key);
+    ctx.reply().int(next);
+}
+
+fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(delta) = arg_f64(ctx, &args[3]) else { return };
+    let key = &args[1];
+    let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
+    let current = match h.get(&args[2][..]) {
+        None => 0.0,
+        Some(v) => match super::parse_f64(v) {
+            Some(n) => n,
+            None => {
+                ctx.db().remove_if_empty(key);
+                return ctx.error("ERR hash value is not a float");
+            }
+        },
+    };
+    let next = current + delta;
+    if !next.is_finite() {
+        ctx.db().remove_if_empty(key);
+        return ctx.error("ERR increment would produce NaN or Infinity");
+    }
+    let text = Bytes::from(format_float_value(next));
+    h.insert(args[2].clone(), text.clone());
+    ctx.modified(key);
+    ctx.reply().bulk(&text);
+}
+
+/// `HRANDFIELD key [count [WITHVALUES]]`
+fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) {
+    let count = if args.len() >= 3 {
+        match parse_i64(&args[2]) {
+            Some(c) => Some(c),
+            None => return ctx.error(NOT_INTEGER),
+        }
+    } else {
+        None
+    };
+    let with_values = args.len() == 4 && super::eq_ic(&args[3], "WITHVALUES");
+    if args.len() > 4 || (args.len() == 4 && !with_values) {
+        return ctx.error(super::SYNTAX_ERR);
+    }
+    let Ok(h) = read_hash(ctx, &args[1]) else { return };
+    let pairs: Vec<(Bytes, Bytes)> = h.map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    let picks = random_picks(ctx, pairs.len(), count);
+    match count {
+        None => match picks.first() {
+            Some(&i) => ctx.reply().bulk(&pairs[i].0),
+            None => ctx.reply().null(),
+        },
+        Some(_) => {
+            if with_values && ctx.client.reply.is_resp3() {
+                ctx.reply().array(picks.len());
+                for i in picks {
+                    ctx.reply().array(2);
+                    ctx.reply().bulk(&pairs[i].0);
+                    ctx.reply().bulk(&pairs[i].1);
+                }
+            } else {
+                ctx.reply().array(picks.len() * if with_values { 2 } else { 1 });
+                for i in picks {
+                    ctx.reply().bulk(&pairs[i].0);
+                    if with_values {
+                        ctx.reply().bulk(&pairs[i].1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Indexes drawn for HRANDFIELD/SRANDMEMBER/ZRANDMEMBER: no count → one; positive → distinct,
+/// at most `len`; negative → `|count|` draws with repetition.
+pub fn random_picks(ctx: &mut Ctx, len: usize, count: Option<i64>) -> Vec<usize> {
+    if len == 0 {
+        return Vec::new();
+    }
+    match count {
+        None => vec![ctx.srv.rng.below(len)],
+        Some(c) if c < 0 => (0..c.unsigned_abs().min(1 << 24)).map(|_| ctx.srv.rng.below(len)).collect(),
+        Some(c) => {
+            let c = (c as usize).min(len);
+            let mut idx: Vec<usize> = (0..len).collect();
+            // Partial Fisher-Yates with the node's seeded generator.
+            for i in 0..c {
+                let j = i + ctx.srv.rng.below(len - i);
+                idx.swap(i, j);
+            }
+            idx.truncate(c);
+            idx
+        }
+    }
+}
+
+fn hscan(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
+    let Ok(h) = read_hash(ctx, &args[1]) else { return };
+    let mut items = Vec::new();
+    let mut next = 0;
+    if let Some(h) = h {
+        let mut i = sa.cursor;
+        let mut visited = 0;
+        while i < h.len() && visited < sa.count {
+            let (k, v) = h.get_index(i).unwrap();
+            if sa.pattern.as_ref().is_none_or(|p| glob_match(p, k, false)) {
+                items.push(k.clone());
+                items.push(v.clone());
+            }
+            i += 1;
+            visited += 1;
+        }
+        next = if i >= h.len() { 0 } else { i };
+    }
+    reply_scan(ctx, next, &items);
+}

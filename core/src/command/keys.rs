@@ -1,0 +1,528 @@
+//! Keyspace commands: existence, type, renaming, iteration, expiry, DUMP/RESTORE.
+//!
+//! Expiry is stored as an absolute deadline in ms, whatever form the command used:
+//! `EXPIRE k 10` at virtual time T stores `T + 10000`. `TTL` answers `-2` for a missing key
+//! and `-1` for a key without a deadline. A deadline in the past deletes the key at once.
+//!
+//! `SCAN` walks the insertion-ordered table by position; the cursor is the next position.
+//! As in Redis, a key present from the start to the end of a full iteration is returned at
+//! least once while no key is deleted during it.
+
+use super::{arg_i64, eq_ic, Ctx, Handler, NO_SUCH_KEY, SYNTAX_ERR};
+use crate::keyspace::Value;
+use crate::pattern::glob_match;
+use crate::rdb;
+use bytes::Bytes;
+
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("del", del),
+    ("unlink", del),
+    ("exists", exists),
+    ("type", type_),
+    ("rename", rename),
+    ("renamenx", renamenx),
+    ("randomkey", randomkey),
+    ("touch", touch),
+    ("object", object),
+    ("dump", dump),
+    ("restore", restore),
+    ("keys", keys),
+    ("scan", scan),
+    ("expire", expire),
+    ("pexpire", pexpire),
+    ("expireat", expireat),
+    ("pexpireat", pexpireat),
+    ("ttl", ttl),
+    ("pttl", pttl),
+    ("expiretime", expiretime),
+    ("pexpiretime", pexpiretime),
+    ("persist", persist),
+    ("copy", copy),
+    ("move", move_),
+];
+
+fn del(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut n = 0;
+    let now = ctx.now;
+    for key in &args[1..] {
+        let db = ctx.db();
+        db.expire_if_needed(key, now);
+        if db.remove(key).is_some() {
+            ctx.modified(key);
+            n += 1;
+        }
+    }
+    ctx.reply().int(n);
+}
+
+fn exists(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut n = 0;
+    for key in &args[1..] {
+        if ctx.lookup_read(key).is_some() {
+            n += 1;
+        }
+    }
+    ctx.reply().int(n);
+}
+
+fn touch(ctx: &mut Ctx, args: &[Bytes]) {
+    exists(ctx, args);
+}
+
+fn type_(ctx: &mut Ctx, args: &[Bytes]) {
+    let t = ctx.lookup_read(&args[1]).map(|v| v.type_name()).unwrap_or("none");
+    ctx.reply().simple(t);
+}
+
+fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
+    let (src, dst) = (&args[1], &args[2]);
+    let now = ctx.now;
+    if !ctx.db().contains(src, now) {
+        return ctx.error(NO_SUCH_KEY);
+    }
+    if src == dst {
+        return if nx { ctx.reply().int(0) } else { ctx.ok() };
+    }
+    if nx && ctx.db().contains(dst, now) {
+        return ctx.reply().int(0);
+    }
+    let db = ctx.db();
+    let expire = db.expire_at(src);
+    let value = db.remove(src).expect("checked above");
+    db.set(dst.clone(), value);
+    if let Some(at) = expire {
+        db.set_expire(dst, at);
+    }
+    ctx.modified(src);
+    ctx.modified(dst);
+    if nx {
+        ctx.reply().int(1)
+    } else {
+        ctx.ok()
+    }
+}
+
+fn rename(ctx: &mut Ctx, args: &[Bytes]) {
+    rename_generic(ctx, args, false);
+}
+
+fn renamenx(ctx: &mut Ctx, args: &[Bytes]) {
+    rename_generic(ctx, args, true);
+}
+
+fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) {
+    let now = ctx.now;
+    // Like Redis, retry when the drawn key turns out to be expired.
+    for _ in 0..100 {
+        let len = ctx.db().len();
+        if len == 0 {
+            break;
+        }
+        let i = ctx.srv.rng.below(len);
+        let key = ctx.db().entries.get_index(i).map(|(k, _)| k.clone()).unwrap();
+        if ctx.db().expire_if_needed(&key, now) {
+            ctx.srv.stats.expired_keys += 1;
+            continue;
+        }
+        return ctx.reply().bulk(&key);
+    }
+    ctx.reply().null();
+}
+
+fn object(ctx: &mut Ctx, args: &[Bytes]) {
+    let sub = &args[1];
+    if eq_ic(sub, "HELP") {
+        let lines = [
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Prints this help.",
+        ];
+        ctx.reply().array(lines.len());
+        for l in lines {
+            ctx.reply().simple(l);
+        }
+        return;
+    }
+    if args.len() != 3 {
+        return ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.", String::from_utf8_lossy(sub)));
+    }
+    let Some(v) = ctx.lookup_read(&args[2]) else { return ctx.reply().null() };
+    let enc = v.encoding();
+    let is_shared_int = matches!(v, Value::Str(s) if crate::resp::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
+    if eq_ic(sub, "ENCODING") {
+        ctx.reply().bulk_str(enc);
+    } else if eq_ic(sub, "REFCOUNT") {
+        ctx.reply().int(if is_shared_int { i32::MAX as i64 } else { 1 });
+    } else if eq_ic(sub, "IDLETIME") {
+        ctx.reply().int(0);
+    } else if eq_ic(sub, "FREQ") {
+        ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+    } else {
+        ctx.error(&format!("ERR unknown subcommand '{}'. Try OBJECT HELP.", String::from_utf8_lossy(sub)));
+    }
+}
+
+fn dump(ctx: &mut Ctx, args: &[Bytes]) {
+    match ctx.lookup_read(&args[1]) {
+        None => ctx.reply().null(),
+        Some(v) => {
+            let payload = rdb::dump_payload(v);
+            ctx.reply().bulk(&payload);
+        }
+    }
+}
+
+/// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]`
+fn restore(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    let mut replace = false;
+    let mut absttl = false;
+    let mut i = 4;
+    while i < args.len() {
+        let a = &args[i];
+        if eq_ic(a, "REPLACE") {
+            replace = true;
+        } else if eq_ic(a, "ABSTTL") {
+            absttl = true;
+        } else if (eq_ic(a, "IDLETIME") || eq_ic(a, "FREQ")) && i + 1 < args.len() {
+            let Some(v) = arg_i64(ctx, &args[i + 1]) else { return };
+            if v < 0 {
+                return ctx.error(if eq_ic(a, "IDLETIME") { "ERR Invalid IDLETIME value, must be >= 0" } else { "ERR Invalid FREQ value, must be >= 0 and <= 255" });
+            }
+            i += 1;
+        } else {
+            return ctx.error(SYNTAX_ERR);
+        }
+        i += 1;
+    }
+    let Some(ttl) = arg_i64(ctx, &args[2]) else { return };
+    if ttl < 0 {
+        return ctx.error("ERR Invalid TTL value, must be >= 0");
+    }
+    let now = ctx.now;
+    if !replace && ctx.db().contains(key, now) {
+        return ctx.error("BUSYKEY Target key name already exists.");
+    }
+    let value = match rdb::restore_payload(&args[3]) {
+        Ok(v) => v,
+        Err(e) => return ctx.error(&format!("ERR {}", e.0)),
+    };
+    let deadline = match (ttl, absttl) {
+        (0, _) => None,
+        (t, true) => Some(t as u64),
+        (t, false) => Some(now + t as u64),
+    };
+    if deadline.is_some_and(|d| d <= now) {
+        // Already expired: Redis deletes any old value and reports success.
+        if ctx.db().remove(key).is_some() {
+            ctx.modified(key);
+        }
+        return ctx.ok();
+    }
+    let db = ctx.db();
+    db.set(key.clone(), value);
+    if let Some(d) = deadline {
+        db.set_expire(key, d);
+    }
+    ctx.modified(key);
+    ctx.ok();
+}
+
+fn keys(ctx: &mut Ctx, args: &[Bytes]) {
+    let pattern = &args[1];
+    let now = ctx.now;
+    let all = pattern.as_ref() == b"*";
+    let db = ctx.db();
+    let found: Vec<Bytes> = db
+        .entries
+        .keys()
+        .filter(|k| all || glob_match(pattern, k, false))
+        .filter(|k| !db.expires.get(&k[..]).is_some_and(|&at| at <= now))
+        .cloned()
+        .collect();
+    ctx.reply().array(found.len());
+    for k in found {
+        ctx.reply().bulk(&k);
+    }
+}
+
+/// Shared by SCAN, SSCAN, HSCAN and ZSCAN: parse `cursor [MATCH p] [COUNT n] [TYPE t]`.
+pub struct ScanArgs {
+    pub cursor: usize,
+    pub pattern: Option<Bytes>,
+    pub count: usize,
+    pub type_filter: Option<Bytes>,
+}
+
+pub fn parse_scan_args(ctx: &mut Ctx, cursor: &[u8], opts: &[Bytes], allow_type: bool) -> Option<ScanArgs> {
+    let cursor = match std::str::from_utf8(cursor).ok().and_then(|s| s.parse::<u64>().ok()) {
+        Some(c) => c as usize,
+        None => {
+            ctx.error("ERR invalid cursor");
+            return None;
+        }
+    };
+    let mut out = ScanArgs { cursor, pattern: None, count: 10, type_filter: None };
+    let mut i = 0;
+    while i < opts.len() {
+        let more = i + 1 < opts.len();
+        if eq_ic(&opts[i], "COUNT") && more {
+            let n = arg_i64(ctx, &opts[i + 1])?;
+            if n < 1 {
+                ctx.error(SYNTAX_ERR);
+                return None;
+            }
+            out.count = n as usize;
+        } else if eq_ic(&opts[i], "MATCH") && more {
+            out.pattern = Some(opts[i + 1].clone());
+        } else if allow_type && eq_ic(&opts[i], "TYPE") && more {
+            out.type_filter = Some(opts[i + 1].clone());
+        } else {
+            ctx.error(SYNTAX_ERR);
+            return None;
+        }
+        i += 2;
+    }
+    Some(out)
+}
+
+/// Write a scan reply: `[next-cursor, [items...]]`.
+pub fn reply_scan(ctx: &mut Ctx, next: usize, items: &[Bytes]) {
+    ctx.reply().array(2);
+    ctx.reply().bulk_str(&next.to_string());
+    ctx.reply().array(items.len());
+    for it in items {
+        ctx.reply().bulk(it);
+    }
+}
+
+fn scan(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(sa) = parse_scan_args(ctx, &args[1], &args[2..], true) else { return };
+    let now = ctx.now;
+    let db = ctx.db();
+    let len = db.entries.len();
+    let mut i = sa.cursor;
+    let mut found = Vec::new();
+    let mut visited = 0;
+    while i < len && visited < sa.count {
+        let (k, v) = db.entries.get_index(i).unwrap();
+        visited += 1;
+        i += 1;
+        if db.expires.get(&k[..]).is_some_and(|&at| at <= now) {
+            continue;
+        }
+        if let Some(p) = &sa.pattern {
+            if !glob_match(p, k, false) {
+                continue;
+            }
+        }
+        if let Some(t) = &sa.type_filter {
+            if !t.eq_ignore_ascii_case(v.type_name().as_bytes()) {
+                continue;
+            }
+        }
+        found.push(k.clone());
+    }
+    let next = if i >= len { 0 } else { i };
+    reply_scan(ctx, next, &found);
+}
+
+/// EXPIRE family: `key amount [NX|XX|GT|LT]`; `unit` is ms per unit; `absolute` for *AT.
+fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit: i64, absolute: bool, cmd: &str) {
+    let key = &args[1];
+    let Some(amount) = arg_i64(ctx, &args[2]) else { return };
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in &args[3..] {
+        if eq_ic(opt, "NX") {
+            nx = true;
+        } else if eq_ic(opt, "XX") {
+            xx = true;
+        } else if eq_ic(opt, "GT") {
+            gt = true;
+        } else if eq_ic(opt, "LT") {
+            lt = true;
+        } else {
+            return ctx.error(&format!("ERR Unsupported option {}", String::from_utf8_lossy(opt)));
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return ctx.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    }
+    if gt && lt {
+        return ctx.error("ERR GT and LT options at the same time are not compatible");
+    }
+    let invalid = || format!("ERR invalid expire time in '{}' command", cmd);
+    let Some(mut when) = amount.checked_mul(unit) else { return ctx.error(&invalid()) };
+    if !absolute {
+        match when.checked_add(ctx.now as i64) {
+            Some(w) => when = w,
+            None => return ctx.error(&invalid()),
+        }
+    }
+    let now = ctx.now;
+    if !ctx.db().contains(key, now) {
+        return ctx.reply().int(0);
+    }
+    let current = ctx.db().expire_at(key);
+    let ok = if nx {
+        current.is_none()
+    } else if xx {
+        current.is_some() && (!gt || current.is_some_and(|c| when > c as i64)) && (!lt || current.is_some_and(|c| when < c as i64))
+    } else if gt {
+        current.is_some_and(|c| when > c as i64)
+    } else if lt {
+        current.is_none_or(|c| when < c as i64)
+    } else {
+        true
+    };
+    if !ok {
+        return ctx.reply().int(0);
+    }
+    if when <= now as i64 {
+        ctx.db().remove(key);
+        ctx.srv.stats.expired_keys += 0;
+    } else {
+        ctx.db().set_expire(key, when as u64);
+    }
+    ctx.modified(key);
+    ctx.reply().int(1);
+}
+
+fn expire(ctx: &mut Ctx, args: &[Bytes]) {
+    expire_generic(ctx, args, 1000, false, "expire");
+}
+fn pexpire(ctx: &mut Ctx, args: &[Bytes]) {
+    expire_generic(ctx, args, 1, false, "pexpire");
+}
+fn expireat(ctx: &mut Ctx, args: &[Bytes]) {
+    expire_generic(ctx, args, 1000, true, "expireat");
+}
+fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) {
+    expire_generic(ctx, args, 1, true, "pexpireat");
+}
+
+/// TTL/PTTL/EXPIRETIME/PEXPIRETIME: -2 missing, -1 no deadline.
+fn ttl_generic(ctx: &mut Ctx, key: &[u8], ms: bool, absolute: bool) {
+    if ctx.lookup_read(key).is_none() {
+        return ctx.reply().int(-2);
+    }
+    let now = ctx.now;
+    let v = match ctx.db().expire_at(key) {
+        None => -1,
+        Some(at) => {
+            let x = if absolute { at as i64 } else { at.saturating_sub(now) as i64 };
+            if ms {
+                x
+            } else if absolute {
+                x / 1000
+            } else {
+                (x + 500) / 1000
+            }
+        }
+    };
+    ctx.reply().int(v);
+}
+
+fn ttl(ctx: &mut Ctx, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], false, false);
+}
+fn pttl(ctx: &mut Ctx, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], true, false);
+}
+fn expiretime(ctx: &mut Ctx, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], false, true);
+}
+fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], true, true);
+}
+
+fn persist(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    if ctx.lookup_read(key).is_none() {
+        return ctx.reply().int(0);
+    }
+    if ctx.db().persist(key) {
+        ctx.modified(key);
+        ctx.reply().int(1);
+    } else {
+        ctx.reply().int(0);
+    }
+}
+
+/// `COPY source destination [DB n] [REPLACE]`
+fn copy(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut target_db = ctx.client.db;
+    let mut replace = false;
+    let mut i = 3;
+    while i < args.len() {
+        if eq_ic(&args[i], "REPLACE") {
+            replace = true;
+        } else if eq_ic(&args[i], "DB") && i + 1 < args.len() {
+            let Some(d) = arg_i64(ctx, &args[i + 1]) else { return };
+            if d < 0 || d as usize >= ctx.srv.keyspace.dbs.len() {
+                return ctx.error("ERR DB index is out of range");
+            }
+            target_db = d as usize;
+            i += 1;
+        } else {
+            return ctx.error(SYNTAX_ERR);
+        }
+        i += 1;
+    }
+    let (src, dst) = (&args[1], &args[2]);
+    if src == dst && target_db == ctx.client.db {
+        return ctx.error("ERR source and destination objects are the same");
+    }
+    let now = ctx.now;
+    let Some(value) = ctx.lookup_read(src).cloned() else { return ctx.reply().int(0) };
+    let expire = ctx.db().expire_at(src);
+    let tdb = &mut ctx.srv.keyspace.dbs[target_db];
+    if tdb.contains(dst, now) && !replace {
+        return ctx.reply().int(0);
+    }
+    tdb.set(dst.clone(), value);
+    if let Some(at) = expire {
+        tdb.set_expire(dst, at);
+    }
+    ctx.srv.key_modified(target_db, dst);
+    ctx.reply().int(1);
+}
+
+/// `MOVE key db`
+fn move_(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(d) = arg_i64(ctx, &args[2]) else { return };
+    if d < 0 || d as usize >= ctx.srv.keyspace.dbs.len() {
+        return ctx.error("ERR DB index is out of range");
+    }
+    let target = d as usize;
+    if target == ctx.client.db {
+        return ctx.error("ERR source and destination objects are the same");
+    }
+    let key = &args[1];
+    let now = ctx.now;
+    if ctx.lookup_read(key).is_none() || ctx.srv.keyspace.dbs[target].contains(key, now) {
+        return ctx.reply().int(0);
+    }
+    let expire = ctx.db().expire_at(key);
+    let value = ctx.db().remove(key).unwrap();
+    let tdb = &mut ctx.srv.keyspace.dbs[target];
+    tdb.set(key.clone(), value);
+    if let Some(at) = expire {
+        tdb.set_expire(key, at);
+    }
+    ctx.modified(key);
+    ctx.srv.key_modified(target, key);
+    ctx.reply().int(1);
+}

@@ -1,0 +1,497 @@
+//! List commands. A list is a sequence of strings with O(1) push and pop at both ends; seed
+//! 000's first session pushes a menu:
+//!
+//! ```text
+//! 127.0.0.1:6379> LPUSH menu apple banana      → (integer) 2
+//! 127.0.0.1:6379> LPUSH menu pine              → (integer) 3
+//! 127.0.0.1:6379> LRANGE menu 0 -1             → 1) "pine" 2) "banana" 3) "apple"
+//! ```
+//!
+//! Blocking pops (`BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`) that find every key empty park the
+//! client; a push to one of its keys wakes it, first blocked first served, and the command is
+//! run again for it (Redis 7's `handleClientsBlockedOnKeys`). Inside MULTI they never block.
+
+use super::{arg_i64, block_client, read_as, write_as, eq_ic, normalize_range, parse_block_timeout, Ctx, Handler, SYNTAX_ERR, };
+use crate::keyspace::Value;
+use bytes::Bytes;
+use std::collections::VecDeque;
+
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("lpush", lpush),
+    ("rpush", rpush),
+    ("lpushx", lpushx),
+    ("rpushx", rpushx),
+    ("lpop", lpop),
+    ("rpop", rpop),
+    ("llen", llen),
+    ("lrange", lrange),
+    ("lindex", lindex),
+    ("lset", lset),
+    ("linsert", linsert),
+    ("lrem", lrem),
+    ("ltrim", ltrim),
+    ("lpos", lpos),
+    ("lmove", lmove),
+    ("rpoplpush", rpoplpush),
+    ("blpop", blpop),
+    ("brpop", brpop),
+    ("blmove", blmove),
+    ("brpoplpush", brpoplpush),
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum End {
+    Left,
+    Right,
+}
+
+fn parse_end(a: &[u8]) -> Option<End> {
+    if eq_ic(a, "LEFT") {
+        Some(End::Left)
+    } else if eq_ic(a, "RIGHT") {
+        Some(End::Right)
+    } else {
+        None
+    }
+}
+
+fn read_list<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c VecDeque<Bytes>>, ()> {
+    read_as(ctx, key, |v| match v {
+        Value::List(l) => Some(l),
+        _ => None,
+    })
+}
+
+fn write_list<'c>(ctx: &'c mut Ctx, key: &Bytes) -> Result<Option<&'c mut VecDeque<Bytes>>, ()> {
+    write_as(ctx, key, None, |v| match v {
+        Value::List(l) => Some(l),
+        _ => None,
+    })
+}
+
+fn push_generic(ctx: &mut Ctx, args: &[Bytes], end: End, only_if_exists: bool) {
+    let key = &args[1];
+    let len = match write_list(ctx, key) {
+        Err(()) => return,
+        Ok(None) if only_if_exists => return ctx.reply().int(0),
+        Ok(Some(list)) => {
+            push_all(list, &args[2..], end);
+            list.len()
+        }
+        Ok(None) => {
+            let mut list = VecDeque::with_capacity(args.len() - 2);
+            push_all(&mut list, &args[2..], end);
+            let n = list.len();
+            ctx.db().set_keep_ttl(key.clone(), Value::List(list));
+            n
+        }
+    };
+    ctx.modified(key);
+    let db = ctx.client.db;
+    ctx.srv.signal_key_ready(db, key);
+    ctx.reply().int(len as i64);
+}
+
+fn push_all(list: &mut VecDeque<Bytes>, items: &[Bytes], end: End) {
+    for it in items {
+        match end {
+            End::Left => list.push_front(it.clone()),
+            End::Right => list.push_back(it.clone()),
+        }
+    }
+}
+
+fn lpush(ctx: &mut Ctx, args: &[Bytes]) {
+    push_generic(ctx, args, End::Left, false);
+}
+fn rpush(ctx: &mut Ctx, args: &[Bytes]) {
+    push_generic(ctx, args, End::Right, false);
+}
+fn lpushx(ctx: &mut Ctx, args: &[Bytes]) {
+    push_generic(ctx, args, End::Left, true);
+}
+fn rpushx(ctx: &mut Ctx, args: &[Bytes]) {
+    push_generic(ctx, args, End::Right, true);
+}
+
+/// Pop up to `count` items; deletes the key when it empties.
+fn pop_items(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Result<Option<Vec<Bytes>>, ()> {
+    let Some(list) = write_list(ctx, key)? else { return Ok(None) };
+    let mut out = Vec::with_capacity(count.min(list.len()));
+    for _ in 0..count {
+        let item = match end {
+            End::Left => list.pop_front(),
+            End::Right => list.pop_back(),
+        };
+        match item {
+            Some(i) => out.push(i),
+            None => break,
+        }
+    }
+    ctx.db().remove_if_empty(key);
+    ctx.modified(key);
+    Ok(Some(out))
+}
+
+fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) {
+    if args.len() > 3 {
+        let name = if end == End::Left { "lpop" } else { "rpop" };
+        return ctx.error(&format!("ERR wrong number of arguments for '{}' command", name));
+    }
+    let count = if args.len() == 3 {
+        let Some(c) = arg_i64(ctx, &args[2]) else { return };
+        if c < 0 {
+            return ctx.error("ERR value is out of range, must be positive");
+        }
+        Some(c as usize)
+    } else {
+        None
+    };
+    if count == Some(0) {
+        // Redis 7.0 checks the key type first, then answers an empty array (or nil for a
+        // missing key).
+        match read_list(ctx, &args[1]) {
+            Err(()) => return,
+            Ok(None) => return ctx.reply().null_array(),
+            Ok(Some(_)) => return ctx.reply().array(0),
+        }
+    }
+    match pop_items(ctx, &args[1], end, count.unwrap_or(1)) {
+        Err(()) => {}
+        Ok(None) => {
+            if count.is_some() {
+                ctx.reply().null_array()
+            } else {
+                ctx.reply().null()
+            }
+        }
+        Ok(Some(items)) => {
+            if count.is_some() {
+                ctx.reply().array(items.len());
+                for i in &items {
+                    ctx.reply().bulk(i);
+                }
+            } else {
+                ctx.reply().bulk(&items[0]);
+            }
+        }
+    }
+}
+
+fn lpop(ctx: &mut Ctx, args: &[Bytes]) {
+    pop_generic(ctx, args, End::Left);
+}
+fn rpop(ctx: &mut Ctx, args: &[Bytes]) {
+    pop_generic(ctx, args, End::Right);
+}
+
+fn llen(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Ok(l) = read_list(ctx, &args[1]) {
+        let n = l.map(|l| l.len()).unwrap_or(0);
+        ctx.reply().int(n as i64);
+    }
+}
+
+fn lrange(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(start) = arg_i64(ctx, &args[2]) else { return };
+    let Some(stop) = arg_i64(ctx, &args[3]) else { return };
+    if read_list(ctx, &args[1]).is_err() {
+        return;
+    }
+    // Split borrows: the list lives in the keyspace, the reply in the client.
+    let Some(Value::List(list)) = ctx.srv.keyspace.dbs[ctx.client.db].entries.get(&args[1][..]) else {
+        return ctx.client.reply.array(0);
+    };
+    match normalize_range(start, stop, list.len()) {
+        None => ctx.client.reply.array(0),
+        Some((a, b)) => {
+            ctx.client.reply.array(b - a + 1);
+            for item in list.range(a..=b) {
+                ctx.client.reply.bulk(item);
+            }
+        }
+    }
+}
+
+fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(idx) = arg_i64(ctx, &args[2]) else { return };
+    let Ok(list) = read_list(ctx, &args[1]) else { return };
+    let item = list.and_then(|l| {
+        let i = if idx < 0 { l.len() as i64 + idx } else { idx };
+        if i < 0 {
+            None
+        } else {
+            l.get(i as usize).cloned()
+        }
+    });
+    match item {
+        Some(i) => ctx.reply().bulk(&i),
+        None => ctx.reply().null(),
+    }
+}
+
+fn lset(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(idx) = arg_i64(ctx, &args[2]) else { return };
+    let key = &args[1];
+    match write_list(ctx, key) {
+        Err(()) => {}
+        Ok(None) => ctx.error(super::NO_SUCH_KEY),
+        Ok(Some(l)) => {
+            let i = if idx < 0 { l.len() as i64 + idx } else { idx };
+            if i < 0 || i as usize >= l.len() {
+                return ctx.error("ERR index out of range");
+            }
+            l[i as usize] = args[3].clone();
+            ctx.modified(key);
+            ctx.ok();
+        }
+    }
+}
+
+fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
+    let before = if eq_ic(&args[2], "BEFORE") {
+        true
+    } else if eq_ic(&args[2], "AFTER") {
+        false
+    } else {
+        return ctx.error(SYNTAX_ERR);
+    };
+    let key = &args[1];
+    match write_list(ctx, key) {
+        Err(()) => {}
+        Ok(None) => ctx.reply().int(0),
+        Ok(Some(l)) => match l.iter().position(|x| *x == args[3]) {
+            None => ctx.reply().int(-1),
+            Some(p) => {
+                l.insert(if before { p } else { p + 1 }, args[4].clone());
+                let n = l.len();
+                ctx.modified(key);
+                ctx.reply().int(n as i64);
+            }
+        },
+    }
+}
+
+fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(count) = arg_i64(ctx, &args[2]) else { return };
+    let key = &args[1];
+    let target = &args[3];
+    let removed = match write_list(ctx, key) {
+        Err(()) => return,
+        Ok(None) => 0,
+        Ok(Some(l)) => {
+            let mut removed = 0usize;
+            let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+            if count >= 0 {
+                let mut i = 0;
+                while i < l.len() && removed < limit {
+                    if l[i] == *target {
+                        l.remove(i);
+                        removed += 1;
+                    } else {
+                        i += 1;
+                    }
+                }
+            } else {
+                let mut i = l.len();
+                while i > 0 && removed < limit {
+                    i -= 1;
+                    if l[i] == *target {
+                        l.remove(i);
+                        removed += 1;
+                    }
+                }
+            }
+            removed
+        }
+    };
+    if removed > 0 {
+        ctx.db().remove_if_empty(key);
+        ctx.modified(key);
+    }
+    ctx.reply().int(removed as i64);
+}
+
+fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(start) = arg_i64(ctx, &args[2]) else { return };
+    let Some(stop) = arg_i64(ctx, &args[3]) else { return };
+    let key = &args[1];
+    match write_list(ctx, key) {
+        Err(()) => return,
+        Ok(None) => {}
+        Ok(Some(l)) => {
+            match normalize_range(start, stop, l.len()) {
+                None => l.clear(),
+                Some((a, b)) => {
+                    l.truncate(b + 1);
+                    l.drain(..a);
+                }
+            }
+            ctx.db().remove_if_empty(key);
+            ctx.modified(key);
+        }
+    }
+    ctx.ok();
+}
+
+/// `LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]`
+fn lpos(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut rank: i64 = 1;
+    let mut count: Option<usize> = None;
+    let mut maxlen: usize = 0;
+    let mut i = 3;
+    while i < args.len() {
+        if i + 1 >= args.len() {
+            return ctx.error(SYNTAX_ERR);
+        }
+        let Some(v) = arg_i64(ctx, &args[i + 1]) else { return };
+        if eq_ic(&args[i], "RANK") {
+            if v == 0 || v == i64::MIN {
+                return ctx.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
+            }
+            rank = v;
+        } else if eq_ic(&args[i], "COUNT") {
+            if v < 0 {
+                return ctx.error("ERR COUNT can't be negative");
+            }
+            count = Some(v as usize);
+        } else if eq_ic(&args[i], "MAXLEN") {
+            if v < 0 {
+                return ctx.error("ERR MAXLEN can't be negative");
+            }
+            maxlen = v as usize;
+        } else {
+            return ctx.error(SYNTAX_ERR);
+        }
+        i += 2;
+    }
+    let Ok(list) = read_list(ctx, &args[1]) else { return };
+    let mut matches = Vec::new();
+    if let Some(l) = list {
+        let want = match count {
+            Some(0) => usize::MAX,
+            Some(c) => c,
+            None => 1,
+        };
+        let mut skip = rank.unsigned_abs() as usize - 1;
+        let n = l.len();
+        let limit = if maxlen == 0 { n } else { maxlen.min(n) };
+        for step in 0..limit {
+            let idx = if rank > 0 { step } else { n - 1 - step };
+            if l[idx] == args[2] {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                matches.push(idx as i64);
+                if matches.len() >= want {
+                    break;
+                }
+            }
+        }
+    }
+    if count.is_some() {
+        ctx.reply().array(matches.len());
+        for m in matches {
+            ctx.reply().int(m);
+        }
+    } else if let Some(&m) = matches.first() {
+        ctx.reply().int(m);
+    } else {
+        ctx.reply().null();
+    }
+}
+
+/// Move one element from `src` (at `from`) to `dst` (at `to`); `Ok(None)` when `src` is
+/// empty. Checks both types before touching anything, as Redis does.
+fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Result<Option<Bytes>, ()> {
+    let src_empty = write_list(ctx, src)?.is_none();
+    if src_empty {
+        return Ok(None);
+    }
+    write_list(ctx, dst)?;
+    let item = pop_items(ctx, src, from, 1)?.and_then(|mut v| v.pop());
+    let Some(item) = item else { return Ok(None) };
+    match write_list(ctx, dst)? {
+        Some(l) => push_all(l, std::slice::from_ref(&item), to),
+        None => {
+            let mut l = VecDeque::new();
+            push_all(&mut l, std::slice::from_ref(&item), to);
+            ctx.db().set_keep_ttl(dst.clone(), Value::List(l));
+        }
+    }
+    ctx.modified(dst);
+    let db = ctx.client.db;
+    ctx.srv.signal_key_ready(db, dst);
+    Ok(Some(item))
+}
+
+fn lmove(ctx: &mut Ctx, args: &[Bytes]) {
+    let (Some(from), Some(to)) = (parse_end(&args[3]), parse_end(&args[4])) else { return ctx.error(SYNTAX_ERR) };
+    match move_one(ctx, &args[1], &args[2], from, to) {
+        Err(()) => {}
+        Ok(None) => ctx.reply().null(),
+        Ok(Some(i)) => ctx.reply().bulk(&i),
+    }
+}
+
+fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
+    match move_one(ctx, &args[1], &args[2], End::Right, End::Left) {
+        Err(()) => {}
+        Ok(None) => ctx.reply().null(),
+        Ok(Some(i)) => ctx.reply().bulk(&i),
+    }
+}
+
+/// BLPOP/BRPOP key [key ...] timeout → [key, element] or a null array on timeout.
+fn bpop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) {
+    let Some(timeout) = parse_block_timeout(ctx, &args[args.len() - 1]) else { return };
+    let keys = &args[1..args.len() - 1];
+    for key in keys {
+        match pop_items(ctx, key, end, 1) {
+            Err(()) => return,
+            Ok(Some(mut items)) if !items.is_empty() => {
+                let item = items.pop().unwrap();
+                ctx.reply().array(2);
+                ctx.reply().bulk(key);
+                ctx.reply().bulk(&item);
+                return;
+            }
+            _ => {}
+        }
+    }
+    if ctx.client.multi.is_some() || ctx.client.in_exec {
+        return ctx.reply().null_array();
+    }
+    block_client(ctx, keys, timeout, args);
+}
+
+fn blpop(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop_generic(ctx, args, End::Left);
+}
+fn brpop(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop_generic(ctx, args, End::Right);
+}
+
+fn bmove_generic(ctx: &mut Ctx, args: &[Bytes], from: End, to: End, timeout_arg: &Bytes) {
+    let Some(timeout) = parse_block_timeout(ctx, timeout_arg) else { return };
+    match move_one(ctx, &args[1], &args[2], from, to) {
+        Err(()) => {}
+        Ok(Some(i)) => ctx.reply().bulk(&i),
+        Ok(None) => {
+            if ctx.client.multi.is_some() || ctx.client.in_exec {
+                return ctx.reply().null();
+            }
+            block_client(ctx, &args[1..2], timeout, args);
+        }
+    }
+}
+
+fn blmove(ctx: &mut Ctx, args: &[Bytes]) {
+    let (Some(from), Some(to)) = (parse_end(&args[3]), parse_end(&args[4])) else { return ctx.error(SYNTAX_ERR) };
+    bmove_generic(ctx, args, from, to, &args[5]);
+}
+
+fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
+    bmove_generic(ctx, args, End::Right, End::Left, &args[3]);
+}

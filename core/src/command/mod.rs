@@ -1,0 +1,520 @@
+//! Commands: one dispatcher, one table, one file per command family.
+//!
+//! [`execute`] follows Redis's `processCommand`: look the command up, check its arity, check
+//! authentication, queue it inside MULTI, refuse it in a RESP2 subscriber context, then run
+//! it and count it in `INFO commandstats`. Each family module (`strings`, `lists`, …) holds
+//! the handlers; a handler reads its arguments, acts on the keyspace and writes its reply into
+//! the client's buffer. Handlers never do IO, so the same code serves the native server and the
+//! browser simulator.
+
+pub mod connection;
+pub mod hashes;
+pub mod keys;
+pub mod lists;
+pub mod meta;
+pub mod pubsub;
+pub mod server;
+pub mod sets;
+pub mod strings;
+pub mod table;
+pub mod transactions;
+pub mod zsets;
+
+use crate::keyspace::{Db, Value};
+use crate::node::{Blocked, Client, Server};
+use crate::resp::parse_i64;
+use bytes::Bytes;
+use meta::CommandMeta;
+use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
+
+/// What a command handler gets: the server, the calling client, and the time.
+pub struct Ctx<'a> {
+    pub srv: &'a mut Server,
+    pub client: &'a mut Client,
+    pub now: u64,
+}
+
+pub type Handler = fn(&mut Ctx, &[Bytes]);
+
+/// A command this node implements: Redis's metadata plus our handler.
+pub struct Command {
+    pub meta: &'static CommandMeta,
+    pub handler: Handler,
+}
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const SYNTAX_ERR: &str = "ERR syntax error";
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+
+impl<'a> Ctx<'a> {
+    /// The client's selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.srv.keyspace.dbs[self.client.db]
+    }
+    pub fn reply(&mut self) -> &mut crate::resp::ReplyBuf {
+        &mut self.client.reply
+    }
+    pub fn error(&mut self, msg: &str) {
+        self.client.reply.error(msg);
+    }
+    pub fn ok(&mut self) {
+        self.client.reply.ok();
+    }
+    /// Signal that `key` in the client's db changed.
+    pub fn modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.srv.key_modified(db, key);
+    }
+    /// Look up a key (lazily expiring it), counting a hit or a miss.
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
+        let now = self.now;
+        let db = self.client.db;
+        let d = &mut self.srv.keyspace.dbs[db];
+        if d.expire_if_needed(key, now) {
+            self.srv.stats.expired_keys += 1;
+            self.srv.persist.dirty += 1;
+        }
+        let found = self.srv.keyspace.dbs[db].entries.get(key);
+        if found.is_some() {
+            self.srv.stats.keyspace_hits += 1;
+        } else {
+            self.srv.stats.keyspace_misses += 1;
+        }
+        found
+    }
+    /// Whether `key` exists (expiring it lazily), without touching hit/miss statistics.
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        let now = self.now;
+        self.db().contains(key, now)
+    }
+    /// Look up a key for writing (lazily expiring it).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
+        let now = self.now;
+        let db = self.client.db;
+        if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
+            self.srv.stats.expired_keys += 1;
+            self.srv.persist.dirty += 1;
+        }
+        self.srv.keyspace.dbs[db].entries.get_mut(key)
+    }
+}
+
+/// Look up `key` expecting one type (`pick` selects it): `Ok(None)` when the key is missing,
+/// `Err(())` after replying WRONGTYPE when it holds another type.
+pub fn read_as<'c, T>(ctx: &'c mut Ctx, key: &[u8], pick: for<'v> fn(&'v Value) -> Option<&'v T>) -> Result<Option<&'c T>, ()> {
+    match ctx.lookup_read(key) {
+        Some(v) if pick(v).is_none() => {
+            ctx.error(WRONGTYPE);
+            Err(())
+        }
+        _ => {
+            let db = ctx.client.db;
+            Ok(ctx.srv.keyspace.dbs[db].entries.get(key).and_then(pick))
+        }
+    }
+}
+
+/// Like [`read_as`] for writing; with `create`, a missing key is created with `make()`.
+pub fn write_as<'c, T>(
+    ctx: &'c mut Ctx,
+    key: &Bytes,
+    create: Option<fn() -> Value>,
+    pick: for<'v> fn(&'v mut Value) -> Option<&'v mut T>,
+) -> Result<Option<&'c mut T>, ()> {
+    let wrong_type = match ctx.lookup_write(key) {
+        None => {
+            match create {
+                None => return Ok(None),
+                Some(make) => ctx.db().set_keep_ttl(key.clone(), make()),
+            }
+            false
+        }
+        Some(v) => pick(v).is_none(),
+    };
+    if wrong_type {
+        ctx.error(WRONGTYPE);
+        return Err(());
+    }
+    Ok(ctx.db().entries.get_mut(&key[..]).and_then(pick))
+}
+
+/// Parse an integer argument, replying with Redis's error when it is not one.
+pub fn arg_i64(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
+    match parse_i64(arg) {
+        Some(v) => Some(v),
+        None => {
+            ctx.error(NOT_INTEGER);
+            None
+        }
+    }
+}
+
+/// Parse a float the way Redis's `getDoubleFromObject`/`strtold` accepts it: decimal or
+/// exponent notation, `inf`/`-inf`/`+inf`, no spaces, no NaN.
+pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let v = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        l if l.contains("nan") || l.contains("inf") => return None,
+        _ => s.parse::<f64>().ok()?,
+    };
+    if v.is_nan() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+pub fn arg_f64(ctx: &mut Ctx, arg: &[u8]) -> Option<f64> {
+    match parse_f64(arg) {
+        Some(v) => Some(v),
+        None => {
+            ctx.error(NOT_FLOAT);
+            None
+        }
+    }
+}
+
+pub fn eq_ic(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+/// Format a float as Redis stores INCRBYFLOAT / HINCRBYFLOAT results (`%.17Lg`, trimmed),
+/// which prints `10.5` rather than `10.50000000000000000`.
+pub fn format_float_value(v: f64) -> String {
+    // Redis uses long double with 17 significant digits then removes trailing zeros; the
+    // shortest round-trip representation gives the same text for the values users type.
+    if v.fract() == 0.0 && v.abs() < 1e17 {
+        return format!("{}", v as i64);
+    }
+    let s = format!("{}", v);
+    if s.contains('e') || s.len() > 40 {
+        crate::resp::format_g17(v)
+    } else {
+        s
+    }
+}
+
+fn registry() -> &'static FxHashMap<&'static str, Command> {
+    static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut map = FxHashMap::default();
+        let families: [&[(&str, Handler)]; 11] = [
+            connection::COMMANDS,
+            keys::COMMANDS,
+            strings::COMMANDS,
+            lists::COMMANDS,
+            hashes::COMMANDS,
+            sets::COMMANDS,
+            zsets::COMMANDS,
+            transactions::COMMANDS,
+            pubsub::COMMANDS,
+            server::COMMANDS,
+            &[],
+        ];
+        for family in families {
+            for &(name, handler) in family {
+                let meta = meta::lookup_meta(name.as_bytes()).unwrap_or_else(|| panic!("no Redis metadata for command {name}"));
+                map.insert(meta.name, Command { meta, handler });
+            }
+        }
+        map
+    })
+}
+
+/// Look up an implemented command by name (any case).
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let key = std::str::from_utf8(&lower[..name.len()]).ok()?;
+    registry().get(key)
+}
+
+/// All implemented commands, sorted by name.
+pub fn implemented() -> Vec<&'static Command> {
+    let mut v: Vec<&Command> = registry().values().collect();
+    v.sort_by_key(|c| c.meta.name);
+    v
+}
+
+/// `ERR unknown command 'foo', with args beginning with: 'a' 'b' ` — Redis 7.0's text.
+fn unknown_command_error(args: &[Bytes]) -> String {
+    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", truncate_lossy(&args[0], 128));
+    let mut budget: usize = 128;
+    for a in &args[1..] {
+        if budget == 0 {
+            break;
+        }
+        let s = truncate_lossy(a, budget);
+        budget = budget.saturating_sub(a.len());
+        msg.push_str(&format!("'{}' ", s));
+    }
+    msg
+}
+
+fn truncate_lossy(b: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(max)]);
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// Commands allowed while a RESP2 client is subscribed.
+fn allowed_in_pubsub(name: &str) -> bool {
+    matches!(name, "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe" | "ping" | "quit" | "reset")
+}
+
+/// Run one command for the client in `ctx` (Redis's `processCommand` + `call`).
+pub fn execute(ctx: &mut Ctx, args: Vec<Bytes>) {
+    let reply_mode = ctx.client.reply_mode;
+    let mark = ctx.client.reply.buf.len();
+    execute_inner(ctx, &args);
+    // CLIENT REPLY OFF / SKIP: drop what this command wrote.
+    use crate::node::ReplyMode;
+    match reply_mode {
+        ReplyMode::Off | ReplyMode::Skip => ctx.client.reply.buf.truncate(mark),
+        _ => {}
+    }
+    if ctx.client.reply_mode == ReplyMode::SkipNext {
+        ctx.client.reply_mode = ReplyMode::Skip;
+    } else if reply_mode == ReplyMode::Skip {
+        ctx.client.reply_mode = ReplyMode::On;
+    }
+}
+
+fn execute_inner(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(cmd) = lookup(&args[0]) else {
+        let err = unknown_command_error(args);
+        reject(ctx, &err);
+        return;
+    };
+    let name = cmd.meta.name;
+    if !cmd.meta.arity_ok(args.len()) {
+        reject(ctx, &format!("ERR wrong number of arguments for '{}' command", name));
+        return;
+    }
+    // Container commands (CONFIG, CLIENT, …): the subcommand has its own arity and flags.
+    // Unknown subcommands reach the handler, which answers with its HELP hint.
+    let mut flags_meta = cmd.meta;
+    if !cmd.meta.subcommands.is_empty() && args.len() >= 2 {
+        if let Some(sub) = cmd.meta.subcommand(&args[1]) {
+            if !sub.arity_ok(args.len()) {
+                reject(ctx, &format!("ERR wrong number of arguments for '{}' command", sub.name));
+                return;
+            }
+            flags_meta = sub;
+        }
+    }
+    if !ctx.client.authenticated && !flags_meta.has_flag("no_auth") {
+        reject(ctx, "NOAUTH Authentication required.");
+        return;
+    }
+    if name == "debug" && !protected_action_allowed(ctx, "enable-debug-command") {
+        reject(
+            ctx,
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+        );
+        return;
+    }
+    if ctx.client.multi.is_some() && !matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+        if flags_meta.has_flag("no_multi") {
+            reject(ctx, "ERR Command not allowed inside a transaction");
+            return;
+        }
+        ctx.client.multi.as_mut().unwrap().push(args.to_vec());
+        ctx.client.reply.simple("QUEUED");
+        return;
+    }
+    if ctx.client.in_pubsub() && ctx.client.protocol() == crate::resp::Protocol::Resp2 && !allowed_in_pubsub(name) {
+        reject(
+            ctx,
+            &format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                name
+            ),
+        );
+        return;
+    }
+    call(ctx, cmd, args);
+}
+
+/// Redis 7.0's `enable-debug-command` / `enable-protected-configs`: `yes`, `no`, or `local`
+/// (only from a loopback connection).
+fn protected_action_allowed(ctx: &Ctx, option: &str) -> bool {
+    match ctx.srv.config.get_str(option).as_str() {
+        "yes" => true,
+        "local" => {
+            let ip = ctx.client.addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or("");
+            ip.starts_with("127.") || ip == "[::1]" || ip == "::1"
+        }
+        _ => false,
+    }
+}
+
+/// Reply with an error for a command that was not run, and flag a pending MULTI.
+fn reject(ctx: &mut Ctx, err: &str) {
+    if ctx.client.multi.is_some() {
+        ctx.client.multi_failed = true;
+    }
+    ctx.client.reply.error(err);
+    count_error(ctx.srv, err);
+}
+
+fn count_error(srv: &mut Server, err: &str) {
+    srv.stats.total_error_replies += 1;
+    let prefix = err.split(' ').next().unwrap_or("ERR").to_string();
+    *srv.stats.errors.entry(prefix).or_insert(0) += 1;
+}
+
+/// Run a command that passed every check (Redis's `call`), keeping its statistics.
+pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &[Bytes]) {
+    let before = ctx.client.reply.buf.len();
+    (cmd.handler)(ctx, args);
+    ctx.srv.stats.total_commands_processed += 1;
+    let failed = ctx.client.reply.buf.get(before) == Some(&b'-');
+    if failed {
+        let text = String::from_utf8_lossy(&ctx.client.reply.buf[before + 1..]).into_owned();
+        count_error(ctx.srv, text.trim_end());
+    }
+    let stat_name: &'static str = if cmd.meta.subcommands.is_empty() || args.len() < 2 {
+        cmd.meta.name
+    } else {
+        cmd.meta.subcommand(&args[1]).map(|sub| sub.name).unwrap_or(cmd.meta.name)
+    };
+    let entry = ctx.srv.stats.commands.entry(stat_name).or_default();
+    entry.calls += 1;
+    if failed {
+        entry.failed += 1;
+    }
+    ctx.client.last_command = stat_name;
+}
+
+/// Block the client on `keys` until data arrives or `timeout_ms` (0 = forever) passes.
+pub fn block_client(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: u64, args: &[Bytes]) {
+    let db = ctx.client.db;
+    for k in keys {
+        let q = ctx.srv.blocking.entry((db, k.clone())).or_default();
+        if !q.contains(&ctx.client.conn) {
+            q.push_back(ctx.client.conn);
+        }
+    }
+    let deadline = if timeout_ms == 0 { None } else { Some(ctx.now.saturating_add(timeout_ms)) };
+    ctx.client.blocked = Some(Blocked { db, keys: keys.to_vec(), deadline, args: args.to_vec() });
+}
+
+/// Remove a client from the blocking tables.
+pub fn unblock_client(srv: &mut Server, client: &mut Client) {
+    if let Some(b) = client.blocked.take() {
+        for k in b.keys {
+            if let Some(q) = srv.blocking.get_mut(&(b.db, k.clone())) {
+                q.retain(|&c| c != client.conn);
+                if q.is_empty() {
+                    srv.blocking.remove(&(b.db, k));
+                }
+            }
+        }
+    }
+}
+
+/// Run a blocked command again now that one of its keys received data. If it still finds
+/// nothing, it blocks again (with its original deadline).
+pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
+    unblock_client(ctx.srv, ctx.client);
+    let Some(cmd) = lookup(&blocked.args[0]) else { return };
+    let before = ctx.client.reply.buf.len();
+    (cmd.handler)(ctx, &blocked.args);
+    if ctx.client.blocked.is_some() {
+        // Still nothing: keep the original deadline.
+        ctx.client.reply.buf.truncate(before);
+        if let Some(b) = ctx.client.blocked.as_mut() {
+            b.deadline = blocked.deadline;
+        }
+    } else {
+        ctx.srv.stats.total_commands_processed += 1;
+    }
+}
+
+/// Drop everything the server keeps for a client that goes away.
+pub fn release_client_state(srv: &mut Server, client: &mut Client) {
+    client.closed = true;
+    unblock_client(srv, client);
+    transactions::unwatch_all(srv, client);
+    pubsub::unsubscribe_all(srv, client);
+}
+
+/// Timeout argument of blocking commands: seconds as a float, `ERR timeout is negative` etc.
+pub fn parse_block_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<u64> {
+    match parse_f64(arg) {
+        Some(v) if v < 0.0 => {
+            ctx.error("ERR timeout is negative");
+            None
+        }
+        Some(v) if v.is_finite() && v * 1000.0 < (i64::MAX / 2) as f64 => Some((v * 1000.0).ceil() as u64),
+        Some(_) => {
+            ctx.error("ERR timeout is out of range");
+            None
+        }
+        None => {
+            ctx.error("ERR timeout is not a float or out of range");
+            None
+        }
+    }
+}
+
+/// Normalize a `start..stop` range of a sequence of `len` items the way LRANGE/ZRANGE/
+/// GETRANGE do: negative indexes count from the end; returns `None` for an empty range.
+pub fn normalize_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut s = if start < 0 { len + start } else { start };
+    let mut e = if stop < 0 { len + stop } else { stop };
+    if s < 0 {
+        s = 0;
+    }
+    if s > e || s >= len {
+        return None;
+    }
+    if e >= len {
+        e = len - 1;
+    }
+    Some((s as usize, e as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_handler_has_metadata() {
+        assert!(implemented().len() > 100, "{}", implemented().len());
+    }
+
+    #[test]
+    fn unknown_command_text() {
+        let args: Vec<Bytes> = ["foo", "a", "b"].iter().map(|s| Bytes::from(*s)).collect();
+        assert_eq!(unknown_command_error(&args), "ERR unknown command 'foo', with args beginning with: 'a' 'b' ");
+    }
+
+    #[test]
+    fn floats_parse_like_redis() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b"abc"), None);
+        assert_eq!(format_float_value(10.5), "10.5");
+        assert_eq!(format_float_value(3.0), "3");
+        assert_eq!(format_float_value(5.0e3), "5000");
+    }
+}

@@ -1,0 +1,709 @@
+//! Server commands: `INFO CONFIG COMMAND ROLE TIME LASTSAVE SAVE BGSAVE SHUTDOWN DEBUG DBSIZE
+//! FLUSHDB FLUSHALL MEMORY`.
+//!
+//! `INFO` prints Redis 7.0's sections with the same field names in the same order, so
+//! scripts and the lab's views that read `INFO replication` or `INFO keyspace` work against
+//! halab and redis-server alike. Values that only a real process has (RSS, CPU time) come from
+//! the driver through [`crate::node::ProcessStats`]; in the simulator they are zero.
+
+use super::connection::REDIS_VERSION;
+use super::{arg_i64, eq_ic, Ctx, Handler, SYNTAX_ERR};
+use crate::log::LogLevel;
+use crate::node::Output;
+use bytes::Bytes;
+use std::fmt::Write as _;
+
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("info", info),
+    ("config", config),
+    ("command", command),
+    ("role", role),
+    ("time", time),
+    ("lastsave", lastsave),
+    ("save", save),
+    ("bgsave", bgsave),
+    ("shutdown", shutdown),
+    ("debug", debug),
+    ("dbsize", dbsize),
+    ("flushdb", flushdb),
+    ("flushall", flushall),
+    ("memory", memory),
+];
+
+/// Sections of `INFO` with no argument (`default`), in 7.0's order.
+const DEFAULT_SECTIONS: &[&str] =
+    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
+
+fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{}B", n as u64)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}G", n / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+/// Build the INFO text for the requested sections (lowercase names).
+pub fn info_text(ctx: &Ctx, requested: &[String]) -> String {
+    let wanted: Vec<&str> = if requested.is_empty() || requested.iter().any(|s| s == "default") {
+        let mut v = DEFAULT_SECTIONS.to_vec();
+        v.extend(requested.iter().map(|s| s.as_str()).filter(|s| *s != "default"));
+        v
+    } else if requested.iter().any(|s| s == "all" || s == "everything") {
+        ALL_SECTIONS.to_vec()
+    } else {
+        requested.iter().map(|s| s.as_str()).collect()
+    };
+    let srv = &*ctx.srv;
+    let now = ctx.now;
+    let mut out = String::new();
+    let uptime = now.saturating_sub(srv.start_ms) / 1000;
+    let used_memory = 900_000 + srv.keyspace.dbs.iter().map(|d| d.approx_memory() as u64).sum::<u64>();
+    let client_count = srv.clients.len() + 1;
+    for section in ALL_SECTIONS.iter().filter(|s| wanted.contains(s)) {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        match *section {
+            "server" => {
+                let _ = write!(
+                    out,
+                    "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:halab\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
+                    REDIS_VERSION,
+                    srv.process.os,
+                    srv.pid,
+                    srv.run_id,
+                    srv.config.port(),
+                    now * 1000,
+                    uptime,
+                    uptime / 86400,
+                    srv.config.get_i64("hz").unwrap_or(10),
+                    srv.config.get_i64("hz").unwrap_or(10),
+                    (now / 1000) & ((1 << 24) - 1),
+                    srv.executable,
+                    srv.config_file.as_deref().unwrap_or(""),
+                );
+            }
+            "clients" => {
+                let blocked = srv.clients.values().filter(|c| c.blocked.is_some()).count();
+                let _ = write!(
+                    out,
+                    "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
+                    client_count,
+                    srv.config.get_i64("maxclients").unwrap_or(10000),
+                    blocked,
+                    srv.clients.values().filter(|c| c.blocked.as_ref().is_some_and(|b| b.deadline.is_some())).count(),
+                );
+            }
+            "memory" => {
+                let rss = srv.process.rss_bytes.max(used_memory);
+                let maxmemory = srv.config.get_i64("maxmemory").unwrap_or(0).max(0) as u64;
+                let _ = write!(
+                    out,
+                    "# Memory\r\nused_memory:{um}\r\nused_memory_human:{umh}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{rssh}\r\nused_memory_peak:{um}\r\nused_memory_peak_human:{umh}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:{oh}\r\nused_memory_startup:900000\r\nused_memory_dataset:{ds}\r\nused_memory_dataset_perc:{dsp:.2}%\r\nallocator_allocated:{um}\r\nallocator_active:{um}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{tsm}\r\ntotal_system_memory_human:{tsmh}\r\nused_memory_lua:32768\r\nused_memory_vm_eval:32768\r\nused_memory_lua_human:32.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:65536\r\nused_memory_vm_total_human:64.00K\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{mm}\r\nmaxmemory_human:{mmh}\r\nmaxmemory_policy:{mp}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{fr:.2}\r\nmem_fragmentation_bytes:{fb}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{cn}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                    um = used_memory,
+                    umh = human_bytes(used_memory),
+                    rss = rss,
+                    rssh = human_bytes(rss),
+                    oh = 900_000 + client_count as u64 * 20_000,
+                    ds = used_memory.saturating_sub(900_000),
+                    dsp = used_memory.saturating_sub(900_000) as f64 * 100.0 / used_memory as f64,
+                    tsm = srv.process.total_system_memory,
+                    tsmh = human_bytes(srv.process.total_system_memory),
+                    mm = maxmemory,
+                    mmh = human_bytes(maxmemory),
+                    mp = srv.config.get_str("maxmemory-policy"),
+                    fr = rss as f64 / used_memory as f64,
+                    fb = rss.saturating_sub(used_memory),
+                    cn = client_count * 20_000,
+                );
+            }
+            "persistence" => {
+                let p = &srv.persist;
+                let _ = write!(
+                    out,
+                    "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                    p.dirty,
+                    p.bgsave_job.is_some() as u8,
+                    p.last_save_ms / 1000,
+                    if p.last_bgsave_ok { "ok" } else { "err" },
+                    p.last_bgsave_duration_ms.map(|d| (d / 1000) as i64).unwrap_or(-1),
+                    p.bgsave_started_ms.map(|s| (now.saturating_sub(s) / 1000) as i64).unwrap_or(-1),
+                    p.rdb_saves,
+                    p.last_load_keys_expired,
+                    p.last_load_keys_loaded,
+                    srv.config.get_bool("appendonly") as u8,
+                );
+            }
+            "stats" => {
+                let s = &srv.stats;
+                let _ = write!(
+                    out,
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                    s.total_connections_received,
+                    s.total_commands_processed,
+                    s.total_net_input_bytes,
+                    s.total_net_output_bytes,
+                    s.rejected_connections,
+                    s.expired_keys,
+                    s.keyspace_hits,
+                    s.keyspace_misses,
+                    srv.channels.len(),
+                    srv.patterns.len(),
+                    s.total_error_replies,
+                    s.total_reads_processed,
+                    s.total_writes_processed,
+                );
+            }
+            "replication" => {
+                let _ = write!(
+                    out,
+                    "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                    srv.replid,
+                    srv.config.get_i64("repl-backlog-size").unwrap_or(1 << 20),
+                );
+            }
+            "cpu" => {
+                let p = &srv.process;
+                let _ = write!(
+                    out,
+                    "# CPU\r\nused_cpu_sys:{:.6}\r\nused_cpu_user:{:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{:.6}\r\nused_cpu_user_main_thread:{:.6}\r\n",
+                    p.cpu_sys, p.cpu_user, p.cpu_sys, p.cpu_user
+                );
+            }
+            "modules" => out.push_str("# Modules\r\n"),
+            "commandstats" => {
+                out.push_str("# Commandstats\r\n");
+                let mut stats: Vec<_> = srv.stats.commands.iter().collect();
+                stats.sort_by_key(|(name, _)| **name);
+                for (name, st) in stats {
+                    let (calls, rejected, failed) = (st.calls, st.rejected, st.failed);
+                    let _ = write!(
+                        out,
+                        "cmdstat_{}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
+                        name, calls, rejected, failed
+                    );
+                }
+            }
+            "errorstats" => {
+                out.push_str("# Errorstats\r\n");
+                for (prefix, count) in &srv.stats.errors {
+                    let _ = write!(out, "errorstat_{}:count={}\r\n", prefix, count);
+                }
+            }
+            "latencystats" => out.push_str("# Latencystats\r\n"),
+            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "keyspace" => {
+                out.push_str("# Keyspace\r\n");
+                for (i, db) in srv.keyspace.dbs.iter().enumerate() {
+                    if db.is_empty() {
+                        continue;
+                    }
+                    let ttls: Vec<u64> = db.expires.values().map(|&at| at.saturating_sub(now)).collect();
+                    let avg = if ttls.is_empty() { 0 } else { ttls.iter().sum::<u64>() / ttls.len() as u64 };
+                    let _ = write!(out, "db{}:keys={},expires={},avg_ttl={}\r\n", i, db.len(), db.expires.len(), avg);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn info(ctx: &mut Ctx, args: &[Bytes]) {
+    let requested: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let text = info_text(ctx, &requested);
+    ctx.reply().verbatim(&text);
+}
+
+fn config(ctx: &mut Ctx, args: &[Bytes]) {
+    let sub = &args[1];
+    if eq_ic(sub, "GET") && args.len() >= 3 {
+        let patterns: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
+        let pairs = ctx.srv.config.get(&patterns);
+        ctx.reply().map(pairs.len());
+        for (k, v) in pairs {
+            ctx.reply().bulk_str(&k);
+            ctx.reply().bulk_str(&v);
+        }
+    } else if eq_ic(sub, "SET") && args.len() >= 4 && args.len() % 2 == 0 {
+        let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
+        match ctx.srv.config.set(&pairs) {
+            Ok(changed) => {
+                apply_config_changes(ctx, &changed);
+                ctx.ok();
+            }
+            Err(e) => ctx.error(&e),
+        }
+    } else if eq_ic(sub, "RESETSTAT") && args.len() == 2 {
+        ctx.srv.stats = Default::default();
+        ctx.ok();
+    } else if eq_ic(sub, "REWRITE") && args.len() == 2 {
+        if ctx.srv.config_file.is_none() {
+            return ctx.error("ERR The server is running without a config file");
+        }
+        let conn = ctx.client.conn;
+        ctx.srv.outputs.push_back(Output::RewriteConfig { conn });
+    } else if eq_ic(sub, "HELP") && args.len() == 2 {
+        let lines = [
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Prints this help.",
+        ];
+        ctx.reply().array(lines.len());
+        for l in lines {
+            ctx.reply().simple(l);
+        }
+    } else if eq_ic(sub, "GET") || eq_ic(sub, "SET") {
+        ctx.error(&format!("ERR wrong number of arguments for 'config|{}' command", String::from_utf8_lossy(sub).to_ascii_lowercase()));
+    } else {
+        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.", String::from_utf8_lossy(sub)));
+    }
+}
+
+/// React to configuration changes that affect running state.
+fn apply_config_changes(ctx: &mut Ctx, changed: &[&'static str]) {
+    for name in changed {
+        match *name {
+            "loglevel" => {
+                if let Some(l) = LogLevel::from_config(&ctx.srv.config.get_str("loglevel")) {
+                    ctx.srv.log_level = l;
+                }
+            }
+            "requirepass" => {
+                // Redis keeps existing connections authenticated.
+            }
+            _ => {}
+        }
+    }
+}
+
+fn command(ctx: &mut Ctx, args: &[Bytes]) {
+    if args.len() == 1 {
+        let cmds = super::implemented();
+        ctx.reply().array(cmds.len());
+        for c in cmds {
+            c.meta.reply_info(&mut ctx.client.reply);
+        }
+        return;
+    }
+    let sub = &args[1];
+    if eq_ic(sub, "COUNT") && args.len() == 2 {
+        let n = super::implemented().len();
+        ctx.reply().int(n as i64);
+    } else if eq_ic(sub, "INFO") {
+        let names: Vec<Bytes> = if args.len() == 2 { super::implemented().iter().map(|c| Bytes::from_static(c.meta.name.as_bytes())).collect() } else { args[2..].to_vec() };
+        ctx.reply().array(names.len());
+        for n in names {
+            match lookup_with_sub(&n) {
+                Some(m) => m.reply_info(&mut ctx.client.reply),
+                None => ctx.reply().null_array(),
+            }
+        }
+    } else if eq_ic(sub, "DOCS") {
+        let metas: Vec<&'static super::meta::CommandMeta> = if args.len() == 2 {
+            super::implemented().iter().map(|c| c.meta).collect()
+        } else {
+            args[2..].iter().filter_map(|n| lookup_with_sub(n)).collect()
+        };
+        ctx.reply().map(metas.len());
+        for m in metas {
+            ctx.reply().bulk_str(m.name);
+            m.reply_docs(&mut ctx.client.reply);
+        }
+    } else if eq_ic(sub, "GETKEYS") && args.len() >= 3 {
+        let cmd_args = &args[2..];
+        let Some(cmd) = super::lookup(&cmd_args[0]) else {
+            return ctx.error("ERR Invalid command specified");
+        };
+        if !cmd.meta.arity_ok(cmd_args.len()) {
+            return ctx.error("ERR Invalid number of arguments specified for command");
+        }
+        let positions = cmd.meta.key_positions(cmd_args);
+        if positions.is_empty() {
+            return ctx.error("ERR The command has no key arguments");
+        }
+        ctx.reply().array(positions.len());
+        for p in positions {
+            ctx.reply().bulk(&cmd_args[p]);
+        }
+    } else if eq_ic(sub, "LIST") {
+        let cmds = super::implemented();
+        ctx.reply().array(cmds.len());
+        for c in cmds {
+            ctx.reply().bulk_str(c.meta.name);
+        }
+    } else if eq_ic(sub, "HELP") && args.len() == 2 {
+        let lines = [
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+            "HELP",
+            "    Prints this help.",
+        ];
+        ctx.reply().array(lines.len());
+        for l in lines {
+            ctx.reply().simple(l);
+        }
+    } else {
+        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.", String::from_utf8_lossy(sub)));
+    }
+}
+
+/// `get` or `config|get`, only among implemented commands.
+fn lookup_with_sub(name: &[u8]) -> Option<&'static super::meta::CommandMeta> {
+    let s = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match s.split_once('|') {
+        Some((parent, sub)) => super::lookup(parent.as_bytes())?.meta.subcommand(sub.as_bytes()),
+        None => super::lookup(s.as_bytes()).map(|c| c.meta),
+    }
+}
+
+fn role(ctx: &mut Ctx, _args: &[Bytes]) {
+    let r = ctx.reply();
+    r.array(3);
+    r.bulk_str("master");
+    r.int(0);
+    r.array(0);
+}
+
+fn time(ctx: &mut Ctx, _args: &[Bytes]) {
+    let now = ctx.now;
+    let r = ctx.reply();
+    r.array(2);
+    r.bulk_str(&(now / 1000).to_string());
+    r.bulk_str(&((now % 1000) * 1000).to_string());
+}
+
+fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) {
+    let t = ctx.srv.persist.last_save_ms / 1000;
+    ctx.reply().int(t as i64);
+}
+
+fn save(ctx: &mut Ctx, _args: &[Bytes]) {
+    if ctx.srv.persist.bgsave_job.is_some() {
+        return ctx.error("ERR Background save already in progress");
+    }
+    let conn = ctx.client.conn;
+    ctx.srv.start_foreground_save(conn);
+}
+
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) {
+    let schedule = args.len() == 2 && eq_ic(&args[1], "SCHEDULE");
+    if args.len() > 2 || (args.len() == 2 && !schedule) {
+        return ctx.error(SYNTAX_ERR);
+    }
+    if ctx.srv.persist.bgsave_job.is_some() {
+        if schedule {
+            ctx.srv.persist.bgsave_scheduled = true;
+            return ctx.reply().simple("Background saving scheduled");
+        }
+        return ctx.error("ERR Background save already in progress");
+    }
+    ctx.srv.start_bgsave();
+    ctx.reply().simple("Background saving started");
+}
+
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
+fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut save = None;
+    for a in &args[1..] {
+        if eq_ic(a, "NOSAVE") {
+            save = Some(false);
+        } else if eq_ic(a, "SAVE") {
+            save = Some(true);
+        } else if eq_ic(a, "NOW") || eq_ic(a, "FORCE") {
+        } else if eq_ic(a, "ABORT") {
+            return ctx.error("ERR No shutdown in progress.");
+        } else {
+            return ctx.error(SYNTAX_ERR);
+        }
+    }
+    let conn = ctx.client.conn;
+    ctx.srv.shutdown(Some(conn), save);
+}
+
+fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) {
+    let n = ctx.db().len();
+    ctx.reply().int(n as i64);
+}
+
+fn flush_mode_ok(ctx: &mut Ctx, args: &[Bytes]) -> bool {
+    if args.len() > 2 || (args.len() == 2 && !eq_ic(&args[1], "ASYNC") && !eq_ic(&args[1], "SYNC")) {
+        ctx.error(SYNTAX_ERR);
+        return false;
+    }
+    true
+}
+
+fn flushdb(ctx: &mut Ctx, args: &[Bytes]) {
+    if !flush_mode_ok(ctx, args) {
+        return;
+    }
+    let db = ctx.client.db;
+    let n = ctx.srv.keyspace.dbs[db].len() as u64;
+    ctx.srv.keyspace.dbs[db].clear();
+    ctx.srv.all_keys_modified(Some(db));
+    ctx.srv.persist.dirty += n;
+    ctx.ok();
+}
+
+fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
+    if !flush_mode_ok(ctx, args) {
+        return;
+    }
+    let n = ctx.srv.keyspace.total_keys() as u64;
+    ctx.srv.keyspace.flush_all();
+    ctx.srv.all_keys_modified(None);
+    ctx.srv.persist.dirty += n;
+    // Like Redis, FLUSHALL with save points configured writes an empty RDB right away.
+    if !ctx.srv.config.save_points().is_empty() && ctx.srv.persist.bgsave_job.is_none() {
+        ctx.srv.start_bgsave();
+    }
+    ctx.ok();
+}
+
+fn memory(ctx: &mut Ctx, args: &[Bytes]) {
+    let sub = &args[1];
+    if eq_ic(sub, "USAGE") && args.len() >= 3 {
+        let key = args[2].clone();
+        match ctx.lookup_read(&key) {
+            Some(v) => {
+                let n = v.approx_size() + key.len() + 40;
+                ctx.reply().int(n as i64)
+            }
+            None => ctx.reply().null(),
+        }
+    } else if eq_ic(sub, "DOCTOR") && args.len() == 2 {
+        ctx.reply().verbatim("Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.");
+    } else {
+        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.", String::from_utf8_lossy(sub)));
+    }
+}
+
+/// `DEBUG SLEEP|SEGFAULT|RELOAD|OBJECT|DIGEST-VALUE|POPULATE|SET-ACTIVE-EXPIRE|JMAP…`
+fn debug(ctx: &mut Ctx, args: &[Bytes]) {
+    let sub = &args[1];
+    if eq_ic(sub, "SLEEP") && args.len() == 3 {
+        let Some(secs) = super::parse_f64(&args[2]) else { return ctx.error(super::NOT_FLOAT) };
+        let ms = (secs * 1000.0).max(0.0) as u64;
+        ctx.srv.outputs.push_back(Output::Stall { ms });
+        ctx.ok();
+    } else if eq_ic(sub, "SEGFAULT") && args.len() == 2 {
+        ctx.srv.log(LogLevel::Warning, "Redis 7.0.15 crashed by signal: 11, si_code: 0");
+        ctx.srv.halted = true;
+        ctx.srv.outputs.push_back(Output::Crash);
+    } else if eq_ic(sub, "RELOAD") {
+        // Save and load back the dataset: an RDB round trip in memory.
+        let aux = crate::rdb::RdbAux::standard(ctx.now / 1000, 0, &ctx.srv.replid, 0);
+        let image = crate::rdb::encode_rdb(&ctx.srv.keyspace, &aux);
+        match crate::rdb::decode_rdb(&image) {
+            Ok(loaded) => {
+                ctx.srv.keyspace.flush_all();
+                for (dbi, entries) in loaded.dbs {
+                    let db = &mut ctx.srv.keyspace.dbs[dbi];
+                    for (k, v, exp) in entries {
+                        db.set(k.clone(), v);
+                        if let Some(at) = exp {
+                            db.set_expire(&k, at);
+                        }
+                    }
+                }
+                ctx.srv.log(LogLevel::Notice, "DB reloaded by DEBUG RELOAD");
+                ctx.ok();
+            }
+            Err(e) => ctx.error(&format!("ERR Error trying to load the RDB dump: {}", e.0)),
+        }
+    } else if eq_ic(sub, "OBJECT") && args.len() == 3 {
+        let key = args[2].clone();
+        match ctx.lookup_read(&key) {
+            None => ctx.error("ERR no such key"),
+            Some(v) => {
+                let enc = v.encoding();
+                let serialized = crate::rdb::dump_payload(v).len().saturating_sub(10);
+                let extra = match v {
+                    crate::keyspace::Value::List(l) => format!(" ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{}", l.len().div_ceil(128).max(1), l.len() as f64 / l.len().div_ceil(128).max(1) as f64, serialized),
+                    _ => String::new(),
+                };
+                let line = format!("Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0{}", enc, serialized, extra);
+                ctx.reply().simple(&line);
+            }
+        }
+    } else if eq_ic(sub, "DIGEST-VALUE") {
+        let keys = args[2..].to_vec();
+        ctx.reply().array(keys.len());
+        for k in keys {
+            let digest = match ctx.lookup_read(&k) {
+                None => "0".repeat(40),
+                Some(v) => value_digest(v),
+            };
+            ctx.reply().simple(&digest);
+        }
+    } else if eq_ic(sub, "DIGEST") && args.len() == 2 {
+        let mut acc = [0u8; 20];
+        let now = ctx.now;
+        for (dbi, db) in ctx.srv.keyspace.dbs.iter().enumerate() {
+            for (k, v) in db.entries.iter() {
+                if db.expires.get(&k[..]).is_some_and(|&at| at <= now) {
+                    continue;
+                }
+                let d = value_digest(v);
+                let h = fnv_digest(&[k.as_ref(), d.as_bytes(), &dbi.to_le_bytes()]);
+                for (a, b) in acc.iter_mut().zip(h.iter()) {
+                    *a ^= b;
+                }
+            }
+        }
+        let hex: String = if acc.iter().all(|&b| b == 0) { "0".repeat(40) } else { acc.iter().map(|b| format!("{:02x}", b)).collect() };
+        ctx.reply().simple(&hex);
+    } else if eq_ic(sub, "POPULATE") && (3..=5).contains(&args.len()) {
+        let Some(count) = arg_i64(ctx, &args[2]) else { return };
+        if count < 0 {
+            return ctx.error("ERR count is not an integer or out of range");
+        }
+        let prefix = args.get(3).map(|p| p.to_vec()).unwrap_or_else(|| b"key".to_vec());
+        let size = match args.get(4) {
+            Some(s) => match arg_i64(ctx, s) {
+                Some(v) if v >= 0 => Some(v as usize),
+                Some(_) => return ctx.error("ERR size is not an integer or out of range"),
+                None => return,
+            },
+            None => None,
+        };
+        let dbi = ctx.client.db;
+        let db = &mut ctx.srv.keyspace.dbs[dbi];
+        db.entries.reserve(count as usize);
+        for i in 0..count {
+            let mut key = prefix.clone();
+            key.push(b':');
+            key.extend_from_slice(i.to_string().as_bytes());
+            if db.entries.contains_key(&key[..]) {
+                continue;
+            }
+            let mut val = format!("value:{}", i).into_bytes();
+            if let Some(sz) = size {
+                val.resize(sz, 0);
+            }
+            db.entries.insert(Bytes::from(key), crate::keyspace::Value::Str(Bytes::from(val)));
+        }
+        ctx.ok();
+    } else if eq_ic(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {
+        ctx.ok();
+    } else if eq_ic(sub, "LOG") && args.len() == 3 {
+        let msg = format!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
+        ctx.srv.log(LogLevel::Warning, msg);
+        ctx.ok();
+    } else if eq_ic(sub, "HELP") {
+        let lines = [
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
+            "LOG <message>",
+            "    Write <message> to the server log.",
+            "OBJECT <key>",
+            "    Show low level info about the key and associated value.",
+            "POPULATE <count> [<prefix>] [<size>]",
+            "    Create <count> string keys named key:<num>.",
+            "RELOAD",
+            "    Save the RDB on disk and reload it back to memory.",
+            "SEGFAULT",
+            "    Crash the server with sigsegv.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Prints this help.",
+        ];
+        ctx.reply().array(lines.len());
+        for l in lines {
+            ctx.reply().simple(l);
+        }
+    } else {
+        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", String::from_utf8_lossy(sub)));
+    }
+}
+
+/// A 160-bit digest of a value, independent of its encoding (used to compare datasets).
+fn value_digest(v: &crate::keyspace::Value) -> String {
+    use crate::keyspace::Value;
+    let mut parts: Vec<Vec<u8>> = vec![v.type_name().as_bytes().to_vec()];
+    match v {
+        Value::Str(s) => parts.push(s.to_vec()),
+        Value::List(l) => parts.extend(l.iter().map(|e| e.to_vec())),
+        Value::Hash(h) => {
+            let mut kv: Vec<Vec<u8>> = h.iter().map(|(k, v)| [k.as_ref(), b"\0", v.as_ref()].concat()).collect();
+            kv.sort();
+            parts.extend(kv);
+        }
+        Value::Set(s) => {
+            let mut m: Vec<Vec<u8>> = s.iter().map(|e| e.to_vec()).collect();
+            m.sort();
+            parts.extend(m);
+        }
+        Value::ZSet(z) => parts.extend(z.iter().map(|(m, s)| [m.as_ref(), b"\0", crate::resp::format_g17(s).as_bytes()].concat())),
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+    fnv_digest(&refs).iter().map(|b| format!("{:02x}", b)).collect()
+}
+
+/// Five FNV-1a 32-bit lanes with different offsets: a 20-byte digest, stable across runs.
+fn fnv_digest(parts: &[&[u8]]) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    for lane in 0..5u32 {
+        let mut h: u32 = 0x811c_9dc5 ^ lane.wrapping_mul(0x9e37_79b9);
+        for p in parts {
+            for &b in p.iter() {
+                h ^= b as u32;
+                h = h.wrapping_mul(0x0100_0193);
+            }
+            h ^= 0xff;
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        out[lane as usize * 4..lane as usize * 4 + 4].copy_from_slice(&h.to_be_bytes());
+    }
+    out
+}

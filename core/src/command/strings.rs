@@ -1,0 +1,427 @@
+//! String commands: `GET SET SETNX SETEX PSETEX MGET MSET MSETNX INCR INCRBY INCRBYFLOAT DECR
+//! DECRBY APPEND STRLEN GETRANGE SETRANGE GETDEL GETEX GETSET`.
+//!
+//! A Redis string is a byte array up to 512 MB. Counters are strings too: `INCR` parses the
+//! value as a signed 64-bit decimal and writes the result back as text, which is why
+//! `INCR` on `"abc"` answers `ERR value is not an integer or out of range`.
+//!
+//! ```text
+//! SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts-ms|KEEPTTL]
+//! ```
+
+use super::{arg_f64, arg_i64, eq_ic, format_float_value, Ctx, Handler, NOT_INTEGER, OVERFLOW, SYNTAX_ERR, WRONGTYPE};
+use crate::keyspace::Value;
+use crate::resp::parse_i64;
+use bytes::{Bytes, BytesMut};
+
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("get", get),
+    ("set", set),
+    ("setnx", setnx),
+    ("setex", setex),
+    ("psetex", psetex),
+    ("mget", mget),
+    ("mset", mset),
+    ("msetnx", msetnx),
+    ("incr", incr),
+    ("incrby", incrby),
+    ("incrbyfloat", incrbyfloat),
+    ("decr", decr),
+    ("decrby", decrby),
+    ("append", append),
+    ("strlen", strlen),
+    ("getrange", getrange),
+    ("substr", getrange),
+    ("setrange", setrange),
+    ("getdel", getdel),
+    ("getex", getex),
+    ("getset", getset),
+];
+
+/// Redis's 512 MB string limit (`proto-max-bulk-len`).
+const MAX_STRING: usize = 512 * 1024 * 1024;
+
+/// Read a string value: `Ok(None)` when missing, `Err` (after replying WRONGTYPE) when the
+/// key holds another type.
+fn read_str(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+    match ctx.lookup_read(key) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(_) => {
+            ctx.error(WRONGTYPE);
+            Err(())
+        }
+    }
+}
+
+fn get(ctx: &mut Ctx, args: &[Bytes]) {
+    match ctx.lookup_read(&args[1]) {
+        None => ctx.reply().null(),
+        Some(Value::Str(s)) => {
+            let s = s.clone();
+            ctx.reply().bulk(&s)
+        }
+        Some(_) => ctx.error(WRONGTYPE),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Expiry {
+    None,
+    /// An absolute deadline in ms.
+    At(u64),
+    Keep,
+}
+
+/// Parse an expire time option; the relative forms are added to `now`.
+fn parse_expiry(ctx: &mut Ctx, unit_ms: u64, absolute: bool, arg: &[u8], cmd: &str) -> Option<u64> {
+    let v = arg_i64(ctx, arg)?;
+    if v <= 0 || (unit_ms == 1000 && v > i64::MAX / 1000) {
+        ctx.error(&format!("ERR invalid expire time in '{}' command", cmd));
+        return None;
+    }
+    let ms = (v as u64).saturating_mul(unit_ms);
+    if absolute {
+        Some(ms)
+    } else {
+        match ctx.now.checked_add(ms) {
+            Some(at) if at <= i64::MAX as u64 => Some(at),
+            _ => {
+                ctx.error(&format!("ERR invalid expire time in '{}' command", cmd));
+                None
+            }
+        }
+    }
+}
+
+/// Store a string with the given expiry and signal the change.
+fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, expiry: Expiry) {
+    let db = ctx.db();
+    match expiry {
+        Expiry::Keep => db.set_keep_ttl(key.clone(), Value::Str(value)),
+        _ => db.set(key.clone(), Value::Str(value)),
+    }
+    if let Expiry::At(at) = expiry {
+        ctx.db().set_expire(key, at);
+    }
+    ctx.modified(key);
+}
+
+fn set(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut nx = false;
+    let mut xx = false;
+    let mut want_get = false;
+    let mut expiry = Expiry::None;
+    let mut i = 3;
+    while i < args.len() {
+        let a = &args[i];
+        let has_next = i + 1 < args.len();
+        if eq_ic(a, "NX") && !xx {
+            nx = true;
+        } else if eq_ic(a, "XX") && !nx {
+            xx = true;
+        } else if eq_ic(a, "GET") {
+            want_get = true;
+        } else if eq_ic(a, "KEEPTTL") && expiry == Expiry::None {
+            expiry = Expiry::Keep;
+        } else if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT")) && expiry == Expiry::None && has_next {
+            let unit = if eq_ic(a, "EX") || eq_ic(a, "EXAT") { 1000 } else { 1 };
+            let absolute = eq_ic(a, "EXAT") || eq_ic(a, "PXAT");
+            let Some(at) = parse_expiry(ctx, unit, absolute, &args[i + 1], "set") else { return };
+            expiry = Expiry::At(at);
+            i += 1;
+        } else {
+            ctx.error(SYNTAX_ERR);
+            return;
+        }
+        i += 1;
+    }
+    let key = &args[1];
+    let old = if want_get {
+        match read_str(ctx, key) {
+            Ok(v) => v,
+            Err(()) => return,
+        }
+    } else {
+        None
+    };
+    let exists = old.is_some() || ctx.exists(key);
+    if (nx && exists) || (xx && !exists) {
+        if want_get {
+            match old {
+                Some(v) => ctx.reply().bulk(&v),
+                None => ctx.reply().null(),
+            }
+        } else {
+            ctx.reply().null();
+        }
+        return;
+    }
+    store(ctx, key, args[2].clone(), expiry);
+    if want_get {
+        match old {
+            Some(v) => ctx.reply().bulk(&v),
+            None => ctx.reply().null(),
+        }
+    } else {
+        ctx.ok();
+    }
+}
+
+fn setnx(ctx: &mut Ctx, args: &[Bytes]) {
+    if ctx.exists(&args[1]) {
+        ctx.reply().int(0);
+    } else {
+        store(ctx, &args[1], args[2].clone(), Expiry::None);
+        ctx.reply().int(1);
+    }
+}
+
+fn setex_generic(ctx: &mut Ctx, args: &[Bytes], unit: u64, cmd: &str) {
+    let Some(at) = parse_expiry(ctx, unit, false, &args[2], cmd) else { return };
+    store(ctx, &args[1], args[3].clone(), Expiry::At(at));
+    ctx.ok();
+}
+
+fn setex(ctx: &mut Ctx, args: &[Bytes]) {
+    setex_generic(ctx, args, 1000, "setex");
+}
+
+fn psetex(ctx: &mut Ctx, args: &[Bytes]) {
+    setex_generic(ctx, args, 1, "psetex");
+}
+
+fn mget(ctx: &mut Ctx, args: &[Bytes]) {
+    ctx.reply().array(args.len() - 1);
+    for key in &args[1..] {
+        match ctx.lookup_read(key) {
+            Some(Value::Str(s)) => {
+                let s = s.clone();
+                ctx.reply().bulk(&s);
+            }
+            _ => ctx.reply().null(),
+        }
+    }
+}
+
+fn mset(ctx: &mut Ctx, args: &[Bytes]) {
+    if args.len() % 2 == 0 {
+        ctx.error("ERR wrong number of arguments for 'mset' command");
+        return;
+    }
+    for pair in args[1..].chunks(2) {
+        store(ctx, &pair[0], pair[1].clone(), Expiry::None);
+    }
+    ctx.ok();
+}
+
+fn msetnx(ctx: &mut Ctx, args: &[Bytes]) {
+    if args.len() % 2 == 0 {
+        ctx.error("ERR wrong number of arguments for 'msetnx' command");
+        return;
+    }
+    let now = ctx.now;
+    if args[1..].chunks(2).any(|p| ctx.db().contains(&p[0], now)) {
+        ctx.reply().int(0);
+        return;
+    }
+    for pair in args[1..].chunks(2) {
+        store(ctx, &pair[0], pair[1].clone(), Expiry::None);
+    }
+    ctx.reply().int(1);
+}
+
+/// INCR/DECR/INCRBY/DECRBY: the value must be a canonical 64-bit integer.
+fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) {
+    let current = match ctx.lookup_write(key) {
+        None => 0,
+        Some(Value::Str(s)) => match parse_i64(s) {
+            Some(v) => v,
+            None => return ctx.error(NOT_INTEGER),
+        },
+        Some(_) => return ctx.error(WRONGTYPE),
+    };
+    let Some(next) = current.checked_add(delta) else {
+        return ctx.error(OVERFLOW);
+    };
+    let text = Bytes::from(next.to_string());
+    match ctx.lookup_write(key) {
+        Some(v) => *v = Value::Str(text),
+        None => ctx.db().set(key.clone(), Value::Str(text)),
+    }
+    ctx.modified(key);
+    ctx.reply().int(next);
+}
+
+fn incr(ctx: &mut Ctx, args: &[Bytes]) {
+    incr_by(ctx, &args[1], 1);
+}
+fn decr(ctx: &mut Ctx, args: &[Bytes]) {
+    incr_by(ctx, &args[1], -1);
+}
+fn incrby(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(d) = arg_i64(ctx, &args[2]) else { return };
+    incr_by(ctx, &args[1], d);
+}
+fn decrby(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(d) = arg_i64(ctx, &args[2]) else { return };
+    if d == i64::MIN {
+        return ctx.error("ERR decrement would overflow");
+    }
+    incr_by(ctx, &args[1], -d);
+}
+
+fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    let current = match ctx.lookup_write(key) {
+        None => 0.0,
+        Some(Value::Str(s)) => match super::parse_f64(s) {
+            Some(v) => v,
+            None => return ctx.error(super::NOT_FLOAT),
+        },
+        Some(_) => return ctx.error(WRONGTYPE),
+    };
+    let Some(delta) = arg_f64(ctx, &args[2]) else { return };
+    let next = current + delta;
+    if !next.is_finite() {
+        return ctx.error("ERR increment would produce NaN or Infinity");
+    }
+    let text = Bytes::from(format_float_value(next));
+    ctx.db().set_keep_ttl(key.clone(), Value::Str(text.clone()));
+    ctx.modified(key);
+    ctx.reply().bulk(&text);
+}
+
+fn append(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    let len = match ctx.lookup_write(key) {
+        None => {
+            ctx.db().set(key.clone(), Value::Str(args[2].clone()));
+            args[2].len()
+        }
+        Some(Value::Str(s)) => {
+            if s.len() + args[2].len() > MAX_STRING {
+                return ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+            }
+            let mut b = BytesMut::with_capacity(s.len() + args[2].len());
+            b.extend_from_slice(s);
+            b.extend_from_slice(&args[2]);
+            *s = b.freeze();
+            s.len()
+        }
+        Some(_) => return ctx.error(WRONGTYPE),
+    };
+    ctx.modified(key);
+    ctx.reply().int(len as i64);
+}
+
+fn strlen(ctx: &mut Ctx, args: &[Bytes]) {
+    match read_str(ctx, &args[1]) {
+        Ok(v) => {
+            let n = v.map(|s| s.len()).unwrap_or(0);
+            ctx.reply().int(n as i64)
+        }
+        Err(()) => {}
+    }
+}
+
+fn getrange(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(start) = arg_i64(ctx, &args[2]) else { return };
+    let Some(end) = arg_i64(ctx, &args[3]) else { return };
+    let Ok(v) = read_str(ctx, &args[1]) else { return };
+    let s = v.unwrap_or_default();
+    if start < 0 && end < 0 && start > end {
+        return ctx.reply().bulk(b"");
+    }
+    match super::normalize_range(start, end, s.len()) {
+        Some((a, b)) => ctx.reply().bulk(&s[a..=b]),
+        None => ctx.reply().bulk(b""),
+    }
+}
+
+fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    let Some(offset) = arg_i64(ctx, &args[2]) else { return };
+    if offset < 0 {
+        return ctx.error("ERR offset is out of range");
+    }
+    let offset = offset as usize;
+    let value = &args[3];
+    let Ok(current) = read_str(ctx, key) else { return };
+    if offset + value.len() > MAX_STRING {
+        return ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    }
+    let current = match current {
+        None if value.is_empty() => return ctx.reply().int(0),
+        None => Bytes::new(),
+        Some(c) => c,
+    };
+    if value.is_empty() {
+        return ctx.reply().int(current.len() as i64);
+    }
+    let mut b = BytesMut::from(&current[..]);
+    if b.len() < offset + value.len() {
+        b.resize(offset + value.len(), 0);
+    }
+    b[offset..offset + value.len()].copy_from_slice(value);
+    let len = b.len();
+    ctx.db().set_keep_ttl(key.clone(), Value::Str(b.freeze()));
+    ctx.modified(key);
+    ctx.reply().int(len as i64);
+}
+
+fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
+    let Ok(v) = read_str(ctx, &args[1]) else { return };
+    match v {
+        Some(s) => {
+            ctx.db().remove(&args[1]);
+            ctx.modified(&args[1]);
+            ctx.reply().bulk(&s);
+        }
+        None => ctx.reply().null(),
+    }
+}
+
+fn getset(ctx: &mut Ctx, args: &[Bytes]) {
+    let Ok(v) = read_str(ctx, &args[1]) else { return };
+    store(ctx, &args[1], args[2].clone(), Expiry::None);
+    match v {
+        Some(s) => ctx.reply().bulk(&s),
+        None => ctx.reply().null(),
+    }
+}
+
+fn getex(ctx: &mut Ctx, args: &[Bytes]) {
+    let key = &args[1];
+    let mut expiry = Expiry::None;
+    let mut persist = false;
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT")) && expiry == Expiry::None && !persist && i + 1 < args.len() {
+            let unit = if eq_ic(a, "EX") || eq_ic(a, "EXAT") { 1000 } else { 1 };
+            let absolute = eq_ic(a, "EXAT") || eq_ic(a, "PXAT");
+            let Some(at) = parse_expiry(ctx, unit, absolute, &args[i + 1], "getex") else { return };
+            expiry = Expiry::At(at);
+            i += 2;
+        } else if eq_ic(a, "PERSIST") && expiry == Expiry::None && !persist {
+            persist = true;
+            i += 1;
+        } else {
+            return ctx.error(SYNTAX_ERR);
+        }
+    }
+    let Ok(v) = read_str(ctx, key) else { return };
+    let Some(s) = v else { return ctx.reply().null() };
+    if let Expiry::At(at) = expiry {
+        if at <= ctx.now {
+            ctx.db().remove(key);
+        } else {
+            ctx.db().set_expire(key, at);
+        }
+        ctx.modified(key);
+    } else if persist && ctx.db().persist(key) {
+        ctx.modified(key);
+    }
+    ctx.reply().bulk(&s);
+}

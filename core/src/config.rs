@@ -1,0 +1,807 @@
+//! Configuration, as Redis 7.0 reads, shows and changes it.
+//!
+//! Redis builds its configuration from one text: the config file, then the command line's
+//! `--name value` pairs turned into extra lines (`main` in server.c). Each line is split with
+//! `sdssplitargs`, its first word names a directive (case-insensitive, aliases such as
+//! `slaveof` for `replicaof` accepted) and the rest are its arguments
+//! (`loadServerConfigFromString` in config.c). A bad line stops the server:
+//!
+//! ```text
+//!
+//! *** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***
+//! Reading the configuration file, at line 2
+//! >>> 'not-an-option yes'
+//! Bad directive or wrong number of arguments
+//! ```
+//!
+//! At run time `CONFIG GET pattern…` shows parameters matching glob patterns, `CONFIG SET
+//! name value …` changes several at once or none (immutable ones such as `databases`, and
+//! protected ones such as `dir`, refuse), and `CONFIG REWRITE` writes the current values back
+//! into the file, keeping its comments.
+//!
+//! The table below is every parameter Redis 7.0 knows, with the default `CONFIG GET` shows on
+//! a server started with no config file. halab accepts all of them; the node acts on those it
+//! implements and keeps the rest for `CONFIG GET`.
+
+use crate::pattern::glob_match;
+use crate::resp::split_args;
+use rustc_hash::FxHashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// The Redis version our messages name.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Bool,
+    Int,
+    /// A byte count accepting units: `1k` = 1000, `1kb` = 1024, `1gb`… Shown in bytes.
+    Memory,
+    Str,
+    Enum(&'static [&'static str]),
+    /// Multi-argument or specially parsed (`save`, `bind`, `replicaof`, …).
+    Special,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mutability {
+    Mutable,
+    /// Only set at start-up (`databases`, `daemonize`, `logfile`, …).
+    Immutable,
+    /// Refused by CONFIG SET unless `enable-protected-configs` allows it (`dir`, `dbfilename`).
+    Protected,
+}
+
+#[derive(Debug)]
+pub struct Param {
+    pub name: &'static str,
+    /// For an alias such as `slaveof`, the parameter it stands for.
+    pub alias_of: Option<&'static str>,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub mutability: Mutability,
+}
+
+/// A configuration error, rendered like Redis's fatal message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub line_number: usize,
+    pub line: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}",
+            REDIS_VERSION, self.line_number, self.line, self.reason
+        )
+    }
+}
+
+/// Every parameter of Redis 7.0, sorted by name (generated from a pristine redis-server 7.0's
+/// `CONFIG GET *`, with which `CONFIG SET` refused as immutable or protected).
+pub static PARAMS: &[Param] = &[
+    Param { name: "acl-pubsub-default", alias_of: None, kind: Kind::Enum(&["allchannels", "resetchannels"]), default: "resetchannels", mutability: Mutability::Mutable },
+    Param { name: "aclfile", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
+    Param { name: "acllog-max-len", alias_of: None, kind: Kind::Int, default: "128", mutability: Mutability::Mutable },
+    Param { name: "active-defrag-cycle-max", alias_of: None, kind: Kind::Int, default: "25", mutability: Mutability::Mutable },
+    Param { name: "active-defrag-cycle-min", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Mutable },
+    Param { name: "active-defrag-ignore-bytes", alias_of: None, kind: Kind::Memory, default: "104857600", mutability: Mutability::Mutable },
+    Param { name: "active-defrag-max-scan-fields", alias_of: None, kind: Kind::Int, default: "1000", mutability: Mutability::Mutable },
+    Param { name: "active-defrag-threshold-lower", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "active-defrag-threshold-upper", alias_of: None, kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
+    Param { name: "active-expire-effort", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Mutable },
+    Param { name: "activedefrag", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "activerehashing", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "always-show-logo", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
+    Param { name: "aof-disable-auto-gc", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "aof-load-truncated", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "aof-rewrite-incremental-fsync", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "aof-timestamp-enabled", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "aof-use-rdb-preamble", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "aof_rewrite_cpulist", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
+    Param { name: "appenddirname", alias_of: None, kind: Kind::Str, default: "appendonlydir", mutability: Mutability::Immutable },
+    Param { name: "appendfilename", alias_of: None, kind: Kind::Str, default: "appendonly.aof", mutability: Mutability::Immutable },
+    Param { name: "appendfsync", alias_of: None, kind: Kind::Enum(&["always", "everysec", "no"]), default: "everysec", mutability: Mutability::Mutable },
+    Param { name: "appendonly", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "auto-aof-rewrite-min-size", alias_of: None, kind: Kind::Memory, default: "67108864", mutability: Mutability::Mutable },
+    Param { name: "auto-aof-rewrite-percentage", alias_of: None, kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
+    Param { name: "bgsave_cpulist", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
+    Param { name: "bind", alias_of: None, kind: Kind::Special, default: "* -::*", mutability: Mutability::Mutable },
+    Param { name: "bind-source-addr", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "bio_cpulist", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
+    Param { name: "busy-reply-threshold", alias_of: None, kind: Kind::Int, default: "5000", mutability: Mutability::Mutable },
+    Param { name: "client-output-buffer-limit", alias_of: None, kind: Kind::Special, default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", mutability: Mutability::Mutable },
+    Param { name: "client-query-buffer-limit", alias_of: None, kind: Kind::Memory, default: "1073741824", mutability: Mutability::Mutable },
+    Param { name: "cluster-allow-pubsubshard-when-down", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "cluster-allow-reads-when-down", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "cluster-allow-replica-migration", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "cluster-announce-bus-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "cluster-announce-hostname", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "cluster-announce-ip", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "cluster-announce-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "cluster-announce-tls-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "cluster-config-file", alias_of: None, kind: Kind::Str, default: "nodes.conf", mutability: Mutability::Immutable },
+    Param { name: "cluster-enabled", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
+    Param { name: "cluster-link-sendbuf-limit", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "cluster-migration-barrier", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Mutable },
+    Param { name: "cluster-node-timeout", alias_of: None, kind: Kind::Int, default: "15000", mutability: Mutability::Mutable },
+    Param { name: "cluster-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Immutable },
+    Param { name: "cluster-preferred-endpoint-type", alias_of: None, kind: Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), default: "ip", mutability: Mutability::Mutable },
+    Param { name: "cluster-replica-no-failover", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "cluster-replica-validity-factor", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "cluster-require-full-coverage", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "cluster-slave-no-failover", alias_of: Some("cluster-replica-no-failover"), kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "cluster-slave-validity-factor", alias_of: Some("cluster-replica-validity-factor"), kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "crash-log-enabled", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "crash-memcheck-enabled", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "daemonize", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
+    Param { name: "databases", alias_of: None, kind: Kind::Int, default: "16", mutability: Mutability::Immutable },
+    Param { name: "dbfilename", alias_of: None, kind: Kind::Str, default: "dump.rdb", mutability: Mutability::Protected },
+    Param { name: "dir", alias_of: None, kind: Kind::Special, default: "", mutability: Mutability::Protected },
+    Param { name: "disable-thp", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Immutable },
+    Param { name: "dynamic-hz", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "enable-debug-command", alias_of: None, kind: Kind::Enum(&["no", "yes", "local"]), default: "no", mutability: Mutability::Immutable },
+    Param { name: "enable-module-command", alias_of: None, kind: Kind::Enum(&["no", "yes", "local"]), default: "no", mutability: Mutability::Immutable },
+    Param { name: "enable-protected-configs", alias_of: None, kind: Kind::Enum(&["no", "yes", "local"]), default: "no", mutability: Mutability::Protected },
+    Param { name: "hash-max-listpack-entries", alias_of: None, kind: Kind::Int, default: "512", mutability: Mutability::Mutable },
+    Param { name: "hash-max-listpack-value", alias_of: None, kind: Kind::Memory, default: "64", mutability: Mutability::Mutable },
+    Param { name: "hash-max-ziplist-entries", alias_of: Some("hash-max-listpack-entries"), kind: Kind::Int, default: "512", mutability: Mutability::Mutable },
+    Param { name: "hash-max-ziplist-value", alias_of: Some("hash-max-listpack-value"), kind: Kind::Memory, default: "64", mutability: Mutability::Mutable },
+    Param { name: "hll-sparse-max-bytes", alias_of: None, kind: Kind::Memory, default: "3000", mutability: Mutability::Mutable },
+    Param { name: "hz", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "ignore-warnings", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "io-threads", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Immutable },
+    Param { name: "io-threads-do-reads", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
+    Param { name: "jemalloc-bg-thread", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "latency-monitor-threshold", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "latency-tracking", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "latency-tracking-info-percentiles", alias_of: None, kind: Kind::Special, default: "50 99 99.9", mutability: Mutability::Mutable },
+    Param { name: "lazyfree-lazy-eviction", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "lazyfree-lazy-expire", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "lazyfree-lazy-server-del", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "lazyfree-lazy-user-del", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "lazyfree-lazy-user-flush", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "lfu-decay-time", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Mutable },
+    Param { name: "lfu-log-factor", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "list-compress-depth", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "list-max-listpack-size", alias_of: None, kind: Kind::Int, default: "-2", mutability: Mutability::Mutable },
+    Param { name: "list-max-ziplist-size", alias_of: Some("list-max-listpack-size"), kind: Kind::Int, default: "-2", mutability: Mutability::Mutable },
+    Param { name: "logfile", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
+    Param { name: "loglevel", alias_of: None, kind: Kind::Enum(&["debug", "verbose", "notice", "warning"]), default: "notice", mutability: Mutability::Mutable },
+    Param { name: "lua-time-limit", alias_of: None, kind: Kind::Int, default: "5000", mutability: Mutability::Mutable },
+    Param { name: "masterauth", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "masteruser", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "maxclients", alias_of: None, kind: Kind::Int, default: "10000", mutability: Mutability::Mutable },
+    Param { name: "maxmemory", alias_of: None, kind: Kind::Memory, default: "0", mutability: Mutability::Mutable },
+    Param { name: "maxmemory-clients", alias_of: None, kind: Kind::Memory, default: "0", mutability: Mutability::Mutable },
+    Param { name: "maxmemory-eviction-tenacity", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "maxmemory-policy", alias_of: None, kind: Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), default: "noeviction", mutability: Mutability::Mutable },
+    Param { name: "maxmemory-samples", alias_of: None, kind: Kind::Int, default: "5", mutability: Mutability::Mutable },
+    Param { name: "min-replicas-max-lag", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "min-replicas-to-write", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "min-slaves-max-lag", alias_of: Some("min-replicas-max-lag"), kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "min-slaves-to-write", alias_of: Some("min-replicas-to-write"), kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "no-appendfsync-on-rewrite", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "notify-keyspace-events", alias_of: None, kind: Kind::Special, default: "", mutability: Mutability::Mutable },
+    Param { name: "oom-score-adj", alias_of: None, kind: Kind::Enum(&["no", "yes", "relative", "absolute"]), default: "no", mutability: Mutability::Mutable },
+    Param { name: "oom-score-adj-values", alias_of: None, kind: Kind::Special, default: "0 200 800", mutability: Mutability::Mutable },
+    Param { name: "pidfile", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
+    Param { name: "port", alias_of: None, kind: Kind::Int, default: "6379", mutability: Mutability::Mutable },
+    Param { name: "proc-title-template", alias_of: None, kind: Kind::Str, default: "{title} {listen-addr} {server-mode}", mutability: Mutability::Mutable },
+    Param { name: "propagation-error-behavior", alias_of: None, kind: Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), default: "ignore", mutability: Mutability::Mutable },
+    Param { name: "protected-mode", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "proto-max-bulk-len", alias_of: None, kind: Kind::Memory, default: "536870912", mutability: Mutability::Mutable },
+    Param { name: "rdb-del-sync-files", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "rdb-save-incremental-fsync", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "rdbchecksum", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Immutable },
+    Param { name: "rdbcompression", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "repl-backlog-size", alias_of: None, kind: Kind::Memory, default: "1048576", mutability: Mutability::Mutable },
+    Param { name: "repl-backlog-ttl", alias_of: None, kind: Kind::Int, default: "3600", mutability: Mutability::Mutable },
+    Param { name: "repl-disable-tcp-nodelay", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "repl-diskless-load", alias_of: None, kind: Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), default: "disabled", mutability: Mutability::Mutable },
+    Param { name: "repl-diskless-sync", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "repl-diskless-sync-delay", alias_of: None, kind: Kind::Int, default: "5", mutability: Mutability::Mutable },
+    Param { name: "repl-diskless-sync-max-replicas", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "repl-ping-replica-period", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "repl-ping-slave-period", alias_of: Some("repl-ping-replica-period"), kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "repl-timeout", alias_of: None, kind: Kind::Int, default: "60", mutability: Mutability::Mutable },
+    Param { name: "replica-announce-ip", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "replica-announce-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "replica-announced", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "replica-ignore-disk-write-errors", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "replica-ignore-maxmemory", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "replica-lazy-flush", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "replica-priority", alias_of: None, kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
+    Param { name: "replica-read-only", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "replica-serve-stale-data", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "replicaof", alias_of: None, kind: Kind::Special, default: "", mutability: Mutability::Immutable },
+    Param { name: "requirepass", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "sanitize-dump-payload", alias_of: None, kind: Kind::Enum(&["no", "yes", "clients"]), default: "no", mutability: Mutability::Mutable },
+    Param { name: "save", alias_of: None, kind: Kind::Special, default: "3600 1 300 100 60 10000", mutability: Mutability::Mutable },
+    Param { name: "server_cpulist", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
+    Param { name: "set-max-intset-entries", alias_of: None, kind: Kind::Int, default: "512", mutability: Mutability::Mutable },
+    Param { name: "set-proc-title", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Immutable },
+    Param { name: "shutdown-on-sigint", alias_of: None, kind: Kind::Enum(&["default", "save", "nosave", "now", "force"]), default: "default", mutability: Mutability::Mutable },
+    Param { name: "shutdown-on-sigterm", alias_of: None, kind: Kind::Enum(&["default", "save", "nosave", "now", "force"]), default: "default", mutability: Mutability::Mutable },
+    Param { name: "shutdown-timeout", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param { name: "slave-announce-ip", alias_of: Some("replica-announce-ip"), kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "slave-announce-port", alias_of: Some("replica-announce-port"), kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "slave-ignore-maxmemory", alias_of: Some("replica-ignore-maxmemory"), kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "slave-lazy-flush", alias_of: Some("replica-lazy-flush"), kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "slave-priority", alias_of: Some("replica-priority"), kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
+    Param { name: "slave-read-only", alias_of: Some("replica-read-only"), kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "slave-serve-stale-data", alias_of: Some("replica-serve-stale-data"), kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "slaveof", alias_of: Some("replicaof"), kind: Kind::Special, default: "", mutability: Mutability::Immutable },
+    Param { name: "slowlog-log-slower-than", alias_of: None, kind: Kind::Int, default: "10000", mutability: Mutability::Mutable },
+    Param { name: "slowlog-max-len", alias_of: None, kind: Kind::Int, default: "128", mutability: Mutability::Mutable },
+    Param { name: "socket-mark-id", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Immutable },
+    Param { name: "stop-writes-on-bgsave-error", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "stream-node-max-bytes", alias_of: None, kind: Kind::Memory, default: "4096", mutability: Mutability::Mutable },
+    Param { name: "stream-node-max-entries", alias_of: None, kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
+    Param { name: "supervised", alias_of: None, kind: Kind::Enum(&["upstart", "systemd", "auto", "no"]), default: "no", mutability: Mutability::Immutable },
+    Param { name: "syslog-enabled", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
+    Param { name: "syslog-facility", alias_of: None, kind: Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), default: "local0", mutability: Mutability::Immutable },
+    Param { name: "syslog-ident", alias_of: None, kind: Kind::Str, default: "redis", mutability: Mutability::Immutable },
+    Param { name: "tcp-backlog", alias_of: None, kind: Kind::Int, default: "511", mutability: Mutability::Immutable },
+    Param { name: "tcp-keepalive", alias_of: None, kind: Kind::Int, default: "300", mutability: Mutability::Mutable },
+    Param { name: "timeout", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "tls-auth-clients", alias_of: None, kind: Kind::Enum(&["no", "yes", "optional"]), default: "yes", mutability: Mutability::Mutable },
+    Param { name: "tls-ca-cert-dir", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-ca-cert-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-cert-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-ciphers", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-ciphersuites", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-client-cert-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-client-key-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-client-key-file-pass", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-cluster", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "tls-dh-params-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-key-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-key-file-pass", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param { name: "tls-prefer-server-ciphers", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "tls-protocols", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param { name: "tls-replication", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param { name: "tls-session-cache-size", alias_of: None, kind: Kind::Int, default: "20480", mutability: Mutability::Mutable },
+    Param { name: "tls-session-cache-timeout", alias_of: None, kind: Kind::Int, default: "300", mutability: Mutability::Mutable },
+    Param { name: "tls-session-caching", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param { name: "tracking-table-max-keys", alias_of: None, kind: Kind::Int, default: "1000000", mutability: Mutability::Mutable },
+    Param { name: "unixsocket", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
+    Param { name: "unixsocketperm", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Immutable },
+    Param { name: "zset-max-listpack-entries", alias_of: None, kind: Kind::Int, default: "128", mutability: Mutability::Mutable },
+    Param { name: "zset-max-listpack-value", alias_of: None, kind: Kind::Memory, default: "64", mutability: Mutability::Mutable },
+    Param { name: "zset-max-ziplist-entries", alias_of: Some("zset-max-listpack-entries"), kind: Kind::Int, default: "128", mutability: Mutability::Mutable },
+    Param { name: "zset-max-ziplist-value", alias_of: Some("zset-max-listpack-value"), kind: Kind::Memory, default: "64", mutability: Mutability::Mutable },
+];
+
+fn index() -> &'static FxHashMap<&'static str, usize> {
+    static INDEX: OnceLock<FxHashMap<&'static str, usize>> = OnceLock::new();
+    INDEX.get_or_init(|| PARAMS.iter().enumerate().map(|(i, p)| (p.name, i)).collect())
+}
+
+/// Find a parameter by name (any case); aliases resolve to their canonical parameter.
+fn find(name: &str) -> Option<(usize, &'static Param)> {
+    let lower = name.to_ascii_lowercase();
+    let i = *index().get(lower.as_str())?;
+    let p = &PARAMS[i];
+    match p.alias_of {
+        Some(canon) => {
+            let j = *index().get(canon)?;
+            Some((j, &PARAMS[j]))
+        }
+        None => Some((i, p)),
+    }
+}
+
+/// Parse a memory value: `100`, `1k` (1000), `1kb` (1024), `5mb`, `1g`, `2gb`
+/// (Redis's `memtoull`).
+pub fn parse_memory(s: &str) -> Option<i64> {
+    let lower = s.to_ascii_lowercase();
+    let units: [(&str, i64); 7] = [("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1000), ("m", 1_000_000), ("g", 1_000_000_000), ("b", 1)];
+    let (digits, mul) = units.iter().find(|(u, _)| lower.ends_with(u)).map(|(u, m)| (&lower[..lower.len() - u.len()], *m)).unwrap_or((lower.as_str(), 1));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i64>().ok()?.checked_mul(mul)
+}
+
+/// The current configuration: one value per canonical parameter, as `CONFIG GET` shows it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    values: Vec<String>,
+    /// Which parameters a config file or command line set (for CONFIG REWRITE).
+    set_by_user: Vec<bool>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { values: PARAMS.iter().map(|p| p.default.to_string()).collect(), set_by_user: vec![false; PARAMS.len()] }
+    }
+}
+
+/// Validate and normalize one value for a parameter; the error is Redis's reason text.
+fn normalize(p: &Param, args: &[String]) -> Result<String, String> {
+    let one = || -> Result<&String, String> {
+        if args.len() == 1 {
+            Ok(&args[0])
+        } else {
+            Err("wrong number of arguments".into())
+        }
+    };
+    match p.kind {
+        Kind::Bool => {
+            let v = one()?.to_ascii_lowercase();
+            if v == "yes" || v == "no" {
+                Ok(v)
+            } else {
+                Err("argument must be 'yes' or 'no'".into())
+            }
+        }
+        Kind::Int => {
+            let v = one()?;
+            let n: i64 = v.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            match p.name {
+                "port" | "cluster-port" | "replica-announce-port" | "cluster-announce-port" | "cluster-announce-bus-port" | "cluster-announce-tls-port" | "tls-port" => {
+                    if !(0..=65535).contains(&n) {
+                        return Err("argument must be between 0 and 65535 inclusive".into());
+                    }
+                }
+                "databases" if n < 1 => return Err("argument must be between 1 and 2147483647 inclusive".into()),
+                "hz" if n < 0 => return Err("argument must be between 0 and 2147483647 inclusive".into()),
+                _ => {}
+            }
+            Ok(n.to_string())
+        }
+        Kind::Memory => {
+            let v = one()?;
+            if p.name == "maxmemory-clients" {
+                if let Some(pct) = v.strip_suffix('%') {
+                    return pct.parse::<u32>().map(|n| format!("{}%", n)).map_err(|_| "argument must be a memory or percent value".into());
+                }
+            }
+            parse_memory(v).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".into())
+        }
+        Kind::Enum(allowed) => {
+            let v = one()?.to_ascii_lowercase();
+            if allowed.contains(&v.as_str()) {
+                Ok(v)
+            } else {
+                Err(format!("argument(s) must be one of the following: {}", allowed.join(", ")))
+            }
+        }
+        Kind::Str => Ok(one()?.clone()),
+        Kind::Special => normalize_special(p.name, args),
+    }
+}
+
+fn normalize_special(name: &str, args: &[String]) -> Result<String, String> {
+    // A single argument holding several words is split, as Redis does for multi-arg configs.
+    let split: Vec<String> = if args.len() == 1 && args[0].contains(' ') { args[0].split_whitespace().map(String::from).collect() } else { args.to_vec() };
+    match name {
+        "save" => {
+            if split.len() == 1 && split[0].is_empty() || split.is_empty() {
+                return Ok(String::new());
+            }
+            if split.len() % 2 != 0 {
+                return Err("Invalid save parameters".into());
+            }
+            for w in &split {
+                if w.parse::<u64>().is_err() {
+                    return Err("Invalid save parameters".into());
+                }
+            }
+            Ok(split.join(" "))
+        }
+        "bind" => {
+            if split.is_empty() || split.len() > 16 {
+                return Err("Too many bind addresses specified.".into());
+            }
+            Ok(split.join(" "))
+        }
+        "replicaof" => {
+            if split.len() == 2 && split[0].eq_ignore_ascii_case("no") && split[1].eq_ignore_ascii_case("one") {
+                return Ok(String::new());
+            }
+            if split.len() != 2 {
+                return Err("wrong number of arguments".into());
+            }
+            match split[1].parse::<u16>() {
+                Ok(_) => Ok(format!("{} {}", split[0], split[1])),
+                Err(_) => Err("Invalid master port".into()),
+            }
+        }
+        "client-output-buffer-limit" => {
+            if split.len() % 4 != 0 || split.is_empty() {
+                return Err("Wrong number of arguments in buffer limit configuration.".into());
+            }
+            Ok(split.join(" "))
+        }
+        "oom-score-adj-values" => {
+            if split.len() != 3 || split.iter().any(|w| w.parse::<i64>().is_err()) {
+                return Err("Invalid oom-score-adj-values".into());
+            }
+            Ok(split.join(" "))
+        }
+        "notify-keyspace-events" => {
+            let v = args.first().cloned().unwrap_or_default();
+            if v.chars().all(|c| "gKEx$lshzetdmnA".contains(c)) {
+                Ok(v)
+            } else {
+                Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
+            }
+        }
+        "latency-tracking-info-percentiles" => {
+            if split.iter().any(|w| w.parse::<f64>().map(|f| !(0.0..=100.0).contains(&f)).unwrap_or(true)) {
+                return Err("latency-tracking-info-percentiles can't be parsed".into());
+            }
+            Ok(split.join(" "))
+        }
+        _ => {
+            if args.len() != 1 {
+                return Err("wrong number of arguments".into());
+            }
+            Ok(args[0].clone())
+        }
+    }
+}
+
+/// Turn redis-server's command-line options into config lines: `--port 6380 --save ""`
+/// becomes `port "6380"` and `save ""` on lines of their own (`main` in server.c).
+pub fn command_line_to_config_text(args: &[String]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a.starts_with("--") && a.len() > 2 {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&a[2..]);
+            out.push(' ');
+            // `--save` followed by nothing or another option means `save ""`.
+            if a == "--save" && args.get(i + 1).is_none_or(|n| n.starts_with("--")) {
+                out.push_str("\"\" ");
+            }
+        } else {
+            out.push_str(&quote_repr(a));
+            out.push(' ');
+        }
+        i += 1;
+    }
+    out.push('\n');
+    out
+}
+
+/// `sdscatrepr`: a double-quoted string with C escapes.
+fn quote_repr(s: &str) -> String {
+    let mut out = String::from("\"");
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => out.push(c as char),
+            c => out.push_str(&format!("\\x{:02x}", c)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl Config {
+    /// Load a config text (file then command-line lines). `include` reads an included file.
+    pub fn load_text(&mut self, text: &str, include: &mut dyn FnMut(&str) -> Result<String, String>) -> Result<(), ConfigError> {
+        let mut save_seen = false;
+        self.load_lines(text, include, &mut save_seen, 0)
+    }
+
+    fn load_lines(&mut self, text: &str, include: &mut dyn FnMut(&str) -> Result<String, String>, save_seen: &mut bool, depth: usize) -> Result<(), ConfigError> {
+        for (n, raw) in text.split('\n').enumerate() {
+            let line = raw.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fail = |reason: &str| ConfigError { line_number: n + 1, line: line.to_string(), reason: reason.to_string() };
+            let Some(words) = split_args(line.as_bytes()) else {
+                return Err(fail("Unbalanced quotes in configuration line"));
+            };
+            if words.is_empty() {
+                continue;
+            }
+            let words: Vec<String> = words.into_iter().map(|w| String::from_utf8_lossy(&w).into_owned()).collect();
+            let directive = words[0].to_ascii_lowercase();
+            let args = &words[1..];
+            match directive.as_str() {
+                "include" if args.len() == 1 => {
+                    if depth > 16 {
+                        return Err(fail("Too many nested includes"));
+                    }
+                    let inner = include(&args[0]).map_err(|e| fail(&format!("Fatal error, can't open config file '{}': {}", args[0], e)))?;
+                    self.load_lines(&inner, include, save_seen, depth + 1)?;
+                }
+                // Accepted for compatibility; halab has no command renaming, ACL users or modules yet.
+                "rename-command" if args.len() == 2 => {}
+                "user" if !args.is_empty() => {}
+                "loadmodule" if !args.is_empty() => return Err(fail("Modules are not supported by HA Lab")),
+                "sentinel" => return Err(fail("sentinel directive while not in sentinel mode")),
+                _ => {
+                    let Some((i, p)) = find(&directive) else {
+                        return Err(fail("Bad directive or wrong number of arguments"));
+                    };
+                    if p.kind != Kind::Special && args.len() != 1 {
+                        return Err(fail("wrong number of arguments"));
+                    }
+                    let mut value = normalize(p, args).map_err(|e| fail(&e))?;
+                    // The first `save` line replaces the default; later ones add save points.
+                    if p.name == "save" {
+                        if *save_seen && !value.is_empty() && !self.values[i].is_empty() {
+                            value = format!("{} {}", self.values[i], value);
+                        }
+                        *save_seen = true;
+                    }
+                    self.values[i] = value;
+                    self.set_by_user[i] = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        find(name).map(|(i, _)| self.values[i].as_str())
+    }
+
+    /// The value of a parameter as CONFIG GET shows it ("" when unknown).
+    pub fn get_str(&self, name: &str) -> String {
+        self.value(name).unwrap_or("").to_string()
+    }
+
+    pub fn get_i64(&self, name: &str) -> Option<i64> {
+        self.value(name)?.parse().ok()
+    }
+
+    pub fn get_bool(&self, name: &str) -> bool {
+        self.value(name) == Some("yes")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.get_i64("port").unwrap_or(6379) as u16
+    }
+
+    /// The password of the default user, if any.
+    pub fn requirepass(&self) -> Option<String> {
+        self.value("requirepass").filter(|v| !v.is_empty()).map(String::from)
+    }
+
+    /// `save` as (seconds, changes) pairs.
+    pub fn save_points(&self) -> Vec<(u64, u64)> {
+        let words: Vec<u64> = self.value("save").unwrap_or("").split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        words.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
+    }
+
+    /// `replicaof` as (host, port).
+    pub fn replicaof(&self) -> Option<(String, u16)> {
+        let v = self.value("replicaof")?;
+        let (h, p) = v.split_once(' ')?;
+        Some((h.to_string(), p.parse().ok()?))
+    }
+
+    /// `CONFIG GET pattern [pattern …]`: every parameter (aliases included) whose name matches
+    /// a pattern, each once, in table order.
+    pub fn get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for p in PARAMS.iter() {
+            if patterns.iter().any(|pat| glob_match(pat, p.name.as_bytes(), true)) {
+                let v = self.value(p.name).unwrap_or("").to_string();
+                out.push((p.name.to_string(), v));
+            }
+        }
+        out
+    }
+
+    /// `CONFIG SET name value [name value …]`: all or nothing. Returns the canonical names
+    /// that changed, or Redis's error text (with the `ERR ` prefix).
+    pub fn set(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<Vec<&'static str>, String> {
+        let mut staged: Vec<(usize, String)> = Vec::new();
+        for (name, value) in pairs {
+            let name_s = String::from_utf8_lossy(name).into_owned();
+            let failed = |reason: &str| format!("ERR CONFIG SET failed (possibly related to argument '{}') - {}", name_s, reason);
+            let Some((i, p)) = find(&name_s) else {
+                return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", name_s));
+            };
+            if staged.iter().any(|(j, _)| *j == i) {
+                return Err(failed("duplicate parameter"));
+            }
+            match p.mutability {
+                Mutability::Immutable => return Err(failed("can't set immutable config")),
+                Mutability::Protected if self.value("enable-protected-configs") != Some("yes") => return Err(failed("can't set protected config")),
+                _ => {}
+            }
+            let args = vec![String::from_utf8_lossy(value).into_owned()];
+            let v = normalize(p, &args).map_err(|e| failed(&e))?;
+            staged.push((i, v));
+        }
+        let mut changed = Vec::new();
+        for (i, v) in staged {
+            if self.values[i] != v {
+                changed.push(PARAMS[i].name);
+            }
+            self.values[i] = v;
+            self.set_by_user[i] = true;
+        }
+        Ok(changed)
+    }
+
+    /// `CONFIG REWRITE`: the original file with every directive holding its current value.
+    /// Lines of directives that changed are replaced in place (extra lines of a multi-line
+    /// directive are dropped), comments are kept, and non-default parameters absent from the
+    /// file are appended after `# Generated by CONFIG REWRITE` (`rewriteConfig`).
+    pub fn rewrite(&self, original: &str) -> String {
+        let mut out: Vec<String> = Vec::new();
+        let mut written = vec![false; PARAMS.len()];
+        let mut has_tail = false;
+        for raw in original.lines() {
+            let line = raw.trim();
+            if line == "# Generated by CONFIG REWRITE" {
+                has_tail = true;
+            }
+            let words = if line.is_empty() || line.starts_with('#') { None } else { split_args(line.as_bytes()) };
+            let Some((i, p)) = words.as_ref().and_then(|w| w.first()).and_then(|d| find(&String::from_utf8_lossy(d))) else {
+                out.push(raw.to_string());
+                continue;
+            };
+            if written[i] {
+                continue;
+            }
+            written[i] = true;
+            out.extend(self.directive_lines(p.name, &self.values[i]));
+        }
+        let mut generated = Vec::new();
+        for (i, p) in PARAMS.iter().enumerate() {
+            if written[i] || p.alias_of.is_some() || p.mutability == Mutability::Immutable && !self.set_by_user[i] {
+                continue;
+            }
+            if self.values[i] != p.default && p.name != "dir" {
+                generated.extend(self.directive_lines(p.name, &self.values[i]));
+            }
+        }
+        if !generated.is_empty() {
+            if !has_tail {
+                out.push("# Generated by CONFIG REWRITE".to_string());
+            }
+            out.extend(generated);
+        }
+        let mut text = out.join("\n");
+        text.push('\n');
+        text
+    }
+
+    fn directive_lines(&self, name: &str, value: &str) -> Vec<String> {
+        match name {
+            "save" if value.is_empty() => vec!["save \"\"".into()],
+            "save" => {
+                let w: Vec<&str> = value.split_whitespace().collect();
+                w.chunks(2).map(|c| format!("save {}", c.join(" "))).collect()
+            }
+            "client-output-buffer-limit" => {
+                let w: Vec<&str> = value.split_whitespace().collect();
+                w.chunks(4).map(|c| format!("client-output-buffer-limit {}", c.join(" "))).collect()
+            }
+            "bind" | "replicaof" | "oom-score-adj-values" | "latency-tracking-info-percentiles" => vec![format!("{} {}", name, value)],
+            _ => vec![format!("{} {}", name, if value.is_empty() || value.contains(' ') { quote_repr(value) } else { value.to_string() })],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        c.load_text(text, &mut |_| Err("no includes here".into()))?;
+        Ok(c)
+    }
+
+    #[test]
+    fn defaults_match_redis_7_0() {
+        let c = Config::default();
+        assert_eq!(c.get_str("save"), "3600 1 300 100 60 10000");
+        assert_eq!(c.get_str("appendonly"), "no");
+        assert_eq!(c.port(), 6379);
+        assert_eq!(c.get_str("bind"), "* -::*");
+        assert_eq!(c.get_str("protected-mode"), "yes");
+        assert_eq!(c.get_i64("databases"), Some(16));
+        assert_eq!(c.get_i64("hz"), Some(10));
+        assert_eq!(c.get_i64("repl-backlog-size"), Some(1_048_576));
+        assert_eq!(c.get_str("maxmemory-policy"), "noeviction");
+        assert_eq!(PARAMS.len(), 192);
+        assert!(PARAMS.windows(2).all(|w| w[0].name < w[1].name));
+    }
+
+    #[test]
+    fn file_and_command_line() {
+        let mut text = "# comment\nport 7000\nsave 900 1\nsave 300 10\nslaveof 127.0.0.1 6379\n".to_string();
+        text.push_str(&command_line_to_config_text(&["--port".into(), "6380".into(), "--maxmemory".into(), "1gb".into()]));
+        let c = load(&text).unwrap();
+        assert_eq!(c.port(), 6380);
+        assert_eq!(c.get_str("save"), "900 1 300 10");
+        assert_eq!(c.get_i64("maxmemory"), Some(1 << 30));
+        assert_eq!(c.replicaof(), Some(("127.0.0.1".into(), 6379)));
+        assert_eq!(c.get(&[b"slaveof"]), vec![("slaveof".to_string(), "127.0.0.1 6379".to_string())]);
+        let c = load(&command_line_to_config_text(&["--save".into(), "--port".into(), "1".into()])).unwrap();
+        assert_eq!(c.get_str("save"), "");
+        assert_eq!(command_line_to_config_text(&["--save".into(), "".into()]), "save \"\" \n");
+    }
+
+    #[test]
+    fn fatal_errors_render_like_redis() {
+        let e = load("port 7000\nnot-an-option yes\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n>>> 'not-an-option yes'\nBad directive or wrong number of arguments"
+        );
+        assert_eq!(load("appendonly maybe").unwrap_err().reason, "argument must be 'yes' or 'no'");
+        assert_eq!(load("maxmemory lots").unwrap_err().reason, "argument must be a memory value");
+        assert_eq!(load("port \"7000").unwrap_err().reason, "Unbalanced quotes in configuration line");
+    }
+
+    #[test]
+    fn config_set_errors_and_atomicity() {
+        let mut c = Config::default();
+        assert_eq!(c.set(&[(b"nosuch", b"1")]).unwrap_err(), "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
+        assert_eq!(c.set(&[(b"databases", b"4")]).unwrap_err(), "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config");
+        assert_eq!(c.set(&[(b"dir", b"/tmp")]).unwrap_err(), "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config");
+        assert_eq!(
+            c.set(&[(b"maxmemory", b"10mb"), (b"maxmemory", b"1")]).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter"
+        );
+        assert_eq!(
+            c.set(&[(b"hz", b"20"), (b"maxmemory", b"abc")]).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"
+        );
+        assert_eq!(c.get_i64("hz"), Some(10), "a failed CONFIG SET changes nothing");
+        assert_eq!(c.set(&[(b"MAXMEMORY", b"100mb"), (b"slave-read-only", b"no")]).unwrap(), vec!["maxmemory", "replica-read-only"]);
+        assert_eq!(c.get_i64("maxmemory"), Some(104_857_600));
+        assert_eq!(c.get_str("replica-read-only"), "no");
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("1kb"), Some(1024));
+        assert_eq!(parse_memory("2GB"), Some(2 << 30));
+        assert_eq!(parse_memory("5m"), Some(5_000_000));
+        assert_eq!(parse_memory("12"), Some(12));
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory("kb"), None);
+    }
+
+    #[test]
+    fn config_get_globs_names_case_insensitively() {
+        let c = Config::default();
+        let got: Vec<String> = c.get(&[b"MAXMEMORY*"]).into_iter().map(|(k, _)| k).collect();
+        assert!(got.contains(&"maxmemory".to_string()) && got.contains(&"maxmemory-policy".to_string()));
+        assert_eq!(c.get(&[b"port", b"port"]).len(), 1);
+    }
+
+    #[test]
+    fn rewrite_keeps_comments_and_replaces_values() {
+        let original = "# my node\nport 7000\nsave 900 1\nsave 300 10\n# end\n";
+        let mut c = load(original).unwrap();
+        c.set(&[(b"port", b"7001"), (b"maxmemory", b"1mb"), (b"save", b"60 5")]).unwrap();
+        let text = c.rewrite(original);
+        assert_eq!(text, "# my node\nport 7001\nsave 60 5\n# end\n# Generated by CONFIG REWRITE\nmaxmemory 1048576\n");
+        // Rewriting again is stable.
+        let c2 = load(&text).unwrap();
+        assert_eq!(c2.rewrite(&text), text);
+    }
+}

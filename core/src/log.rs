@@ -1,0 +1,124 @@
+//! Log lines in Redis's own format.
+//!
+//! Redis prints `pid:role dd Mon yyyy hh:mm:ss.mmm <level> message`, for example
+//!
+//! ```text
+//! 4242:M 22 Nov 2026 21:36:26.123 * Ready to accept connections tcp
+//! ```
+//!
+//! where the role is `M` (master), `S` (replica), `C` (a forked child, e.g. BGSAVE) or `X`
+//! (sentinel), and the level mark is `.` debug, `-` verbose, `*` notice, `#` warning
+//! (`serverLogRaw` in server.c). The node emits [`LogLine`]s with the virtual time they
+//! happened at; the driver adds its process id when it prints them.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+}
+
+impl LogLevel {
+    pub fn mark(self) -> char {
+        match self {
+            LogLevel::Debug => '.',
+            LogLevel::Verbose => '-',
+            LogLevel::Notice => '*',
+            LogLevel::Warning => '#',
+        }
+    }
+    /// Parse the `loglevel` config value.
+    pub fn from_config(s: &str) -> Option<LogLevel> {
+        match s.to_ascii_lowercase().as_str() {
+            "debug" => Some(LogLevel::Debug),
+            "verbose" => Some(LogLevel::Verbose),
+            "notice" => Some(LogLevel::Notice),
+            "warning" => Some(LogLevel::Warning),
+            _ => None,
+        }
+    }
+}
+
+/// One log event of a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Unix time in milliseconds (virtual in the simulator).
+    pub at_ms: u64,
+    /// `M`, `S`, `C` or `X`.
+    pub role: char,
+    pub level: LogLevel,
+    pub message: String,
+}
+
+impl LogLine {
+    /// Render the line as Redis writes it, for process `pid`.
+    pub fn render(&self, pid: u32) -> String {
+        format!("{}:{} {} {} {}", pid, self.role, format_log_time(self.at_ms), self.level.mark(), self.message)
+    }
+}
+
+impl fmt::Display for LogLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", format_log_time(self.at_ms), self.level.mark(), self.message)
+    }
+}
+
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// `22 Nov 2026 21:36:26.123` for a Unix time in ms (UTC).
+pub fn format_log_time(at_ms: u64) -> String {
+    let secs = at_ms / 1000;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let sod = secs % 86_400;
+    format!(
+        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
+        d,
+        MONTHS[(m - 1) as usize],
+        y,
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60,
+        at_ms % 1000
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's `civil_from_days`.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_redis() {
+        // 2026-11-22 21:36:26.123 UTC
+        let line = LogLine {
+            at_ms: 1_795_383_386_123,
+            role: 'M',
+            level: LogLevel::Notice,
+            message: "Ready to accept connections tcp".into(),
+        };
+        assert_eq!(line.render(4242), "4242:M 22 Nov 2026 21:36:26.123 * Ready to accept connections tcp");
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

@@ -1,0 +1,940 @@
+//! The node: one Redis process as a state machine.
+//!
+//! A driver (the tokio server, the simulator, a test) owns the sockets and the clock. It tells
+//! the node what happened with [`Node::handle`] and carries out what the node asks for, pulled
+//! with [`Node::poll`]:
+//!
+//! ```text
+//!   driver                                   node
+//!   ──────                                   ────
+//!   accept()            ── Input::Connected ──▶  a new client, id 1, 2, 3…
+//!   read() → bytes      ── Input::Data ───────▶  parse → run commands → replies
+//!                       ◀─ Output::Send ───────  bytes for a connection
+//!                       ◀─ Output::Close ──────  QUIT, CLIENT KILL, protocol error
+//!                       ◀─ Output::Persist ────  SAVE / BGSAVE / shutdown: write dump.rdb
+//!   write finished      ── Input::PersistDone ▶  reply +OK, log "DB saved on disk"
+//!   timer fired         ── Input::Tick ───────▶  serverCron: active expiry, save points,
+//!                                                blocked-client timeouts
+//!   sleep until         ◀─ poll_timeout() ─────  the next time the node needs a Tick
+//! ```
+//!
+//! Replies to one connection are accumulated in that client's buffer while its input is
+//! processed, then leave as a single `Send` — a pipeline of 16 commands becomes one write, as
+//! in Redis's `writeToClient`.
+
+use crate::command::{self, Ctx};
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::log::{LogLevel, LogLine};
+use crate::rdb::{self, RdbAux};
+use crate::resp::{Protocol, ReplyBuf, RequestParser};
+use crate::rng::SeededRng;
+use bytes::{Bytes, BytesMut};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+
+/// A connection, as numbered by the driver.
+pub type ConnId = u64;
+
+/// What happened to the node.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A client connected from `addr` ("ip:port") to our `laddr`.
+    Connected { conn: ConnId, addr: String, laddr: String },
+    /// Bytes arrived on a connection.
+    Data { conn: ConnId, bytes: &'a [u8] },
+    /// The peer closed the connection (or the driver dropped it).
+    Closed { conn: ConnId },
+    /// Time passed; run whatever timers are due.
+    Tick,
+    /// A [`PersistJob`] finished.
+    PersistDone { job: u64, result: Result<usize, String> },
+}
+
+/// What the node asks its driver to do.
+#[derive(Debug)]
+pub enum Output {
+    Send { conn: ConnId, bytes: Bytes },
+    /// Close the connection after flushing what was sent before.
+    Close { conn: ConnId },
+    Log(LogLine),
+    /// Serialize `snapshot` with [`rdb::encode_rdb`] and write it to `path` (atomically: temp
+    /// file + rename). `background` jobs may run on another thread; the node keeps serving.
+    Persist(PersistJob),
+    /// Stop the process with this exit code (SHUTDOWN).
+    Exit { code: i32 },
+    /// Die at once like a crash (`DEBUG SEGFAULT`): nothing is saved.
+    Crash,
+    /// Block the whole process for this many ms (`DEBUG SLEEP`), as Redis's single thread does.
+    Stall { ms: u64 },
+    /// Write the configuration file (CONFIG REWRITE); the driver answers with
+    /// [`Node::config_rewrite_done`].
+    RewriteConfig { conn: ConnId },
+}
+
+#[derive(Debug)]
+pub struct PersistJob {
+    pub id: u64,
+    pub path: String,
+    pub background: bool,
+    pub snapshot: Box<Keyspace>,
+    pub aux: RdbAux,
+}
+
+/// Why a persist job was started, to know what to do when it ends.
+#[derive(Debug, Clone, PartialEq)]
+enum PersistPurpose {
+    /// SAVE from a client: reply when done.
+    Save { conn: ConnId },
+    /// BGSAVE or a save point.
+    Background,
+    /// The final save of SHUTDOWN.
+    Shutdown { conn: Option<ConnId> },
+}
+
+/// Everything the driver fixes when it creates a node.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// Seeds the node's generator (run id, RANDOMKEY…).
+    pub seed: u64,
+    /// The process id shown in logs and INFO (a fake one in the simulator).
+    pub pid: u32,
+    pub config: Config,
+    /// Path of the config file, if any (INFO's `config_file`).
+    pub config_file: Option<String>,
+    pub executable: String,
+    /// Unix ms at start.
+    pub start_ms: u64,
+}
+
+/// A blocked client waiting for data on keys (BLPOP and friends).
+#[derive(Debug, Clone)]
+pub struct Blocked {
+    pub db: usize,
+    pub keys: Vec<Bytes>,
+    /// Unix ms; `None` blocks forever.
+    pub deadline: Option<u64>,
+    /// The command to run again when a key is ready.
+    pub args: Vec<Bytes>,
+}
+
+/// One client connection's state (Redis's `client` struct).
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    pub conn: ConnId,
+    pub addr: String,
+    pub laddr: String,
+    pub name: Option<Bytes>,
+    pub db: usize,
+    pub parser: RequestParser,
+    pub inbuf: BytesMut,
+    pub reply: ReplyBuf,
+    pub authenticated: bool,
+    pub user: String,
+    /// Commands queued after MULTI; `None` when not in a transaction.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command failed to queue: EXEC will abort with EXECABORT.
+    pub multi_failed: bool,
+    /// A watched key was touched: EXEC will return a null array.
+    pub dirty_cas: bool,
+    /// True while EXEC runs the queued commands (blocking commands then never block).
+    pub in_exec: bool,
+    pub watched: Vec<(usize, Bytes)>,
+    pub subscriptions: crate::keyspace::Set<Bytes>,
+    pub patterns: crate::keyspace::Set<Bytes>,
+    pub created_ms: u64,
+    pub last_interaction_ms: u64,
+    pub last_command: &'static str,
+    pub close_after_reply: bool,
+    pub closed: bool,
+    pub blocked: Option<Blocked>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub no_evict: bool,
+    /// `CLIENT REPLY OFF|SKIP` state.
+    pub reply_mode: ReplyMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    Skip,
+    SkipNext,
+}
+
+impl Client {
+    pub fn in_pubsub(&self) -> bool {
+        !self.subscriptions.is_empty() || !self.patterns.is_empty()
+    }
+    pub fn protocol(&self) -> Protocol {
+        self.reply.proto
+    }
+    /// The `CLIENT LIST` / `CLIENT INFO` line.
+    pub fn info_line(&self, now: u64) -> String {
+        let mut flags = String::new();
+        if self.multi.is_some() {
+            flags.push('x');
+        }
+        if self.in_pubsub() {
+            flags.push('P');
+        }
+        if self.blocked.is_some() {
+            flags.push('b');
+        }
+        if self.close_after_reply {
+            flags.push('c');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.conn + 7,
+            String::from_utf8_lossy(self.name.as_deref().unwrap_or(b"")),
+            now.saturating_sub(self.created_ms) / 1000,
+            now.saturating_sub(self.last_interaction_ms) / 1000,
+            flags,
+            self.db,
+            self.subscriptions.len(),
+            self.patterns.len(),
+            self.multi.as_ref().map(|m| m.len() as i64).unwrap_or(-1),
+            self.inbuf.len(),
+            self.inbuf.capacity().saturating_sub(self.inbuf.len()),
+            16384 + self.inbuf.capacity() + 20000,
+            self.last_command,
+            self.user,
+            if self.reply.proto == Protocol::Resp3 { 3 } else { 2 },
+            String::from_utf8_lossy(self.lib_name.as_deref().unwrap_or(b"")),
+            String::from_utf8_lossy(self.lib_ver.as_deref().unwrap_or(b"")),
+        )
+    }
+}
+
+/// Counters shown by `INFO stats` and `INFO commandstats`.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub total_net_input_bytes: u64,
+    pub total_net_output_bytes: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_error_replies: u64,
+    pub total_reads_processed: u64,
+    pub total_writes_processed: u64,
+    /// Per command (or `parent|sub`) call counts for `INFO commandstats`.
+    pub commands: FxHashMap<&'static str, CommandStat>,
+    /// error prefix → count
+    pub errors: std::collections::BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommandStat {
+    pub calls: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Persistence bookkeeping (`INFO persistence`).
+#[derive(Debug, Default)]
+pub struct PersistState {
+    /// Writes since the last successful save (`rdb_changes_since_last_save`).
+    pub dirty: u64,
+    /// `dirty` when the current background save started.
+    pub dirty_at_bgsave_start: u64,
+    pub last_save_ms: u64,
+    pub last_bgsave_ok: bool,
+    pub last_bgsave_duration_ms: Option<u64>,
+    pub bgsave_started_ms: Option<u64>,
+    pub bgsave_job: Option<u64>,
+    pub rdb_saves: u64,
+    pub last_load_keys_loaded: u64,
+    pub last_load_keys_expired: u64,
+    pub next_job_id: u64,
+    pub bgsave_scheduled: bool,
+}
+
+/// Facts only the real process knows (INFO's RSS, CPU time, OS), handed in by the driver.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessStats {
+    pub os: String,
+    pub rss_bytes: u64,
+    pub total_system_memory: u64,
+    pub cpu_user: f64,
+    pub cpu_sys: f64,
+}
+
+/// A client pause (`CLIENT PAUSE ms [WRITE|ALL]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Pause {
+    pub until_ms: u64,
+    pub writes_only: bool,
+}
+
+/// The part of the node that commands act on: everything but the client running the command.
+#[derive(Debug)]
+pub struct Server {
+    pub config: Config,
+    pub keyspace: Keyspace,
+    pub clients: FxHashMap<ConnId, Client>,
+    pub channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    pub patterns: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    /// `(db, key)` → clients that WATCH it.
+    pub watched: FxHashMap<(usize, Bytes), Vec<ConnId>>,
+    /// `(db, key)` → clients blocked on it, first come first served.
+    pub blocking: FxHashMap<(usize, Bytes), VecDeque<ConnId>>,
+    /// Keys that received data while clients were blocked on them.
+    pub ready_keys: Vec<(usize, Bytes)>,
+    /// Clients whose reply buffer got data from someone else's command (pub/sub, unblock).
+    pub to_flush: Vec<ConnId>,
+    pub stats: Stats,
+    pub persist: PersistState,
+    pub process: ProcessStats,
+    pub rng: SeededRng,
+    pub run_id: String,
+    pub replid: String,
+    pub pid: u32,
+    pub start_ms: u64,
+    pub now: u64,
+    pub executable: String,
+    pub config_file: Option<String>,
+    pub next_client_id: u64,
+    pub pause: Option<Pause>,
+    pub outputs: VecDeque<Output>,
+    pub log_level: LogLevel,
+    pub active_expire_cursor: usize,
+    /// Set when SHUTDOWN or a crash ends the node; no more input is processed.
+    pub halted: bool,
+    pending_persist: Vec<(u64, PersistPurpose)>,
+    last_cron_ms: u64,
+}
+
+impl Server {
+    /// Emit a log line at `level` if the configured `loglevel` lets it through.
+    pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+        if level >= self.log_level {
+            self.outputs.push_back(Output::Log(LogLine { at_ms: self.now, role: 'M', level, message: message.into() }));
+        }
+    }
+
+    /// Mark that a key changed (Redis's `signalModifiedKey`): counts a change for the save
+    /// points, and invalidates transactions watching it.
+    pub fn key_modified(&mut self, db: usize, key: &[u8]) {
+        self.persist.dirty += 1;
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(watchers) = self.watched.get(&(db, Bytes::copy_from_slice(key))) {
+            for conn in watchers.clone() {
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.dirty_cas = true;
+                }
+            }
+        }
+    }
+
+    /// Invalidate every watcher of keys in `db` (`None` = all dbs): FLUSHDB / FLUSHALL.
+    pub fn all_keys_modified(&mut self, db: Option<usize>) {
+        let conns: Vec<ConnId> =
+            self.watched.iter().filter(|((d, _), _)| db.is_none_or(|x| x == *d)).flat_map(|(_, v)| v.iter().copied()).collect();
+        for conn in conns {
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.dirty_cas = true;
+            }
+        }
+    }
+
+    /// A list or sorted set key got elements: blocked clients may now be served.
+    pub fn signal_key_ready(&mut self, db: usize, key: &Bytes) {
+        if self.blocking.contains_key(&(db, key.clone())) {
+            self.ready_keys.push((db, key.clone()));
+        }
+    }
+
+    /// Queue a client's pending replies for sending.
+    pub fn flush_client(client: &mut Client, outputs: &mut VecDeque<Output>, stats: &mut Stats) {
+        if !client.reply.buf.is_empty() && !client.closed {
+            let bytes = client.reply.buf.split().freeze();
+            stats.total_net_output_bytes += bytes.len() as u64;
+            stats.total_writes_processed += 1;
+            outputs.push_back(Output::Send { conn: client.conn, bytes });
+        }
+    }
+
+    /// Role letter for log lines.
+    pub fn role_char(&self) -> char {
+        'M'
+    }
+
+    pub fn rdb_path(&self) -> String {
+        let dir = self.config.get_str("dir");
+        let file = self.config.get_str("dbfilename");
+        if dir.is_empty() {
+            file
+        } else {
+            format!("{}/{}", dir.trim_end_matches('/'), file)
+        }
+    }
+
+    /// Start a persist job; returns its id.
+    fn start_persist(&mut self, background: bool, purpose: PersistPurpose) -> u64 {
+        self.persist.next_job_id += 1;
+        let id = self.persist.next_job_id;
+        let used = self.keyspace.dbs.iter().map(|d| d.approx_memory()).sum::<usize>() as u64;
+        let aux = RdbAux::standard(self.now / 1000, used, &self.replid, 0);
+        self.outputs.push_back(Output::Persist(PersistJob {
+            id,
+            path: self.rdb_path(),
+            background,
+            snapshot: Box::new(self.keyspace.clone()),
+            aux,
+        }));
+        self.pending_persist.push((id, purpose));
+        id
+    }
+
+    /// BGSAVE: start a background save unless one is running. Returns false if one is.
+    pub fn start_bgsave(&mut self) -> bool {
+        if self.persist.bgsave_job.is_some() {
+            return false;
+        }
+        let id = self.start_persist(true, PersistPurpose::Background);
+        self.persist.bgsave_job = Some(id);
+        self.persist.bgsave_started_ms = Some(self.now);
+        self.persist.dirty_at_bgsave_start = self.persist.dirty;
+        self.log(LogLevel::Notice, format!("Background saving started by pid {}", self.pid));
+        true
+    }
+
+    /// SAVE: a foreground save; the reply is sent when the driver reports the write.
+    pub fn start_foreground_save(&mut self, conn: ConnId) {
+        self.start_persist(false, PersistPurpose::Save { conn });
+    }
+
+    /// SHUTDOWN: save first if asked (or if save points are configured), then exit.
+    pub fn shutdown(&mut self, conn: Option<ConnId>, save: Option<bool>) {
+        self.log(LogLevel::Warning, "User requested shutdown...");
+        let has_save_points = !self.config.save_points().is_empty();
+        if save.unwrap_or(has_save_points) {
+            self.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
+            self.start_persist(false, PersistPurpose::Shutdown { conn });
+        } else {
+            self.finish_shutdown();
+        }
+    }
+
+    fn finish_shutdown(&mut self) {
+        if !self.config.get_str("pidfile").is_empty() {
+            self.log(LogLevel::Notice, "Removing the pid file.");
+        }
+        self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
+        self.halted = true;
+        self.outputs.push_back(Output::Exit { code: 0 });
+    }
+
+    fn persist_done(&mut self, job: u64, result: Result<usize, String>) {
+        let Some(pos) = self.pending_persist.iter().position(|(id, _)| *id == job) else { return };
+        let (_, purpose) = self.pending_persist.remove(pos);
+        match (&purpose, &result) {
+            (_, Ok(_)) => {
+                if matches!(purpose, PersistPurpose::Background) {
+                    self.log(LogLevel::Notice, "DB saved on disk");
+                    self.log(LogLevel::Notice, "Background saving terminated with success");
+                    self.persist.dirty = self.persist.dirty.saturating_sub(self.persist.dirty_at_bgsave_start);
+                } else {
+                    self.log(LogLevel::Notice, "DB saved on disk");
+                    self.persist.dirty = 0;
+                }
+                self.persist.last_save_ms = self.now;
+                self.persist.rdb_saves += 1;
+                self.persist.last_bgsave_ok = true;
+            }
+            (_, Err(e)) => {
+                self.log(LogLevel::Warning, format!("Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}", self.pid, self.config.get_str("dir"), e));
+                if matches!(purpose, PersistPurpose::Background) {
+                    self.log(LogLevel::Warning, "Background saving error");
+                }
+                self.persist.last_bgsave_ok = false;
+            }
+        }
+        match purpose {
+            PersistPurpose::Background => {
+                if let Some(start) = self.persist.bgsave_started_ms.take() {
+                    self.persist.last_bgsave_duration_ms = Some(self.now.saturating_sub(start));
+                }
+                self.persist.bgsave_job = None;
+                if self.persist.bgsave_scheduled {
+                    self.persist.bgsave_scheduled = false;
+                    self.start_bgsave();
+                }
+            }
+            PersistPurpose::Save { conn } => {
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    match &result {
+                        Ok(_) => c.reply.ok(),
+                        Err(_) => c.reply.error("ERR"),
+                    }
+                    self.to_flush.push(conn);
+                }
+            }
+            PersistPurpose::Shutdown { conn } => {
+                if result.is_ok() {
+                    self.finish_shutdown();
+                } else {
+                    self.log(LogLevel::Warning, "Error trying to save the DB, can't exit.");
+                    if let Some(c) = conn.and_then(|c| self.clients.get_mut(&c)) {
+                        c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
+                        self.to_flush.push(c.conn);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A Redis node. See the module docs for the driving loop.
+#[derive(Debug)]
+pub struct Node {
+    pub srv: Server,
+}
+
+/// How often serverCron runs: `1000 / hz` ms.
+fn cron_period_ms(hz: u64) -> u64 {
+    1000 / hz.clamp(1, 500)
+}
+
+impl Node {
+    pub fn new(opts: NodeOptions) -> Node {
+        let mut rng = SeededRng::new(opts.seed);
+        let run_id = rng.hex40();
+        let replid = rng.hex40();
+        let databases = opts.config.get_i64("databases").unwrap_or(16).max(1) as usize;
+        let log_level = LogLevel::from_config(&opts.config.get_str("loglevel")).unwrap_or(LogLevel::Notice);
+        let srv = Server {
+            keyspace: Keyspace::new(databases),
+            config: opts.config,
+            clients: FxHashMap::default(),
+            channels: Default::default(),
+            patterns: Default::default(),
+            watched: FxHashMap::default(),
+            blocking: FxHashMap::default(),
+            ready_keys: Vec::new(),
+            to_flush: Vec::new(),
+            stats: Stats::default(),
+            process: ProcessStats { os: "halab-sim".into(), ..Default::default() },
+            persist: PersistState { last_save_ms: opts.start_ms, last_bgsave_ok: true, ..Default::default() },
+            rng,
+            run_id,
+            replid,
+            pid: opts.pid,
+            start_ms: opts.start_ms,
+            now: opts.start_ms,
+            executable: opts.executable,
+            config_file: opts.config_file,
+            next_client_id: 0,
+            pause: None,
+            outputs: VecDeque::new(),
+            log_level,
+            active_expire_cursor: 0,
+            halted: false,
+            pending_persist: Vec::new(),
+            last_cron_ms: opts.start_ms,
+        };
+        Node { srv }
+    }
+
+    /// Log the start-up banner lines Redis prints (after the driver printed its own).
+    pub fn log_startup(&mut self) {
+        let port = self.srv.config.port();
+        self.srv.log(LogLevel::Notice, format!("Running mode=standalone, port={}.", port));
+        self.srv.log(LogLevel::Warning, "Server initialized");
+    }
+
+    /// Load a dump.rdb image at start-up. Keys whose deadline has passed are dropped, as
+    /// Redis does when a master loads its RDB.
+    pub fn load_rdb(&mut self, data: &[u8]) -> Result<usize, String> {
+        let loaded = rdb::decode_rdb(data).map_err(|e| e.0)?;
+        let now = self.srv.now;
+        let mut keys = 0;
+        let mut expired = 0;
+        for (dbi, entries) in loaded.dbs {
+            let Some(db) = self.srv.keyspace.dbs.get_mut(dbi) else {
+                return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting", self.srv.keyspace.dbs.len()));
+            };
+            for (key, value, expire) in entries {
+                if let Some(at) = expire {
+                    if at <= now {
+                        expired += 1;
+                        continue;
+                    }
+                    db.set(key.clone(), value);
+                    db.set_expire(&key, at);
+                } else {
+                    db.set(key, value);
+                }
+                keys += 1;
+            }
+        }
+        self.srv.persist.last_load_keys_loaded = keys as u64;
+        self.srv.persist.last_load_keys_expired = expired;
+        if let Some(ver) = loaded.aux.get("redis-ver") {
+            self.srv.log(LogLevel::Notice, format!("Loading RDB produced by version {}", ver));
+        }
+        if let Some(ctime) = loaded.aux.get("ctime").and_then(|c| c.parse::<u64>().ok()) {
+            self.srv.log(LogLevel::Notice, format!("RDB age {} seconds", (now / 1000).saturating_sub(ctime)));
+        }
+        self.srv.log(LogLevel::Notice, format!("RDB memory usage when created {:.2} Mb", loaded.aux.get("used-mem").and_then(|m| m.parse::<f64>().ok()).unwrap_or(0.0) / (1024.0 * 1024.0)));
+        self.srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: {}.", keys, expired));
+        Ok(keys)
+    }
+
+    /// Feed the node an input at time `now` (Unix ms, virtual in the simulator).
+    pub fn handle(&mut self, now: u64, input: Input<'_>) {
+        if now > self.srv.now {
+            self.srv.now = now;
+        }
+        if self.srv.halted {
+            return;
+        }
+        match input {
+            Input::Connected { conn, addr, laddr } => self.on_connect(conn, addr, laddr),
+            Input::Data { conn, bytes } => self.on_data(conn, bytes),
+            Input::Closed { conn } => self.on_close(conn),
+            Input::Tick => self.on_tick(),
+            Input::PersistDone { job, result } => self.srv.persist_done(job, result),
+        }
+        self.serve_ready_keys();
+        self.flush_pending();
+    }
+
+    /// Next output for the driver, in the order the node produced them.
+    pub fn poll(&mut self) -> Option<Output> {
+        self.srv.outputs.pop_front()
+    }
+
+    /// When the node next needs an [`Input::Tick`] (Unix ms).
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.srv.halted {
+            return None;
+        }
+        let hz = self.srv.config.get_i64("hz").unwrap_or(10).max(1) as u64;
+        let cron = self.srv.last_cron_ms + cron_period_ms(hz);
+        // Blocked clients with a timeout wake the node at their deadline, not a cron later.
+        let blocked = if self.srv.blocking.is_empty() {
+            None
+        } else {
+            self.srv.clients.values().filter_map(|c| c.blocked.as_ref().and_then(|b| b.deadline)).min()
+        };
+        Some(blocked.map_or(cron, |b| b.min(cron)))
+    }
+
+    /// The driver finished writing the config file for CONFIG REWRITE.
+    pub fn config_rewrite_done(&mut self, conn: ConnId, result: Result<(), String>) {
+        if let Some(c) = self.srv.clients.get_mut(&conn) {
+            match result {
+                Ok(()) => {
+                    c.reply.ok();
+                    self.srv.log(LogLevel::Notice, "CONFIG REWRITE executed with success.");
+                }
+                Err(e) => c.reply.error(&format!("ERR Rewriting config file: {}", e)),
+            }
+            self.srv.to_flush.push(conn);
+        }
+        self.flush_pending();
+    }
+
+    fn on_connect(&mut self, conn: ConnId, addr: String, laddr: String) {
+        self.srv.stats.total_connections_received += 1;
+        let maxclients = self.srv.config.get_i64("maxclients").unwrap_or(10000) as usize;
+        if self.srv.clients.len() >= maxclients {
+            self.srv.stats.rejected_connections += 1;
+            self.srv.outputs.push_back(Output::Send { conn, bytes: Bytes::from_static(b"-ERR max number of clients reached\r\n") });
+            self.srv.outputs.push_back(Output::Close { conn });
+            return;
+        }
+        if self.protected_mode_denies(&addr) {
+            self.srv.stats.rejected_connections += 1;
+            self.srv.outputs.push_back(Output::Send { conn, bytes: Bytes::from_static(PROTECTED_MODE_DENIED) });
+            self.srv.outputs.push_back(Output::Close { conn });
+            return;
+        }
+        self.srv.next_client_id += 1;
+        let needs_auth = self.srv.config.requirepass().is_some();
+        let now = self.srv.now;
+        let client = Client {
+            id: self.srv.next_client_id,
+            conn,
+            addr,
+            laddr,
+            name: None,
+            db: 0,
+            parser: RequestParser::new(!needs_auth),
+            inbuf: BytesMut::new(),
+            reply: ReplyBuf::new(Protocol::Resp2),
+            authenticated: !needs_auth,
+            user: "default".into(),
+            multi: None,
+            multi_failed: false,
+            dirty_cas: false,
+            in_exec: false,
+            watched: Vec::new(),
+            subscriptions: Default::default(),
+            patterns: Default::default(),
+            created_ms: now,
+            last_interaction_ms: now,
+            last_command: "NULL",
+            close_after_reply: false,
+            closed: false,
+            blocked: None,
+            lib_name: None,
+            lib_ver: None,
+            no_evict: false,
+            reply_mode: ReplyMode::On,
+        };
+        self.srv.clients.insert(conn, client);
+    }
+
+    /// Redis 7.0 refuses non-loopback clients when protected mode is on, no `bind` was
+    /// configured and no password is set.
+    fn protected_mode_denies(&self, addr: &str) -> bool {
+        if !self.srv.config.get_bool("protected-mode") || self.srv.config.requirepass().is_some() {
+            return false;
+        }
+        let bind = self.srv.config.get_str("bind");
+        if bind != "* -::*" {
+            return false;
+        }
+        let ip = addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(addr).trim_matches(['[', ']']);
+        !(ip.starts_with("127.") || ip == "::1" || ip.starts_with("unix") || ip.is_empty())
+    }
+
+    fn on_close(&mut self, conn: ConnId) {
+        if let Some(mut c) = self.srv.clients.remove(&conn) {
+            command::release_client_state(&mut self.srv, &mut c);
+        }
+    }
+
+    fn on_data(&mut self, conn: ConnId, bytes: &[u8]) {
+        let Some(mut client) = self.srv.clients.remove(&conn) else { return };
+        if client.closed {
+            self.srv.clients.insert(conn, client);
+            return;
+        }
+        self.srv.stats.total_net_input_bytes += bytes.len() as u64;
+        self.srv.stats.total_reads_processed += 1;
+        client.inbuf.extend_from_slice(bytes);
+        client.last_interaction_ms = self.srv.now;
+        self.process_input(&mut client);
+        let closing = client.close_after_reply;
+        Server::flush_client(&mut client, &mut self.srv.outputs, &mut self.srv.stats);
+        if closing {
+            self.srv.outputs.push_back(Output::Close { conn });
+            command::release_client_state(&mut self.srv, &mut client);
+        } else {
+            self.srv.clients.insert(conn, client);
+        }
+    }
+
+    /// Run every complete command in the client's input buffer (Redis's
+    /// `processInputBuffer`). Stops at a blocked client, a paused client or a protocol error.
+    fn process_input(&mut self, client: &mut Client) {
+        loop {
+            if client.close_after_reply || client.blocked.is_some() || self.srv.halted {
+                return;
+            }
+            if self.srv.pause.is_some_and(|p| self.srv.now < p.until_ms) {
+                // Paused clients keep their input buffered until the pause ends.
+                return;
+            }
+            client.parser.authenticated = client.authenticated;
+            let args = match client.parser.next(&mut client.inbuf) {
+                Ok(Some(args)) => args,
+                Ok(None) => return,
+                Err(e) => {
+                    self.srv.log(LogLevel::Verbose, format!("Protocol error ({}) from client: {}", e.0, client.info_line(self.srv.now)));
+                    client.reply.raw(e.reply_line().as_bytes());
+                    self.srv.stats.total_error_replies += 1;
+                    client.close_after_reply = true;
+                    return;
+                }
+            };
+            let now = self.srv.now;
+            let mut ctx = Ctx { srv: &mut self.srv, client, now };
+            command::execute(&mut ctx, args);
+        }
+    }
+
+    /// Serve clients blocked on keys that received data (Redis's `handleClientsBlockedOnKeys`).
+    fn serve_ready_keys(&mut self) {
+        while !self.srv.ready_keys.is_empty() {
+            let ready = std::mem::take(&mut self.srv.ready_keys);
+            for (db, key) in ready {
+                let Some(waiters) = self.srv.blocking.get(&(db, key.clone())).cloned() else { continue };
+                for conn in waiters {
+                    let Some(mut client) = self.srv.clients.remove(&conn) else { continue };
+                    let Some(blocked) = client.blocked.clone() else {
+                        self.srv.clients.insert(conn, client);
+                        continue;
+                    };
+                    let now = self.srv.now;
+                    {
+                        let mut ctx = Ctx { srv: &mut self.srv, client: &mut client, now };
+                        command::retry_blocked(&mut ctx, blocked);
+                    }
+                    let unblocked = client.blocked.is_none();
+                    Server::flush_client(&mut client, &mut self.srv.outputs, &mut self.srv.stats);
+                    self.srv.clients.insert(conn, client);
+                    if unblocked {
+                        // It may have more commands pipelined behind the blocking one.
+                        let mut c = self.srv.clients.remove(&conn).unwrap();
+                        self.process_input(&mut c);
+                        Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+                        self.srv.clients.insert(conn, c);
+                    }
+                }
+            }
+        }
+    }
+
+    fn flush_pending(&mut self) {
+        let pending = std::mem::take(&mut self.srv.to_flush);
+        for conn in pending {
+            if let Some(c) = self.srv.clients.get_mut(&conn) {
+                Server::flush_client(c, &mut self.srv.outputs, &mut self.srv.stats);
+            }
+        }
+    }
+
+    /// serverCron: runs `hz` times a second.
+    fn on_tick(&mut self) {
+        let now = self.srv.now;
+        let hz = self.srv.config.get_i64("hz").unwrap_or(10).max(1) as u64;
+        if now < self.srv.last_cron_ms + cron_period_ms(hz) {
+            // An early tick still serves blocked-client deadlines.
+            self.expire_blocked_clients();
+            return;
+        }
+        self.srv.last_cron_ms = now;
+        self.active_expire_cycle();
+        self.expire_blocked_clients();
+        self.close_idle_clients();
+        self.resume_paused_clients();
+        self.check_save_points();
+    }
+
+    /// Redis's `activeExpireCycle` (slow cycle): per db, sample 20 keys with a TTL, delete the
+    /// stale ones, and repeat while more than 25% of the sample was stale, within a budget.
+    fn active_expire_cycle(&mut self) {
+        let now = self.srv.now;
+        const SAMPLE: usize = 20;
+        let mut budget: usize = 16 * 20;
+        for dbi in 0..self.srv.keyspace.dbs.len() {
+            loop {
+                let cursor = self.srv.active_expire_cursor;
+                let db = &mut self.srv.keyspace.dbs[dbi];
+                if db.expires.is_empty() {
+                    break;
+                }
+                let (looked, expired, next) = db.active_expire_sample(now, SAMPLE, cursor);
+                self.srv.active_expire_cursor = next;
+                self.srv.stats.expired_keys += expired as u64;
+                budget = budget.saturating_sub(1);
+                if looked == 0 || expired * 4 <= looked || budget == 0 {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn expire_blocked_clients(&mut self) {
+        let now = self.srv.now;
+        let timed_out: Vec<ConnId> = self
+            .srv
+            .clients
+            .values()
+            .filter(|c| c.blocked.as_ref().and_then(|b| b.deadline).is_some_and(|d| d <= now))
+            .map(|c| c.conn)
+            .collect();
+        for conn in timed_out {
+            let mut c = self.srv.clients.remove(&conn).unwrap();
+            command::unblock_client(&mut self.srv, &mut c);
+            c.reply.null_array();
+            Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+            self.process_input(&mut c);
+            Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+            self.srv.clients.insert(conn, c);
+        }
+    }
+
+    fn close_idle_clients(&mut self) {
+        let timeout = self.srv.config.get_i64("timeout").unwrap_or(0);
+        if timeout <= 0 {
+            return;
+        }
+        let now = self.srv.now;
+        let idle: Vec<ConnId> = self
+            .srv
+            .clients
+            .values()
+            .filter(|c| c.blocked.is_none() && !c.in_pubsub() && now.saturating_sub(c.last_interaction_ms) > timeout as u64 * 1000)
+            .map(|c| c.conn)
+            .collect();
+        for conn in idle {
+            self.srv.log(LogLevel::Verbose, "Closing idle client");
+            self.on_close(conn);
+            self.srv.outputs.push_back(Output::Close { conn });
+        }
+    }
+
+    fn resume_paused_clients(&mut self) {
+        if let Some(p) = self.srv.pause {
+            if self.srv.now >= p.until_ms {
+                self.srv.pause = None;
+                let conns: Vec<ConnId> = self.srv.clients.keys().copied().collect();
+                for conn in conns {
+                    let mut c = self.srv.clients.remove(&conn).unwrap();
+                    self.process_input(&mut c);
+                    Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+                    self.srv.clients.insert(conn, c);
+                }
+            }
+        }
+    }
+
+    /// `save <seconds> <changes>`: start a BGSAVE when enough changes happened in enough
+    /// time since the last save (Redis logs "N changes in M seconds. Saving...").
+    fn check_save_points(&mut self) {
+        if self.srv.persist.bgsave_job.is_some() || self.srv.persist.dirty == 0 {
+            return;
+        }
+        let elapsed = self.srv.now.saturating_sub(self.srv.persist.last_save_ms) / 1000;
+        let dirty = self.srv.persist.dirty;
+        let hit = self.srv.config.save_points().into_iter().find(|&(secs, changes)| dirty >= changes && elapsed >= secs);
+        if let Some((secs, changes)) = hit {
+            self.srv.log(LogLevel::Notice, format!("{} changes in {} seconds. Saving...", changes, secs));
+            self.srv.start_bgsave();
+        }
+    }
+
+    /// Update what the driver knows about the process (RSS, CPU) for INFO.
+    pub fn set_process_stats(&mut self, stats: ProcessStats) {
+        self.srv.process = stats;
+    }
+
+    /// Ids of connected clients (for drivers and tests).
+    pub fn client_count(&self) -> usize {
+        self.srv.clients.len()
+    }
+}
+
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";

@@ -1,0 +1,211 @@
+//! Driving a node with no runtime at all: bytes and time in, bytes and effects out.
+//! These tests are what the sans-IO contract buys: a whole session, expiry in virtual time,
+//! blocking pops, pub/sub between clients and determinism, in microseconds.
+
+use bytes::BytesMut;
+use halab_core::config::Config;
+use halab_core::node::{Input, Node, NodeOptions, Output};
+use halab_core::resp::{render_cli, Frame};
+
+const T0: u64 = 1_795_383_386_123; // 22 Nov 2026 21:36:26.123 UTC
+
+fn node(seed: u64) -> Node {
+    Node::new(NodeOptions { seed, pid: 4242, config: Config::default(), config_file: None, executable: "halab".into(), start_ms: T0 })
+}
+
+/// A tiny test driver: connections by id, collected outputs.
+struct Driver {
+    node: Node,
+    now: u64,
+    inbox: std::collections::HashMap<u64, BytesMut>,
+    closed: Vec<u64>,
+    logs: Vec<String>,
+    trace: Vec<String>,
+}
+
+impl Driver {
+    fn new(seed: u64) -> Driver {
+        Driver { node: node(seed), now: T0, inbox: Default::default(), closed: vec![], logs: vec![], trace: vec![] }
+    }
+    fn pump(&mut self) {
+        while let Some(out) = self.node.poll() {
+            match out {
+                Output::Send { conn, bytes } => {
+                    self.trace.push(format!("{} send {} {:?}", self.now, conn, bytes));
+                    self.inbox.entry(conn).or_default().extend_from_slice(&bytes);
+                }
+                Output::Close { conn } => {
+                    self.trace.push(format!("{} close {}", self.now, conn));
+                    self.closed.push(conn);
+                }
+                Output::Log(l) => {
+                    self.trace.push(format!("{} log {}", self.now, l.render(4242)));
+                    self.logs.push(l.message);
+                }
+                other => self.trace.push(format!("{} {:?}", self.now, std::mem::discriminant(&other))),
+            }
+        }
+    }
+    fn connect(&mut self, conn: u64) {
+        self.node.handle(self.now, Input::Connected { conn, addr: format!("127.0.0.1:{}", 50000 + conn), laddr: "127.0.0.1:6379".into() });
+        self.pump();
+    }
+    fn send(&mut self, conn: u64, bytes: &[u8]) {
+        self.node.handle(self.now, Input::Data { conn, bytes });
+        self.pump();
+    }
+    fn cmd(&mut self, conn: u64, args: &[&str]) -> Frame {
+        self.send(conn, &Frame::command(args));
+        self.reply(conn).unwrap_or_else(|| panic!("no reply to {:?}", args))
+    }
+    fn reply(&mut self, conn: u64) -> Option<Frame> {
+        let buf = self.inbox.entry(conn).or_default();
+        Frame::decode(buf).unwrap()
+    }
+    /// Advance virtual time, delivering every timer the node asks for on the way.
+    fn advance(&mut self, ms: u64) {
+        let until = self.now + ms;
+        while let Some(t) = self.node.poll_timeout() {
+            if t > until {
+                break;
+            }
+            self.now = t.max(self.now);
+            self.node.handle(self.now, Input::Tick);
+            self.pump();
+        }
+        self.now = until;
+    }
+}
+
+#[test]
+fn seed_000_session_without_sockets() {
+    let mut d = Driver::new(1);
+    d.connect(1);
+    assert_eq!(render_cli(&d.cmd(1, &["SET", "keyone", "lisuo"])), "OK");
+    assert_eq!(render_cli(&d.cmd(1, &["LPUSH", "menu", "apple", "banana"])), "(integer) 2");
+    assert_eq!(render_cli(&d.cmd(1, &["LPUSH", "menu", "pine"])), "(integer) 3");
+    assert_eq!(render_cli(&d.cmd(1, &["LRANGE", "menu", "0", "-1"])), "1) \"pine\"\n2) \"banana\"\n3) \"apple\"");
+}
+
+#[test]
+fn pipeline_replies_leave_as_one_send() {
+    let mut d = Driver::new(1);
+    d.connect(1);
+    let mut batch = Vec::new();
+    for i in 0..16 {
+        batch.extend_from_slice(&Frame::command(["SET", &format!("k{i}"), "v"]));
+    }
+    d.trace.clear();
+    d.send(1, &batch);
+    let sends = d.trace.iter().filter(|l| l.contains(" send 1 ")).count();
+    assert_eq!(sends, 1);
+    for _ in 0..16 {
+        assert_eq!(d.reply(1), Some(Frame::Simple("OK".into())));
+    }
+}
+
+#[test]
+fn keys_expire_in_virtual_time_lazily_and_actively() {
+    let mut d = Driver::new(1);
+    d.connect(1);
+    d.cmd(1, &["SET", "lazy", "v", "PX", "1000"]);
+    d.cmd(1, &["SET", "active", "v", "EX", "1"]);
+    assert_eq!(d.cmd(1, &["PTTL", "lazy"]), Frame::Integer(1000));
+    d.advance(999);
+    assert_eq!(d.cmd(1, &["GET", "lazy"]), Frame::Bulk("v".into()));
+    d.advance(1);
+    assert_eq!(d.cmd(1, &["GET", "lazy"]), Frame::NullBulk);
+    // The active cycle removes "active" without anyone reading it.
+    d.advance(500);
+    assert_eq!(d.node.srv.keyspace.dbs[0].len(), 0);
+    assert_eq!(d.cmd(1, &["DBSIZE"]), Frame::Integer(0));
+}
+
+#[test]
+fn blpop_is_served_by_a_later_push_and_times_out_otherwise() {
+    let mut d = Driver::new(1);
+    d.connect(1);
+    d.connect(2);
+    d.send(1, &Frame::command(["BLPOP", "q", "5"]));
+    assert_eq!(d.reply(1), None, "BLPOP must block");
+    assert_eq!(d.cmd(2, &["RPUSH", "q", "job"]), Frame::Integer(1));
+    assert_eq!(d.reply(1), Some(Frame::Array(vec![Frame::Bulk("q".into()), Frame::Bulk("job".into())])));
+    assert_eq!(d.cmd(2, &["EXISTS", "q"]), Frame::Integer(0));
+    d.send(1, &Frame::command(["BLPOP", "q", "0.5"]));
+    d.advance(400);
+    assert_eq!(d.reply(1), None);
+    d.advance(200);
+    assert_eq!(d.reply(1), Some(Frame::NullArray));
+}
+
+#[test]
+fn pubsub_reaches_other_clients() {
+    let mut d = Driver::new(1);
+    d.connect(1);
+    d.connect(2);
+    d.cmd(1, &["SUBSCRIBE", "news"]);
+    d.send(1, &Frame::command(["PSUBSCRIBE", "n*"]));
+    d.reply(1);
+    assert_eq!(d.cmd(2, &["PUBLISH", "news", "hello"]), Frame::Integer(2));
+    assert_eq!(d.reply(1), Some(Frame::Array(vec![Frame::Bulk("message".into()), Frame::Bulk("news".into()), Frame::Bulk("hello".into())])));
+    assert_eq!(
+        d.reply(1),
+        Some(Frame::Array(vec![Frame::Bulk("pmessage".into()), Frame::Bulk("n*".into()), Frame::Bulk("news".into()), Frame::Bulk("hello".into())]))
+    );
+    let err = d.cmd(1, &["GET", "x"]);
+    assert_eq!(
+        err,
+        Frame::Error("ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context".into())
+    );
+}
+
+#[test]
+fn protocol_error_closes_after_the_reply() {
+    let mut d = Driver::new(1);
+    d.connect(1);
+    d.send(1, b"*1\r\nfoo\r\n");
+    assert_eq!(d.reply(1), Some(Frame::Error("ERR Protocol error: expected '$', got 'f'".into())));
+    assert_eq!(d.closed, vec![1]);
+}
+
+#[test]
+fn watch_aborts_exec_when_another_client_writes() {
+    let mut d = Driver::new(1);
+    d.connect(1);
+    d.connect(2);
+    d.cmd(1, &["WATCH", "k"]);
+    d.cmd(1, &["MULTI"]);
+    assert_eq!(d.cmd(1, &["SET", "k", "mine"]), Frame::Simple("QUEUED".into()));
+    d.cmd(2, &["SET", "k", "theirs"]);
+    assert_eq!(d.cmd(1, &["EXEC"]), Frame::NullArray);
+    assert_eq!(d.cmd(1, &["GET", "k"]), Frame::Bulk("theirs".into()));
+}
+
+/// The same seed and inputs give byte-identical outputs, including randomness
+/// (run id, RANDOMKEY, SPOP) and timers.
+#[test]
+fn same_seed_same_trace() {
+    fn run(seed: u64) -> Vec<String> {
+        let mut d = Driver::new(seed);
+        d.connect(1);
+        d.connect(2);
+        for i in 0..50 {
+            d.cmd(1, &["SET", &format!("key:{i}"), &i.to_string(), "PX", &((i % 7) * 100 + 50).to_string()]);
+            d.cmd(2, &["SADD", "s", &i.to_string()]);
+        }
+        d.cmd(1, &["RANDOMKEY"]);
+        d.cmd(2, &["SPOP", "s", "5"]);
+        d.cmd(2, &["SRANDMEMBER", "s", "-5"]);
+        d.advance(400);
+        d.cmd(1, &["DBSIZE"]);
+        d.cmd(1, &["INFO", "server"]);
+        d.advance(1000);
+        d.trace.clone()
+    }
+    let a = run(7);
+    let b = run(7);
+    assert_eq!(a, b);
+    assert!(a.len() > 100);
+    let c = run(8);
+    assert_ne!(a, c, "a different seed should draw different random keys");
+}

@@ -1,0 +1,572 @@
+//! `halab server`: the core's [`Node`] driven by tokio on one thread, as Redis runs its event
+//! loop on one thread.
+//!
+//! The driver is deliberately thin. It owns the sockets, the clock, the files and the process;
+//! the node decides everything else. One current-thread runtime runs:
+//!
+//! * an accept loop per listening address, which tells the node `Connected`;
+//! * a task per connection, which reads bytes, hands them to the node, and writes whatever the
+//!   node queued for that connection (its own replies, or pub/sub messages other clients
+//!   caused);
+//! * a timer task, which sleeps until [`Node::poll_timeout`] and then hands the node a `Tick`.
+//!
+//! All of them share the node through an `Rc<RefCell<…>>` — no locks and no channel hop per
+//! command, since everything runs on the same thread. Background saves encode the snapshot on a
+//! blocking thread and report back, so clients keep being served meanwhile.
+//!
+//! HA Lab keeps real traffic on loopback: `bind *` or `0.0.0.0` listens on 127.0.0.1, `::*`
+//! on ::1, and any other non-loopback address is refused with a log line.
+
+use bytes::Bytes;
+use halab_core::config::{self, Config};
+use halab_core::log::{LogLevel, LogLine};
+use halab_core::node::{ConnId, Input, Node, NodeOptions, Output, PersistJob, ProcessStats};
+use halab_core::rdb;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// Unix time in ms: the only clock the node ever sees.
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Where log lines go: stdout, or the `logfile` opened for appending.
+struct LogSink {
+    pid: u32,
+    file: Option<std::fs::File>,
+}
+
+impl LogSink {
+    fn write(&mut self, line: &LogLine) {
+        let text = line.render(self.pid);
+        match &mut self.file {
+            Some(f) => {
+                let _ = writeln!(f, "{}", text);
+            }
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", text);
+                let _ = out.flush();
+            }
+        }
+    }
+    fn driver(&mut self, role: char, level: LogLevel, message: impl Into<String>) {
+        let line = LogLine { at_ms: now_ms(), role, level, message: message.into() };
+        self.write(&line);
+    }
+}
+
+/// What the driver keeps per connection: bytes waiting to be written, and a way to wake the
+/// connection's task when another client's command queued something for it.
+struct Conn {
+    out: VecDeque<Bytes>,
+    close: bool,
+    wake: Rc<Notify>,
+}
+
+struct Shared {
+    node: Node,
+    conns: HashMap<ConnId, Conn>,
+    log: LogSink,
+    /// Deadline the timer task is sleeping towards.
+    timer_armed: Option<u64>,
+    timer_wake: Rc<Notify>,
+    config_file: Option<String>,
+    exit: Option<i32>,
+    exit_wake: Rc<Notify>,
+}
+
+impl Shared {
+    /// Carry out everything the node asked for. `current` is the connection whose task is
+    /// running (its own writes need no wake-up).
+    fn drain(&mut self, current: Option<ConnId>) {
+        while let Some(out) = self.node.poll() {
+            match out {
+                Output::Send { conn, bytes } => {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.out.push_back(bytes);
+                        if current != Some(conn) {
+                            c.wake.notify_one();
+                        }
+                    }
+                }
+                Output::Close { conn } => {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.close = true;
+                        c.wake.notify_one();
+                    }
+                }
+                Output::Log(line) => self.log.write(&line),
+                Output::Persist(job) => self.persist(job),
+                Output::Exit { code } => {
+                    self.exit = Some(code);
+                    self.exit_wake.notify_one();
+                }
+                Output::Crash => crash(),
+                Output::Stall { ms } => std::thread::sleep(Duration::from_millis(ms)),
+                Output::RewriteConfig { conn } => {
+                    let result = self.rewrite_config();
+                    self.node.config_rewrite_done(conn, result);
+                }
+            }
+        }
+        if let Some(next) = self.node.poll_timeout() {
+            if self.timer_armed.is_none_or(|armed| next < armed) {
+                self.timer_wake.notify_one();
+            }
+        }
+    }
+
+    fn persist(&mut self, job: PersistJob) {
+        if job.background {
+            let id = job.id;
+            let handle = tokio::task::spawn_blocking(move || write_rdb(&job));
+            let shared = SHARED.with(|s| s.borrow().clone()).expect("driver state");
+            tokio::task::spawn_local(async move {
+                let result = handle.await.unwrap_or_else(|e| Err(e.to_string()));
+                let mut s = shared.borrow_mut();
+                s.node.handle(now_ms(), Input::PersistDone { job: id, result });
+                s.drain(None);
+            });
+        } else {
+            let result = write_rdb(&job);
+            self.node.handle(now_ms(), Input::PersistDone { job: job.id, result });
+        }
+    }
+
+    fn rewrite_config(&mut self) -> Result<(), String> {
+        let path = self.config_file.clone().ok_or("no config file")?;
+        let original = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = self.node.srv.config.rewrite(&original);
+        let tmp = format!("{}.tmp-{}", path, std::process::id());
+        std::fs::write(&tmp, text).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, &path).map_err(|e| e.to_string())
+    }
+}
+
+thread_local! {
+    /// The driver's shared state, reachable from background-save completions.
+    static SHARED: RefCell<Option<Rc<RefCell<Shared>>>> = const { RefCell::new(None) };
+}
+
+/// Serialize a snapshot and write it atomically (temp file + rename), as rdbSave does.
+fn write_rdb(job: &PersistJob) -> Result<usize, String> {
+    let image = rdb::encode_rdb(&job.snapshot, &job.aux);
+    let path = std::path::Path::new(&job.path);
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!("temp-{}-{}.rdb", std::process::id(), job.id));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+    f.write_all(&image).map_err(|e| e.to_string())?;
+    f.sync_all().map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
+    Ok(image.len())
+}
+
+/// Die like a crashed Redis (`DEBUG SEGFAULT`): SIGSEGV with the default action.
+fn crash() -> ! {
+    // SAFETY: resetting a signal disposition and raising a signal are async-signal-safe
+    // libc calls with no memory effects on our side.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        libc::raise(libc::SIGSEGV);
+    }
+    std::process::abort()
+}
+
+/// Read a config file and the files it includes.
+fn load_config(args: &[String]) -> Result<(Config, Option<String>), String> {
+    let (file, rest) = match args.first() {
+        Some(a) if !a.starts_with("--") => (Some(a.clone()), &args[1..]),
+        _ => (None, args),
+    };
+    let mut text = String::new();
+    if let Some(path) = &file {
+        if path == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+            text.push_str(&s);
+        } else {
+            text = std::fs::read_to_string(path).map_err(|e| format!("Fatal error, can't open config file '{}': {}", path, e))?;
+        }
+        text.push('\n');
+    }
+    text.push_str(&config::command_line_to_config_text(rest));
+    let mut cfg = Config::default();
+    let mut include = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
+    cfg.load_text(&text, &mut include).map_err(|e| e.to_string())?;
+    let file = file.map(|f| std::fs::canonicalize(&f).map(|p| p.display().to_string()).unwrap_or(f));
+    Ok((cfg, file))
+}
+
+/// Map configured bind addresses onto loopback listeners.
+fn listen_addrs(cfg: &Config, log: &mut LogSink) -> Vec<SocketAddr> {
+    let port = cfg.port();
+    let mut out = Vec::new();
+    for raw in cfg.get_str("bind").split_whitespace() {
+        let optional = raw.starts_with('-');
+        let a = raw.trim_start_matches('-');
+        let ip: IpAddr = match a {
+            "*" | "0.0.0.0" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            "::*" | "::" => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            other => match other.parse::<IpAddr>() {
+                Ok(ip) if ip.is_loopback() => ip,
+                Ok(ip) => {
+                    log.driver('M', LogLevel::Warning, format!("HA Lab listens on loopback only: not binding {}", ip));
+                    continue;
+                }
+                Err(_) if other == "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                Err(_) => {
+                    if !optional {
+                        log.driver('M', LogLevel::Warning, format!("Invalid bind address '{}'", other));
+                    }
+                    continue;
+                }
+            },
+        };
+        let sa = SocketAddr::new(ip, port);
+        if !out.contains(&sa) {
+            out.push(sa);
+        }
+    }
+    out
+}
+
+fn daemonize() {
+    // SAFETY: fork before any thread or runtime exists; the parent exits at once.
+    unsafe {
+        match libc::fork() {
+            -1 => {}
+            0 => {
+                libc::setsid();
+                let devnull = std::ffi::CString::new("/dev/null").unwrap();
+                let fd = libc::open(devnull.as_ptr(), libc::O_RDWR);
+                if fd >= 0 {
+                    libc::dup2(fd, 0);
+                    libc::dup2(fd, 1);
+                    libc::dup2(fd, 2);
+                    if fd > 2 {
+                        libc::close(fd);
+                    }
+                }
+            }
+            _ => libc::_exit(0),
+        }
+    }
+}
+
+fn process_stats() -> ProcessStats {
+    let mut s = ProcessStats { os: "Linux x86_64".into(), ..Default::default() };
+    if let Ok(u) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        s.os = format!("Linux {} {}", u.trim(), std::env::consts::ARCH);
+    }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(kb) = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()) {
+            s.rss_bytes = kb * 1024;
+        }
+    }
+    if let Ok(mem) = std::fs::read_to_string("/proc/meminfo") {
+        if let Some(kb) = mem.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()) {
+            s.total_system_memory = kb * 1024;
+        }
+    }
+    // SAFETY: getrusage fills a plain struct we own.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut ru) == 0 {
+            s.cpu_user = ru.ru_utime.tv_sec as f64 + ru.ru_utime.tv_usec as f64 / 1e6;
+            s.cpu_sys = ru.ru_stime.tv_sec as f64 + ru.ru_stime.tv_usec as f64 / 1e6;
+        }
+    }
+    s
+}
+
+/// Entry point of `halab server`. Returns the process exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("Usage: halab server [/path/to/redis.conf] [options] [-]\n       halab server - (read config from stdin)\n       halab server -v or --version\n\nExamples:\n       halab server (run the server with default conf)\n       halab server /etc/redis/6379.conf\n       halab server --port 7777\n       halab server --port 7777 --replicaof 127.0.0.1 8888\n       halab server /etc/myredis.conf --loglevel verbose");
+        return 0;
+    }
+    if args.iter().any(|a| a == "--version" || a == "-v") {
+        println!("Redis server v=7.0.15 sha=00000000:0 malloc=libc bits=64 build=halab (HA Lab {})", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let (cfg, config_file) = match load_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e);
+            return 1;
+        }
+    };
+    if cfg.get_bool("daemonize") {
+        daemonize();
+    }
+    let pid = std::process::id();
+    let logfile = cfg.get_str("logfile");
+    let file = if logfile.is_empty() {
+        None
+    } else {
+        match std::fs::OpenOptions::new().create(true).append(true).open(&logfile) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("Can't open the log file: {}", e);
+                return 1;
+            }
+        }
+    };
+    let mut log = LogSink { pid, file };
+    log.driver('C', LogLevel::Warning, "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    log.driver('C', LogLevel::Warning, format!("Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started", pid));
+    match &config_file {
+        Some(_) => log.driver('C', LogLevel::Warning, "Configuration loaded"),
+        None => log.driver(
+            'C',
+            LogLevel::Warning,
+            "Warning: no config file specified, using the default config. In order to specify a config file use halab server /path/to/redis.conf",
+        ),
+    }
+    let dir = cfg.get_str("dir");
+    if !dir.is_empty() {
+        if let Err(e) = std::env::set_current_dir(&dir) {
+            log.driver('C', LogLevel::Warning, format!("Can't chdir to '{}': {}", dir, e));
+            return 1;
+        }
+    }
+    let pidfile = cfg.get_str("pidfile");
+    if !pidfile.is_empty() {
+        let _ = std::fs::write(&pidfile, format!("{}\n", pid));
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the event loop: {}", e);
+            return 1;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    let code = local.block_on(&runtime, serve(cfg, config_file, log));
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    code
+}
+
+async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -> i32 {
+    log.driver('M', LogLevel::Notice, "monotonic clock: POSIX clock_gettime");
+    let addrs = listen_addrs(&cfg, &mut log);
+    let mut listeners = Vec::new();
+    for addr in &addrs {
+        match TcpListener::bind(addr).await {
+            Ok(l) => listeners.push(l),
+            Err(e) => {
+                let optional = addr.is_ipv6();
+                if !optional {
+                    log.driver('M', LogLevel::Warning, format!("Warning: Could not create server TCP listening socket {}: bind: {}", addr, e));
+                    log.driver('M', LogLevel::Warning, format!("Failed listening on port {} (TCP), aborting.", cfg.port()));
+                    return 1;
+                }
+            }
+        }
+    }
+    if listeners.is_empty() {
+        log.driver('M', LogLevel::Warning, format!("Failed listening on port {} (TCP), aborting.", cfg.port()));
+        return 1;
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        let _ = cfg.set(&[(b"dir".as_slice(), cwd.display().to_string().as_bytes())]);
+    }
+    let seed = now_ms() ^ ((std::process::id() as u64) << 32);
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+    let mut node = Node::new(NodeOptions { seed, pid: std::process::id(), config: cfg, config_file: config_file.clone(), executable: exe, start_ms: now_ms() });
+    node.set_process_stats(process_stats());
+    node.log_startup();
+    let rdb_path = node.srv.rdb_path();
+    match std::fs::read(&rdb_path) {
+        Ok(data) => {
+            let started = std::time::Instant::now();
+            match node.load_rdb(&data) {
+                Ok(_) => {
+                    let secs = started.elapsed().as_secs_f64();
+                    while let Some(out) = node.poll() {
+                        if let Output::Log(l) = out {
+                            log.write(&l);
+                        }
+                    }
+                    log.driver('M', LogLevel::Notice, format!("DB loaded from disk: {:.3} seconds", secs));
+                }
+                Err(e) => {
+                    while let Some(out) = node.poll() {
+                        if let Output::Log(l) = out {
+                            log.write(&l);
+                        }
+                    }
+                    log.driver('M', LogLevel::Warning, format!("Fatal error loading the DB: {}. Exiting.", e));
+                    return 1;
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            log.driver('M', LogLevel::Warning, format!("Fatal error loading the DB: {}. Exiting.", e));
+            return 1;
+        }
+    }
+    let shared = Rc::new(RefCell::new(Shared {
+        node,
+        conns: HashMap::new(),
+        log,
+        timer_armed: None,
+        timer_wake: Rc::new(Notify::new()),
+        config_file,
+        exit: None,
+        exit_wake: Rc::new(Notify::new()),
+    }));
+    SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
+    {
+        let mut s = shared.borrow_mut();
+        s.drain(None);
+        s.log.driver('M', LogLevel::Notice, "Ready to accept connections");
+    }
+    let next_conn = Rc::new(std::cell::Cell::new(0u64));
+    for listener in listeners {
+        tokio::task::spawn_local(accept_loop(listener, shared.clone(), next_conn.clone()));
+    }
+    tokio::task::spawn_local(timer_loop(shared.clone()));
+    tokio::task::spawn_local(signal_loop(shared.clone()));
+    let exit_wake = shared.borrow().exit_wake.clone();
+    loop {
+        if let Some(code) = shared.borrow().exit {
+            return code;
+        }
+        exit_wake.notified().await;
+    }
+}
+
+async fn signal_loop(shared: Rc<RefCell<Shared>>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+    loop {
+        let which = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        let mut s = shared.borrow_mut();
+        s.log.driver('M', LogLevel::Warning, format!("Received {} scheduling shutdown...", which));
+        s.node.srv.shutdown(None, None);
+        s.drain(None);
+    }
+}
+
+async fn timer_loop(shared: Rc<RefCell<Shared>>) {
+    let wake = shared.borrow().timer_wake.clone();
+    let mut last_stats = 0u64;
+    loop {
+        let deadline = shared.borrow().node.poll_timeout();
+        let Some(deadline) = deadline else { return };
+        shared.borrow_mut().timer_armed = Some(deadline);
+        let wait = deadline.saturating_sub(now_ms());
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {
+                let now = now_ms();
+                let mut s = shared.borrow_mut();
+                if now.saturating_sub(last_stats) >= 1000 {
+                    last_stats = now;
+                    s.node.set_process_stats(process_stats());
+                }
+                s.timer_armed = None;
+                s.node.handle(now, Input::Tick);
+                s.drain(None);
+            }
+            _ = wake.notified() => {}
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Rc<RefCell<Shared>>, next_conn: Rc<std::cell::Cell<u64>>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let id = next_conn.get() + 1;
+        next_conn.set(id);
+        let wake = Rc::new(Notify::new());
+        {
+            let mut s = shared.borrow_mut();
+            s.conns.insert(id, Conn { out: VecDeque::new(), close: false, wake: wake.clone() });
+            s.node.handle(now_ms(), Input::Connected { conn: id, addr: peer.to_string(), laddr: local });
+            s.drain(Some(id));
+        }
+        tokio::task::spawn_local(connection(stream, id, wake, shared.clone()));
+    }
+}
+
+/// One client connection: read → node → write, until either side closes.
+async fn connection(mut stream: TcpStream, id: ConnId, wake: Rc<Notify>, shared: Rc<RefCell<Shared>>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut pending: Vec<Bytes> = Vec::new();
+    loop {
+        // Write what is queued for us (replies, pushes), then decide whether to go on.
+        let close = {
+            let mut s = shared.borrow_mut();
+            match s.conns.get_mut(&id) {
+                Some(c) => {
+                    pending.extend(c.out.drain(..));
+                    c.close
+                }
+                None => true,
+            }
+        };
+        if !pending.is_empty() {
+            if write_all_vectored(&mut stream, &pending).await.is_err() {
+                break;
+            }
+            pending.clear();
+        }
+        if close {
+            break;
+        }
+        tokio::select! {
+            biased;
+            r = stream.read(&mut buf) => {
+                match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let mut s = shared.borrow_mut();
+                        s.node.handle(now_ms(), Input::Data { conn: id, bytes: &buf[..n] });
+                        s.drain(Some(id));
+                    }
+                }
+            }
+            _ = wake.notified() => {}
+        }
+    }
+    let _ = stream.shutdown().await;
+    let mut s = shared.borrow_mut();
+    s.conns.remove(&id);
+    s.node.handle(now_ms(), Input::Closed { conn: id });
+    s.drain(None);
+}
+
+async fn write_all_vectored(stream: &mut TcpStream, chunks: &[Bytes]) -> std::io::Result<()> {
+    if chunks.len() == 1 {
+        return stream.write_all(&chunks[0]).await;
+    }
+    let total: usize = chunks.iter().map(|c| c.len()).sum();
+    let mut joined = Vec::with_capacity(total);
+    for c in chunks {
+        joined.extend_from_slice(c);
+    }
+    stream.write_all(&joined).await
+}
