@@ -84,198 +84,1029 @@ impl fmt::Display for ConfigError {
 /// Every parameter of Redis 7.0, sorted by name (generated from a pristine redis-server 7.0's
 /// `CONFIG GET *`, with which `CONFIG SET` refused as immutable or protected).
 pub static PARAMS: &[Param] = &[
-    Param { name: "acl-pubsub-default", alias_of: None, kind: Kind::Enum(&["allchannels", "resetchannels"]), default: "resetchannels", mutability: Mutability::Mutable },
+    Param {
+        name: "acl-pubsub-default",
+        alias_of: None,
+        kind: Kind::Enum(&["allchannels", "resetchannels"]),
+        default: "resetchannels",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "aclfile", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
     Param { name: "acllog-max-len", alias_of: None, kind: Kind::Int, default: "128", mutability: Mutability::Mutable },
-    Param { name: "active-defrag-cycle-max", alias_of: None, kind: Kind::Int, default: "25", mutability: Mutability::Mutable },
-    Param { name: "active-defrag-cycle-min", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Mutable },
-    Param { name: "active-defrag-ignore-bytes", alias_of: None, kind: Kind::Memory, default: "104857600", mutability: Mutability::Mutable },
-    Param { name: "active-defrag-max-scan-fields", alias_of: None, kind: Kind::Int, default: "1000", mutability: Mutability::Mutable },
-    Param { name: "active-defrag-threshold-lower", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "active-defrag-threshold-upper", alias_of: None, kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
-    Param { name: "active-expire-effort", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Mutable },
+    Param {
+        name: "active-defrag-cycle-max",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "25",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "active-defrag-cycle-min",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "1",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "active-defrag-ignore-bytes",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "104857600",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "active-defrag-max-scan-fields",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "1000",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "active-defrag-threshold-lower",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "10",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "active-defrag-threshold-upper",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "100",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "active-expire-effort",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "1",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "activedefrag", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "activerehashing", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "always-show-logo", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
-    Param { name: "aof-disable-auto-gc", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "aof-load-truncated", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "aof-rewrite-incremental-fsync", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "aof-timestamp-enabled", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "aof-use-rdb-preamble", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "aof_rewrite_cpulist", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
-    Param { name: "appenddirname", alias_of: None, kind: Kind::Str, default: "appendonlydir", mutability: Mutability::Immutable },
-    Param { name: "appendfilename", alias_of: None, kind: Kind::Str, default: "appendonly.aof", mutability: Mutability::Immutable },
-    Param { name: "appendfsync", alias_of: None, kind: Kind::Enum(&["always", "everysec", "no"]), default: "everysec", mutability: Mutability::Mutable },
+    Param {
+        name: "activerehashing",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "always-show-logo",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "aof-disable-auto-gc",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "aof-load-truncated",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "aof-rewrite-incremental-fsync",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "aof-timestamp-enabled",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "aof-use-rdb-preamble",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "aof_rewrite_cpulist",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "appenddirname",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "appendonlydir",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "appendfilename",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "appendonly.aof",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "appendfsync",
+        alias_of: None,
+        kind: Kind::Enum(&["always", "everysec", "no"]),
+        default: "everysec",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "appendonly", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "auto-aof-rewrite-min-size", alias_of: None, kind: Kind::Memory, default: "67108864", mutability: Mutability::Mutable },
-    Param { name: "auto-aof-rewrite-percentage", alias_of: None, kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
+    Param {
+        name: "auto-aof-rewrite-min-size",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "67108864",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "auto-aof-rewrite-percentage",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "100",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "bgsave_cpulist", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
     Param { name: "bind", alias_of: None, kind: Kind::Special, default: "* -::*", mutability: Mutability::Mutable },
     Param { name: "bind-source-addr", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "bio_cpulist", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
-    Param { name: "busy-reply-threshold", alias_of: None, kind: Kind::Int, default: "5000", mutability: Mutability::Mutable },
-    Param { name: "client-output-buffer-limit", alias_of: None, kind: Kind::Special, default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", mutability: Mutability::Mutable },
-    Param { name: "client-query-buffer-limit", alias_of: None, kind: Kind::Memory, default: "1073741824", mutability: Mutability::Mutable },
-    Param { name: "cluster-allow-pubsubshard-when-down", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "cluster-allow-reads-when-down", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "cluster-allow-replica-migration", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "cluster-announce-bus-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "cluster-announce-hostname", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
-    Param { name: "cluster-announce-ip", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
-    Param { name: "cluster-announce-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "cluster-announce-tls-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "cluster-config-file", alias_of: None, kind: Kind::Str, default: "nodes.conf", mutability: Mutability::Immutable },
-    Param { name: "cluster-enabled", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
-    Param { name: "cluster-link-sendbuf-limit", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "cluster-migration-barrier", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Mutable },
-    Param { name: "cluster-node-timeout", alias_of: None, kind: Kind::Int, default: "15000", mutability: Mutability::Mutable },
+    Param {
+        name: "busy-reply-threshold",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "5000",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "client-output-buffer-limit",
+        alias_of: None,
+        kind: Kind::Special,
+        default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "client-query-buffer-limit",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "1073741824",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-allow-pubsubshard-when-down",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-allow-reads-when-down",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-allow-replica-migration",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-announce-bus-port",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-announce-hostname",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-announce-ip",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-announce-port",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-announce-tls-port",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-config-file",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "nodes.conf",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "cluster-enabled",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "cluster-link-sendbuf-limit",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-migration-barrier",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "1",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-node-timeout",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "15000",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "cluster-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Immutable },
-    Param { name: "cluster-preferred-endpoint-type", alias_of: None, kind: Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), default: "ip", mutability: Mutability::Mutable },
-    Param { name: "cluster-replica-no-failover", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "cluster-replica-validity-factor", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "cluster-require-full-coverage", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "cluster-slave-no-failover", alias_of: Some("cluster-replica-no-failover"), kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "cluster-slave-validity-factor", alias_of: Some("cluster-replica-validity-factor"), kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "crash-log-enabled", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "crash-memcheck-enabled", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param {
+        name: "cluster-preferred-endpoint-type",
+        alias_of: None,
+        kind: Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        default: "ip",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-replica-no-failover",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-replica-validity-factor",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "10",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-require-full-coverage",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-slave-no-failover",
+        alias_of: Some("cluster-replica-no-failover"),
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "cluster-slave-validity-factor",
+        alias_of: Some("cluster-replica-validity-factor"),
+        kind: Kind::Int,
+        default: "10",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "crash-log-enabled",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "crash-memcheck-enabled",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "daemonize", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
     Param { name: "databases", alias_of: None, kind: Kind::Int, default: "16", mutability: Mutability::Immutable },
-    Param { name: "dbfilename", alias_of: None, kind: Kind::Str, default: "dump.rdb", mutability: Mutability::Protected },
+    Param {
+        name: "dbfilename",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "dump.rdb",
+        mutability: Mutability::Protected,
+    },
     Param { name: "dir", alias_of: None, kind: Kind::Special, default: "", mutability: Mutability::Protected },
     Param { name: "disable-thp", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Immutable },
     Param { name: "dynamic-hz", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "enable-debug-command", alias_of: None, kind: Kind::Enum(&["no", "yes", "local"]), default: "no", mutability: Mutability::Immutable },
-    Param { name: "enable-module-command", alias_of: None, kind: Kind::Enum(&["no", "yes", "local"]), default: "no", mutability: Mutability::Immutable },
-    Param { name: "enable-protected-configs", alias_of: None, kind: Kind::Enum(&["no", "yes", "local"]), default: "no", mutability: Mutability::Protected },
-    Param { name: "hash-max-listpack-entries", alias_of: None, kind: Kind::Int, default: "512", mutability: Mutability::Mutable },
-    Param { name: "hash-max-listpack-value", alias_of: None, kind: Kind::Memory, default: "64", mutability: Mutability::Mutable },
-    Param { name: "hash-max-ziplist-entries", alias_of: Some("hash-max-listpack-entries"), kind: Kind::Int, default: "512", mutability: Mutability::Mutable },
-    Param { name: "hash-max-ziplist-value", alias_of: Some("hash-max-listpack-value"), kind: Kind::Memory, default: "64", mutability: Mutability::Mutable },
-    Param { name: "hll-sparse-max-bytes", alias_of: None, kind: Kind::Memory, default: "3000", mutability: Mutability::Mutable },
+    Param {
+        name: "enable-debug-command",
+        alias_of: None,
+        kind: Kind::Enum(&["no", "yes", "local"]),
+        default: "no",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "enable-module-command",
+        alias_of: None,
+        kind: Kind::Enum(&["no", "yes", "local"]),
+        default: "no",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "enable-protected-configs",
+        alias_of: None,
+        kind: Kind::Enum(&["no", "yes", "local"]),
+        default: "no",
+        mutability: Mutability::Protected,
+    },
+    Param {
+        name: "hash-max-listpack-entries",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "512",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "hash-max-listpack-value",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "64",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "hash-max-ziplist-entries",
+        alias_of: Some("hash-max-listpack-entries"),
+        kind: Kind::Int,
+        default: "512",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "hash-max-ziplist-value",
+        alias_of: Some("hash-max-listpack-value"),
+        kind: Kind::Memory,
+        default: "64",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "hll-sparse-max-bytes",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "3000",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "hz", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
     Param { name: "ignore-warnings", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "io-threads", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Immutable },
-    Param { name: "io-threads-do-reads", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
-    Param { name: "jemalloc-bg-thread", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "latency-monitor-threshold", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "latency-tracking", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "latency-tracking-info-percentiles", alias_of: None, kind: Kind::Special, default: "50 99 99.9", mutability: Mutability::Mutable },
-    Param { name: "lazyfree-lazy-eviction", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "lazyfree-lazy-expire", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "lazyfree-lazy-server-del", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "lazyfree-lazy-user-del", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "lazyfree-lazy-user-flush", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param {
+        name: "io-threads-do-reads",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "jemalloc-bg-thread",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "latency-monitor-threshold",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "latency-tracking",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "latency-tracking-info-percentiles",
+        alias_of: None,
+        kind: Kind::Special,
+        default: "50 99 99.9",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "lazyfree-lazy-eviction",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "lazyfree-lazy-expire",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "lazyfree-lazy-server-del",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "lazyfree-lazy-user-del",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "lazyfree-lazy-user-flush",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "lfu-decay-time", alias_of: None, kind: Kind::Int, default: "1", mutability: Mutability::Mutable },
     Param { name: "lfu-log-factor", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "list-compress-depth", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "list-max-listpack-size", alias_of: None, kind: Kind::Int, default: "-2", mutability: Mutability::Mutable },
-    Param { name: "list-max-ziplist-size", alias_of: Some("list-max-listpack-size"), kind: Kind::Int, default: "-2", mutability: Mutability::Mutable },
+    Param {
+        name: "list-compress-depth",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "list-max-listpack-size",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "-2",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "list-max-ziplist-size",
+        alias_of: Some("list-max-listpack-size"),
+        kind: Kind::Int,
+        default: "-2",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "logfile", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
-    Param { name: "loglevel", alias_of: None, kind: Kind::Enum(&["debug", "verbose", "notice", "warning"]), default: "notice", mutability: Mutability::Mutable },
+    Param {
+        name: "loglevel",
+        alias_of: None,
+        kind: Kind::Enum(&["debug", "verbose", "notice", "warning"]),
+        default: "notice",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "lua-time-limit", alias_of: None, kind: Kind::Int, default: "5000", mutability: Mutability::Mutable },
     Param { name: "masterauth", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "masteruser", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "maxclients", alias_of: None, kind: Kind::Int, default: "10000", mutability: Mutability::Mutable },
     Param { name: "maxmemory", alias_of: None, kind: Kind::Memory, default: "0", mutability: Mutability::Mutable },
-    Param { name: "maxmemory-clients", alias_of: None, kind: Kind::Memory, default: "0", mutability: Mutability::Mutable },
-    Param { name: "maxmemory-eviction-tenacity", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "maxmemory-policy", alias_of: None, kind: Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), default: "noeviction", mutability: Mutability::Mutable },
+    Param {
+        name: "maxmemory-clients",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "maxmemory-eviction-tenacity",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "10",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "maxmemory-policy",
+        alias_of: None,
+        kind: Kind::Enum(&[
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction",
+        ]),
+        default: "noeviction",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "maxmemory-samples", alias_of: None, kind: Kind::Int, default: "5", mutability: Mutability::Mutable },
-    Param { name: "min-replicas-max-lag", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "min-replicas-to-write", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "min-slaves-max-lag", alias_of: Some("min-replicas-max-lag"), kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "min-slaves-to-write", alias_of: Some("min-replicas-to-write"), kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "no-appendfsync-on-rewrite", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "notify-keyspace-events", alias_of: None, kind: Kind::Special, default: "", mutability: Mutability::Mutable },
-    Param { name: "oom-score-adj", alias_of: None, kind: Kind::Enum(&["no", "yes", "relative", "absolute"]), default: "no", mutability: Mutability::Mutable },
-    Param { name: "oom-score-adj-values", alias_of: None, kind: Kind::Special, default: "0 200 800", mutability: Mutability::Mutable },
+    Param {
+        name: "min-replicas-max-lag",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "10",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "min-replicas-to-write",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "min-slaves-max-lag",
+        alias_of: Some("min-replicas-max-lag"),
+        kind: Kind::Int,
+        default: "10",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "min-slaves-to-write",
+        alias_of: Some("min-replicas-to-write"),
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "no-appendfsync-on-rewrite",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "notify-keyspace-events",
+        alias_of: None,
+        kind: Kind::Special,
+        default: "",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "oom-score-adj",
+        alias_of: None,
+        kind: Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "oom-score-adj-values",
+        alias_of: None,
+        kind: Kind::Special,
+        default: "0 200 800",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "pidfile", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
     Param { name: "port", alias_of: None, kind: Kind::Int, default: "6379", mutability: Mutability::Mutable },
-    Param { name: "proc-title-template", alias_of: None, kind: Kind::Str, default: "{title} {listen-addr} {server-mode}", mutability: Mutability::Mutable },
-    Param { name: "propagation-error-behavior", alias_of: None, kind: Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), default: "ignore", mutability: Mutability::Mutable },
+    Param {
+        name: "proc-title-template",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "{title} {listen-addr} {server-mode}",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "propagation-error-behavior",
+        alias_of: None,
+        kind: Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        default: "ignore",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "protected-mode", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "proto-max-bulk-len", alias_of: None, kind: Kind::Memory, default: "536870912", mutability: Mutability::Mutable },
-    Param { name: "rdb-del-sync-files", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "rdb-save-incremental-fsync", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param {
+        name: "proto-max-bulk-len",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "536870912",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "rdb-del-sync-files",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "rdb-save-incremental-fsync",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "rdbchecksum", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Immutable },
     Param { name: "rdbcompression", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "repl-backlog-size", alias_of: None, kind: Kind::Memory, default: "1048576", mutability: Mutability::Mutable },
-    Param { name: "repl-backlog-ttl", alias_of: None, kind: Kind::Int, default: "3600", mutability: Mutability::Mutable },
-    Param { name: "repl-disable-tcp-nodelay", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "repl-diskless-load", alias_of: None, kind: Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), default: "disabled", mutability: Mutability::Mutable },
-    Param { name: "repl-diskless-sync", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "repl-diskless-sync-delay", alias_of: None, kind: Kind::Int, default: "5", mutability: Mutability::Mutable },
-    Param { name: "repl-diskless-sync-max-replicas", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "repl-ping-replica-period", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "repl-ping-slave-period", alias_of: Some("repl-ping-replica-period"), kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
+    Param {
+        name: "repl-backlog-size",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "1048576",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "repl-backlog-ttl",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "3600",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "repl-disable-tcp-nodelay",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "repl-diskless-load",
+        alias_of: None,
+        kind: Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        default: "disabled",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "repl-diskless-sync",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "repl-diskless-sync-delay",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "5",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "repl-diskless-sync-max-replicas",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "repl-ping-replica-period",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "10",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "repl-ping-slave-period",
+        alias_of: Some("repl-ping-replica-period"),
+        kind: Kind::Int,
+        default: "10",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "repl-timeout", alias_of: None, kind: Kind::Int, default: "60", mutability: Mutability::Mutable },
-    Param { name: "replica-announce-ip", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
-    Param { name: "replica-announce-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "replica-announced", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "replica-ignore-disk-write-errors", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "replica-ignore-maxmemory", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "replica-lazy-flush", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "replica-priority", alias_of: None, kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
-    Param { name: "replica-read-only", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "replica-serve-stale-data", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
+    Param {
+        name: "replica-announce-ip",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "replica-announce-port",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "replica-announced",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "replica-ignore-disk-write-errors",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "replica-ignore-maxmemory",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "replica-lazy-flush",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "replica-priority",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "100",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "replica-read-only",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "replica-serve-stale-data",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "replicaof", alias_of: None, kind: Kind::Special, default: "", mutability: Mutability::Immutable },
     Param { name: "requirepass", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
-    Param { name: "sanitize-dump-payload", alias_of: None, kind: Kind::Enum(&["no", "yes", "clients"]), default: "no", mutability: Mutability::Mutable },
-    Param { name: "save", alias_of: None, kind: Kind::Special, default: "3600 1 300 100 60 10000", mutability: Mutability::Mutable },
+    Param {
+        name: "sanitize-dump-payload",
+        alias_of: None,
+        kind: Kind::Enum(&["no", "yes", "clients"]),
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "save",
+        alias_of: None,
+        kind: Kind::Special,
+        default: "3600 1 300 100 60 10000",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "server_cpulist", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
-    Param { name: "set-max-intset-entries", alias_of: None, kind: Kind::Int, default: "512", mutability: Mutability::Mutable },
-    Param { name: "set-proc-title", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Immutable },
-    Param { name: "shutdown-on-sigint", alias_of: None, kind: Kind::Enum(&["default", "save", "nosave", "now", "force"]), default: "default", mutability: Mutability::Mutable },
-    Param { name: "shutdown-on-sigterm", alias_of: None, kind: Kind::Enum(&["default", "save", "nosave", "now", "force"]), default: "default", mutability: Mutability::Mutable },
+    Param {
+        name: "set-max-intset-entries",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "512",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "set-proc-title",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "shutdown-on-sigint",
+        alias_of: None,
+        kind: Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        default: "default",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "shutdown-on-sigterm",
+        alias_of: None,
+        kind: Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        default: "default",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "shutdown-timeout", alias_of: None, kind: Kind::Int, default: "10", mutability: Mutability::Mutable },
-    Param { name: "slave-announce-ip", alias_of: Some("replica-announce-ip"), kind: Kind::Str, default: "", mutability: Mutability::Mutable },
-    Param { name: "slave-announce-port", alias_of: Some("replica-announce-port"), kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "slave-ignore-maxmemory", alias_of: Some("replica-ignore-maxmemory"), kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "slave-lazy-flush", alias_of: Some("replica-lazy-flush"), kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "slave-priority", alias_of: Some("replica-priority"), kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
-    Param { name: "slave-read-only", alias_of: Some("replica-read-only"), kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "slave-serve-stale-data", alias_of: Some("replica-serve-stale-data"), kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "slaveof", alias_of: Some("replicaof"), kind: Kind::Special, default: "", mutability: Mutability::Immutable },
-    Param { name: "slowlog-log-slower-than", alias_of: None, kind: Kind::Int, default: "10000", mutability: Mutability::Mutable },
+    Param {
+        name: "slave-announce-ip",
+        alias_of: Some("replica-announce-ip"),
+        kind: Kind::Str,
+        default: "",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "slave-announce-port",
+        alias_of: Some("replica-announce-port"),
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "slave-ignore-maxmemory",
+        alias_of: Some("replica-ignore-maxmemory"),
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "slave-lazy-flush",
+        alias_of: Some("replica-lazy-flush"),
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "slave-priority",
+        alias_of: Some("replica-priority"),
+        kind: Kind::Int,
+        default: "100",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "slave-read-only",
+        alias_of: Some("replica-read-only"),
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "slave-serve-stale-data",
+        alias_of: Some("replica-serve-stale-data"),
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "slaveof",
+        alias_of: Some("replicaof"),
+        kind: Kind::Special,
+        default: "",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "slowlog-log-slower-than",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "10000",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "slowlog-max-len", alias_of: None, kind: Kind::Int, default: "128", mutability: Mutability::Mutable },
     Param { name: "socket-mark-id", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Immutable },
-    Param { name: "stop-writes-on-bgsave-error", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "stream-node-max-bytes", alias_of: None, kind: Kind::Memory, default: "4096", mutability: Mutability::Mutable },
-    Param { name: "stream-node-max-entries", alias_of: None, kind: Kind::Int, default: "100", mutability: Mutability::Mutable },
-    Param { name: "supervised", alias_of: None, kind: Kind::Enum(&["upstart", "systemd", "auto", "no"]), default: "no", mutability: Mutability::Immutable },
-    Param { name: "syslog-enabled", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Immutable },
-    Param { name: "syslog-facility", alias_of: None, kind: Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), default: "local0", mutability: Mutability::Immutable },
-    Param { name: "syslog-ident", alias_of: None, kind: Kind::Str, default: "redis", mutability: Mutability::Immutable },
+    Param {
+        name: "stop-writes-on-bgsave-error",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "stream-node-max-bytes",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "4096",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "stream-node-max-entries",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "100",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "supervised",
+        alias_of: None,
+        kind: Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        default: "no",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "syslog-enabled",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "syslog-facility",
+        alias_of: None,
+        kind: Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]),
+        default: "local0",
+        mutability: Mutability::Immutable,
+    },
+    Param {
+        name: "syslog-ident",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "redis",
+        mutability: Mutability::Immutable,
+    },
     Param { name: "tcp-backlog", alias_of: None, kind: Kind::Int, default: "511", mutability: Mutability::Immutable },
     Param { name: "tcp-keepalive", alias_of: None, kind: Kind::Int, default: "300", mutability: Mutability::Mutable },
     Param { name: "timeout", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "tls-auth-clients", alias_of: None, kind: Kind::Enum(&["no", "yes", "optional"]), default: "yes", mutability: Mutability::Mutable },
+    Param {
+        name: "tls-auth-clients",
+        alias_of: None,
+        kind: Kind::Enum(&["no", "yes", "optional"]),
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "tls-ca-cert-dir", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "tls-ca-cert-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "tls-cert-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "tls-ciphers", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "tls-ciphersuites", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
-    Param { name: "tls-client-cert-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
-    Param { name: "tls-client-key-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
-    Param { name: "tls-client-key-file-pass", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
+    Param {
+        name: "tls-client-cert-file",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "tls-client-key-file",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "tls-client-key-file-pass",
+        alias_of: None,
+        kind: Kind::Str,
+        default: "",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "tls-cluster", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
     Param { name: "tls-dh-params-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "tls-key-file", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "tls-key-file-pass", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "tls-port", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
-    Param { name: "tls-prefer-server-ciphers", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
+    Param {
+        name: "tls-prefer-server-ciphers",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "tls-protocols", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Mutable },
     Param { name: "tls-replication", alias_of: None, kind: Kind::Bool, default: "no", mutability: Mutability::Mutable },
-    Param { name: "tls-session-cache-size", alias_of: None, kind: Kind::Int, default: "20480", mutability: Mutability::Mutable },
-    Param { name: "tls-session-cache-timeout", alias_of: None, kind: Kind::Int, default: "300", mutability: Mutability::Mutable },
-    Param { name: "tls-session-caching", alias_of: None, kind: Kind::Bool, default: "yes", mutability: Mutability::Mutable },
-    Param { name: "tracking-table-max-keys", alias_of: None, kind: Kind::Int, default: "1000000", mutability: Mutability::Mutable },
+    Param {
+        name: "tls-session-cache-size",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "20480",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "tls-session-cache-timeout",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "300",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "tls-session-caching",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "yes",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "tracking-table-max-keys",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "1000000",
+        mutability: Mutability::Mutable,
+    },
     Param { name: "unixsocket", alias_of: None, kind: Kind::Str, default: "", mutability: Mutability::Immutable },
     Param { name: "unixsocketperm", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Immutable },
-    Param { name: "zset-max-listpack-entries", alias_of: None, kind: Kind::Int, default: "128", mutability: Mutability::Mutable },
-    Param { name: "zset-max-listpack-value", alias_of: None, kind: Kind::Memory, default: "64", mutability: Mutability::Mutable },
-    Param { name: "zset-max-ziplist-entries", alias_of: Some("zset-max-listpack-entries"), kind: Kind::Int, default: "128", mutability: Mutability::Mutable },
-    Param { name: "zset-max-ziplist-value", alias_of: Some("zset-max-listpack-value"), kind: Kind::Memory, default: "64", mutability: Mutability::Mutable },
+    Param {
+        name: "zset-max-listpack-entries",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "128",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "zset-max-listpack-value",
+        alias_of: None,
+        kind: Kind::Memory,
+        default: "64",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "zset-max-ziplist-entries",
+        alias_of: Some("zset-max-listpack-entries"),
+        kind: Kind::Int,
+        default: "128",
+        mutability: Mutability::Mutable,
+    },
+    Param {
+        name: "zset-max-ziplist-value",
+        alias_of: Some("zset-max-listpack-value"),
+        kind: Kind::Memory,
+        default: "64",
+        mutability: Mutability::Mutable,
+    },
 ];
 
 fn index() -> &'static FxHashMap<&'static str, usize> {
@@ -301,8 +1132,13 @@ fn find(name: &str) -> Option<(usize, &'static Param)> {
 /// (Redis's `memtoull`).
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.to_ascii_lowercase();
-    let units: [(&str, i64); 7] = [("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1000), ("m", 1_000_000), ("g", 1_000_000_000), ("b", 1)];
-    let (digits, mul) = units.iter().find(|(u, _)| lower.ends_with(u)).map(|(u, m)| (&lower[..lower.len() - u.len()], *m)).unwrap_or((lower.as_str(), 1));
+    let units: [(&str, i64); 7] =
+        [("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1000), ("m", 1_000_000), ("g", 1_000_000_000), ("b", 1)];
+    let (digits, mul) = units
+        .iter()
+        .find(|(u, _)| lower.ends_with(u))
+        .map(|(u, m)| (&lower[..lower.len() - u.len()], *m))
+        .unwrap_or((lower.as_str(), 1));
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -319,7 +1155,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { values: PARAMS.iter().map(|p| p.default.to_string()).collect(), set_by_user: vec![false; PARAMS.len()] }
+        Config {
+            values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
+            set_by_user: vec![false; PARAMS.len()],
+        }
     }
 }
 
@@ -345,10 +1184,16 @@ fn normalize(p: &Param, args: &[String]) -> Result<String, String> {
             let v = one()?;
             let n: i64 = v.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
             match p.name {
-                "port" | "cluster-port" | "replica-announce-port" | "cluster-announce-port" | "cluster-announce-bus-port" | "cluster-announce-tls-port" | "tls-port" => {
-                    if !(0..=65535).contains(&n) {
-                        return Err("argument must be between 0 and 65535 inclusive".into());
-                    }
+                "port"
+                | "cluster-port"
+                | "replica-announce-port"
+                | "cluster-announce-port"
+                | "cluster-announce-bus-port"
+                | "cluster-announce-tls-port"
+                | "tls-port"
+                    if !(0..=65535).contains(&n) =>
+                {
+                    return Err("argument must be between 0 and 65535 inclusive".into());
                 }
                 "databases" if n < 1 => return Err("argument must be between 1 and 2147483647 inclusive".into()),
                 "hz" if n < 0 => return Err("argument must be between 0 and 2147483647 inclusive".into()),
@@ -360,7 +1205,10 @@ fn normalize(p: &Param, args: &[String]) -> Result<String, String> {
             let v = one()?;
             if p.name == "maxmemory-clients" {
                 if let Some(pct) = v.strip_suffix('%') {
-                    return pct.parse::<u32>().map(|n| format!("{}%", n)).map_err(|_| "argument must be a memory or percent value".into());
+                    return pct
+                        .parse::<u32>()
+                        .map(|n| format!("{}%", n))
+                        .map_err(|_| "argument must be a memory or percent value".into());
                 }
             }
             parse_memory(v).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".into())
@@ -380,13 +1228,17 @@ fn normalize(p: &Param, args: &[String]) -> Result<String, String> {
 
 fn normalize_special(name: &str, args: &[String]) -> Result<String, String> {
     // A single argument holding several words is split, as Redis does for multi-arg configs.
-    let split: Vec<String> = if args.len() == 1 && args[0].contains(' ') { args[0].split_whitespace().map(String::from).collect() } else { args.to_vec() };
+    let split: Vec<String> = if args.len() == 1 && args[0].contains(' ') {
+        args[0].split_whitespace().map(String::from).collect()
+    } else {
+        args.to_vec()
+    };
     match name {
         "save" => {
             if split.len() == 1 && split[0].is_empty() || split.is_empty() {
                 return Ok(String::new());
             }
-            if split.len() % 2 != 0 {
+            if !split.len().is_multiple_of(2) {
                 return Err("Invalid save parameters".into());
             }
             for w in &split {
@@ -415,7 +1267,7 @@ fn normalize_special(name: &str, args: &[String]) -> Result<String, String> {
             }
         }
         "client-output-buffer-limit" => {
-            if split.len() % 4 != 0 || split.is_empty() {
+            if !split.len().is_multiple_of(4) || split.is_empty() {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             Ok(split.join(" "))
@@ -498,18 +1350,29 @@ fn quote_repr(s: &str) -> String {
 
 impl Config {
     /// Load a config text (file then command-line lines). `include` reads an included file.
-    pub fn load_text(&mut self, text: &str, include: &mut dyn FnMut(&str) -> Result<String, String>) -> Result<(), ConfigError> {
+    pub fn load_text(
+        &mut self,
+        text: &str,
+        include: &mut dyn FnMut(&str) -> Result<String, String>,
+    ) -> Result<(), ConfigError> {
         let mut save_seen = false;
         self.load_lines(text, include, &mut save_seen, 0)
     }
 
-    fn load_lines(&mut self, text: &str, include: &mut dyn FnMut(&str) -> Result<String, String>, save_seen: &mut bool, depth: usize) -> Result<(), ConfigError> {
+    fn load_lines(
+        &mut self,
+        text: &str,
+        include: &mut dyn FnMut(&str) -> Result<String, String>,
+        save_seen: &mut bool,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
         for (n, raw) in text.split('\n').enumerate() {
             let line = raw.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n');
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let fail = |reason: &str| ConfigError { line_number: n + 1, line: line.to_string(), reason: reason.to_string() };
+            let fail =
+                |reason: &str| ConfigError { line_number: n + 1, line: line.to_string(), reason: reason.to_string() };
             let Some(words) = split_args(line.as_bytes()) else {
                 return Err(fail("Unbalanced quotes in configuration line"));
             };
@@ -524,7 +1387,8 @@ impl Config {
                     if depth > 16 {
                         return Err(fail("Too many nested includes"));
                     }
-                    let inner = include(&args[0]).map_err(|e| fail(&format!("Fatal error, can't open config file '{}': {}", args[0], e)))?;
+                    let inner = include(&args[0])
+                        .map_err(|e| fail(&format!("Fatal error, can't open config file '{}': {}", args[0], e)))?;
                     self.load_lines(&inner, include, save_seen, depth + 1)?;
                 }
                 // Accepted for compatibility; halab has no command renaming, ACL users or modules yet.
@@ -583,7 +1447,8 @@ impl Config {
 
     /// `save` as (seconds, changes) pairs.
     pub fn save_points(&self) -> Vec<(u64, u64)> {
-        let words: Vec<u64> = self.value("save").unwrap_or("").split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        let words: Vec<u64> =
+            self.value("save").unwrap_or("").split_whitespace().filter_map(|w| w.parse().ok()).collect();
         words.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
     }
 
@@ -613,7 +1478,9 @@ impl Config {
         let mut staged: Vec<(usize, String)> = Vec::new();
         for (name, value) in pairs {
             let name_s = String::from_utf8_lossy(name).into_owned();
-            let failed = |reason: &str| format!("ERR CONFIG SET failed (possibly related to argument '{}') - {}", name_s, reason);
+            let failed = |reason: &str| {
+                format!("ERR CONFIG SET failed (possibly related to argument '{}') - {}", name_s, reason)
+            };
             let Some((i, p)) = find(&name_s) else {
                 return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", name_s));
             };
@@ -622,7 +1489,9 @@ impl Config {
             }
             match p.mutability {
                 Mutability::Immutable => return Err(failed("can't set immutable config")),
-                Mutability::Protected if self.value("enable-protected-configs") != Some("yes") => return Err(failed("can't set protected config")),
+                Mutability::Protected if self.value("enable-protected-configs") != Some("yes") => {
+                    return Err(failed("can't set protected config"))
+                }
                 _ => {}
             }
             let args = vec![String::from_utf8_lossy(value).into_owned()];
@@ -654,7 +1523,8 @@ impl Config {
                 has_tail = true;
             }
             let words = if line.is_empty() || line.starts_with('#') { None } else { split_args(line.as_bytes()) };
-            let Some((i, p)) = words.as_ref().and_then(|w| w.first()).and_then(|d| find(&String::from_utf8_lossy(d))) else {
+            let Some((i, p)) = words.as_ref().and_then(|w| w.first()).and_then(|d| find(&String::from_utf8_lossy(d)))
+            else {
                 out.push(raw.to_string());
                 continue;
             };
@@ -695,8 +1565,14 @@ impl Config {
                 let w: Vec<&str> = value.split_whitespace().collect();
                 w.chunks(4).map(|c| format!("client-output-buffer-limit {}", c.join(" "))).collect()
             }
-            "bind" | "replicaof" | "oom-score-adj-values" | "latency-tracking-info-percentiles" => vec![format!("{} {}", name, value)],
-            _ => vec![format!("{} {}", name, if value.is_empty() || value.contains(' ') { quote_repr(value) } else { value.to_string() })],
+            "bind" | "replicaof" | "oom-score-adj-values" | "latency-tracking-info-percentiles" => {
+                vec![format!("{} {}", name, value)]
+            }
+            _ => vec![format!(
+                "{} {}",
+                name,
+                if value.is_empty() || value.contains(' ') { quote_repr(value) } else { value.to_string() }
+            )],
         }
     }
 }
@@ -730,7 +1606,12 @@ mod tests {
     #[test]
     fn file_and_command_line() {
         let mut text = "# comment\nport 7000\nsave 900 1\nsave 300 10\nslaveof 127.0.0.1 6379\n".to_string();
-        text.push_str(&command_line_to_config_text(&["--port".into(), "6380".into(), "--maxmemory".into(), "1gb".into()]));
+        text.push_str(&command_line_to_config_text(&[
+            "--port".into(),
+            "6380".into(),
+            "--maxmemory".into(),
+            "1gb".into(),
+        ]));
         let c = load(&text).unwrap();
         assert_eq!(c.port(), 6380);
         assert_eq!(c.get_str("save"), "900 1 300 10");
@@ -757,9 +1638,18 @@ mod tests {
     #[test]
     fn config_set_errors_and_atomicity() {
         let mut c = Config::default();
-        assert_eq!(c.set(&[(b"nosuch", b"1")]).unwrap_err(), "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
-        assert_eq!(c.set(&[(b"databases", b"4")]).unwrap_err(), "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config");
-        assert_eq!(c.set(&[(b"dir", b"/tmp")]).unwrap_err(), "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config");
+        assert_eq!(
+            c.set(&[(b"nosuch", b"1")]).unwrap_err(),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"
+        );
+        assert_eq!(
+            c.set(&[(b"databases", b"4")]).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+        );
+        assert_eq!(
+            c.set(&[(b"dir", b"/tmp")]).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config"
+        );
         assert_eq!(
             c.set(&[(b"maxmemory", b"10mb"), (b"maxmemory", b"1")]).unwrap_err(),
             "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter"
@@ -769,7 +1659,10 @@ mod tests {
             "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"
         );
         assert_eq!(c.get_i64("hz"), Some(10), "a failed CONFIG SET changes nothing");
-        assert_eq!(c.set(&[(b"MAXMEMORY", b"100mb"), (b"slave-read-only", b"no")]).unwrap(), vec!["maxmemory", "replica-read-only"]);
+        assert_eq!(
+            c.set(&[(b"MAXMEMORY", b"100mb"), (b"slave-read-only", b"no")]).unwrap(),
+            vec!["maxmemory", "replica-read-only"]
+        );
         assert_eq!(c.get_i64("maxmemory"), Some(104_857_600));
         assert_eq!(c.get_str("replica-read-only"), "no");
     }

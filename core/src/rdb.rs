@@ -110,11 +110,14 @@ impl RdbAux {
     }
 }
 
+/// The entries of one database as loaded: `(key, value, deadline in ms)`.
+pub type DbEntries = Vec<(Bytes, Value, Option<u64>)>;
+
 /// What a decoded RDB file holds: its aux fields and, per database, `(key, value, deadline)`.
 #[derive(Debug, Default)]
 pub struct LoadedRdb {
     pub aux: RdbAux,
-    pub dbs: Vec<(usize, Vec<(Bytes, Value, Option<u64>)>)>,
+    pub dbs: Vec<(usize, DbEntries)>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,7 +444,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or_else(|| bad("Unexpected EOF reading RDB file"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.data.len())
+            .ok_or_else(|| bad("Unexpected EOF reading RDB file"))?;
         let s = &self.data[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -677,7 +684,7 @@ fn decode_intset(blob: &[u8]) -> Result<Vec<Bytes>, RdbError> {
 }
 
 fn pairs_to_hash(items: Vec<Bytes>) -> Result<Value, RdbError> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(bad("Hash listpack with an odd number of entries"));
     }
     let mut h = Map::default();
@@ -691,7 +698,7 @@ fn pairs_to_hash(items: Vec<Bytes>) -> Result<Value, RdbError> {
 }
 
 fn pairs_to_zset(items: Vec<Bytes>) -> Result<Value, RdbError> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(bad("Zset listpack with an odd number of entries"));
     }
     let mut z = SortedSet::default();
@@ -816,7 +823,10 @@ pub fn decode_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return Err(bad("Wrong signature trying to load DB from file"));
     }
-    let version: u16 = std::str::from_utf8(&data[5..9]).ok().and_then(|v| v.parse().ok()).ok_or_else(|| bad("Wrong signature trying to load DB from file"))?;
+    let version: u16 = std::str::from_utf8(&data[5..9])
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("Wrong signature trying to load DB from file"))?;
     if !(1..=RDB_VERSION).contains(&version) {
         return Err(bad(format!("Can't handle RDB format version {}", version)));
     }
@@ -852,7 +862,9 @@ pub fn decode_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
             RDB_OPCODE_AUX => {
                 let k = r.string()?;
                 let v = r.string()?;
-                out.aux.fields.push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()));
+                out.aux
+                    .fields
+                    .push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()));
             }
             RDB_OPCODE_IDLE => {
                 r.len()?;
@@ -864,7 +876,9 @@ pub fn decode_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
                 // A library's code: halab has no scripting; skip it.
                 r.string()?;
             }
-            RDB_OPCODE_FUNCTION | RDB_OPCODE_MODULE_AUX => return Err(bad("Modules and pre-GA functions in RDB are not supported by HA Lab")),
+            RDB_OPCODE_FUNCTION | RDB_OPCODE_MODULE_AUX => {
+                return Err(bad("Modules and pre-GA functions in RDB are not supported by HA Lab"))
+            }
             _ => {
                 let key = r.string()?;
                 let value = read_value(&mut r, t)?;
@@ -928,7 +942,14 @@ mod tests {
         }
         let ints: Set<Bytes> = ["1", "-5", "70000", "9223372036854775807"].iter().map(|s| b(s)).collect();
         let strs: Set<Bytes> = ["a", "b", "12"].iter().map(|s| b(s)).collect();
-        let list: VecDeque<Bytes> = (0..5000).map(|i| b(&format!("item-{i}"))).chain(["0", "127", "-1", "4095", "-4096", "32767", "8388607", "2147483647", "-9223372036854775808", ""].iter().map(|s| b(s))).collect();
+        let list: VecDeque<Bytes> = (0..5000)
+            .map(|i| b(&format!("item-{i}")))
+            .chain(
+                ["0", "127", "-1", "4095", "-4096", "32767", "8388607", "2147483647", "-9223372036854775808", ""]
+                    .iter()
+                    .map(|s| b(s)),
+            )
+            .collect();
         vec![
             Value::Str(b("hello")),
             Value::Str(b("12345")),
@@ -1003,7 +1024,29 @@ mod tests {
 
     #[test]
     fn listpack_entries_round_trip_through_every_encoding() {
-        let texts = ["0", "127", "128", "-1", "4095", "-4096", "4096", "32767", "-32768", "32768", "8388607", "-8388608", "8388608", "2147483647", "-2147483648", "2147483648", "9223372036854775807", "-9223372036854775808", "01", "", "x"];
+        let texts = [
+            "0",
+            "127",
+            "128",
+            "-1",
+            "4095",
+            "-4096",
+            "4096",
+            "32767",
+            "-32768",
+            "32768",
+            "8388607",
+            "-8388608",
+            "8388608",
+            "2147483647",
+            "-2147483648",
+            "2147483648",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "01",
+            "",
+            "x",
+        ];
         let long = "y".repeat(5000);
         let mid = "z".repeat(200);
         let mut all: Vec<&[u8]> = texts.iter().map(|s| s.as_bytes()).collect();
