@@ -62,7 +62,12 @@ def node(v, is_map=False):
         pairs = []
         for i in range(0, len(v), 2):
             k, val = v[i], v[i + 1]
-            pairs.append(f"({rust_str(k)}, {node(val, k in MAP_VALUED_KEYS)})")
+            if k == "flags":
+                # Key-spec flags are status replies (+RW), not bulk strings.
+                val_expr = "Meta::Arr(&[" + ", ".join(f"Meta::Status({rust_str(x)})" for x in val) + "])"
+            else:
+                val_expr = node(val, k in MAP_VALUED_KEYS)
+            pairs.append(f"({rust_str(k)}, {val_expr})")
         return "Meta::Map(&[" + ", ".join(pairs) + "])"
     return "Meta::Arr(&[" + ", ".join(node(x) for x in v) + "])"
 

@@ -54,22 +54,33 @@ pub enum Input<'a> {
 /// What the node asks its driver to do.
 #[derive(Debug)]
 pub enum Output {
-    Send { conn: ConnId, bytes: Bytes },
+    Send {
+        conn: ConnId,
+        bytes: Bytes,
+    },
     /// Close the connection after flushing what was sent before.
-    Close { conn: ConnId },
+    Close {
+        conn: ConnId,
+    },
     Log(LogLine),
     /// Serialize `snapshot` with [`rdb::encode_rdb`] and write it to `path` (atomically: temp
     /// file + rename). `background` jobs may run on another thread; the node keeps serving.
     Persist(PersistJob),
     /// Stop the process with this exit code (SHUTDOWN).
-    Exit { code: i32 },
+    Exit {
+        code: i32,
+    },
     /// Die at once like a crash (`DEBUG SEGFAULT`): nothing is saved.
     Crash,
     /// Block the whole process for this many ms (`DEBUG SLEEP`), as Redis's single thread does.
-    Stall { ms: u64 },
+    Stall {
+        ms: u64,
+    },
     /// Write the configuration file (CONFIG REWRITE); the driver answers with
     /// [`Node::config_rewrite_done`].
-    RewriteConfig { conn: ConnId },
+    RewriteConfig {
+        conn: ConnId,
+    },
 }
 
 #[derive(Debug)]
@@ -149,8 +160,6 @@ pub struct Client {
     pub close_after_reply: bool,
     pub closed: bool,
     pub blocked: Option<Blocked>,
-    pub lib_name: Option<Bytes>,
-    pub lib_ver: Option<Bytes>,
     pub no_evict: bool,
     /// `CLIENT REPLY OFF|SKIP` state.
     pub reply_mode: ReplyMode,
@@ -193,7 +202,7 @@ impl Client {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -212,8 +221,6 @@ impl Client {
             self.last_command,
             self.user,
             if self.reply.proto == Protocol::Resp3 { 3 } else { 2 },
-            String::from_utf8_lossy(self.lib_name.as_deref().unwrap_or(b"")),
-            String::from_utf8_lossy(self.lib_ver.as_deref().unwrap_or(b"")),
         )
     }
 }
@@ -345,8 +352,12 @@ impl Server {
 
     /// Invalidate every watcher of keys in `db` (`None` = all dbs): FLUSHDB / FLUSHALL.
     pub fn all_keys_modified(&mut self, db: Option<usize>) {
-        let conns: Vec<ConnId> =
-            self.watched.iter().filter(|((d, _), _)| db.is_none_or(|x| x == *d)).flat_map(|(_, v)| v.iter().copied()).collect();
+        let conns: Vec<ConnId> = self
+            .watched
+            .iter()
+            .filter(|((d, _), _)| db.is_none_or(|x| x == *d))
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
         for conn in conns {
             if let Some(c) = self.clients.get_mut(&conn) {
                 c.dirty_cas = true;
@@ -460,7 +471,15 @@ impl Server {
                 self.persist.last_bgsave_ok = true;
             }
             (_, Err(e)) => {
-                self.log(LogLevel::Warning, format!("Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}", self.pid, self.config.get_str("dir"), e));
+                self.log(
+                    LogLevel::Warning,
+                    format!(
+                        "Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}",
+                        self.pid,
+                        self.config.get_str("dir"),
+                        e
+                    ),
+                );
                 if matches!(purpose, PersistPurpose::Background) {
                     self.log(LogLevel::Warning, "Background saving error");
                 }
@@ -593,7 +612,13 @@ impl Node {
         if let Some(ctime) = loaded.aux.get("ctime").and_then(|c| c.parse::<u64>().ok()) {
             self.srv.log(LogLevel::Notice, format!("RDB age {} seconds", (now / 1000).saturating_sub(ctime)));
         }
-        self.srv.log(LogLevel::Notice, format!("RDB memory usage when created {:.2} Mb", loaded.aux.get("used-mem").and_then(|m| m.parse::<f64>().ok()).unwrap_or(0.0) / (1024.0 * 1024.0)));
+        self.srv.log(
+            LogLevel::Notice,
+            format!(
+                "RDB memory usage when created {:.2} Mb",
+                loaded.aux.get("used-mem").and_then(|m| m.parse::<f64>().ok()).unwrap_or(0.0) / (1024.0 * 1024.0)
+            ),
+        );
         self.srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: {}.", keys, expired));
         Ok(keys)
     }
@@ -658,7 +683,9 @@ impl Node {
         let maxclients = self.srv.config.get_i64("maxclients").unwrap_or(10000) as usize;
         if self.srv.clients.len() >= maxclients {
             self.srv.stats.rejected_connections += 1;
-            self.srv.outputs.push_back(Output::Send { conn, bytes: Bytes::from_static(b"-ERR max number of clients reached\r\n") });
+            self.srv
+                .outputs
+                .push_back(Output::Send { conn, bytes: Bytes::from_static(b"-ERR max number of clients reached\r\n") });
             self.srv.outputs.push_back(Output::Close { conn });
             return;
         }
@@ -696,8 +723,6 @@ impl Node {
             close_after_reply: false,
             closed: false,
             blocked: None,
-            lib_name: None,
-            lib_ver: None,
             no_evict: false,
             reply_mode: ReplyMode::On,
         };
@@ -761,7 +786,10 @@ impl Node {
                 Ok(Some(args)) => args,
                 Ok(None) => return,
                 Err(e) => {
-                    self.srv.log(LogLevel::Verbose, format!("Protocol error ({}) from client: {}", e.0, client.info_line(self.srv.now)));
+                    self.srv.log(
+                        LogLevel::Verbose,
+                        format!("Protocol error ({}) from client: {}", e.0, client.info_line(self.srv.now)),
+                    );
                     client.reply.raw(e.reply_line().as_bytes());
                     self.srv.stats.total_error_replies += 1;
                     client.close_after_reply = true;
@@ -886,7 +914,11 @@ impl Node {
             .srv
             .clients
             .values()
-            .filter(|c| c.blocked.is_none() && !c.in_pubsub() && now.saturating_sub(c.last_interaction_ms) > timeout as u64 * 1000)
+            .filter(|c| {
+                c.blocked.is_none()
+                    && !c.in_pubsub()
+                    && now.saturating_sub(c.last_interaction_ms) > timeout as u64 * 1000
+            })
             .map(|c| c.conn)
             .collect();
         for conn in idle {
@@ -919,7 +951,8 @@ impl Node {
         }
         let elapsed = self.srv.now.saturating_sub(self.srv.persist.last_save_ms) / 1000;
         let dirty = self.srv.persist.dirty;
-        let hit = self.srv.config.save_points().into_iter().find(|&(secs, changes)| dirty >= changes && elapsed >= secs);
+        let hit =
+            self.srv.config.save_points().into_iter().find(|&(secs, changes)| dirty >= changes && elapsed >= secs);
         if let Some((secs, changes)) = hit {
             self.srv.log(LogLevel::Notice, format!("{} changes in {} seconds. Saving...", changes, secs));
             self.srv.start_bgsave();

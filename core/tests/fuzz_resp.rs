@@ -35,7 +35,14 @@ fn frame() -> impl Strategy<Value = Frame> {
 }
 
 fn node() -> Node {
-    Node::new(NodeOptions { seed: 1, pid: 1, config: Config::default(), config_file: None, executable: "halab".into(), start_ms: 1_700_000_000_000 })
+    Node::new(NodeOptions {
+        seed: 1,
+        pid: 1,
+        config: Config::default(),
+        config_file: None,
+        executable: "halab".into(),
+        start_ms: 1_700_000_000_000,
+    })
 }
 
 proptest! {

@@ -10,7 +10,14 @@ use halab_core::resp::{render_cli, Frame};
 const T0: u64 = 1_795_383_386_123; // 22 Nov 2026 21:36:26.123 UTC
 
 fn node(seed: u64) -> Node {
-    Node::new(NodeOptions { seed, pid: 4242, config: Config::default(), config_file: None, executable: "halab".into(), start_ms: T0 })
+    Node::new(NodeOptions {
+        seed,
+        pid: 4242,
+        config: Config::default(),
+        config_file: None,
+        executable: "halab".into(),
+        start_ms: T0,
+    })
 }
 
 /// A tiny test driver: connections by id, collected outputs.
@@ -47,7 +54,10 @@ impl Driver {
         }
     }
     fn connect(&mut self, conn: u64) {
-        self.node.handle(self.now, Input::Connected { conn, addr: format!("127.0.0.1:{}", 50000 + conn), laddr: "127.0.0.1:6379".into() });
+        self.node.handle(
+            self.now,
+            Input::Connected { conn, addr: format!("127.0.0.1:{}", 50000 + conn), laddr: "127.0.0.1:6379".into() },
+        );
         self.pump();
     }
     fn send(&mut self, conn: u64, bytes: &[u8]) {
@@ -147,10 +157,22 @@ fn pubsub_reaches_other_clients() {
     d.send(1, &Frame::command(["PSUBSCRIBE", "n*"]));
     d.reply(1);
     assert_eq!(d.cmd(2, &["PUBLISH", "news", "hello"]), Frame::Integer(2));
-    assert_eq!(d.reply(1), Some(Frame::Array(vec![Frame::Bulk("message".into()), Frame::Bulk("news".into()), Frame::Bulk("hello".into())])));
     assert_eq!(
         d.reply(1),
-        Some(Frame::Array(vec![Frame::Bulk("pmessage".into()), Frame::Bulk("n*".into()), Frame::Bulk("news".into()), Frame::Bulk("hello".into())]))
+        Some(Frame::Array(vec![
+            Frame::Bulk("message".into()),
+            Frame::Bulk("news".into()),
+            Frame::Bulk("hello".into())
+        ]))
+    );
+    assert_eq!(
+        d.reply(1),
+        Some(Frame::Array(vec![
+            Frame::Bulk("pmessage".into()),
+            Frame::Bulk("n*".into()),
+            Frame::Bulk("news".into()),
+            Frame::Bulk("hello".into())
+        ]))
     );
     let err = d.cmd(1, &["GET", "x"]);
     assert_eq!(

@@ -264,7 +264,10 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) {
     let sub = &args[1];
     let now = ctx.now;
     let unknown = |ctx: &mut Ctx| {
-        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.", String::from_utf8_lossy(sub)))
+        ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(sub)
+        ))
     };
     if eq_ic(sub, "ID") && args.len() == 2 {
         let id = ctx.client.id as i64;
@@ -325,20 +328,6 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.reply().verbatim(&text);
     } else if eq_ic(sub, "KILL") && args.len() >= 3 {
         client_kill(ctx, args);
-    } else if eq_ic(sub, "SETINFO") && args.len() == 4 {
-        // Added in 7.2; accepted so newer client libraries can announce themselves.
-        let v = args[3].clone();
-        if !valid_client_name(&v) {
-            return ctx.error(&format!("ERR {} cannot contain spaces, newlines or special characters.", String::from_utf8_lossy(&args[2]).to_ascii_lowercase()));
-        }
-        if eq_ic(&args[2], "LIB-NAME") {
-            ctx.client.lib_name = Some(v);
-        } else if eq_ic(&args[2], "LIB-VER") {
-            ctx.client.lib_ver = Some(v);
-        } else {
-            return ctx.error(&format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(&args[2])));
-        }
-        ctx.ok();
     } else if eq_ic(sub, "PAUSE") && (args.len() == 3 || args.len() == 4) {
         let Some(ms) = crate::resp::parse_i64(&args[2]).filter(|v| *v >= 0) else {
             return ctx.error("ERR timeout is not an integer or out of range");
@@ -422,7 +411,7 @@ fn client_kill(ctx: &mut Ctx, args: &[Bytes]) {
         addr = Some(args[2].clone());
         skipme = false;
     } else {
-        if args.len() % 2 != 0 {
+        if !args.len().is_multiple_of(2) {
             return ctx.error(SYNTAX_ERR);
         }
         for pair in args[2..].chunks(2) {

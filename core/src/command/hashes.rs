@@ -5,7 +5,7 @@
 //! flat array of field, value, field, value…
 
 use super::keys::{parse_scan_args, reply_scan};
-use super::{arg_f64, arg_i64, format_float_value, read_as, write_as, Ctx, Handler, NOT_INTEGER, OVERFLOW};
+use super::{arg_f64, arg_i64, format_float_value, read_as, write_as, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW};
 use crate::keyspace::{Map, Value};
 use crate::pattern::glob_match;
 use crate::resp::parse_i64;
@@ -30,7 +30,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("hscan", hscan),
 ];
 
-fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Map<Bytes, Bytes>>, ()> {
+fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Map<Bytes, Bytes>>, Replied> {
     read_as(ctx, key, |v| match v {
         Value::Hash(h) => Some(h),
         _ => None,
@@ -38,7 +38,7 @@ fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Map<Bytes, B
 }
 
 /// The hash at `key`, created empty when missing (if `create`).
-fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Map<Bytes, Bytes>>, ()> {
+fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Map<Bytes, Bytes>>, Replied> {
     let make: Option<fn() -> Value> = if create { Some(|| Value::Hash(Map::default())) } else { None };
     write_as(ctx, key, make, |v| match v {
         Value::Hash(h) => Some(h),
@@ -47,7 +47,7 @@ fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<
 }
 
 fn hset_pairs(ctx: &mut Ctx, args: &[Bytes], cmd: &str) -> Option<i64> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         ctx.error(&format!("ERR wrong number of arguments for '{}' command", cmd));
         return None;
     }
@@ -108,7 +108,8 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn hgetall(ctx: &mut Ctx, args: &[Bytes]) {
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
-    let pairs: Vec<(Bytes, Bytes)> = h.map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    let pairs: Vec<(Bytes, Bytes)> =
+        h.map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
     ctx.reply().map(pairs.len());
     for (k, v) in pairs {
         ctx.reply().bulk(&k);
@@ -230,7 +231,8 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.error(super::SYNTAX_ERR);
     }
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
-    let pairs: Vec<(Bytes, Bytes)> = h.map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    let pairs: Vec<(Bytes, Bytes)> =
+        h.map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
     let picks = random_picks(ctx, pairs.len(), count);
     match count {
         None => match picks.first() {

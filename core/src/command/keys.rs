@@ -156,11 +156,15 @@ fn object(ctx: &mut Ctx, args: &[Bytes]) {
         return;
     }
     if args.len() != 3 {
-        return ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.", String::from_utf8_lossy(sub)));
+        return ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.",
+            String::from_utf8_lossy(sub)
+        ));
     }
     let Some(v) = ctx.lookup_read(&args[2]) else { return ctx.reply().null() };
     let enc = v.encoding();
-    let is_shared_int = matches!(v, Value::Str(s) if crate::resp::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
+    let is_shared_int =
+        matches!(v, Value::Str(s) if crate::resp::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
     if eq_ic(sub, "ENCODING") {
         ctx.reply().bulk_str(enc);
     } else if eq_ic(sub, "REFCOUNT") {
@@ -199,7 +203,11 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
         } else if (eq_ic(a, "IDLETIME") || eq_ic(a, "FREQ")) && i + 1 < args.len() {
             let Some(v) = arg_i64(ctx, &args[i + 1]) else { return };
             if v < 0 {
-                return ctx.error(if eq_ic(a, "IDLETIME") { "ERR Invalid IDLETIME value, must be >= 0" } else { "ERR Invalid FREQ value, must be >= 0 and <= 255" });
+                return ctx.error(if eq_ic(a, "IDLETIME") {
+                    "ERR Invalid IDLETIME value, must be >= 0"
+                } else {
+                    "ERR Invalid FREQ value, must be >= 0 and <= 255"
+                });
             }
             i += 1;
         } else {
@@ -249,7 +257,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) {
         .entries
         .keys()
         .filter(|k| all || glob_match(pattern, k, false))
-        .filter(|k| !db.expires.get(&k[..]).is_some_and(|&at| at <= now))
+        .filter(|k| db.expires.get(&k[..]).is_none_or(|&at| at > now))
         .cloned()
         .collect();
     ctx.reply().array(found.len());
@@ -379,7 +387,9 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit: i64, absolute: bool, cmd:
     let ok = if nx {
         current.is_none()
     } else if xx {
-        current.is_some() && (!gt || current.is_some_and(|c| when > c as i64)) && (!lt || current.is_some_and(|c| when < c as i64))
+        current.is_some()
+            && (!gt || current.is_some_and(|c| when > c as i64))
+            && (!lt || current.is_some_and(|c| when < c as i64))
     } else if gt {
         current.is_some_and(|c| when > c as i64)
     } else if lt {

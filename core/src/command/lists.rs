@@ -11,7 +11,10 @@
 //! client; a push to one of its keys wakes it, first blocked first served, and the command is
 //! run again for it (Redis 7's `handleClientsBlockedOnKeys`). Inside MULTI they never block.
 
-use super::{arg_i64, block_client, read_as, write_as, eq_ic, normalize_range, parse_block_timeout, Ctx, Handler, SYNTAX_ERR, };
+use super::{
+    arg_i64, block_client, eq_ic, normalize_range, parse_block_timeout, read_as, write_as, Ctx, Handler, Replied,
+    SYNTAX_ERR,
+};
 use crate::keyspace::Value;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -55,14 +58,14 @@ fn parse_end(a: &[u8]) -> Option<End> {
     }
 }
 
-fn read_list<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c VecDeque<Bytes>>, ()> {
+fn read_list<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c VecDeque<Bytes>>, Replied> {
     read_as(ctx, key, |v| match v {
         Value::List(l) => Some(l),
         _ => None,
     })
 }
 
-fn write_list<'c>(ctx: &'c mut Ctx, key: &Bytes) -> Result<Option<&'c mut VecDeque<Bytes>>, ()> {
+fn write_list<'c>(ctx: &'c mut Ctx, key: &Bytes) -> Result<Option<&'c mut VecDeque<Bytes>>, Replied> {
     write_as(ctx, key, None, |v| match v {
         Value::List(l) => Some(l),
         _ => None,
@@ -72,7 +75,7 @@ fn write_list<'c>(ctx: &'c mut Ctx, key: &Bytes) -> Result<Option<&'c mut VecDeq
 fn push_generic(ctx: &mut Ctx, args: &[Bytes], end: End, only_if_exists: bool) {
     let key = &args[1];
     let len = match write_list(ctx, key) {
-        Err(()) => return,
+        Err(Replied) => return,
         Ok(None) if only_if_exists => return ctx.reply().int(0),
         Ok(Some(list)) => {
             push_all(list, &args[2..], end);
@@ -115,7 +118,7 @@ fn rpushx(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// Pop up to `count` items; deletes the key when it empties.
-fn pop_items(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Result<Option<Vec<Bytes>>, ()> {
+fn pop_items(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Result<Option<Vec<Bytes>>, Replied> {
     let Some(list) = write_list(ctx, key)? else { return Ok(None) };
     let mut out = Vec::with_capacity(count.min(list.len()));
     for _ in 0..count {
@@ -151,13 +154,13 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) {
         // Redis 7.0 checks the key type first, then answers an empty array (or nil for a
         // missing key).
         match read_list(ctx, &args[1]) {
-            Err(()) => return,
+            Err(Replied) => return,
             Ok(None) => return ctx.reply().null_array(),
             Ok(Some(_)) => return ctx.reply().array(0),
         }
     }
     match pop_items(ctx, &args[1], end, count.unwrap_or(1)) {
-        Err(()) => {}
+        Err(Replied) => {}
         Ok(None) => {
             if count.is_some() {
                 ctx.reply().null_array()
@@ -234,7 +237,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(idx) = arg_i64(ctx, &args[2]) else { return };
     let key = &args[1];
     match write_list(ctx, key) {
-        Err(()) => {}
+        Err(Replied) => {}
         Ok(None) => ctx.error(super::NO_SUCH_KEY),
         Ok(Some(l)) => {
             let i = if idx < 0 { l.len() as i64 + idx } else { idx };
@@ -258,7 +261,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
     };
     let key = &args[1];
     match write_list(ctx, key) {
-        Err(()) => {}
+        Err(Replied) => {}
         Ok(None) => ctx.reply().int(0),
         Ok(Some(l)) => match l.iter().position(|x| *x == args[3]) {
             None => ctx.reply().int(-1),
@@ -277,7 +280,7 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
     let key = &args[1];
     let target = &args[3];
     let removed = match write_list(ctx, key) {
-        Err(()) => return,
+        Err(Replied) => return,
         Ok(None) => 0,
         Ok(Some(l)) => {
             let mut removed = 0usize;
@@ -317,7 +320,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(stop) = arg_i64(ctx, &args[3]) else { return };
     let key = &args[1];
     match write_list(ctx, key) {
-        Err(()) => return,
+        Err(Replied) => return,
         Ok(None) => {}
         Ok(Some(l)) => {
             match normalize_range(start, stop, l.len()) {
@@ -404,7 +407,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// Move one element from `src` (at `from`) to `dst` (at `to`); `Ok(None)` when `src` is
 /// empty. Checks both types before touching anything, as Redis does.
-fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Result<Option<Bytes>, ()> {
+fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Result<Option<Bytes>, Replied> {
     let src_empty = write_list(ctx, src)?.is_none();
     if src_empty {
         return Ok(None);
@@ -429,7 +432,7 @@ fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Resu
 fn lmove(ctx: &mut Ctx, args: &[Bytes]) {
     let (Some(from), Some(to)) = (parse_end(&args[3]), parse_end(&args[4])) else { return ctx.error(SYNTAX_ERR) };
     match move_one(ctx, &args[1], &args[2], from, to) {
-        Err(()) => {}
+        Err(Replied) => {}
         Ok(None) => ctx.reply().null(),
         Ok(Some(i)) => ctx.reply().bulk(&i),
     }
@@ -437,7 +440,7 @@ fn lmove(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
     match move_one(ctx, &args[1], &args[2], End::Right, End::Left) {
-        Err(()) => {}
+        Err(Replied) => {}
         Ok(None) => ctx.reply().null(),
         Ok(Some(i)) => ctx.reply().bulk(&i),
     }
@@ -449,7 +452,7 @@ fn bpop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) {
     let keys = &args[1..args.len() - 1];
     for key in keys {
         match pop_items(ctx, key, end, 1) {
-            Err(()) => return,
+            Err(Replied) => return,
             Ok(Some(mut items)) if !items.is_empty() => {
                 let item = items.pop().unwrap();
                 ctx.reply().array(2);
@@ -476,7 +479,7 @@ fn brpop(ctx: &mut Ctx, args: &[Bytes]) {
 fn bmove_generic(ctx: &mut Ctx, args: &[Bytes], from: End, to: End, timeout_arg: &Bytes) {
     let Some(timeout) = parse_block_timeout(ctx, timeout_arg) else { return };
     match move_one(ctx, &args[1], &args[2], from, to) {
-        Err(()) => {}
+        Err(Replied) => {}
         Ok(Some(i)) => ctx.reply().bulk(&i),
         Ok(None) => {
             if ctx.client.multi.is_some() || ctx.client.in_exec {

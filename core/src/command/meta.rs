@@ -16,6 +16,8 @@ use bytes::Bytes;
 pub enum Meta {
     Int(i64),
     Str(&'static str),
+    /// A status reply (`+RW`), as the flags inside key specs are sent.
+    Status(&'static str),
     Arr(&'static [Meta]),
     Map(&'static [(&'static str, Meta)]),
 }
@@ -25,6 +27,7 @@ impl Meta {
         match self {
             Meta::Int(i) => r.int(*i),
             Meta::Str(s) => r.bulk_str(s),
+            Meta::Status(s) => r.simple(s),
             Meta::Arr(items) => {
                 r.array(items.len());
                 for i in items.iter() {
@@ -248,7 +251,10 @@ fn push_range(out: &mut Vec<usize>, argc: usize, first: usize, last: i32, step: 
 
 /// Look a command up in the generated table by (case-insensitive) name.
 pub fn lookup_meta(name: &[u8]) -> Option<&'static CommandMeta> {
-    super::table::COMMANDS.binary_search_by(|c| cmp_ignore_case(c.name.as_bytes(), name)).ok().map(|i| &super::table::COMMANDS[i])
+    super::table::COMMANDS
+        .binary_search_by(|c| cmp_ignore_case(c.name.as_bytes(), name))
+        .ok()
+        .map(|i| &super::table::COMMANDS[i])
 }
 
 fn cmp_ignore_case(a: &[u8], b: &[u8]) -> std::cmp::Ordering {

@@ -37,6 +37,11 @@ pub struct Ctx<'a> {
 
 pub type Handler = fn(&mut Ctx, &[Bytes]);
 
+/// The error side of a lookup that already wrote its error reply (e.g. WRONGTYPE): the
+/// handler only has to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replied;
+
 /// A command this node implements: Redis's metadata plus our handler.
 pub struct Command {
     pub meta: &'static CommandMeta,
@@ -104,12 +109,16 @@ impl<'a> Ctx<'a> {
 }
 
 /// Look up `key` expecting one type (`pick` selects it): `Ok(None)` when the key is missing,
-/// `Err(())` after replying WRONGTYPE when it holds another type.
-pub fn read_as<'c, T>(ctx: &'c mut Ctx, key: &[u8], pick: for<'v> fn(&'v Value) -> Option<&'v T>) -> Result<Option<&'c T>, ()> {
+/// `Err(Replied)` after replying WRONGTYPE when it holds another type.
+pub fn read_as<'c, T>(
+    ctx: &'c mut Ctx,
+    key: &[u8],
+    pick: for<'v> fn(&'v Value) -> Option<&'v T>,
+) -> Result<Option<&'c T>, Replied> {
     match ctx.lookup_read(key) {
         Some(v) if pick(v).is_none() => {
             ctx.error(WRONGTYPE);
-            Err(())
+            Err(Replied)
         }
         _ => {
             let db = ctx.client.db;
@@ -124,7 +133,7 @@ pub fn write_as<'c, T>(
     key: &Bytes,
     create: Option<fn() -> Value>,
     pick: for<'v> fn(&'v mut Value) -> Option<&'v mut T>,
-) -> Result<Option<&'c mut T>, ()> {
+) -> Result<Option<&'c mut T>, Replied> {
     let wrong_type = match ctx.lookup_write(key) {
         None => {
             match create {
@@ -137,7 +146,7 @@ pub fn write_as<'c, T>(
     };
     if wrong_type {
         ctx.error(WRONGTYPE);
-        return Err(());
+        return Err(Replied);
     }
     Ok(ctx.db().entries.get_mut(&key[..]).and_then(pick))
 }
@@ -222,7 +231,8 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
         ];
         for family in families {
             for &(name, handler) in family {
-                let meta = meta::lookup_meta(name.as_bytes()).unwrap_or_else(|| panic!("no Redis metadata for command {name}"));
+                let meta = meta::lookup_meta(name.as_bytes())
+                    .unwrap_or_else(|| panic!("no Redis metadata for command {name}"));
                 map.insert(meta.name, Command { meta, handler });
             }
         }
@@ -272,7 +282,18 @@ fn truncate_lossy(b: &[u8], max: usize) -> String {
 
 /// Commands allowed while a RESP2 client is subscribed.
 fn allowed_in_pubsub(name: &str) -> bool {
-    matches!(name, "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe" | "ping" | "quit" | "reset")
+    matches!(
+        name,
+        "subscribe"
+            | "psubscribe"
+            | "unsubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
 }
 
 /// Run one command for the client in `ctx` (Redis's `processCommand` + `call`).
@@ -305,15 +326,25 @@ fn execute_inner(ctx: &mut Ctx, args: &[Bytes]) {
         return;
     }
     // Container commands (CONFIG, CLIENT, …): the subcommand has its own arity and flags.
-    // Unknown subcommands reach the handler, which answers with its HELP hint.
     let mut flags_meta = cmd.meta;
     if !cmd.meta.subcommands.is_empty() && args.len() >= 2 {
-        if let Some(sub) = cmd.meta.subcommand(&args[1]) {
-            if !sub.arity_ok(args.len()) {
-                reject(ctx, &format!("ERR wrong number of arguments for '{}' command", sub.name));
+        match cmd.meta.subcommand(&args[1]) {
+            Some(sub) => {
+                if !sub.arity_ok(args.len()) {
+                    reject(ctx, &format!("ERR wrong number of arguments for '{}' command", sub.name));
+                    return;
+                }
+                flags_meta = sub;
+            }
+            None => {
+                let err = format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncate_lossy(&args[1], 128),
+                    cmd.meta.name.to_ascii_uppercase()
+                );
+                reject(ctx, &err);
                 return;
             }
-            flags_meta = sub;
         }
     }
     if !ctx.client.authenticated && !flags_meta.has_flag("no_auth") {

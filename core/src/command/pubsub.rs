@@ -77,7 +77,8 @@ fn remove_sub(table: &mut crate::keyspace::Map<Bytes, Vec<u64>>, name: &[u8], co
 }
 
 fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) {
-    let names: Vec<Bytes> = if args.len() > 1 { args[1..].to_vec() } else { ctx.client.subscriptions.iter().cloned().collect() };
+    let names: Vec<Bytes> =
+        if args.len() > 1 { args[1..].to_vec() } else { ctx.client.subscriptions.iter().cloned().collect() };
     if names.is_empty() {
         let n = subscription_count(ctx.client);
         push_confirm(&mut ctx.client.reply, "unsubscribe", None, n);
@@ -92,7 +93,8 @@ fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) {
-    let names: Vec<Bytes> = if args.len() > 1 { args[1..].to_vec() } else { ctx.client.patterns.iter().cloned().collect() };
+    let names: Vec<Bytes> =
+        if args.len() > 1 { args[1..].to_vec() } else { ctx.client.patterns.iter().cloned().collect() };
     if names.is_empty() {
         let n = subscription_count(ctx.client);
         push_confirm(&mut ctx.client.reply, "punsubscribe", None, n);
@@ -138,8 +140,12 @@ pub fn publish_message(srv: &mut Server, publisher: Option<&mut Client>, channel
             receivers += 1;
         }
     }
-    let patterns: Vec<(Bytes, Vec<u64>)> =
-        srv.patterns.iter().filter(|(p, _)| glob_match(p, channel, false)).map(|(p, v)| (p.clone(), v.clone())).collect();
+    let patterns: Vec<(Bytes, Vec<u64>)> = srv
+        .patterns
+        .iter()
+        .filter(|(p, _)| glob_match(p, channel, false))
+        .map(|(p, v)| (p.clone(), v.clone()))
+        .collect();
     for (p, conns) in patterns {
         for conn in conns {
             deliver(srv, conn, Some(&p));
@@ -164,7 +170,8 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.reply().bulk(&c);
         }
     } else if eq_ic(sub, "NUMSUB") {
-        let counts: Vec<(Bytes, usize)> = args[2..].iter().map(|c| (c.clone(), ctx.srv.channels.get(&c[..]).map(|v| v.len()).unwrap_or(0))).collect();
+        let counts: Vec<(Bytes, usize)> =
+            args[2..].iter().map(|c| (c.clone(), ctx.srv.channels.get(&c[..]).map(|v| v.len()).unwrap_or(0))).collect();
         ctx.reply().map(counts.len());
         for (c, n) in counts {
             ctx.reply().bulk(&c);
@@ -204,7 +211,10 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.reply().simple(l);
         }
     } else {
-        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.", String::from_utf8_lossy(sub)));
+        ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(sub)
+        ));
     }
 }
 

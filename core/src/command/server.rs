@@ -31,8 +31,19 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 ];
 
 /// Sections of `INFO` with no argument (`default`), in 7.0's order.
-const DEFAULT_SECTIONS: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
 const ALL_SECTIONS: &[&str] = &[
     "server",
     "clients",
@@ -245,7 +256,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.reply().bulk_str(&k);
             ctx.reply().bulk_str(&v);
         }
-    } else if eq_ic(sub, "SET") && args.len() >= 4 && args.len() % 2 == 0 {
+    } else if eq_ic(sub, "SET") && args.len() >= 4 && args.len().is_multiple_of(2) {
         let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
         match ctx.srv.config.set(&pairs) {
             Ok(changed) => {
@@ -282,9 +293,15 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.reply().simple(l);
         }
     } else if eq_ic(sub, "GET") || eq_ic(sub, "SET") {
-        ctx.error(&format!("ERR wrong number of arguments for 'config|{}' command", String::from_utf8_lossy(sub).to_ascii_lowercase()));
+        ctx.error(&format!(
+            "ERR wrong number of arguments for 'config|{}' command",
+            String::from_utf8_lossy(sub).to_ascii_lowercase()
+        ));
     } else {
-        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.", String::from_utf8_lossy(sub)));
+        ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.",
+            String::from_utf8_lossy(sub)
+        ));
     }
 }
 
@@ -319,7 +336,11 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) {
         let n = super::implemented().len();
         ctx.reply().int(n as i64);
     } else if eq_ic(sub, "INFO") {
-        let names: Vec<Bytes> = if args.len() == 2 { super::implemented().iter().map(|c| Bytes::from_static(c.meta.name.as_bytes())).collect() } else { args[2..].to_vec() };
+        let names: Vec<Bytes> = if args.len() == 2 {
+            super::implemented().iter().map(|c| Bytes::from_static(c.meta.name.as_bytes())).collect()
+        } else {
+            args[2..].to_vec()
+        };
         ctx.reply().array(names.len());
         for n in names {
             match lookup_with_sub(&n) {
@@ -389,7 +410,10 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.reply().simple(l);
         }
     } else {
-        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.", String::from_utf8_lossy(sub)));
+        ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(sub)
+        ));
     }
 }
 
@@ -518,9 +542,14 @@ fn memory(ctx: &mut Ctx, args: &[Bytes]) {
             None => ctx.reply().null(),
         }
     } else if eq_ic(sub, "DOCTOR") && args.len() == 2 {
-        ctx.reply().verbatim("Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.");
+        ctx.reply().verbatim(
+            "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.",
+        );
     } else {
-        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.", String::from_utf8_lossy(sub)));
+        ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.",
+            String::from_utf8_lossy(sub)
+        ));
     }
 }
 
@@ -565,10 +594,18 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
                 let enc = v.encoding();
                 let serialized = crate::rdb::dump_payload(v).len().saturating_sub(10);
                 let extra = match v {
-                    crate::keyspace::Value::List(l) => format!(" ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{}", l.len().div_ceil(128).max(1), l.len() as f64 / l.len().div_ceil(128).max(1) as f64, serialized),
+                    crate::keyspace::Value::List(l) => format!(
+                        " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{}",
+                        l.len().div_ceil(128).max(1),
+                        l.len() as f64 / l.len().div_ceil(128).max(1) as f64,
+                        serialized
+                    ),
                     _ => String::new(),
                 };
-                let line = format!("Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0{}", enc, serialized, extra);
+                let line = format!(
+                    "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0{}",
+                    enc, serialized, extra
+                );
                 ctx.reply().simple(&line);
             }
         }
@@ -597,7 +634,11 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
                 }
             }
         }
-        let hex: String = if acc.iter().all(|&b| b == 0) { "0".repeat(40) } else { acc.iter().map(|b| format!("{:02x}", b)).collect() };
+        let hex: String = if acc.iter().all(|&b| b == 0) {
+            "0".repeat(40)
+        } else {
+            acc.iter().map(|b| format!("{:02x}", b)).collect()
+        };
         ctx.reply().simple(&hex);
     } else if eq_ic(sub, "POPULATE") && (3..=5).contains(&args.len()) {
         let Some(count) = arg_i64(ctx, &args[2]) else { return };
@@ -663,7 +704,10 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.reply().simple(l);
         }
     } else {
-        ctx.error(&format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", String::from_utf8_lossy(sub)));
+        ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(sub)
+        ));
     }
 }
 
@@ -684,7 +728,9 @@ fn value_digest(v: &crate::keyspace::Value) -> String {
             m.sort();
             parts.extend(m);
         }
-        Value::ZSet(z) => parts.extend(z.iter().map(|(m, s)| [m.as_ref(), b"\0", crate::resp::format_g17(s).as_bytes()].concat())),
+        Value::ZSet(z) => {
+            parts.extend(z.iter().map(|(m, s)| [m.as_ref(), b"\0", crate::resp::format_g17(s).as_bytes()].concat()))
+        }
     }
     let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
     fnv_digest(&refs).iter().map(|b| format!("{:02x}", b)).collect()

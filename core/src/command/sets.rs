@@ -4,7 +4,7 @@
 
 use super::hashes::random_picks;
 use super::keys::{parse_scan_args, reply_scan};
-use super::{arg_i64, read_as, write_as, Ctx, Handler};
+use super::{arg_i64, read_as, write_as, Ctx, Handler, Replied};
 use crate::keyspace::{Set, Value};
 use crate::pattern::glob_match;
 use bytes::Bytes;
@@ -30,11 +30,11 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 ];
 
 /// Set algebra builds new sets anyway, so reads hand out a copy.
-fn read_set(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Set<Bytes>>, ()> {
+fn read_set(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Set<Bytes>>, Replied> {
     with_set(ctx, key, Set::clone)
 }
 
-fn with_set<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Set<Bytes>) -> R) -> Result<Option<R>, ()> {
+fn with_set<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Set<Bytes>) -> R) -> Result<Option<R>, Replied> {
     let set = read_as(ctx, key, |v| match v {
         Value::Set(s) => Some(s),
         _ => None,
@@ -42,7 +42,7 @@ fn with_set<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Set<Bytes>) -> R) -> R
     Ok(set.map(f))
 }
 
-fn write_set<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Set<Bytes>>, ()> {
+fn write_set<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Set<Bytes>>, Replied> {
     let make: Option<fn() -> Value> = if create { Some(|| Value::Set(Set::default())) } else { None };
     write_as(ctx, key, make, |v| match v {
         Value::Set(s) => Some(s),
@@ -72,7 +72,18 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(removed as i64);
 }
 
+/// Reply a set's members. A set of at most 512 integers is an *intset* in Redis, which keeps
+/// its members sorted, so that is the order Redis replies in; other sets come in table order.
 fn reply_members(ctx: &mut Ctx, members: impl ExactSizeIterator<Item = Bytes>) {
+    let mut members: Vec<Bytes> = members.collect();
+    if members.len() <= 512 {
+        let ints: Option<Vec<i64>> = members.iter().map(|m| crate::resp::parse_i64(m)).collect();
+        if let Some(ints) = ints {
+            let mut pairs: Vec<(i64, Bytes)> = ints.into_iter().zip(members).collect();
+            pairs.sort_by_key(|(i, _)| *i);
+            members = pairs.into_iter().map(|(_, m)| m).collect();
+        }
+    }
     ctx.reply().set(members.len());
     for m in members {
         ctx.reply().bulk(&m);
@@ -92,7 +103,9 @@ fn sismember(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn smismember(ctx: &mut Ctx, args: &[Bytes]) {
-    let Ok(r) = with_set(ctx, &args[1], |s| args[2..].iter().map(|m| s.contains(&m[..])).collect::<Vec<_>>()) else { return };
+    let Ok(r) = with_set(ctx, &args[1], |s| args[2..].iter().map(|m| s.contains(&m[..])).collect::<Vec<_>>()) else {
+        return;
+    };
     let r = r.unwrap_or_else(|| vec![false; args.len() - 2]);
     ctx.reply().array(r.len());
     for b in r {
@@ -114,7 +127,7 @@ enum Op {
 }
 
 /// Compute an operation over the sets at `keys`; `Err` after a WRONGTYPE reply.
-fn compute(ctx: &mut Ctx, keys: &[Bytes], op: Op) -> Result<Set<Bytes>, ()> {
+fn compute(ctx: &mut Ctx, keys: &[Bytes], op: Op) -> Result<Set<Bytes>, Replied> {
     let mut sets = Vec::with_capacity(keys.len());
     for k in keys {
         sets.push(read_set(ctx, k)?);

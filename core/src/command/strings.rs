@@ -9,7 +9,9 @@
 //! SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts-ms|KEEPTTL]
 //! ```
 
-use super::{arg_f64, arg_i64, eq_ic, format_float_value, Ctx, Handler, NOT_INTEGER, OVERFLOW, SYNTAX_ERR, WRONGTYPE};
+use super::{
+    arg_f64, arg_i64, eq_ic, format_float_value, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW, SYNTAX_ERR, WRONGTYPE,
+};
 use crate::keyspace::Value;
 use crate::resp::parse_i64;
 use bytes::{Bytes, BytesMut};
@@ -43,13 +45,13 @@ const MAX_STRING: usize = 512 * 1024 * 1024;
 
 /// Read a string value: `Ok(None)` when missing, `Err` (after replying WRONGTYPE) when the
 /// key holds another type.
-fn read_str(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+fn read_str(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Replied> {
     match ctx.lookup_read(key) {
         None => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s.clone())),
         Some(_) => {
             ctx.error(WRONGTYPE);
-            Err(())
+            Err(Replied)
         }
     }
 }
@@ -124,7 +126,10 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) {
             want_get = true;
         } else if eq_ic(a, "KEEPTTL") && expiry == Expiry::None {
             expiry = Expiry::Keep;
-        } else if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT")) && expiry == Expiry::None && has_next {
+        } else if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT"))
+            && expiry == Expiry::None
+            && has_next
+        {
             let unit = if eq_ic(a, "EX") || eq_ic(a, "EXAT") { 1000 } else { 1 };
             let absolute = eq_ic(a, "EXAT") || eq_ic(a, "PXAT");
             let Some(at) = parse_expiry(ctx, unit, absolute, &args[i + 1], "set") else { return };
@@ -140,7 +145,7 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) {
     let old = if want_get {
         match read_str(ctx, key) {
             Ok(v) => v,
-            Err(()) => return,
+            Err(Replied) => return,
         }
     } else {
         None
@@ -205,7 +210,7 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn mset(ctx: &mut Ctx, args: &[Bytes]) {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         ctx.error("ERR wrong number of arguments for 'mset' command");
         return;
     }
@@ -216,7 +221,7 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn msetnx(ctx: &mut Ctx, args: &[Bytes]) {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         ctx.error("ERR wrong number of arguments for 'msetnx' command");
         return;
     }
@@ -316,12 +321,9 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn strlen(ctx: &mut Ctx, args: &[Bytes]) {
-    match read_str(ctx, &args[1]) {
-        Ok(v) => {
-            let n = v.map(|s| s.len()).unwrap_or(0);
-            ctx.reply().int(n as i64)
-        }
-        Err(()) => {}
+    if let Ok(v) = read_str(ctx, &args[1]) {
+        let n = v.map(|s| s.len()).unwrap_or(0);
+        ctx.reply().int(n as i64)
     }
 }
 
@@ -398,7 +400,11 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
-        if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT")) && expiry == Expiry::None && !persist && i + 1 < args.len() {
+        if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT"))
+            && expiry == Expiry::None
+            && !persist
+            && i + 1 < args.len()
+        {
             let unit = if eq_ic(a, "EX") || eq_ic(a, "EXAT") { 1000 } else { 1 };
             let absolute = eq_ic(a, "EXAT") || eq_ic(a, "PXAT");
             let Some(at) = parse_expiry(ctx, unit, absolute, &args[i + 1], "getex") else { return };

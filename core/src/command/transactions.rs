@@ -13,7 +13,8 @@ use super::{Ctx, Handler};
 use crate::node::{Client, Server};
 use bytes::Bytes;
 
-pub const COMMANDS: &[(&str, Handler)] = &[("multi", multi), ("exec", exec), ("discard", discard), ("watch", watch), ("unwatch", unwatch)];
+pub const COMMANDS: &[(&str, Handler)] =
+    &[("multi", multi), ("exec", exec), ("discard", discard), ("watch", watch), ("unwatch", unwatch)];
 
 fn multi(ctx: &mut Ctx, _args: &[Bytes]) {
     if ctx.client.multi.is_some() {
@@ -48,7 +49,8 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) {
     }
     // A watched key that expired since WATCH also counts as modified (Redis 7.0).
     let now = ctx.now;
-    let expired_watched = ctx.client.watched.iter().any(|(db, key)| ctx.srv.keyspace.dbs[*db].expire_at(key).is_some_and(|at| at <= now));
+    let expired_watched =
+        ctx.client.watched.iter().any(|(db, key)| ctx.srv.keyspace.dbs[*db].expire_at(key).is_some_and(|at| at <= now));
     if ctx.client.dirty_cas || expired_watched {
         reset_multi(ctx);
         return ctx.reply().null_array();

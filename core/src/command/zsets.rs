@@ -13,7 +13,10 @@
 
 use super::hashes::random_picks;
 use super::keys::{parse_scan_args, reply_scan};
-use super::{arg_i64, block_client, eq_ic, normalize_range, parse_block_timeout, parse_f64, read_as, write_as, Ctx, Handler, NOT_FLOAT, SYNTAX_ERR, WRONGTYPE};
+use super::{
+    arg_i64, block_client, eq_ic, normalize_range, parse_block_timeout, parse_f64, read_as, write_as, Ctx, Handler,
+    Replied, NOT_FLOAT, SYNTAX_ERR, WRONGTYPE,
+};
 use crate::keyspace::{Score, SortedSet, Value};
 use crate::pattern::glob_match;
 use bytes::Bytes;
@@ -54,7 +57,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("zscan", zscan),
 ];
 
-fn with_zset<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&SortedSet) -> R) -> Result<Option<R>, ()> {
+fn with_zset<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&SortedSet) -> R) -> Result<Option<R>, Replied> {
     let z = read_as(ctx, key, |v| match v {
         Value::ZSet(z) => Some(z),
         _ => None,
@@ -62,7 +65,7 @@ fn with_zset<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&SortedSet) -> R) -> R
     Ok(z.map(f))
 }
 
-fn write_zset<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut SortedSet>, ()> {
+fn write_zset<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut SortedSet>, Replied> {
     let make: Option<fn() -> Value> = if create { Some(|| Value::ZSet(SortedSet::default())) } else { None };
     write_as(ctx, key, make, |v| match v {
         Value::ZSet(z) => Some(z),
@@ -118,13 +121,13 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) {
         i += 1;
     }
     let pairs = &args[i..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return ctx.error(SYNTAX_ERR);
     }
     if nx && xx {
         return ctx.error("ERR XX and NX options at the same time are not compatible");
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         return ctx.error("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if incr && pairs.len() > 2 {
@@ -300,7 +303,12 @@ fn by_score(z: &SortedSet, min: Bound<f64>, max: Bound<f64>) -> Vec<(&Bytes, f64
         Bound::Included(m) | Bound::Excluded(m) => Bound::Included((Score(m), Bytes::new())),
         Bound::Unbounded => Bound::Unbounded,
     };
-    z.ordered.range((start, Bound::Unbounded)).map(|(s, m)| (m, s.0)).skip_while(move |(_, s)| !score_in(*s, min, Bound::Unbounded)).take_while(move |(_, s)| score_in(*s, Bound::Unbounded, max)).collect()
+    z.ordered
+        .range((start, Bound::Unbounded))
+        .map(|(s, m)| (m, s.0))
+        .skip_while(move |(_, s)| !score_in(*s, min, Bound::Unbounded))
+        .take_while(move |(_, s)| score_in(*s, Bound::Unbounded, max))
+        .collect()
 }
 
 fn zcount(ctx: &mut Ctx, args: &[Bytes]) {
@@ -316,7 +324,9 @@ fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) {
     let (Some(min), Some(max)) = (parse_lex_bound(&args[2]), parse_lex_bound(&args[3])) else {
         return ctx.error("ERR min or max not valid string range item");
     };
-    if let Ok(n) = with_zset(ctx, &args[1], |z| z.iter().filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max)).count()) {
+    if let Ok(n) =
+        with_zset(ctx, &args[1], |z| z.iter().filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max)).count())
+    {
         ctx.reply().int(n.unwrap_or(0) as i64);
     }
 }
@@ -336,7 +346,12 @@ struct RangeSpec {
 }
 
 /// Select the members a range names. For REV ranges by score/lex, `start` is the max.
-fn select_range(z: &SortedSet, start: &Bytes, stop: &Bytes, spec: &RangeSpec) -> Result<Vec<(Bytes, f64)>, &'static str> {
+fn select_range(
+    z: &SortedSet,
+    start: &Bytes,
+    stop: &Bytes,
+    spec: &RangeSpec,
+) -> Result<Vec<(Bytes, f64)>, &'static str> {
     let (offset, count) = spec.limit.unwrap_or((0, -1));
     let take = |it: &mut dyn Iterator<Item = (&Bytes, f64)>| -> Vec<(Bytes, f64)> {
         if offset < 0 {
@@ -367,7 +382,11 @@ fn select_range(z: &SortedSet, start: &Bytes, stop: &Bytes, spec: &RangeSpec) ->
             let (Some(min), Some(max)) = (parse_score_bound(lo_arg), parse_score_bound(hi_arg)) else {
                 return Err("ERR min or max is not a float");
             };
-            Ok(if spec.rev { take(&mut by_score(z, min, max).into_iter().rev()) } else { take(&mut by_score(z, min, max).into_iter()) })
+            Ok(if spec.rev {
+                take(&mut by_score(z, min, max).into_iter().rev())
+            } else {
+                take(&mut by_score(z, min, max).into_iter())
+            })
         }
         RangeKind::Lex => {
             let (lo_arg, hi_arg) = if spec.rev { (stop, start) } else { (start, stop) };
@@ -418,7 +437,7 @@ fn parse_zrange_opts(ctx: &mut Ctx, opts: &[Bytes], allow_withscores: bool) -> O
 
 fn run_range(ctx: &mut Ctx, key: &[u8], start: &Bytes, stop: &Bytes, spec: &RangeSpec) {
     let r = match with_zset(ctx, key, |z| select_range(z, start, stop, spec)) {
-        Err(()) => return,
+        Err(Replied) => return,
         Ok(None) => {
             // Still validate the range arguments on a missing key, as Redis does.
             select_range(&SortedSet::default(), start, stop, spec)
@@ -439,7 +458,7 @@ fn zrange(ctx: &mut Ctx, args: &[Bytes]) {
 fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(spec) = parse_zrange_opts(ctx, &args[5..], false) else { return };
     let r = match with_zset(ctx, &args[2], |z| select_range(z, &args[3], &args[4], &spec)) {
-        Err(()) => return,
+        Err(Replied) => return,
         Ok(None) => select_range(&SortedSet::default(), &args[3], &args[4], &spec),
         Ok(Some(r)) => r,
     };
@@ -508,7 +527,11 @@ fn rank_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) {
     if args.len() > 3 && !with_score {
         return ctx.error(SYNTAX_ERR);
     }
-    let Ok(r) = with_zset(ctx, &args[1], |z| z.rank(&args[2]).map(|r| (if rev { z.len() - 1 - r } else { r }, z.score(&args[2]).unwrap()))) else { return };
+    let Ok(r) = with_zset(ctx, &args[1], |z| {
+        z.rank(&args[2]).map(|r| (if rev { z.len() - 1 - r } else { r }, z.score(&args[2]).unwrap()))
+    }) else {
+        return;
+    };
     match r.flatten() {
         None => ctx.reply().null(),
         Some((rank, _)) => ctx.reply().int(rank as i64),
@@ -536,7 +559,7 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn remove_selected(ctx: &mut Ctx, key: &Bytes, spec: RangeSpec, start: &Bytes, stop: &Bytes) {
     let r = match with_zset(ctx, key, |z| select_range(z, start, stop, &spec)) {
-        Err(()) => return,
+        Err(Replied) => return,
         Ok(None) => select_range(&SortedSet::default(), start, stop, &spec),
         Ok(Some(r)) => r,
     };
@@ -569,10 +592,13 @@ fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) {
     remove_selected(ctx, &args[1], spec, &args[2], &args[3]);
 }
 
-fn pop_n(ctx: &mut Ctx, key: &Bytes, max: bool, count: usize) -> Result<Vec<(Bytes, f64)>, ()> {
+fn pop_n(ctx: &mut Ctx, key: &Bytes, max: bool, count: usize) -> Result<Vec<(Bytes, f64)>, Replied> {
     let Some(z) = write_zset(ctx, key, false)? else { return Ok(Vec::new()) };
-    let picked: Vec<(Bytes, f64)> =
-        if max { z.iter().rev().take(count).map(|(m, s)| (m.clone(), s)).collect() } else { z.iter().take(count).map(|(m, s)| (m.clone(), s)).collect() };
+    let picked: Vec<(Bytes, f64)> = if max {
+        z.iter().rev().take(count).map(|(m, s)| (m.clone(), s)).collect()
+    } else {
+        z.iter().take(count).map(|(m, s)| (m.clone(), s)).collect()
+    };
     for (m, _) in &picked {
         z.remove(m);
     }
@@ -658,24 +684,30 @@ enum Aggregate {
 }
 
 /// Read an input of ZUNION/ZINTER/ZDIFF: a sorted set, or a plain set with score 1.
-fn read_weighted_input(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<(Bytes, f64)>>, ()> {
+fn read_weighted_input(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<(Bytes, f64)>>, Replied> {
     match ctx.lookup_read(key) {
         None => Ok(None),
         Some(Value::ZSet(z)) => Ok(Some(z.iter().map(|(m, s)| (m.clone(), s)).collect())),
         Some(Value::Set(s)) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
         Some(_) => {
             ctx.error(WRONGTYPE);
-            Err(())
+            Err(Replied)
         }
     }
 }
 
 /// Parse `numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]` and
 /// compute the result. `args` starts at numkeys.
-fn set_operation(ctx: &mut Ctx, args: &[Bytes], op: SetOp, allow_withscores: bool) -> Option<(Vec<(Bytes, f64)>, bool)> {
+fn set_operation(
+    ctx: &mut Ctx,
+    cmd: &str,
+    args: &[Bytes],
+    op: SetOp,
+    allow_withscores: bool,
+) -> Option<(Vec<(Bytes, f64)>, bool)> {
     let n = arg_i64(ctx, &args[0])?;
     if n <= 0 {
-        ctx.error("ERR at least 1 input key is needed for this command");
+        ctx.error(&format!("ERR at least 1 input key is needed for '{}' command", cmd));
         return None;
     }
     let n = n as usize;
@@ -796,32 +828,32 @@ fn set_operation(ctx: &mut Ctx, args: &[Bytes], op: SetOp, allow_withscores: boo
 }
 
 fn zunionstore(ctx: &mut Ctx, args: &[Bytes]) {
-    if let Some((items, _)) = set_operation(ctx, &args[2..], SetOp::Union, false) {
+    if let Some((items, _)) = set_operation(ctx, "zunionstore", &args[2..], SetOp::Union, false) {
         store_zset(ctx, &args[1], items);
     }
 }
 fn zinterstore(ctx: &mut Ctx, args: &[Bytes]) {
-    if let Some((items, _)) = set_operation(ctx, &args[2..], SetOp::Inter, false) {
+    if let Some((items, _)) = set_operation(ctx, "zinterstore", &args[2..], SetOp::Inter, false) {
         store_zset(ctx, &args[1], items);
     }
 }
 fn zdiffstore(ctx: &mut Ctx, args: &[Bytes]) {
-    if let Some((items, _)) = set_operation(ctx, &args[2..], SetOp::Diff, false) {
+    if let Some((items, _)) = set_operation(ctx, "zdiffstore", &args[2..], SetOp::Diff, false) {
         store_zset(ctx, &args[1], items);
     }
 }
 fn zunion(ctx: &mut Ctx, args: &[Bytes]) {
-    if let Some((items, ws)) = set_operation(ctx, &args[1..], SetOp::Union, true) {
+    if let Some((items, ws)) = set_operation(ctx, "zunion", &args[1..], SetOp::Union, true) {
         reply_with_scores(ctx, &items, ws);
     }
 }
 fn zinter(ctx: &mut Ctx, args: &[Bytes]) {
-    if let Some((items, ws)) = set_operation(ctx, &args[1..], SetOp::Inter, true) {
+    if let Some((items, ws)) = set_operation(ctx, "zinter", &args[1..], SetOp::Inter, true) {
         reply_with_scores(ctx, &items, ws);
     }
 }
 fn zdiff(ctx: &mut Ctx, args: &[Bytes]) {
-    if let Some((items, ws)) = set_operation(ctx, &args[1..], SetOp::Diff, true) {
+    if let Some((items, ws)) = set_operation(ctx, "zdiff", &args[1..], SetOp::Diff, true) {
         reply_with_scores(ctx, &items, ws);
     }
 }
@@ -837,7 +869,9 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
     if args.len() > 4 || (args.len() == 4 && !with_scores) {
         return ctx.error(SYNTAX_ERR);
     }
-    let Ok(items) = with_zset(ctx, &args[1], |z| z.iter().map(|(m, s)| (m.clone(), s)).collect::<Vec<_>>()) else { return };
+    let Ok(items) = with_zset(ctx, &args[1], |z| z.iter().map(|(m, s)| (m.clone(), s)).collect::<Vec<_>>()) else {
+        return;
+    };
     let items = items.unwrap_or_default();
     let picks = random_picks(ctx, items.len(), count);
     match count {
