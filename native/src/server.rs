@@ -193,7 +193,8 @@ fn load_config(args: &[String]) -> Result<(Config, Option<String>), String> {
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
             text.push_str(&s);
         } else {
-            text = std::fs::read_to_string(path).map_err(|e| format!("Fatal error, can't open config file '{}': {}", path, e))?;
+            text = std::fs::read_to_string(path)
+                .map_err(|e| format!("Fatal error, can't open config file '{}': {}", path, e))?;
         }
         text.push('\n');
     }
@@ -267,12 +268,22 @@ fn process_stats() -> ProcessStats {
         s.os = format!("Linux {} {}", u.trim(), std::env::consts::ARCH);
     }
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        if let Some(kb) = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()) {
+        if let Some(kb) = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             s.rss_bytes = kb * 1024;
         }
     }
     if let Ok(mem) = std::fs::read_to_string("/proc/meminfo") {
-        if let Some(kb) = mem.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()) {
+        if let Some(kb) = mem
+            .lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             s.total_system_memory = kb * 1024;
         }
     }
@@ -294,7 +305,10 @@ pub fn run(args: Vec<String>) -> i32 {
         return 0;
     }
     if args.iter().any(|a| a == "--version" || a == "-v") {
-        println!("Redis server v=7.0.15 sha=00000000:0 malloc=libc bits=64 build=halab (HA Lab {})", env!("CARGO_PKG_VERSION"));
+        println!(
+            "Redis server v=7.0.15 sha=00000000:0 malloc=libc bits=64 build=halab (HA Lab {})",
+            env!("CARGO_PKG_VERSION")
+        );
         return 0;
     }
     let (cfg, config_file) = match load_config(&args) {
@@ -322,7 +336,11 @@ pub fn run(args: Vec<String>) -> i32 {
     };
     let mut log = LogSink { pid, file };
     log.driver('C', LogLevel::Warning, "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
-    log.driver('C', LogLevel::Warning, format!("Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started", pid));
+    log.driver(
+        'C',
+        LogLevel::Warning,
+        format!("Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started", pid),
+    );
     match &config_file {
         Some(_) => log.driver('C', LogLevel::Warning, "Configuration loaded"),
         None => log.driver(
@@ -367,8 +385,16 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
             Err(e) => {
                 let optional = addr.is_ipv6();
                 if !optional {
-                    log.driver('M', LogLevel::Warning, format!("Warning: Could not create server TCP listening socket {}: bind: {}", addr, e));
-                    log.driver('M', LogLevel::Warning, format!("Failed listening on port {} (TCP), aborting.", cfg.port()));
+                    log.driver(
+                        'M',
+                        LogLevel::Warning,
+                        format!("Warning: Could not create server TCP listening socket {}: bind: {}", addr, e),
+                    );
+                    log.driver(
+                        'M',
+                        LogLevel::Warning,
+                        format!("Failed listening on port {} (TCP), aborting.", cfg.port()),
+                    );
                     return 1;
                 }
             }
@@ -383,7 +409,14 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
     }
     let seed = now_ms() ^ ((std::process::id() as u64) << 32);
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
-    let mut node = Node::new(NodeOptions { seed, pid: std::process::id(), config: cfg, config_file: config_file.clone(), executable: exe, start_ms: now_ms() });
+    let mut node = Node::new(NodeOptions {
+        seed,
+        pid: std::process::id(),
+        config: cfg,
+        config_file: config_file.clone(),
+        executable: exe,
+        start_ms: now_ms(),
+    });
     node.set_process_stats(process_stats());
     node.log_startup();
     let rdb_path = node.srv.rdb_path();
@@ -450,7 +483,9 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
 
 async fn signal_loop(shared: Rc<RefCell<Shared>>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return;
+    };
     loop {
         let which = tokio::select! {
             _ = term.recv() => "SIGTERM",
