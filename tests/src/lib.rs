@@ -87,7 +87,20 @@ impl Server {
         let port_s = port.to_string();
         let dir_s = dir.display().to_string();
         let log_s = log_path.display().to_string();
-        let mut args: Vec<&str> = vec!["--port", &port_s, "--bind", "127.0.0.1", "--dir", &dir_s, "--logfile", &log_s, "--save", "", "--enable-debug-command", "local"];
+        let mut args: Vec<&str> = vec![
+            "--port",
+            &port_s,
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            &dir_s,
+            "--logfile",
+            &log_s,
+            "--save",
+            "",
+            "--enable-debug-command",
+            "local",
+        ];
         args.extend_from_slice(extra);
         let mut cmd = match flavor {
             Flavor::Halab => {
@@ -97,7 +110,13 @@ impl Server {
             }
             Flavor::Redis => Command::new("redis-server"),
         };
-        let child = cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("start server");
+        let child = cmd
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start server");
         let s = Server { port, child: Some(child), dir: dir.to_path_buf(), log_path };
         s.wait_ready();
         s
@@ -254,6 +273,11 @@ pub fn arr(items: Vec<Frame>) -> Frame {
 
 /// Whether a reference tool is installed (tests that need it say so loudly rather than skip).
 pub fn require_tool(name: &str) {
-    let ok = Command::new("sh").arg("-c").arg(format!("command -v {}", name)).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {}", name))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     assert!(ok, "{} is required for this test: run scripts/setup", name);
 }
