@@ -355,7 +355,7 @@ fn write_value(w: &mut Writer, v: &Value) {
             }
             None => {
                 w.len(s.len() as u64);
-                for m in s {
+                for m in s.iter() {
                     w.string(m);
                 }
             }
@@ -366,7 +366,7 @@ fn write_value(w: &mut Writer, v: &Value) {
                 w.string(&lp);
             } else {
                 w.len(h.len() as u64);
-                for (k, v) in h {
+                for (k, v) in h.iter() {
                     w.string(k);
                     w.string(v);
                 }
@@ -694,7 +694,7 @@ fn pairs_to_hash(items: Vec<Bytes>) -> Result<Value, RdbError> {
             return Err(bad("Duplicate hash fields detected"));
         }
     }
-    Ok(Value::Hash(h))
+    Ok(Value::Hash(Box::new(h)))
 }
 
 fn pairs_to_zset(items: Vec<Bytes>) -> Result<Value, RdbError> {
@@ -709,7 +709,7 @@ fn pairs_to_zset(items: Vec<Bytes>) -> Result<Value, RdbError> {
             return Err(bad("Duplicate zset fields detected"));
         }
     }
-    Ok(Value::ZSet(z))
+    Ok(Value::ZSet(Box::new(z)))
 }
 
 fn non_empty(v: Value) -> Result<Value, RdbError> {
@@ -769,7 +769,7 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
                     return Err(bad("Duplicate set members detected"));
                 }
             }
-            Value::Set(s)
+            Value::Set(Box::new(s))
         }
         RDB_TYPE_SET_INTSET | RDB_TYPE_SET_LISTPACK => {
             let blob = r.string()?;
@@ -780,7 +780,7 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
                     return Err(bad("Duplicate set members detected"));
                 }
             }
-            Value::Set(s)
+            Value::Set(Box::new(s))
         }
         RDB_TYPE_ZSET | RDB_TYPE_ZSET_2 => {
             let n = r.count()?;
@@ -792,7 +792,7 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
                     return Err(bad("Duplicate zset fields detected"));
                 }
             }
-            Value::ZSet(z)
+            Value::ZSet(Box::new(z))
         }
         RDB_TYPE_ZSET_ZIPLIST => pairs_to_zset(decode_ziplist(&r.string()?)?)?,
         RDB_TYPE_ZSET_LISTPACK => pairs_to_zset(decode_listpack(&r.string()?)?)?,
@@ -806,7 +806,7 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
                     return Err(bad("Duplicate hash fields detected"));
                 }
             }
-            Value::Hash(h)
+            Value::Hash(Box::new(h))
         }
         RDB_TYPE_HASH_ZIPLIST => pairs_to_hash(decode_ziplist(&r.string()?)?)?,
         RDB_TYPE_HASH_LISTPACK => pairs_to_hash(decode_listpack(&r.string()?)?)?,
@@ -959,12 +959,12 @@ mod tests {
             Value::Str(Bytes::from(vec![0u8, 255, 10, 13])),
             Value::List(list),
             Value::List([b("x")].into_iter().collect()),
-            Value::Hash(small_hash),
-            Value::Hash(big_hash),
-            Value::Set(ints),
-            Value::Set(strs),
-            Value::ZSet(zs),
-            Value::ZSet(zb),
+            Value::Hash(Box::new(small_hash)),
+            Value::Hash(Box::new(big_hash)),
+            Value::Set(Box::new(ints)),
+            Value::Set(Box::new(strs)),
+            Value::ZSet(Box::new(zs)),
+            Value::ZSet(Box::new(zb)),
         ]
     }
 

@@ -167,7 +167,14 @@ impl RequestParser {
             return Ok(None);
         }
         buf.advance(eol + 2);
-        let arg = buf.split_to(len).freeze();
+        // Small arguments are copied out so that a value stored in the keyspace does not pin
+        // the whole input buffer it arrived in; big ones are split off without a copy, as
+        // Redis does for arguments of PROTO_MBULK_BIG_ARG bytes and more.
+        let arg =
+            if len >= PROTO_MBULK_BIG_ARG { buf.split_to(len).freeze() } else { Bytes::copy_from_slice(&buf[..len]) };
+        if len < PROTO_MBULK_BIG_ARG {
+            buf.advance(len);
+        }
         // Redis does not check the trailing CRLF of a bulk; it skips two bytes.
         buf.advance(2);
         Ok(Some(arg))

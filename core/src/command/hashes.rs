@@ -32,16 +32,16 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 
 fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Map<Bytes, Bytes>>, Replied> {
     read_as(ctx, key, |v| match v {
-        Value::Hash(h) => Some(h),
+        Value::Hash(h) => Some(&**h),
         _ => None,
     })
 }
 
 /// The hash at `key`, created empty when missing (if `create`).
 fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Map<Bytes, Bytes>>, Replied> {
-    let make: Option<fn() -> Value> = if create { Some(|| Value::Hash(Map::default())) } else { None };
+    let make: Option<fn() -> Value> = if create { Some(|| Value::Hash(Box::default())) } else { None };
     write_as(ctx, key, make, |v| match v {
-        Value::Hash(h) => Some(h),
+        Value::Hash(h) => Some(&mut **h),
         _ => None,
     })
 }

@@ -172,7 +172,8 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) {
     } else if eq_ic(sub, "NUMSUB") {
         let counts: Vec<(Bytes, usize)> =
             args[2..].iter().map(|c| (c.clone(), ctx.srv.channels.get(&c[..]).map(|v| v.len()).unwrap_or(0))).collect();
-        ctx.reply().map(counts.len());
+        // A flat array of channel, count pairs in both protocols, as Redis 7.0 replies.
+        ctx.reply().array(counts.len() * 2);
         for (c, n) in counts {
             ctx.reply().bulk(&c);
             ctx.reply().int(n as i64);
@@ -184,7 +185,7 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.reply().array(0);
     } else if eq_ic(sub, "SHARDNUMSUB") {
         let n = args.len() - 2;
-        ctx.reply().map(n);
+        ctx.reply().array(n * 2);
         for c in &args[2..] {
             ctx.reply().bulk(c);
             ctx.reply().int(0);

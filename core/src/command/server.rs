@@ -657,8 +657,9 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
         let dbi = ctx.client.db;
         let db = &mut ctx.srv.keyspace.dbs[dbi];
         db.entries.reserve(count as usize);
+        let mut key = prefix.clone();
         for i in 0..count {
-            let mut key = prefix.clone();
+            key.truncate(prefix.len());
             key.push(b':');
             key.extend_from_slice(i.to_string().as_bytes());
             if db.entries.contains_key(&key[..]) {
@@ -668,7 +669,8 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             if let Some(sz) = size {
                 val.resize(sz, 0);
             }
-            db.entries.insert(Bytes::from(key), crate::keyspace::Value::Str(Bytes::from(val)));
+            // Exact-size copies: a Bytes made from a Vec with spare capacity keeps it.
+            db.entries.insert(Bytes::copy_from_slice(&key), crate::keyspace::Value::Str(Bytes::copy_from_slice(&val)));
         }
         ctx.ok();
     } else if eq_ic(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {

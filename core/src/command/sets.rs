@@ -36,16 +36,16 @@ fn read_set(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Set<Bytes>>, Replied> {
 
 fn with_set<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Set<Bytes>) -> R) -> Result<Option<R>, Replied> {
     let set = read_as(ctx, key, |v| match v {
-        Value::Set(s) => Some(s),
+        Value::Set(s) => Some(&**s),
         _ => None,
     })?;
     Ok(set.map(f))
 }
 
 fn write_set<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Set<Bytes>>, Replied> {
-    let make: Option<fn() -> Value> = if create { Some(|| Value::Set(Set::default())) } else { None };
+    let make: Option<fn() -> Value> = if create { Some(|| Value::Set(Box::default())) } else { None };
     write_as(ctx, key, make, |v| match v {
-        Value::Set(s) => Some(s),
+        Value::Set(s) => Some(&mut **s),
         _ => None,
     })
 }
@@ -174,7 +174,7 @@ fn algebra_store(ctx: &mut Ctx, args: &[Bytes], op: Op) {
     if n == 0 {
         db.remove(dst);
     } else {
-        db.set(dst.clone(), Value::Set(r));
+        db.set(dst.clone(), Value::Set(Box::new(r)));
     }
     ctx.modified(dst);
     ctx.reply().int(n as i64);

@@ -59,16 +59,16 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 
 fn with_zset<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&SortedSet) -> R) -> Result<Option<R>, Replied> {
     let z = read_as(ctx, key, |v| match v {
-        Value::ZSet(z) => Some(z),
+        Value::ZSet(z) => Some(&**z),
         _ => None,
     })?;
     Ok(z.map(f))
 }
 
 fn write_zset<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut SortedSet>, Replied> {
-    let make: Option<fn() -> Value> = if create { Some(|| Value::ZSet(SortedSet::default())) } else { None };
+    let make: Option<fn() -> Value> = if create { Some(|| Value::ZSet(Box::default())) } else { None };
     write_as(ctx, key, make, |v| match v {
-        Value::ZSet(z) => Some(z),
+        Value::ZSet(z) => Some(&mut **z),
         _ => None,
     })
 }
@@ -479,7 +479,7 @@ fn store_zset(ctx: &mut Ctx, dst: &Bytes, items: Vec<(Bytes, f64)>) {
     if n == 0 {
         db.remove(dst);
     } else {
-        db.set(dst.clone(), Value::ZSet(z));
+        db.set(dst.clone(), Value::ZSet(Box::new(z)));
     }
     ctx.modified(dst);
     ctx.reply().int(n as i64);
