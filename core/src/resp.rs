@@ -197,7 +197,7 @@ fn find_crlf(buf: &[u8]) -> Option<usize> {
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+    memchr::memchr(needle, hay)
 }
 
 /// Parse a signed decimal the way Redis's `string2ll` does: no spaces, no `+`, no leading

@@ -25,7 +25,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 pub const REDIS_VERSION: &str = "7.0.15";
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
-fn ping(ctx: &mut Ctx, args: &[Bytes]) {
+fn ping(ctx: &mut Ctx, args: &mut [Bytes]) {
     if args.len() > 2 {
         return ctx.error("ERR wrong number of arguments for 'ping' command");
     }
@@ -42,11 +42,11 @@ fn ping(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn echo(ctx: &mut Ctx, args: &[Bytes]) {
+fn echo(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.reply().bulk(&args[1]);
 }
 
-fn quit(ctx: &mut Ctx, _args: &[Bytes]) {
+fn quit(ctx: &mut Ctx, _args: &mut [Bytes]) {
     ctx.ok();
     ctx.client.close_after_reply = true;
 }
@@ -62,7 +62,7 @@ fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
     }
 }
 
-fn auth(ctx: &mut Ctx, args: &[Bytes]) {
+fn auth(ctx: &mut Ctx, args: &mut [Bytes]) {
     if args.len() > 3 {
         return ctx.error(SYNTAX_ERR);
     }
@@ -80,7 +80,7 @@ fn auth(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`
-fn hello(ctx: &mut Ctx, args: &[Bytes]) {
+fn hello(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut proto = None;
     let mut i = 1;
     if args.len() > 1 {
@@ -144,7 +144,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) {
     r.array(0);
 }
 
-fn select(ctx: &mut Ctx, args: &[Bytes]) {
+fn select(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(n) = arg_i64(ctx, &args[1]) else { return };
     if n < 0 || n as usize >= ctx.srv.keyspace.dbs.len() {
         return ctx.error("ERR DB index is out of range");
@@ -153,7 +153,7 @@ fn select(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.ok();
 }
 
-fn swapdb(ctx: &mut Ctx, args: &[Bytes]) {
+fn swapdb(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (Some(a), Some(b)) = (crate::resp::parse_i64(&args[1]), crate::resp::parse_i64(&args[2])) else {
         return ctx.error("ERR invalid first DB index");
     };
@@ -168,7 +168,7 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.ok();
 }
 
-fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
+fn reset(ctx: &mut Ctx, _args: &mut [Bytes]) {
     ctx.client.multi = None;
     ctx.client.multi_failed = false;
     super::transactions::unwatch_all(ctx.srv, ctx.client);
@@ -260,7 +260,7 @@ fn client_type_matches(c: &crate::node::Client, t: &[u8]) -> Option<bool> {
     }
 }
 
-fn client(ctx: &mut Ctx, args: &[Bytes]) {
+fn client(ctx: &mut Ctx, args: &mut [Bytes]) {
     let sub = &args[1];
     let now = ctx.now;
     let unknown = |ctx: &mut Ctx| {
@@ -399,7 +399,7 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// `CLIENT KILL ip:port` (old form, +OK or error) or `CLIENT KILL <filter> <value> …`
 /// (new form, number killed).
-fn client_kill(ctx: &mut Ctx, args: &[Bytes]) {
+fn client_kill(ctx: &mut Ctx, args: &mut [Bytes]) {
     let old_form = args.len() == 3;
     let mut addr = None;
     let mut laddr = None;

@@ -46,16 +46,17 @@ fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<
     })
 }
 
-fn hset_pairs(ctx: &mut Ctx, args: &[Bytes], cmd: &str) -> Option<i64> {
+fn hset_pairs(ctx: &mut Ctx, args: &mut [Bytes], cmd: &str) -> Option<i64> {
     if !args.len().is_multiple_of(2) {
         ctx.error(&format!("ERR wrong number of arguments for '{}' command", cmd));
         return None;
     }
-    let key = &args[1];
+    let (head, pairs) = args.split_at_mut(2);
+    let key = &head[1];
     let h = write_hash(ctx, key, true).ok()??;
     let mut added = 0;
-    for pair in args[2..].chunks(2) {
-        if h.insert(pair[0].clone(), pair[1].clone()).is_none() {
+    for pair in pairs.chunks_mut(2) {
+        if h.insert(std::mem::take(&mut pair[0]), std::mem::take(&mut pair[1])).is_none() {
             added += 1;
         }
     }
@@ -63,19 +64,19 @@ fn hset_pairs(ctx: &mut Ctx, args: &[Bytes], cmd: &str) -> Option<i64> {
     Some(added)
 }
 
-fn hset(ctx: &mut Ctx, args: &[Bytes]) {
+fn hset(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some(n) = hset_pairs(ctx, args, "hset") {
         ctx.reply().int(n);
     }
 }
 
-fn hmset(ctx: &mut Ctx, args: &[Bytes]) {
+fn hmset(ctx: &mut Ctx, args: &mut [Bytes]) {
     if hset_pairs(ctx, args, "hmset").is_some() {
         ctx.ok();
     }
 }
 
-fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
+fn hsetnx(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
     if h.contains_key(&args[2][..]) {
@@ -86,7 +87,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(1);
 }
 
-fn hget(ctx: &mut Ctx, args: &[Bytes]) {
+fn hget(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
     match h.and_then(|h| h.get(&args[2][..])).cloned() {
         Some(v) => ctx.reply().bulk(&v),
@@ -94,7 +95,7 @@ fn hget(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn hmget(ctx: &mut Ctx, args: &[Bytes]) {
+fn hmget(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
     let vals: Vec<Option<Bytes>> = args[2..].iter().map(|f| h.and_then(|h| h.get(&f[..])).cloned()).collect();
     ctx.reply().array(vals.len());
@@ -106,7 +107,7 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn hgetall(ctx: &mut Ctx, args: &[Bytes]) {
+fn hgetall(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
     let pairs: Vec<(Bytes, Bytes)> =
         h.map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
@@ -117,7 +118,7 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
+fn hdel(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let Ok(h) = write_hash(ctx, key, false) else { return };
     let Some(h) = h else { return ctx.reply().int(0) };
@@ -129,28 +130,28 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(n as i64);
 }
 
-fn hlen(ctx: &mut Ctx, args: &[Bytes]) {
+fn hlen(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(h) = read_hash(ctx, &args[1]) {
         let n = h.map(|h| h.len()).unwrap_or(0);
         ctx.reply().int(n as i64);
     }
 }
 
-fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) {
+fn hstrlen(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(h) = read_hash(ctx, &args[1]) {
         let n = h.and_then(|h| h.get(&args[2][..])).map(|v| v.len()).unwrap_or(0);
         ctx.reply().int(n as i64);
     }
 }
 
-fn hexists(ctx: &mut Ctx, args: &[Bytes]) {
+fn hexists(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(h) = read_hash(ctx, &args[1]) {
         let e = h.is_some_and(|h| h.contains_key(&args[2][..]));
         ctx.reply().int(e as i64);
     }
 }
 
-fn hkeys(ctx: &mut Ctx, args: &[Bytes]) {
+fn hkeys(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
     let keys: Vec<Bytes> = h.map(|h| h.keys().cloned().collect()).unwrap_or_default();
     ctx.reply().array(keys.len());
@@ -159,7 +160,7 @@ fn hkeys(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn hvals(ctx: &mut Ctx, args: &[Bytes]) {
+fn hvals(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
     let vals: Vec<Bytes> = h.map(|h| h.values().cloned().collect()).unwrap_or_default();
     ctx.reply().array(vals.len());
@@ -168,7 +169,7 @@ fn hvals(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
+fn hincrby(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(delta) = arg_i64(ctx, &args[3]) else { return };
     let key = &args[1];
     let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
@@ -191,7 +192,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(next);
 }
 
-fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
+fn hincrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(delta) = arg_f64(ctx, &args[3]) else { return };
     let key = &args[1];
     let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
@@ -217,7 +218,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// `HRANDFIELD key [count [WITHVALUES]]`
-fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) {
+fn hrandfield(ctx: &mut Ctx, args: &mut [Bytes]) {
     let count = if args.len() >= 3 {
         match parse_i64(&args[2]) {
             Some(c) => Some(c),
@@ -283,7 +284,7 @@ pub fn random_picks(ctx: &mut Ctx, len: usize, count: Option<i64>) -> Vec<usize>
     }
 }
 
-fn hscan(ctx: &mut Ctx, args: &[Bytes]) {
+fn hscan(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
     let mut items = Vec::new();

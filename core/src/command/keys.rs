@@ -41,7 +41,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("move", move_),
 ];
 
-fn del(ctx: &mut Ctx, args: &[Bytes]) {
+fn del(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut n = 0;
     let now = ctx.now;
     for key in &args[1..] {
@@ -55,7 +55,7 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(n);
 }
 
-fn exists(ctx: &mut Ctx, args: &[Bytes]) {
+fn exists(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut n = 0;
     for key in &args[1..] {
         if ctx.lookup_read(key).is_some() {
@@ -65,11 +65,11 @@ fn exists(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(n);
 }
 
-fn touch(ctx: &mut Ctx, args: &[Bytes]) {
+fn touch(ctx: &mut Ctx, args: &mut [Bytes]) {
     exists(ctx, args);
 }
 
-fn type_(ctx: &mut Ctx, args: &[Bytes]) {
+fn type_(ctx: &mut Ctx, args: &mut [Bytes]) {
     let t = ctx.lookup_read(&args[1]).map(|v| v.type_name()).unwrap_or("none");
     ctx.reply().simple(t);
 }
@@ -102,15 +102,15 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     }
 }
 
-fn rename(ctx: &mut Ctx, args: &[Bytes]) {
+fn rename(ctx: &mut Ctx, args: &mut [Bytes]) {
     rename_generic(ctx, args, false);
 }
 
-fn renamenx(ctx: &mut Ctx, args: &[Bytes]) {
+fn renamenx(ctx: &mut Ctx, args: &mut [Bytes]) {
     rename_generic(ctx, args, true);
 }
 
-fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) {
+fn randomkey(ctx: &mut Ctx, _args: &mut [Bytes]) {
     let now = ctx.now;
     // Like Redis, retry when the drawn key turns out to be expired.
     for _ in 0..100 {
@@ -129,7 +129,7 @@ fn randomkey(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.reply().null();
 }
 
-fn object(ctx: &mut Ctx, args: &[Bytes]) {
+fn object(ctx: &mut Ctx, args: &mut [Bytes]) {
     let sub = &args[1];
     if eq_ic(sub, "HELP") {
         let lines = [
@@ -178,7 +178,7 @@ fn object(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn dump(ctx: &mut Ctx, args: &[Bytes]) {
+fn dump(ctx: &mut Ctx, args: &mut [Bytes]) {
     match ctx.lookup_read(&args[1]) {
         None => ctx.reply().null(),
         Some(v) => {
@@ -189,7 +189,7 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]`
-fn restore(ctx: &mut Ctx, args: &[Bytes]) {
+fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let mut replace = false;
     let mut absttl = false;
@@ -248,7 +248,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.ok();
 }
 
-fn keys(ctx: &mut Ctx, args: &[Bytes]) {
+fn keys(ctx: &mut Ctx, args: &mut [Bytes]) {
     let pattern = &args[1];
     let now = ctx.now;
     let all = pattern.as_ref() == b"*";
@@ -316,7 +316,7 @@ pub fn reply_scan(ctx: &mut Ctx, next: usize, items: &[Bytes]) {
     }
 }
 
-fn scan(ctx: &mut Ctx, args: &[Bytes]) {
+fn scan(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(sa) = parse_scan_args(ctx, &args[1], &args[2..], true) else { return };
     let now = ctx.now;
     let db = ctx.db();
@@ -410,16 +410,16 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit: i64, absolute: bool, cmd:
     ctx.reply().int(1);
 }
 
-fn expire(ctx: &mut Ctx, args: &[Bytes]) {
+fn expire(ctx: &mut Ctx, args: &mut [Bytes]) {
     expire_generic(ctx, args, 1000, false, "expire");
 }
-fn pexpire(ctx: &mut Ctx, args: &[Bytes]) {
+fn pexpire(ctx: &mut Ctx, args: &mut [Bytes]) {
     expire_generic(ctx, args, 1, false, "pexpire");
 }
-fn expireat(ctx: &mut Ctx, args: &[Bytes]) {
+fn expireat(ctx: &mut Ctx, args: &mut [Bytes]) {
     expire_generic(ctx, args, 1000, true, "expireat");
 }
-fn pexpireat(ctx: &mut Ctx, args: &[Bytes]) {
+fn pexpireat(ctx: &mut Ctx, args: &mut [Bytes]) {
     expire_generic(ctx, args, 1, true, "pexpireat");
 }
 
@@ -445,20 +445,20 @@ fn ttl_generic(ctx: &mut Ctx, key: &[u8], ms: bool, absolute: bool) {
     ctx.reply().int(v);
 }
 
-fn ttl(ctx: &mut Ctx, args: &[Bytes]) {
+fn ttl(ctx: &mut Ctx, args: &mut [Bytes]) {
     ttl_generic(ctx, &args[1], false, false);
 }
-fn pttl(ctx: &mut Ctx, args: &[Bytes]) {
+fn pttl(ctx: &mut Ctx, args: &mut [Bytes]) {
     ttl_generic(ctx, &args[1], true, false);
 }
-fn expiretime(ctx: &mut Ctx, args: &[Bytes]) {
+fn expiretime(ctx: &mut Ctx, args: &mut [Bytes]) {
     ttl_generic(ctx, &args[1], false, true);
 }
-fn pexpiretime(ctx: &mut Ctx, args: &[Bytes]) {
+fn pexpiretime(ctx: &mut Ctx, args: &mut [Bytes]) {
     ttl_generic(ctx, &args[1], true, true);
 }
 
-fn persist(ctx: &mut Ctx, args: &[Bytes]) {
+fn persist(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     if ctx.lookup_read(key).is_none() {
         return ctx.reply().int(0);
@@ -472,7 +472,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// `COPY source destination [DB n] [REPLACE]`
-fn copy(ctx: &mut Ctx, args: &[Bytes]) {
+fn copy(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut target_db = ctx.client.db;
     let mut replace = false;
     let mut i = 3;
@@ -511,7 +511,7 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// `MOVE key db`
-fn move_(ctx: &mut Ctx, args: &[Bytes]) {
+fn move_(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(d) = arg_i64(ctx, &args[2]) else { return };
     if d < 0 || d as usize >= ctx.srv.keyspace.dbs.len() {
         return ctx.error("ERR DB index is out of range");

@@ -72,18 +72,19 @@ fn write_list<'c>(ctx: &'c mut Ctx, key: &Bytes) -> Result<Option<&'c mut VecDeq
     })
 }
 
-fn push_generic(ctx: &mut Ctx, args: &[Bytes], end: End, only_if_exists: bool) {
-    let key = &args[1];
+fn push_generic(ctx: &mut Ctx, args: &mut [Bytes], end: End, only_if_exists: bool) {
+    let (head, items) = args.split_at_mut(2);
+    let key = &head[1];
     let len = match write_list(ctx, key) {
         Err(Replied) => return,
         Ok(None) if only_if_exists => return ctx.reply().int(0),
         Ok(Some(list)) => {
-            push_all(list, &args[2..], end);
+            push_all(list, items, end);
             list.len()
         }
         Ok(None) => {
-            let mut list = VecDeque::with_capacity(args.len() - 2);
-            push_all(&mut list, &args[2..], end);
+            let mut list = VecDeque::with_capacity(items.len());
+            push_all(&mut list, items, end);
             let n = list.len();
             ctx.db().set_keep_ttl(key.clone(), Value::List(list));
             n
@@ -95,25 +96,30 @@ fn push_generic(ctx: &mut Ctx, args: &[Bytes], end: End, only_if_exists: bool) {
     ctx.reply().int(len as i64);
 }
 
-fn push_all(list: &mut VecDeque<Bytes>, items: &[Bytes], end: End) {
+/// Move `items` into the list (they are the request's arguments: nothing is copied).
+fn push_all(list: &mut VecDeque<Bytes>, items: &mut [Bytes], end: End) {
     for it in items {
-        match end {
-            End::Left => list.push_front(it.clone()),
-            End::Right => list.push_back(it.clone()),
-        }
+        push_one(list, std::mem::take(it), end);
     }
 }
 
-fn lpush(ctx: &mut Ctx, args: &[Bytes]) {
+fn push_one(list: &mut VecDeque<Bytes>, item: Bytes, end: End) {
+    match end {
+        End::Left => list.push_front(item),
+        End::Right => list.push_back(item),
+    }
+}
+
+fn lpush(ctx: &mut Ctx, args: &mut [Bytes]) {
     push_generic(ctx, args, End::Left, false);
 }
-fn rpush(ctx: &mut Ctx, args: &[Bytes]) {
+fn rpush(ctx: &mut Ctx, args: &mut [Bytes]) {
     push_generic(ctx, args, End::Right, false);
 }
-fn lpushx(ctx: &mut Ctx, args: &[Bytes]) {
+fn lpushx(ctx: &mut Ctx, args: &mut [Bytes]) {
     push_generic(ctx, args, End::Left, true);
 }
-fn rpushx(ctx: &mut Ctx, args: &[Bytes]) {
+fn rpushx(ctx: &mut Ctx, args: &mut [Bytes]) {
     push_generic(ctx, args, End::Right, true);
 }
 
@@ -181,21 +187,21 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) {
     }
 }
 
-fn lpop(ctx: &mut Ctx, args: &[Bytes]) {
+fn lpop(ctx: &mut Ctx, args: &mut [Bytes]) {
     pop_generic(ctx, args, End::Left);
 }
-fn rpop(ctx: &mut Ctx, args: &[Bytes]) {
+fn rpop(ctx: &mut Ctx, args: &mut [Bytes]) {
     pop_generic(ctx, args, End::Right);
 }
 
-fn llen(ctx: &mut Ctx, args: &[Bytes]) {
+fn llen(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(l) = read_list(ctx, &args[1]) {
         let n = l.map(|l| l.len()).unwrap_or(0);
         ctx.reply().int(n as i64);
     }
 }
 
-fn lrange(ctx: &mut Ctx, args: &[Bytes]) {
+fn lrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(start) = arg_i64(ctx, &args[2]) else { return };
     let Some(stop) = arg_i64(ctx, &args[3]) else { return };
     if read_list(ctx, &args[1]).is_err() {
@@ -216,7 +222,7 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
+fn lindex(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(idx) = arg_i64(ctx, &args[2]) else { return };
     let Ok(list) = read_list(ctx, &args[1]) else { return };
     let item = list.and_then(|l| {
@@ -233,7 +239,7 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn lset(ctx: &mut Ctx, args: &[Bytes]) {
+fn lset(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(idx) = arg_i64(ctx, &args[2]) else { return };
     let key = &args[1];
     match write_list(ctx, key) {
@@ -251,7 +257,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
+fn linsert(ctx: &mut Ctx, args: &mut [Bytes]) {
     let before = if eq_ic(&args[2], "BEFORE") {
         true
     } else if eq_ic(&args[2], "AFTER") {
@@ -275,7 +281,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
+fn lrem(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(count) = arg_i64(ctx, &args[2]) else { return };
     let key = &args[1];
     let target = &args[3];
@@ -315,7 +321,7 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(removed as i64);
 }
 
-fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
+fn ltrim(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(start) = arg_i64(ctx, &args[2]) else { return };
     let Some(stop) = arg_i64(ctx, &args[3]) else { return };
     let key = &args[1];
@@ -338,7 +344,7 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// `LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]`
-fn lpos(ctx: &mut Ctx, args: &[Bytes]) {
+fn lpos(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut rank: i64 = 1;
     let mut count: Option<usize> = None;
     let mut maxlen: usize = 0;
@@ -416,10 +422,10 @@ fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Resu
     let item = pop_items(ctx, src, from, 1)?.and_then(|mut v| v.pop());
     let Some(item) = item else { return Ok(None) };
     match write_list(ctx, dst)? {
-        Some(l) => push_all(l, std::slice::from_ref(&item), to),
+        Some(l) => push_one(l, item.clone(), to),
         None => {
             let mut l = VecDeque::new();
-            push_all(&mut l, std::slice::from_ref(&item), to);
+            push_one(&mut l, item.clone(), to);
             ctx.db().set_keep_ttl(dst.clone(), Value::List(l));
         }
     }
@@ -429,7 +435,7 @@ fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Resu
     Ok(Some(item))
 }
 
-fn lmove(ctx: &mut Ctx, args: &[Bytes]) {
+fn lmove(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (Some(from), Some(to)) = (parse_end(&args[3]), parse_end(&args[4])) else { return ctx.error(SYNTAX_ERR) };
     match move_one(ctx, &args[1], &args[2], from, to) {
         Err(Replied) => {}
@@ -438,7 +444,7 @@ fn lmove(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
+fn rpoplpush(ctx: &mut Ctx, args: &mut [Bytes]) {
     match move_one(ctx, &args[1], &args[2], End::Right, End::Left) {
         Err(Replied) => {}
         Ok(None) => ctx.reply().null(),
@@ -469,10 +475,10 @@ fn bpop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) {
     block_client(ctx, keys, timeout, args);
 }
 
-fn blpop(ctx: &mut Ctx, args: &[Bytes]) {
+fn blpop(ctx: &mut Ctx, args: &mut [Bytes]) {
     bpop_generic(ctx, args, End::Left);
 }
-fn brpop(ctx: &mut Ctx, args: &[Bytes]) {
+fn brpop(ctx: &mut Ctx, args: &mut [Bytes]) {
     bpop_generic(ctx, args, End::Right);
 }
 
@@ -490,11 +496,11 @@ fn bmove_generic(ctx: &mut Ctx, args: &[Bytes], from: End, to: End, timeout_arg:
     }
 }
 
-fn blmove(ctx: &mut Ctx, args: &[Bytes]) {
+fn blmove(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (Some(from), Some(to)) = (parse_end(&args[3]), parse_end(&args[4])) else { return ctx.error(SYNTAX_ERR) };
     bmove_generic(ctx, args, from, to, &args[5]);
 }
 
-fn brpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
+fn brpoplpush(ctx: &mut Ctx, args: &mut [Bytes]) {
     bmove_generic(ctx, args, End::Right, End::Left, &args[3]);
 }

@@ -35,7 +35,9 @@ pub struct Ctx<'a> {
     pub now: u64,
 }
 
-pub type Handler = fn(&mut Ctx, &[Bytes]);
+/// A command handler. It may move arguments out of `args` (leaving empty ones behind) to
+/// store them without copying.
+pub type Handler = fn(&mut Ctx, &mut [Bytes]);
 
 /// The error side of a lookup that already wrote its error reply (e.g. WRONGTYPE): the
 /// handler only has to stop.
@@ -297,10 +299,10 @@ fn allowed_in_pubsub(name: &str) -> bool {
 }
 
 /// Run one command for the client in `ctx` (Redis's `processCommand` + `call`).
-pub fn execute(ctx: &mut Ctx, args: Vec<Bytes>) {
+pub fn execute(ctx: &mut Ctx, mut args: Vec<Bytes>) {
     let reply_mode = ctx.client.reply_mode;
     let mark = ctx.client.reply.buf.len();
-    execute_inner(ctx, &args);
+    execute_inner(ctx, &mut args);
     // CLIENT REPLY OFF / SKIP: drop what this command wrote.
     use crate::node::ReplyMode;
     match reply_mode {
@@ -314,7 +316,7 @@ pub fn execute(ctx: &mut Ctx, args: Vec<Bytes>) {
     }
 }
 
-fn execute_inner(ctx: &mut Ctx, args: &[Bytes]) {
+fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(cmd) = lookup(&args[0]) else {
         let err = unknown_command_error(args);
         reject(ctx, &err);
@@ -409,7 +411,13 @@ fn count_error(srv: &mut Server, err: &str) {
 }
 
 /// Run a command that passed every check (Redis's `call`), keeping its statistics.
-pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &[Bytes]) {
+pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
+    // Name the statistics entry first: the handler may move arguments out.
+    let stat_name: &'static str = if cmd.meta.subcommands.is_empty() || args.len() < 2 {
+        cmd.meta.name
+    } else {
+        cmd.meta.subcommand(&args[1]).map(|sub| sub.name).unwrap_or(cmd.meta.name)
+    };
     let before = ctx.client.reply.buf.len();
     (cmd.handler)(ctx, args);
     ctx.srv.stats.total_commands_processed += 1;
@@ -418,11 +426,6 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &[Bytes]) {
         let text = String::from_utf8_lossy(&ctx.client.reply.buf[before + 1..]).into_owned();
         count_error(ctx.srv, text.trim_end());
     }
-    let stat_name: &'static str = if cmd.meta.subcommands.is_empty() || args.len() < 2 {
-        cmd.meta.name
-    } else {
-        cmd.meta.subcommand(&args[1]).map(|sub| sub.name).unwrap_or(cmd.meta.name)
-    };
     let entry = ctx.srv.stats.commands.entry(stat_name).or_default();
     entry.calls += 1;
     if failed {
@@ -464,7 +467,8 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     unblock_client(ctx.srv, ctx.client);
     let Some(cmd) = lookup(&blocked.args[0]) else { return };
     let before = ctx.client.reply.buf.len();
-    (cmd.handler)(ctx, &blocked.args);
+    let mut args = blocked.args.clone();
+    (cmd.handler)(ctx, &mut args);
     if ctx.client.blocked.is_some() {
         // Still nothing: keep the original deadline.
         ctx.client.reply.buf.truncate(before);

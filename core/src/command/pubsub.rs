@@ -41,7 +41,7 @@ fn push_confirm(r: &mut ReplyBuf, kind: &str, name: Option<&[u8]>, count: usize)
     r.int(count as i64);
 }
 
-fn subscribe(ctx: &mut Ctx, args: &[Bytes]) {
+fn subscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     if ctx.client.in_exec {
         return ctx.error("ERR SUBSCRIBE isn't allowed for a DENY BLOCKING client");
     }
@@ -54,7 +54,7 @@ fn subscribe(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn psubscribe(ctx: &mut Ctx, args: &[Bytes]) {
+fn psubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     if ctx.client.in_exec {
         return ctx.error("ERR PSUBSCRIBE isn't allowed for a DENY BLOCKING client");
     }
@@ -76,7 +76,7 @@ fn remove_sub(table: &mut crate::keyspace::Map<Bytes, Vec<u64>>, name: &[u8], co
     }
 }
 
-fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) {
+fn unsubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     let names: Vec<Bytes> =
         if args.len() > 1 { args[1..].to_vec() } else { ctx.client.subscriptions.iter().cloned().collect() };
     if names.is_empty() {
@@ -92,7 +92,7 @@ fn unsubscribe(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn punsubscribe(ctx: &mut Ctx, args: &[Bytes]) {
+fn punsubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     let names: Vec<Bytes> =
         if args.len() > 1 { args[1..].to_vec() } else { ctx.client.patterns.iter().cloned().collect() };
     if names.is_empty() {
@@ -155,12 +155,12 @@ pub fn publish_message(srv: &mut Server, publisher: Option<&mut Client>, channel
     receivers
 }
 
-fn publish(ctx: &mut Ctx, args: &[Bytes]) {
+fn publish(ctx: &mut Ctx, args: &mut [Bytes]) {
     let n = publish_message(ctx.srv, Some(ctx.client), &args[1], &args[2]);
     ctx.reply().int(n as i64);
 }
 
-fn pubsub(ctx: &mut Ctx, args: &[Bytes]) {
+fn pubsub(ctx: &mut Ctx, args: &mut [Bytes]) {
     let sub = &args[1];
     if eq_ic(sub, "CHANNELS") && args.len() <= 3 {
         let chans: Vec<Bytes> =

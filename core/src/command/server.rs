@@ -240,13 +240,13 @@ pub fn info_text(ctx: &Ctx, requested: &[String]) -> String {
     out
 }
 
-fn info(ctx: &mut Ctx, args: &[Bytes]) {
+fn info(ctx: &mut Ctx, args: &mut [Bytes]) {
     let requested: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
     let text = info_text(ctx, &requested);
     ctx.reply().verbatim(&text);
 }
 
-fn config(ctx: &mut Ctx, args: &[Bytes]) {
+fn config(ctx: &mut Ctx, args: &mut [Bytes]) {
     let sub = &args[1];
     if eq_ic(sub, "GET") && args.len() >= 3 {
         let patterns: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
@@ -322,7 +322,7 @@ fn apply_config_changes(ctx: &mut Ctx, changed: &[&'static str]) {
     }
 }
 
-fn command(ctx: &mut Ctx, args: &[Bytes]) {
+fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
     if args.len() == 1 {
         let cmds = super::implemented();
         ctx.reply().array(cmds.len());
@@ -426,7 +426,7 @@ fn lookup_with_sub(name: &[u8]) -> Option<&'static super::meta::CommandMeta> {
     }
 }
 
-fn role(ctx: &mut Ctx, _args: &[Bytes]) {
+fn role(ctx: &mut Ctx, _args: &mut [Bytes]) {
     let r = ctx.reply();
     r.array(3);
     r.bulk_str("master");
@@ -434,7 +434,7 @@ fn role(ctx: &mut Ctx, _args: &[Bytes]) {
     r.array(0);
 }
 
-fn time(ctx: &mut Ctx, _args: &[Bytes]) {
+fn time(ctx: &mut Ctx, _args: &mut [Bytes]) {
     let now = ctx.now;
     let r = ctx.reply();
     r.array(2);
@@ -442,12 +442,12 @@ fn time(ctx: &mut Ctx, _args: &[Bytes]) {
     r.bulk_str(&((now % 1000) * 1000).to_string());
 }
 
-fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) {
+fn lastsave(ctx: &mut Ctx, _args: &mut [Bytes]) {
     let t = ctx.srv.persist.last_save_ms / 1000;
     ctx.reply().int(t as i64);
 }
 
-fn save(ctx: &mut Ctx, _args: &[Bytes]) {
+fn save(ctx: &mut Ctx, _args: &mut [Bytes]) {
     if ctx.srv.persist.bgsave_job.is_some() {
         return ctx.error("ERR Background save already in progress");
     }
@@ -455,7 +455,7 @@ fn save(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.srv.start_foreground_save(conn);
 }
 
-fn bgsave(ctx: &mut Ctx, args: &[Bytes]) {
+fn bgsave(ctx: &mut Ctx, args: &mut [Bytes]) {
     let schedule = args.len() == 2 && eq_ic(&args[1], "SCHEDULE");
     if args.len() > 2 || (args.len() == 2 && !schedule) {
         return ctx.error(SYNTAX_ERR);
@@ -472,7 +472,7 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
-fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
+fn shutdown(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut save = None;
     for a in &args[1..] {
         if eq_ic(a, "NOSAVE") {
@@ -490,12 +490,12 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.srv.shutdown(Some(conn), save);
 }
 
-fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) {
+fn dbsize(ctx: &mut Ctx, _args: &mut [Bytes]) {
     let n = ctx.db().len();
     ctx.reply().int(n as i64);
 }
 
-fn flush_mode_ok(ctx: &mut Ctx, args: &[Bytes]) -> bool {
+fn flush_mode_ok(ctx: &mut Ctx, args: &mut [Bytes]) -> bool {
     if args.len() > 2 || (args.len() == 2 && !eq_ic(&args[1], "ASYNC") && !eq_ic(&args[1], "SYNC")) {
         ctx.error(SYNTAX_ERR);
         return false;
@@ -503,7 +503,7 @@ fn flush_mode_ok(ctx: &mut Ctx, args: &[Bytes]) -> bool {
     true
 }
 
-fn flushdb(ctx: &mut Ctx, args: &[Bytes]) {
+fn flushdb(ctx: &mut Ctx, args: &mut [Bytes]) {
     if !flush_mode_ok(ctx, args) {
         return;
     }
@@ -515,7 +515,7 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.ok();
 }
 
-fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
+fn flushall(ctx: &mut Ctx, args: &mut [Bytes]) {
     if !flush_mode_ok(ctx, args) {
         return;
     }
@@ -530,7 +530,7 @@ fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.ok();
 }
 
-fn memory(ctx: &mut Ctx, args: &[Bytes]) {
+fn memory(ctx: &mut Ctx, args: &mut [Bytes]) {
     let sub = &args[1];
     if eq_ic(sub, "USAGE") && args.len() >= 3 {
         let key = args[2].clone();
@@ -554,7 +554,7 @@ fn memory(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 /// `DEBUG SLEEP|SEGFAULT|RELOAD|OBJECT|DIGEST-VALUE|POPULATE|SET-ACTIVE-EXPIRE|JMAP…`
-fn debug(ctx: &mut Ctx, args: &[Bytes]) {
+fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
     let sub = &args[1];
     if eq_ic(sub, "SLEEP") && args.len() == 3 {
         let Some(secs) = super::parse_f64(&args[2]) else { return ctx.error(super::NOT_FLOAT) };

@@ -50,17 +50,21 @@ fn write_set<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&
     })
 }
 
-fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
-    let key = &args[1];
+fn sadd(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let (head, members) = args.split_at_mut(2);
+    let key = &head[1];
     let Ok(Some(s)) = write_set(ctx, key, true) else { return };
-    let added = args[2..].iter().filter(|m| s.insert((*m).clone())).count();
+    let mut added = 0;
+    for m in members {
+        added += s.insert(std::mem::take(m)) as usize;
+    }
     if added > 0 {
         ctx.modified(key);
     }
     ctx.reply().int(added as i64);
 }
 
-fn srem(ctx: &mut Ctx, args: &[Bytes]) {
+fn srem(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let Ok(s) = write_set(ctx, key, false) else { return };
     let Some(s) = s else { return ctx.reply().int(0) };
@@ -90,19 +94,19 @@ fn reply_members(ctx: &mut Ctx, members: impl ExactSizeIterator<Item = Bytes>) {
     }
 }
 
-fn smembers(ctx: &mut Ctx, args: &[Bytes]) {
+fn smembers(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(s) = read_set(ctx, &args[1]) else { return };
     let s = s.unwrap_or_default();
     reply_members(ctx, s.into_iter());
 }
 
-fn sismember(ctx: &mut Ctx, args: &[Bytes]) {
+fn sismember(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(r) = with_set(ctx, &args[1], |s| s.contains(&args[2][..])) {
         ctx.reply().int(r.unwrap_or(false) as i64);
     }
 }
 
-fn smismember(ctx: &mut Ctx, args: &[Bytes]) {
+fn smismember(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(r) = with_set(ctx, &args[1], |s| args[2..].iter().map(|m| s.contains(&m[..])).collect::<Vec<_>>()) else {
         return;
     };
@@ -113,7 +117,7 @@ fn smismember(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn scard(ctx: &mut Ctx, args: &[Bytes]) {
+fn scard(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(n) = with_set(ctx, &args[1], |s| s.len()) {
         ctx.reply().int(n.unwrap_or(0) as i64);
     }
@@ -180,27 +184,27 @@ fn algebra_store(ctx: &mut Ctx, args: &[Bytes], op: Op) {
     ctx.reply().int(n as i64);
 }
 
-fn sinter(ctx: &mut Ctx, args: &[Bytes]) {
+fn sinter(ctx: &mut Ctx, args: &mut [Bytes]) {
     algebra(ctx, args, Op::Inter);
 }
-fn sunion(ctx: &mut Ctx, args: &[Bytes]) {
+fn sunion(ctx: &mut Ctx, args: &mut [Bytes]) {
     algebra(ctx, args, Op::Union);
 }
-fn sdiff(ctx: &mut Ctx, args: &[Bytes]) {
+fn sdiff(ctx: &mut Ctx, args: &mut [Bytes]) {
     algebra(ctx, args, Op::Diff);
 }
-fn sinterstore(ctx: &mut Ctx, args: &[Bytes]) {
+fn sinterstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     algebra_store(ctx, args, Op::Inter);
 }
-fn sunionstore(ctx: &mut Ctx, args: &[Bytes]) {
+fn sunionstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     algebra_store(ctx, args, Op::Union);
 }
-fn sdiffstore(ctx: &mut Ctx, args: &[Bytes]) {
+fn sdiffstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     algebra_store(ctx, args, Op::Diff);
 }
 
 /// `SINTERCARD numkeys key [key ...] [LIMIT limit]`
-fn sintercard(ctx: &mut Ctx, args: &[Bytes]) {
+fn sintercard(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(n) = arg_i64(ctx, &args[1]) else { return };
     if n <= 0 {
         return ctx.error("ERR numkeys should be greater than 0");
@@ -226,7 +230,7 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(c as i64);
 }
 
-fn spop(ctx: &mut Ctx, args: &[Bytes]) {
+fn spop(ctx: &mut Ctx, args: &mut [Bytes]) {
     let count = if args.len() == 3 {
         let Some(c) = arg_i64(ctx, &args[2]) else { return };
         if c < 0 {
@@ -258,7 +262,7 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn srandmember(ctx: &mut Ctx, args: &[Bytes]) {
+fn srandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
     let count = if args.len() == 3 {
         let Some(c) = arg_i64(ctx, &args[2]) else { return };
         Some(c)
@@ -284,7 +288,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn smove(ctx: &mut Ctx, args: &[Bytes]) {
+fn smove(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
     let Ok(has) = with_set(ctx, src, |s| s.contains(&member[..])) else { return };
     if with_set(ctx, dst, |_| ()).is_err() {
@@ -308,7 +312,7 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(1);
 }
 
-fn sscan(ctx: &mut Ctx, args: &[Bytes]) {
+fn sscan(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
     let Ok(r) = with_set(ctx, &args[1], |s| {
         let mut items = Vec::new();

@@ -15,6 +15,7 @@ use super::{
 use crate::keyspace::Value;
 use crate::resp::parse_i64;
 use bytes::{Bytes, BytesMut};
+use std::mem::take;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("get", get),
@@ -56,7 +57,7 @@ fn read_str(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Replied> {
     }
 }
 
-fn get(ctx: &mut Ctx, args: &[Bytes]) {
+fn get(ctx: &mut Ctx, args: &mut [Bytes]) {
     match ctx.lookup_read(&args[1]) {
         None => ctx.reply().null(),
         Some(Value::Str(s)) => {
@@ -96,20 +97,22 @@ fn parse_expiry(ctx: &mut Ctx, unit_ms: u64, absolute: bool, arg: &[u8], cmd: &s
     }
 }
 
-/// Store a string with the given expiry and signal the change.
-fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, expiry: Expiry) {
+/// Store a string with the given expiry and signal the change. Takes the key and value by
+/// value: handlers move them out of the request, so storing copies nothing.
+fn store(ctx: &mut Ctx, key: Bytes, value: Bytes, expiry: Expiry) {
+    ctx.modified(&key);
     let db = ctx.db();
     match expiry {
-        Expiry::Keep => db.set_keep_ttl(key.clone(), Value::Str(value)),
-        _ => db.set(key.clone(), Value::Str(value)),
+        Expiry::Keep => db.set_keep_ttl(key, Value::Str(value)),
+        Expiry::None => db.set(key, Value::Str(value)),
+        Expiry::At(at) => {
+            db.set(key.clone(), Value::Str(value));
+            db.set_expire(&key, at);
+        }
     }
-    if let Expiry::At(at) = expiry {
-        ctx.db().set_expire(key, at);
-    }
-    ctx.modified(key);
 }
 
-fn set(ctx: &mut Ctx, args: &[Bytes]) {
+fn set(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut nx = false;
     let mut xx = false;
     let mut want_get = false;
@@ -162,7 +165,8 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) {
         }
         return;
     }
-    store(ctx, key, args[2].clone(), expiry);
+    let (key, value) = (take(&mut args[1]), take(&mut args[2]));
+    store(ctx, key, value, expiry);
     if want_get {
         match old {
             Some(v) => ctx.reply().bulk(&v),
@@ -173,30 +177,32 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn setnx(ctx: &mut Ctx, args: &[Bytes]) {
+fn setnx(ctx: &mut Ctx, args: &mut [Bytes]) {
     if ctx.exists(&args[1]) {
         ctx.reply().int(0);
     } else {
-        store(ctx, &args[1], args[2].clone(), Expiry::None);
+        let (key, value) = (take(&mut args[1]), take(&mut args[2]));
+        store(ctx, key, value, Expiry::None);
         ctx.reply().int(1);
     }
 }
 
-fn setex_generic(ctx: &mut Ctx, args: &[Bytes], unit: u64, cmd: &str) {
+fn setex_generic(ctx: &mut Ctx, args: &mut [Bytes], unit: u64, cmd: &str) {
     let Some(at) = parse_expiry(ctx, unit, false, &args[2], cmd) else { return };
-    store(ctx, &args[1], args[3].clone(), Expiry::At(at));
+    let (key, value) = (take(&mut args[1]), take(&mut args[3]));
+    store(ctx, key, value, Expiry::At(at));
     ctx.ok();
 }
 
-fn setex(ctx: &mut Ctx, args: &[Bytes]) {
+fn setex(ctx: &mut Ctx, args: &mut [Bytes]) {
     setex_generic(ctx, args, 1000, "setex");
 }
 
-fn psetex(ctx: &mut Ctx, args: &[Bytes]) {
+fn psetex(ctx: &mut Ctx, args: &mut [Bytes]) {
     setex_generic(ctx, args, 1, "psetex");
 }
 
-fn mget(ctx: &mut Ctx, args: &[Bytes]) {
+fn mget(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.reply().array(args.len() - 1);
     for key in &args[1..] {
         match ctx.lookup_read(key) {
@@ -209,18 +215,18 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn mset(ctx: &mut Ctx, args: &[Bytes]) {
+fn mset(ctx: &mut Ctx, args: &mut [Bytes]) {
     if args.len().is_multiple_of(2) {
         ctx.error("ERR wrong number of arguments for 'mset' command");
         return;
     }
-    for pair in args[1..].chunks(2) {
-        store(ctx, &pair[0], pair[1].clone(), Expiry::None);
+    for pair in args[1..].chunks_mut(2) {
+        store(ctx, take(&mut pair[0]), take(&mut pair[1]), Expiry::None);
     }
     ctx.ok();
 }
 
-fn msetnx(ctx: &mut Ctx, args: &[Bytes]) {
+fn msetnx(ctx: &mut Ctx, args: &mut [Bytes]) {
     if args.len().is_multiple_of(2) {
         ctx.error("ERR wrong number of arguments for 'msetnx' command");
         return;
@@ -230,15 +236,16 @@ fn msetnx(ctx: &mut Ctx, args: &[Bytes]) {
         ctx.reply().int(0);
         return;
     }
-    for pair in args[1..].chunks(2) {
-        store(ctx, &pair[0], pair[1].clone(), Expiry::None);
+    for pair in args[1..].chunks_mut(2) {
+        store(ctx, take(&mut pair[0]), take(&mut pair[1]), Expiry::None);
     }
     ctx.reply().int(1);
 }
 
 /// INCR/DECR/INCRBY/DECRBY: the value must be a canonical 64-bit integer.
 fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) {
-    let current = match ctx.lookup_write(key) {
+    let slot = ctx.lookup_write(key);
+    let current = match &slot {
         None => 0,
         Some(Value::Str(s)) => match parse_i64(s) {
             Some(v) => v,
@@ -249,26 +256,26 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) {
     let Some(next) = current.checked_add(delta) else {
         return ctx.error(OVERFLOW);
     };
-    let text = Bytes::from(next.to_string());
-    match ctx.lookup_write(key) {
-        Some(v) => *v = Value::Str(text),
-        None => ctx.db().set(key.clone(), Value::Str(text)),
+    let text = Value::Str(Bytes::copy_from_slice(next.to_string().as_bytes()));
+    match slot {
+        Some(v) => *v = text,
+        None => ctx.db().set(key.clone(), text),
     }
     ctx.modified(key);
     ctx.reply().int(next);
 }
 
-fn incr(ctx: &mut Ctx, args: &[Bytes]) {
+fn incr(ctx: &mut Ctx, args: &mut [Bytes]) {
     incr_by(ctx, &args[1], 1);
 }
-fn decr(ctx: &mut Ctx, args: &[Bytes]) {
+fn decr(ctx: &mut Ctx, args: &mut [Bytes]) {
     incr_by(ctx, &args[1], -1);
 }
-fn incrby(ctx: &mut Ctx, args: &[Bytes]) {
+fn incrby(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(d) = arg_i64(ctx, &args[2]) else { return };
     incr_by(ctx, &args[1], d);
 }
-fn decrby(ctx: &mut Ctx, args: &[Bytes]) {
+fn decrby(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(d) = arg_i64(ctx, &args[2]) else { return };
     if d == i64::MIN {
         return ctx.error("ERR decrement would overflow");
@@ -276,7 +283,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) {
     incr_by(ctx, &args[1], -d);
 }
 
-fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
+fn incrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let current = match ctx.lookup_write(key) {
         None => 0.0,
@@ -297,7 +304,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().bulk(&text);
 }
 
-fn append(ctx: &mut Ctx, args: &[Bytes]) {
+fn append(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let len = match ctx.lookup_write(key) {
         None => {
@@ -320,14 +327,14 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(len as i64);
 }
 
-fn strlen(ctx: &mut Ctx, args: &[Bytes]) {
+fn strlen(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(v) = read_str(ctx, &args[1]) {
         let n = v.map(|s| s.len()).unwrap_or(0);
         ctx.reply().int(n as i64)
     }
 }
 
-fn getrange(ctx: &mut Ctx, args: &[Bytes]) {
+fn getrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(start) = arg_i64(ctx, &args[2]) else { return };
     let Some(end) = arg_i64(ctx, &args[3]) else { return };
     let Ok(v) = read_str(ctx, &args[1]) else { return };
@@ -341,7 +348,7 @@ fn getrange(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
+fn setrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let Some(offset) = arg_i64(ctx, &args[2]) else { return };
     if offset < 0 {
@@ -372,7 +379,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().int(len as i64);
 }
 
-fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
+fn getdel(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(v) = read_str(ctx, &args[1]) else { return };
     match v {
         Some(s) => {
@@ -384,16 +391,17 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn getset(ctx: &mut Ctx, args: &[Bytes]) {
+fn getset(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(v) = read_str(ctx, &args[1]) else { return };
-    store(ctx, &args[1], args[2].clone(), Expiry::None);
+    let (key, value) = (take(&mut args[1]), take(&mut args[2]));
+    store(ctx, key, value, Expiry::None);
     match v {
         Some(s) => ctx.reply().bulk(&s),
         None => ctx.reply().null(),
     }
 }
 
-fn getex(ctx: &mut Ctx, args: &[Bytes]) {
+fn getex(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let mut expiry = Expiry::None;
     let mut persist = false;

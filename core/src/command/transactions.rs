@@ -16,7 +16,7 @@ use bytes::Bytes;
 pub const COMMANDS: &[(&str, Handler)] =
     &[("multi", multi), ("exec", exec), ("discard", discard), ("watch", watch), ("unwatch", unwatch)];
 
-fn multi(ctx: &mut Ctx, _args: &[Bytes]) {
+fn multi(ctx: &mut Ctx, _args: &mut [Bytes]) {
     if ctx.client.multi.is_some() {
         return ctx.error("ERR MULTI calls can not be nested");
     }
@@ -31,7 +31,7 @@ fn reset_multi(ctx: &mut Ctx) {
     unwatch_all(ctx.srv, ctx.client);
 }
 
-fn discard(ctx: &mut Ctx, _args: &[Bytes]) {
+fn discard(ctx: &mut Ctx, _args: &mut [Bytes]) {
     if ctx.client.multi.is_none() {
         return ctx.error("ERR DISCARD without MULTI");
     }
@@ -39,7 +39,7 @@ fn discard(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.ok();
 }
 
-fn exec(ctx: &mut Ctx, _args: &[Bytes]) {
+fn exec(ctx: &mut Ctx, _args: &mut [Bytes]) {
     let Some(queue) = ctx.client.multi.take() else {
         return ctx.error("ERR EXEC without MULTI");
     };
@@ -58,10 +58,10 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) {
     unwatch_all(ctx.srv, ctx.client);
     ctx.reply().array(queue.len());
     ctx.client.in_exec = true;
-    for args in queue {
+    for mut args in queue {
         // The commands were checked when queued; run them like any other.
         match super::lookup(&args[0]) {
-            Some(cmd) => super::call(ctx, cmd, &args),
+            Some(cmd) => super::call(ctx, cmd, &mut args),
             None => ctx.error("ERR unknown command"),
         }
     }
@@ -69,7 +69,7 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.client.multi_failed = false;
 }
 
-fn watch(ctx: &mut Ctx, args: &[Bytes]) {
+fn watch(ctx: &mut Ctx, args: &mut [Bytes]) {
     if ctx.client.multi.is_some() {
         return ctx.error("ERR WATCH inside MULTI is not allowed");
     }
@@ -85,7 +85,7 @@ fn watch(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.ok();
 }
 
-fn unwatch(ctx: &mut Ctx, _args: &[Bytes]) {
+fn unwatch(ctx: &mut Ctx, _args: &mut [Bytes]) {
     unwatch_all(ctx.srv, ctx.client);
     ctx.client.dirty_cas = false;
     ctx.ok();

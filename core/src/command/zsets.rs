@@ -98,7 +98,7 @@ fn reply_with_scores(ctx: &mut Ctx, items: &[(Bytes, f64)], with_scores: bool) {
 }
 
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`
-fn zadd(ctx: &mut Ctx, args: &[Bytes]) {
+fn zadd(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) = (false, false, false, false, false, false);
     let mut i = 2;
     while i < args.len() {
@@ -195,7 +195,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn zincrby(ctx: &mut Ctx, args: &[Bytes]) {
+fn zincrby(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(delta) = parse_f64(&args[2]) else { return ctx.error(NOT_FLOAT) };
     let key = &args[1];
     let Ok(Some(z)) = write_zset(ctx, key, true) else { return };
@@ -211,7 +211,7 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.reply().double(new);
 }
 
-fn zscore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zscore(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(s) = with_zset(ctx, &args[1], |z| z.score(&args[2])) else { return };
     match s.flatten() {
         Some(s) => ctx.reply().double(s),
@@ -219,7 +219,7 @@ fn zscore(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn zmscore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zmscore(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(s) = with_zset(ctx, &args[1], |z| args[2..].iter().map(|m| z.score(m)).collect::<Vec<_>>()) else { return };
     let s = s.unwrap_or_else(|| vec![None; args.len() - 2]);
     ctx.reply().array(s.len());
@@ -231,7 +231,7 @@ fn zmscore(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn zcard(ctx: &mut Ctx, args: &[Bytes]) {
+fn zcard(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(n) = with_zset(ctx, &args[1], |z| z.len()) {
         ctx.reply().int(n.unwrap_or(0) as i64);
     }
@@ -311,7 +311,7 @@ fn by_score(z: &SortedSet, min: Bound<f64>, max: Bound<f64>) -> Vec<(&Bytes, f64
         .collect()
 }
 
-fn zcount(ctx: &mut Ctx, args: &[Bytes]) {
+fn zcount(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (Some(min), Some(max)) = (parse_score_bound(&args[2]), parse_score_bound(&args[3])) else {
         return ctx.error("ERR min or max is not a float");
     };
@@ -320,7 +320,7 @@ fn zcount(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn zlexcount(ctx: &mut Ctx, args: &[Bytes]) {
+fn zlexcount(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (Some(min), Some(max)) = (parse_lex_bound(&args[2]), parse_lex_bound(&args[3])) else {
         return ctx.error("ERR min or max not valid string range item");
     };
@@ -450,12 +450,12 @@ fn run_range(ctx: &mut Ctx, key: &[u8], start: &Bytes, stop: &Bytes, spec: &Rang
     }
 }
 
-fn zrange(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(spec) = parse_zrange_opts(ctx, &args[4..], true) else { return };
     run_range(ctx, &args[1], &args[2], &args[3], &spec);
 }
 
-fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrangestore(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(spec) = parse_zrange_opts(ctx, &args[5..], false) else { return };
     let r = match with_zset(ctx, &args[2], |z| select_range(z, &args[3], &args[4], &spec)) {
         Err(Replied) => return,
@@ -506,19 +506,19 @@ fn legacy_range(ctx: &mut Ctx, args: &[Bytes], kind: RangeKind, rev: bool) {
     run_range(ctx, &args[1], &args[2], &args[3], &spec);
 }
 
-fn zrevrange(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrevrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     legacy_range(ctx, args, RangeKind::Rank, true);
 }
-fn zrangebyscore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrangebyscore(ctx: &mut Ctx, args: &mut [Bytes]) {
     legacy_range(ctx, args, RangeKind::Score, false);
 }
-fn zrevrangebyscore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrevrangebyscore(ctx: &mut Ctx, args: &mut [Bytes]) {
     legacy_range(ctx, args, RangeKind::Score, true);
 }
-fn zrangebylex(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrangebylex(ctx: &mut Ctx, args: &mut [Bytes]) {
     legacy_range(ctx, args, RangeKind::Lex, false);
 }
-fn zrevrangebylex(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrevrangebylex(ctx: &mut Ctx, args: &mut [Bytes]) {
     legacy_range(ctx, args, RangeKind::Lex, true);
 }
 
@@ -538,14 +538,14 @@ fn rank_generic(ctx: &mut Ctx, args: &[Bytes], rev: bool) {
     }
 }
 
-fn zrank(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrank(ctx: &mut Ctx, args: &mut [Bytes]) {
     rank_generic(ctx, args, false);
 }
-fn zrevrank(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrevrank(ctx: &mut Ctx, args: &mut [Bytes]) {
     rank_generic(ctx, args, true);
 }
 
-fn zrem(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrem(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let Ok(z) = write_zset(ctx, key, false) else { return };
     let Some(z) = z else { return ctx.reply().int(0) };
@@ -579,15 +579,15 @@ fn remove_selected(ctx: &mut Ctx, key: &Bytes, spec: RangeSpec, start: &Bytes, s
     ctx.reply().int(items.len() as i64);
 }
 
-fn zremrangebyscore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zremrangebyscore(ctx: &mut Ctx, args: &mut [Bytes]) {
     let spec = RangeSpec { kind: RangeKind::Score, rev: false, limit: None, with_scores: false };
     remove_selected(ctx, &args[1], spec, &args[2], &args[3]);
 }
-fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) {
+fn zremrangebyrank(ctx: &mut Ctx, args: &mut [Bytes]) {
     let spec = RangeSpec { kind: RangeKind::Rank, rev: false, limit: None, with_scores: false };
     remove_selected(ctx, &args[1], spec, &args[2], &args[3]);
 }
-fn zremrangebylex(ctx: &mut Ctx, args: &[Bytes]) {
+fn zremrangebylex(ctx: &mut Ctx, args: &mut [Bytes]) {
     let spec = RangeSpec { kind: RangeKind::Lex, rev: false, limit: None, with_scores: false };
     remove_selected(ctx, &args[1], spec, &args[2], &args[3]);
 }
@@ -635,10 +635,10 @@ fn zpop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) {
     }
 }
 
-fn zpopmin(ctx: &mut Ctx, args: &[Bytes]) {
+fn zpopmin(ctx: &mut Ctx, args: &mut [Bytes]) {
     zpop_generic(ctx, args, false);
 }
-fn zpopmax(ctx: &mut Ctx, args: &[Bytes]) {
+fn zpopmax(ctx: &mut Ctx, args: &mut [Bytes]) {
     zpop_generic(ctx, args, true);
 }
 
@@ -662,10 +662,10 @@ fn bzpop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) {
     block_client(ctx, keys, timeout, args);
 }
 
-fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) {
+fn bzpopmin(ctx: &mut Ctx, args: &mut [Bytes]) {
     bzpop_generic(ctx, args, false);
 }
-fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) {
+fn bzpopmax(ctx: &mut Ctx, args: &mut [Bytes]) {
     bzpop_generic(ctx, args, true);
 }
 
@@ -827,38 +827,38 @@ fn set_operation(
     Some((items, with_scores))
 }
 
-fn zunionstore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zunionstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some((items, _)) = set_operation(ctx, "zunionstore", &args[2..], SetOp::Union, false) {
         store_zset(ctx, &args[1], items);
     }
 }
-fn zinterstore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zinterstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some((items, _)) = set_operation(ctx, "zinterstore", &args[2..], SetOp::Inter, false) {
         store_zset(ctx, &args[1], items);
     }
 }
-fn zdiffstore(ctx: &mut Ctx, args: &[Bytes]) {
+fn zdiffstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some((items, _)) = set_operation(ctx, "zdiffstore", &args[2..], SetOp::Diff, false) {
         store_zset(ctx, &args[1], items);
     }
 }
-fn zunion(ctx: &mut Ctx, args: &[Bytes]) {
+fn zunion(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some((items, ws)) = set_operation(ctx, "zunion", &args[1..], SetOp::Union, true) {
         reply_with_scores(ctx, &items, ws);
     }
 }
-fn zinter(ctx: &mut Ctx, args: &[Bytes]) {
+fn zinter(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some((items, ws)) = set_operation(ctx, "zinter", &args[1..], SetOp::Inter, true) {
         reply_with_scores(ctx, &items, ws);
     }
 }
-fn zdiff(ctx: &mut Ctx, args: &[Bytes]) {
+fn zdiff(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some((items, ws)) = set_operation(ctx, "zdiff", &args[1..], SetOp::Diff, true) {
         reply_with_scores(ctx, &items, ws);
     }
 }
 
-fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
+fn zrandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
     let count = if args.len() >= 3 {
         let Some(c) = arg_i64(ctx, &args[2]) else { return };
         Some(c)
@@ -886,7 +886,7 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-fn zscan(ctx: &mut Ctx, args: &[Bytes]) {
+fn zscan(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
     let Ok(r) = with_zset(ctx, &args[1], |z| {
         let mut items = Vec::new();
