@@ -88,10 +88,13 @@ fn hsetnx(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn hget(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Ok(h) = read_hash(ctx, &args[1]) else { return };
-    match h.and_then(|h| h.get(&args[2][..])).cloned() {
-        Some(v) => ctx.reply().bulk(&v),
-        None => ctx.reply().null(),
+    match ctx.read_and_reply(&args[1]) {
+        (None, r) => r.null(),
+        (Some(Value::Hash(h)), r) => match h.get(&args[2][..]) {
+            Some(v) => r.bulk(v),
+            None => r.null(),
+        },
+        (Some(_), r) => r.error(super::WRONGTYPE),
     }
 }
 

@@ -93,6 +93,23 @@ impl<'a> Ctx<'a> {
         }
         found
     }
+    /// Look up a key for reading and hand out the reply buffer beside it, so a handler can
+    /// reply straight from the stored value without copying it.
+    pub fn read_and_reply(&mut self, key: &[u8]) -> (Option<&Value>, &mut crate::resp::ReplyBuf) {
+        let now = self.now;
+        let db = self.client.db;
+        if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
+            self.srv.stats.expired_keys += 1;
+            self.srv.persist.dirty += 1;
+        }
+        let found = self.srv.keyspace.dbs[db].entries.get(key);
+        if found.is_some() {
+            self.srv.stats.keyspace_hits += 1;
+        } else {
+            self.srv.stats.keyspace_misses += 1;
+        }
+        (found, &mut self.client.reply)
+    }
     /// Whether `key` exists (expiring it lazily), without touching hit/miss statistics.
     pub fn exists(&mut self, key: &[u8]) -> bool {
         let now = self.now;

@@ -58,13 +58,10 @@ fn read_str(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Replied> {
 }
 
 fn get(ctx: &mut Ctx, args: &mut [Bytes]) {
-    match ctx.lookup_read(&args[1]) {
-        None => ctx.reply().null(),
-        Some(Value::Str(s)) => {
-            let s = s.clone();
-            ctx.reply().bulk(&s)
-        }
-        Some(_) => ctx.error(WRONGTYPE),
+    match ctx.read_and_reply(&args[1]) {
+        (None, r) => r.null(),
+        (Some(Value::Str(s)), r) => r.bulk(s),
+        (Some(_), r) => r.error(WRONGTYPE),
     }
 }
 
@@ -205,12 +202,9 @@ fn psetex(ctx: &mut Ctx, args: &mut [Bytes]) {
 fn mget(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.reply().array(args.len() - 1);
     for key in &args[1..] {
-        match ctx.lookup_read(key) {
-            Some(Value::Str(s)) => {
-                let s = s.clone();
-                ctx.reply().bulk(&s);
-            }
-            _ => ctx.reply().null(),
+        match ctx.read_and_reply(key) {
+            (Some(Value::Str(s)), r) => r.bulk(s),
+            (_, r) => r.null(),
         }
     }
 }
