@@ -22,6 +22,7 @@ pub mod command;
 pub mod config;
 pub mod keyspace;
 pub mod log;
+pub mod long_double;
 pub mod node;
 pub mod pattern;
 pub mod rdb;

@@ -53,7 +53,7 @@ fn seed_000_first_data_session() {
 fn strings_and_counters() {
     assert_same(
         "SET k v\nGET k\nSET k v2 NX\nSET k v3 XX GET\nGET k\nSET n 10\nINCR n\nINCRBY n 5\nDECR n\nDECRBY n 3\nINCR k\n\
-         INCRBY n abc\nSET big 9223372036854775807\nINCR big\nINCRBYFLOAT f 10.5\nINCRBYFLOAT f 0.5\nINCRBYFLOAT f 5.0e3\n\
+         INCRBY n abc\nSET big 9223372036854775807\nINCR big\nINCRBYFLOAT f 10.5\nINCRBYFLOAT f 0.1\nINCRBYFLOAT f 5.0e3\nINCRBYFLOAT f -0.3\nINCRBYFLOAT f abc\nINCRBYFLOAT f inf\nHINCRBYFLOAT hf x 0.1\nHINCRBYFLOAT hf x 5.0e3\nHINCRBYFLOAT hf x inf\nHINCRBYFLOAT hf x y\n\
          APPEND s hello\nAPPEND s \" world\"\nSTRLEN s\nGETRANGE s 0 4\nGETRANGE s -5 -1\nGETRANGE s 100 200\nSETRANGE s 6 W\nGET s\n\
          SETRANGE pad 5 x\nGET pad\nMSET a 1 b 2 c 3\nMGET a b nosuch c\nMSETNX a 9 z 9\nMSETNX y 1 z 2\nGETSET a 100\nGETDEL b\nGETDEL b\n\
          SETNX a x\nSETNX q x\nSET e v EX 0\nSET e v PX -1\nSET e v EX 10 PX 10\nSET e v FOO\nGETEX a PERSIST\nGETEX nosuch EX 10\n\

@@ -5,8 +5,9 @@
 //! flat array of field, value, field, value…
 
 use super::keys::{parse_scan_args, reply_scan};
-use super::{arg_f64, arg_i64, format_float_value, read_as, write_as, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW};
+use super::{arg_i64, read_as, write_as, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW};
 use crate::keyspace::{Map, Value};
+use crate::long_double::{incr_by_float_text, is_infinite_text, IncrFloatError, LongDouble};
 use crate::pattern::glob_match;
 use crate::resp::parse_i64;
 use bytes::Bytes;
@@ -195,26 +196,28 @@ fn hincrby(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.reply().int(next);
 }
 
+/// HINCRBYFLOAT computes in x87 `long double`, as Redis does (see [`crate::long_double`]).
 fn hincrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Some(delta) = arg_f64(ctx, &args[3]) else { return };
+    if is_infinite_text(&args[3]) {
+        return ctx.error("ERR value is NaN or Infinity");
+    }
+    if LongDouble::parse(&args[3]).is_none() {
+        return ctx.error(super::NOT_FLOAT);
+    }
     let key = &args[1];
     let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
-    let current = match h.get(&args[2][..]) {
-        None => 0.0,
-        Some(v) => match super::parse_f64(v) {
-            Some(n) => n,
-            None => {
-                ctx.db().remove_if_empty(key);
-                return ctx.error("ERR hash value is not a float");
-            }
-        },
+    let current = h.get(&args[2][..]).cloned().unwrap_or_else(|| Bytes::from_static(b"0"));
+    let text = match incr_by_float_text(&current, &args[3]) {
+        Ok(t) => Bytes::copy_from_slice(t.as_bytes()),
+        Err(e) => {
+            ctx.db().remove_if_empty(key);
+            return ctx.error(match e {
+                IncrFloatError::NotAFloat => "ERR hash value is not a float",
+                IncrFloatError::NotFinite => "ERR increment would produce NaN or Infinity",
+            });
+        }
     };
-    let next = current + delta;
-    if !next.is_finite() {
-        ctx.db().remove_if_empty(key);
-        return ctx.error("ERR increment would produce NaN or Infinity");
-    }
-    let text = Bytes::from(format_float_value(next));
+    let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
     h.insert(args[2].clone(), text.clone());
     ctx.modified(key);
     ctx.reply().bulk(&text);

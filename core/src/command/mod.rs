@@ -215,22 +215,6 @@ pub fn eq_ic(a: &[u8], b: &str) -> bool {
     a.eq_ignore_ascii_case(b.as_bytes())
 }
 
-/// Format a float as Redis stores INCRBYFLOAT / HINCRBYFLOAT results (`%.17Lg`, trimmed),
-/// which prints `10.5` rather than `10.50000000000000000`.
-pub fn format_float_value(v: f64) -> String {
-    // Redis uses long double with 17 significant digits then removes trailing zeros; the
-    // shortest round-trip representation gives the same text for the values users type.
-    if v.fract() == 0.0 && v.abs() < 1e17 {
-        return format!("{}", v as i64);
-    }
-    let s = format!("{}", v);
-    if s.contains('e') || s.len() > 40 {
-        crate::resp::format_g17(v)
-    } else {
-        s
-    }
-}
-
 fn registry() -> &'static FxHashMap<&'static str, Command> {
     static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
@@ -565,8 +549,5 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"abc"), None);
-        assert_eq!(format_float_value(10.5), "10.5");
-        assert_eq!(format_float_value(3.0), "3");
-        assert_eq!(format_float_value(5.0e3), "5000");
     }
 }

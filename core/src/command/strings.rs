@@ -9,10 +9,9 @@
 //! SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts-ms|KEEPTTL]
 //! ```
 
-use super::{
-    arg_f64, arg_i64, eq_ic, format_float_value, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW, SYNTAX_ERR, WRONGTYPE,
-};
+use super::{arg_i64, eq_ic, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW, SYNTAX_ERR, WRONGTYPE};
 use crate::keyspace::Value;
+use crate::long_double::{incr_by_float_text, IncrFloatError};
 use crate::resp::parse_i64;
 use bytes::{Bytes, BytesMut};
 use std::mem::take;
@@ -277,22 +276,19 @@ fn decrby(ctx: &mut Ctx, args: &mut [Bytes]) {
     incr_by(ctx, &args[1], -d);
 }
 
+/// INCRBYFLOAT computes in x87 `long double`, as Redis does (see [`crate::long_double`]).
 fn incrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let current = match ctx.lookup_write(key) {
-        None => 0.0,
-        Some(Value::Str(s)) => match super::parse_f64(s) {
-            Some(v) => v,
-            None => return ctx.error(super::NOT_FLOAT),
-        },
+        None => Bytes::from_static(b"0"),
+        Some(Value::Str(s)) => s.clone(),
         Some(_) => return ctx.error(WRONGTYPE),
     };
-    let Some(delta) = arg_f64(ctx, &args[2]) else { return };
-    let next = current + delta;
-    if !next.is_finite() {
-        return ctx.error("ERR increment would produce NaN or Infinity");
-    }
-    let text = Bytes::from(format_float_value(next));
+    let text = match incr_by_float_text(&current, &args[2]) {
+        Ok(t) => Bytes::copy_from_slice(t.as_bytes()),
+        Err(IncrFloatError::NotAFloat) => return ctx.error(super::NOT_FLOAT),
+        Err(IncrFloatError::NotFinite) => return ctx.error("ERR increment would produce NaN or Infinity"),
+    };
     ctx.db().set_keep_ttl(key.clone(), Value::Str(text.clone()));
     ctx.modified(key);
     ctx.reply().bulk(&text);
