@@ -64,7 +64,7 @@ def node(v, is_map=False):
             k, val = v[i], v[i + 1]
             if k == "flags":
                 # Key-spec flags are status replies (+RW), not bulk strings.
-                val_expr = "Meta::Arr(&[" + ", ".join(f"Meta::Status({rust_str(x)})" for x in val) + "])"
+                val_expr = "Meta::Set(&[" + ", ".join(f"Meta::Status({rust_str(x)})" for x in val) + "])"
             else:
                 val_expr = node(val, k in MAP_VALUED_KEYS)
             pairs.append(f"({rust_str(k)}, {val_expr})")

@@ -19,6 +19,8 @@ pub enum Meta {
     /// A status reply (`+RW`), as the flags inside key specs are sent.
     Status(&'static str),
     Arr(&'static [Meta]),
+    /// A set (`~` in RESP3, an array in RESP2), as key-spec flags are sent.
+    Set(&'static [Meta]),
     Map(&'static [(&'static str, Meta)]),
 }
 
@@ -30,6 +32,12 @@ impl Meta {
             Meta::Status(s) => r.simple(s),
             Meta::Arr(items) => {
                 r.array(items.len());
+                for i in items.iter() {
+                    i.reply(r);
+                }
+            }
+            Meta::Set(items) => {
+                r.set(items.len());
                 for i in items.iter() {
                     i.reply(r);
                 }
@@ -119,13 +127,13 @@ impl CommandMeta {
         }
         r.set(self.tips.len());
         for t in self.tips {
-            r.simple(t);
+            r.bulk_str(t);
         }
-        r.array(self.key_specs.len());
+        r.set(self.key_specs.len());
         for k in self.key_specs {
             k.reply(r);
         }
-        r.array(self.subcommands.len());
+        r.set(self.subcommands.len());
         for s in self.subcommands {
             s.reply_info(r);
         }
