@@ -28,3 +28,4 @@ pub mod pattern;
 pub mod rdb;
 pub mod resp;
 pub mod rng;
+pub mod sim;

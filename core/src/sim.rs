@@ -1,0 +1,863 @@
+//! The simulator: real [`Node`]s on a virtual network, a virtual clock and a seeded RNG.
+//!
+//! A [`World`] owns named nodes and clients. Everything that happens is an event in one
+//! priority queue ordered by `(virtual time, sequence number)`: bytes arriving at a node or a
+//! client after their link's latency, a node's timer, a background save finishing. Stepping
+//! takes the next event, hands it to the node's real `handle`, and schedules what the node's
+//! `poll` asks for. Nothing reads a clock or the OS: the same seed and the same inputs give the
+//! same [`TraceEvent`]s, byte for byte.
+//!
+//! Faults are one vocabulary ([`Fault`]): kill and restart a node (what survives is the last
+//! `dump.rdb` it wrote), cut a link one way or both ways, hold a link's traffic and release it,
+//! add latency, drop a share of the messages.
+//!
+//! Every input (add a node, connect a client, send a command, inject a fault) is logged with its
+//! virtual time. [`World::rewind_to`] rebuilds the world from its seed and the inputs before a
+//! time: that is how the lab steps back. Acting after a rewind starts a branch; the abandoned
+//! future is kept in [`World::branches`] so it can be restored.
+
+use crate::config::Config;
+use crate::log::LogLine;
+use crate::node::{ConnId, Input, Node, NodeOptions, Output};
+use crate::rdb;
+use crate::resp::{render_cli, Frame};
+use crate::rng::SeededRng;
+use bytes::{Bytes, BytesMut};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::fmt;
+
+/// 22 Nov 2026 21:36:26 UTC: the default start of virtual time.
+pub const DEFAULT_EPOCH_MS: u64 = 1_795_383_386_000;
+
+/// Something that sends and receives: a node or a client, by name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    Node(String),
+    Client(String),
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Node(n) => write!(f, "{}", n),
+            Endpoint::Client(c) => write!(f, "client:{}", c),
+        }
+    }
+}
+
+/// The faults a learner (or a lesson) can inject.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// The process dies: connections drop, unsaved data is lost.
+    Kill {
+        node: String,
+    },
+    /// Start the process again, loading its last dump.rdb.
+    Restart {
+        node: String,
+    },
+    /// Messages from `from` to `to` (and back, unless `one_way`) are lost.
+    Cut {
+        from: Endpoint,
+        to: Endpoint,
+        one_way: bool,
+    },
+    /// Undo cuts, holds, delays and loss between two endpoints.
+    Heal {
+        a: Endpoint,
+        b: Endpoint,
+    },
+    /// Queue messages between two endpoints until released.
+    Hold {
+        a: Endpoint,
+        b: Endpoint,
+    },
+    Release {
+        a: Endpoint,
+        b: Endpoint,
+    },
+    /// Extra latency in both directions.
+    Delay {
+        a: Endpoint,
+        b: Endpoint,
+        ms: u64,
+    },
+    /// Lose this share (0..=1000 per mille) of messages in both directions.
+    Drop {
+        a: Endpoint,
+        b: Endpoint,
+        per_mille: u32,
+    },
+}
+
+/// An input to the world, logged for replay.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorldInput {
+    AddNode {
+        name: String,
+        addr: String,
+        config: String,
+    },
+    AddClient {
+        name: String,
+        node: String,
+    },
+    Command {
+        client: String,
+        args: Vec<Vec<u8>>,
+    },
+    Fault(Fault),
+    /// Let virtual time pass.
+    Advance {
+        ms: u64,
+    },
+}
+
+/// One line of the trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceEvent {
+    pub at: u64,
+    pub kind: TraceKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TraceKind {
+    Input(String),
+    Message { from: Endpoint, to: Endpoint, bytes: usize, delivered: bool },
+    Reply { client: String, text: String },
+    Log { node: String, line: String },
+    Closed { client: String },
+    NodeDown { node: String },
+    NodeUp { node: String },
+    Saved { node: String, bytes: usize },
+}
+
+impl fmt::Display for TraceEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:>8} ", self.at)?;
+        match &self.kind {
+            TraceKind::Input(s) => write!(f, "input {}", s),
+            TraceKind::Message { from, to, bytes, delivered } => {
+                write!(f, "msg {} -> {} {}B{}", from, to, bytes, if *delivered { "" } else { " (lost)" })
+            }
+            TraceKind::Reply { client, text } => write!(f, "reply {} {}", client, text.replace('\n', " | ")),
+            TraceKind::Log { node, line } => write!(f, "log {} {}", node, line),
+            TraceKind::Closed { client } => write!(f, "closed {}", client),
+            TraceKind::NodeDown { node } => write!(f, "down {}", node),
+            TraceKind::NodeUp { node } => write!(f, "up {}", node),
+            TraceKind::Saved { node, bytes } => write!(f, "saved {} {}B", node, bytes),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Event {
+    /// Bytes travelling over a connection.
+    Deliver {
+        conn: ConnId,
+        to: Endpoint,
+        bytes: Bytes,
+    },
+    /// The node at `node` closed `conn` (client side learns it).
+    CloseClient {
+        conn: ConnId,
+    },
+    /// A node's timer; `generation` guards against stale timers after a restart.
+    Tick {
+        node: String,
+        generation: u64,
+    },
+    PersistDone {
+        node: String,
+        generation: u64,
+        job: u64,
+        bytes: usize,
+    },
+}
+
+/// A simulated process.
+struct SimNode {
+    addr: String,
+    config_text: String,
+    node: Option<Node>,
+    /// Bumped at every restart so events for a dead incarnation are ignored.
+    generation: u64,
+    /// The last dump.rdb written, what survives a crash.
+    disk: Option<Vec<u8>>,
+    pid: u32,
+    next_tick: Option<u64>,
+}
+
+struct SimClient {
+    node: String,
+    conn: Option<ConnId>,
+    inbox: BytesMut,
+    /// Replies received, rendered as redis-cli prints them.
+    replies: Vec<Frame>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct LinkState {
+    /// Directions that are cut: (from, to).
+    cut: bool,
+    held: bool,
+    extra_ms: u64,
+    drop_per_mille: u32,
+    queue: Vec<(ConnId, Endpoint, Bytes)>,
+}
+
+/// The simulated world. See the module docs.
+pub struct World {
+    seed: u64,
+    epoch: u64,
+    now: u64,
+    rng: SeededRng,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    events: Vec<Option<Event>>,
+    nodes: BTreeMap<String, SimNode>,
+    clients: BTreeMap<String, SimClient>,
+    /// conn → (client name, node name)
+    conns: BTreeMap<ConnId, (String, String)>,
+    next_conn: ConnId,
+    links: BTreeMap<(Endpoint, Endpoint), LinkState>,
+    /// Base one-way latency of every link, in ms.
+    pub latency_ms: u64,
+    trace: Vec<TraceEvent>,
+    inputs: Vec<(u64, WorldInput)>,
+    /// Futures abandoned by acting after a rewind, newest last.
+    pub branches: Vec<Vec<(u64, WorldInput)>>,
+}
+
+impl World {
+    pub fn new(seed: u64) -> World {
+        Self::with_epoch(seed, DEFAULT_EPOCH_MS)
+    }
+
+    pub fn with_epoch(seed: u64, epoch: u64) -> World {
+        World {
+            seed,
+            epoch,
+            now: epoch,
+            rng: SeededRng::new(seed),
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: Vec::new(),
+            nodes: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            next_conn: 0,
+            links: BTreeMap::new(),
+            latency_ms: 1,
+            trace: Vec::new(),
+            inputs: Vec::new(),
+            branches: Vec::new(),
+        }
+    }
+
+    /// Virtual time in Unix ms.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Virtual time since the world started, in ms.
+    pub fn elapsed(&self) -> u64 {
+        self.now - self.epoch
+    }
+
+    pub fn trace(&self) -> &[TraceEvent] {
+        &self.trace
+    }
+
+    pub fn inputs(&self) -> &[(u64, WorldInput)] {
+        &self.inputs
+    }
+
+    /// The node's state machine, if the process is up.
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.get(name).and_then(|n| n.node.as_ref())
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.keys().cloned().collect()
+    }
+
+    /// Replies a client has received so far.
+    pub fn replies(&self, client: &str) -> &[Frame] {
+        self.clients.get(client).map(|c| c.replies.as_slice()).unwrap_or(&[])
+    }
+
+    /// Apply an input now: log it, then carry it out.
+    pub fn apply(&mut self, input: WorldInput) {
+        self.inputs.push((self.now, input.clone()));
+        self.carry_out(input);
+    }
+
+    fn carry_out(&mut self, input: WorldInput) {
+        self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Input(describe(&input)) });
+        match input {
+            WorldInput::AddNode { name, addr, config } => {
+                let pid = 1000 + self.nodes.len() as u32 * 111;
+                self.nodes.insert(
+                    name.clone(),
+                    SimNode { addr, config_text: config, node: None, generation: 0, disk: None, pid, next_tick: None },
+                );
+                self.start_node(&name);
+            }
+            WorldInput::AddClient { name, node } => {
+                self.clients.insert(
+                    name.clone(),
+                    SimClient { node: node.clone(), conn: None, inbox: BytesMut::new(), replies: Vec::new() },
+                );
+                self.connect_client(&name);
+            }
+            WorldInput::Command { client, args } => self.client_send(&client, &Frame::command(&args)),
+            WorldInput::Fault(f) => self.inject(f),
+            WorldInput::Advance { ms } => {
+                let until = self.now + ms;
+                self.run_until(until);
+            }
+        }
+    }
+
+    fn start_node(&mut self, name: &str) {
+        let seed = self.rng.next_u64();
+        let now = self.now;
+        let sim = self.nodes.get_mut(name).expect("known node");
+        let mut config = Config::default();
+        // Config texts come from lessons and the UI; a bad one leaves the node down.
+        if config.load_text(&sim.config_text, &mut |_| Err("include is not available in the simulator".into())).is_err()
+        {
+            return;
+        }
+        sim.generation += 1;
+        let mut node = Node::new(NodeOptions {
+            seed,
+            pid: sim.pid + sim.generation as u32,
+            config,
+            config_file: None,
+            executable: "halab".into(),
+            start_ms: now,
+        });
+        node.log_startup();
+        if let Some(disk) = sim.disk.clone() {
+            let _ = node.load_rdb(&disk);
+        }
+        sim.node = Some(node);
+        sim.next_tick = None;
+        self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::NodeUp { node: name.to_string() } });
+        self.pump(name);
+    }
+
+    fn connect_client(&mut self, client: &str) {
+        let Some(c) = self.clients.get(client) else { return };
+        let node = c.node.clone();
+        let Some(sim) = self.nodes.get_mut(&node) else { return };
+        let Some(n) = sim.node.as_mut() else {
+            return;
+        };
+        self.next_conn += 1;
+        let conn = self.next_conn;
+        let port = 40000 + conn;
+        n.handle(self.now, Input::Connected { conn, addr: format!("127.0.0.1:{}", port), laddr: sim.addr.clone() });
+        self.conns.insert(conn, (client.to_string(), node.clone()));
+        if let Some(c) = self.clients.get_mut(client) {
+            c.conn = Some(conn);
+            c.inbox.clear();
+        }
+        self.pump(&node);
+    }
+
+    /// Send raw bytes from a client to its node (reconnecting first if it was closed).
+    pub fn client_send(&mut self, client: &str, bytes: &[u8]) {
+        if self.clients.get(client).is_some_and(|c| c.conn.is_none()) {
+            self.connect_client(client);
+        }
+        let Some(c) = self.clients.get(client) else { return };
+        let Some(conn) = c.conn else { return };
+        let from = Endpoint::Client(client.to_string());
+        let to = Endpoint::Node(c.node.clone());
+        self.transmit(conn, from, to, Bytes::copy_from_slice(bytes));
+    }
+
+    /// Put bytes on the wire from `from` to `to`, through the link's faults.
+    fn transmit(&mut self, conn: ConnId, from: Endpoint, to: Endpoint, bytes: Bytes) {
+        let key = (from.clone(), to.clone());
+        let link = self.links.get(&key).cloned().unwrap_or_default();
+        let lost = link.cut || (link.drop_per_mille > 0 && (self.rng.below(1000) as u32) < link.drop_per_mille);
+        self.trace.push(TraceEvent {
+            at: self.elapsed(),
+            kind: TraceKind::Message { from: from.clone(), to: to.clone(), bytes: bytes.len(), delivered: !lost },
+        });
+        if lost {
+            return;
+        }
+        if link.held {
+            self.links.entry(key).or_default().queue.push((conn, to, bytes));
+            return;
+        }
+        let at = self.now + self.latency_ms + link.extra_ms;
+        self.schedule(at, Event::Deliver { conn, to, bytes });
+    }
+
+    fn schedule(&mut self, at: u64, event: Event) {
+        self.seq += 1;
+        self.events.push(Some(event));
+        self.queue.push(Reverse((at, self.seq, self.events.len() - 1)));
+    }
+
+    /// Carry out what a node asked for, and (re)arm its timer.
+    fn pump(&mut self, name: &str) {
+        let Some(sim) = self.nodes.get_mut(name) else { return };
+        let Some(node) = sim.node.as_mut() else { return };
+        let mut outputs = Vec::new();
+        while let Some(out) = node.poll() {
+            outputs.push(out);
+        }
+        let next = node.poll_timeout();
+        let generation = sim.generation;
+        let pid = sim.pid + generation as u32;
+        let rearm = next.filter(|&t| sim.next_tick.is_none_or(|armed| t < armed || armed <= self.now));
+        if let Some(t) = rearm {
+            sim.next_tick = Some(t);
+        }
+        for out in outputs {
+            match out {
+                Output::Send { conn, bytes } => {
+                    if let Some((client, _)) = self.conns.get(&conn).cloned() {
+                        self.transmit(conn, Endpoint::Node(name.to_string()), Endpoint::Client(client), bytes);
+                    }
+                }
+                Output::Close { conn } => {
+                    let at = self.now + self.latency_ms;
+                    self.schedule(at, Event::CloseClient { conn });
+                }
+                Output::Log(line) => self.log(name, &line, pid),
+                Output::Persist(job) => {
+                    let image = rdb::encode_rdb(&job.snapshot, &job.aux);
+                    let bytes = image.len();
+                    if let Some(sim) = self.nodes.get_mut(name) {
+                        sim.disk = Some(image);
+                    }
+                    self.trace.push(TraceEvent {
+                        at: self.elapsed(),
+                        kind: TraceKind::Saved { node: name.to_string(), bytes },
+                    });
+                    // A background save takes a little virtual time; a foreground one none.
+                    let at = self.now + if job.background { 10 } else { 0 };
+                    self.schedule(at, Event::PersistDone { node: name.to_string(), generation, job: job.id, bytes });
+                }
+                Output::Exit { .. } | Output::Crash => {
+                    self.take_down(name);
+                    return;
+                }
+                Output::Stall { ms } => {
+                    // The process is busy: its next timer waits.
+                    let t = self.now + ms;
+                    self.schedule(t, Event::Tick { node: name.to_string(), generation });
+                }
+                Output::RewriteConfig { conn } => {
+                    if let Some(node) = self.nodes.get_mut(name).and_then(|s| s.node.as_mut()) {
+                        node.config_rewrite_done(conn, Err("no config file in the simulator".into()));
+                    }
+                }
+            }
+        }
+        if let Some(t) = rearm {
+            self.schedule(t, Event::Tick { node: name.to_string(), generation });
+        }
+    }
+
+    fn log(&mut self, node: &str, line: &LogLine, pid: u32) {
+        self.trace.push(TraceEvent {
+            at: self.elapsed(),
+            kind: TraceKind::Log { node: node.to_string(), line: line.render(pid) },
+        });
+    }
+
+    fn take_down(&mut self, name: &str) {
+        let Some(sim) = self.nodes.get_mut(name) else { return };
+        if sim.node.take().is_none() {
+            return;
+        }
+        sim.next_tick = None;
+        self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::NodeDown { node: name.to_string() } });
+        let dead: Vec<ConnId> = self.conns.iter().filter(|(_, (_, n))| n == name).map(|(c, _)| *c).collect();
+        for conn in dead {
+            self.close_client_side(conn);
+        }
+    }
+
+    fn close_client_side(&mut self, conn: ConnId) {
+        if let Some((client, _)) = self.conns.remove(&conn) {
+            if let Some(c) = self.clients.get_mut(&client) {
+                if c.conn == Some(conn) {
+                    c.conn = None;
+                }
+            }
+            self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Closed { client } });
+        }
+    }
+
+    fn inject(&mut self, fault: Fault) {
+        match fault {
+            Fault::Kill { node } => self.take_down(&node),
+            Fault::Restart { node } => {
+                if self.nodes.get(&node).is_some_and(|s| s.node.is_none()) {
+                    self.start_node(&node);
+                }
+            }
+            Fault::Cut { from, to, one_way } => {
+                self.links.entry((from.clone(), to.clone())).or_default().cut = true;
+                if !one_way {
+                    self.links.entry((to, from)).or_default().cut = true;
+                }
+            }
+            Fault::Heal { a, b } => {
+                for key in [(a.clone(), b.clone()), (b, a)] {
+                    if let Some(link) = self.links.remove(&key) {
+                        self.flush_held(link.queue);
+                    }
+                }
+            }
+            Fault::Hold { a, b } => {
+                for key in [(a.clone(), b.clone()), (b, a)] {
+                    self.links.entry(key).or_default().held = true;
+                }
+            }
+            Fault::Release { a, b } => {
+                for key in [(a.clone(), b.clone()), (b, a)] {
+                    if let Some(link) = self.links.get_mut(&key) {
+                        link.held = false;
+                        let q = std::mem::take(&mut link.queue);
+                        self.flush_held(q);
+                    }
+                }
+            }
+            Fault::Delay { a, b, ms } => {
+                for key in [(a.clone(), b.clone()), (b, a)] {
+                    self.links.entry(key).or_default().extra_ms = ms;
+                }
+            }
+            Fault::Drop { a, b, per_mille } => {
+                for key in [(a.clone(), b.clone()), (b, a)] {
+                    self.links.entry(key).or_default().drop_per_mille = per_mille.min(1000);
+                }
+            }
+        }
+    }
+
+    fn flush_held(&mut self, queue: Vec<(ConnId, Endpoint, Bytes)>) {
+        for (conn, to, bytes) in queue {
+            let at = self.now + self.latency_ms;
+            self.schedule(at, Event::Deliver { conn, to, bytes });
+        }
+    }
+
+    /// Process the next event, if any. Returns false when nothing is scheduled.
+    pub fn step(&mut self) -> bool {
+        let Some(Reverse((at, _, idx))) = self.queue.pop() else { return false };
+        let Some(event) = self.events[idx].take() else { return true };
+        self.now = self.now.max(at);
+        match event {
+            Event::Deliver { conn, to: Endpoint::Node(name), bytes } => {
+                if !self.conns.contains_key(&conn) {
+                    return true;
+                }
+                if let Some(node) = self.nodes.get_mut(&name).and_then(|s| s.node.as_mut()) {
+                    node.handle(self.now, Input::Data { conn, bytes: &bytes });
+                    self.pump(&name);
+                }
+            }
+            Event::Deliver { conn, to: Endpoint::Client(name), bytes } => {
+                let Some(c) = self.clients.get_mut(&name) else { return true };
+                if c.conn != Some(conn) {
+                    return true;
+                }
+                c.inbox.extend_from_slice(&bytes);
+                while let Ok(Some(frame)) = Frame::decode(&mut c.inbox) {
+                    let text = render_cli(&frame);
+                    c.replies.push(frame);
+                    self.trace.push(TraceEvent {
+                        at: self.now - self.epoch,
+                        kind: TraceKind::Reply { client: name.clone(), text },
+                    });
+                }
+            }
+            Event::CloseClient { conn } => {
+                if let Some((_, node)) = self.conns.get(&conn).cloned() {
+                    if let Some(n) = self.nodes.get_mut(&node).and_then(|s| s.node.as_mut()) {
+                        n.handle(self.now, Input::Closed { conn });
+                    }
+                    self.close_client_side(conn);
+                    self.pump(&node);
+                }
+            }
+            Event::Tick { node, generation } => {
+                let Some(sim) = self.nodes.get_mut(&node) else { return true };
+                if sim.generation != generation || sim.next_tick.is_some_and(|t| t > self.now) {
+                    return true;
+                }
+                sim.next_tick = None;
+                if let Some(n) = sim.node.as_mut() {
+                    n.handle(self.now, Input::Tick);
+                    self.pump(&node);
+                }
+            }
+            Event::PersistDone { node, generation, job, bytes } => {
+                let Some(sim) = self.nodes.get_mut(&node) else { return true };
+                if sim.generation != generation {
+                    return true;
+                }
+                if let Some(n) = sim.node.as_mut() {
+                    n.handle(self.now, Input::PersistDone { job, result: Ok(bytes) });
+                    self.pump(&node);
+                }
+            }
+        }
+        true
+    }
+
+    /// Process events up to and including virtual time `until` (Unix ms), then stop there.
+    pub fn run_until(&mut self, until: u64) {
+        while let Some(Reverse((at, _, _))) = self.queue.peek() {
+            if *at > until {
+                break;
+            }
+            self.step();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Let `ms` of virtual time pass (a logged input).
+    pub fn advance(&mut self, ms: u64) {
+        self.apply(WorldInput::Advance { ms });
+    }
+
+    /// Send a command from a client and let the world run until its reply arrives (or
+    /// `timeout_ms` of virtual time pass). Returns the reply.
+    pub fn command(&mut self, client: &str, args: &[&str]) -> Option<Frame> {
+        let before = self.replies(client).len();
+        self.apply(WorldInput::Command {
+            client: client.to_string(),
+            args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        });
+        let deadline = self.now + 5_000;
+        while self.replies(client).len() == before && self.now < deadline {
+            let next = self.queue.peek().map(|Reverse((at, _, _))| *at);
+            match next {
+                Some(at) if at <= deadline => {
+                    self.step();
+                }
+                _ => break,
+            }
+        }
+        self.replies(client).get(before).cloned()
+    }
+
+    /// Rebuild the world as it was at `elapsed_ms` after its start, by replaying the logged
+    /// inputs before that time from the seed. The inputs after it are kept as a branch.
+    pub fn rewind_to(&mut self, elapsed_ms: u64) {
+        let cut = self.epoch + elapsed_ms;
+        let keep: Vec<(u64, WorldInput)> = self.inputs.iter().filter(|(t, _)| *t < cut).cloned().collect();
+        let future: Vec<(u64, WorldInput)> = self.inputs.iter().filter(|(t, _)| *t >= cut).cloned().collect();
+        let mut branches = std::mem::take(&mut self.branches);
+        if !future.is_empty() {
+            branches.push(self.inputs.clone());
+        }
+        let latency = self.latency_ms;
+        *self = World::with_epoch(self.seed, self.epoch);
+        self.latency_ms = latency;
+        for (t, input) in keep {
+            self.run_until(t);
+            self.inputs.push((t, input.clone()));
+            self.carry_out(input);
+        }
+        self.run_until(cut);
+        self.branches = branches;
+    }
+
+    /// Replay a whole input log into a fresh world (the way a shared link reproduces a run).
+    pub fn replay(seed: u64, inputs: &[(u64, WorldInput)]) -> World {
+        let mut w = World::new(seed);
+        for (t, input) in inputs {
+            w.run_until(*t);
+            w.inputs.push((*t, input.clone()));
+            w.carry_out(input.clone());
+        }
+        w
+    }
+
+    /// The trace rendered one event per line: what determinism tests compare.
+    pub fn trace_text(&self) -> String {
+        let mut s = String::new();
+        for e in &self.trace {
+            s.push_str(&e.to_string());
+            s.push('\n');
+        }
+        s
+    }
+
+    /// Queued, not yet delivered events (for the timeline).
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// What the held links are keeping back.
+    pub fn held_messages(&self) -> VecDeque<(Endpoint, Endpoint, usize)> {
+        self.links
+            .iter()
+            .flat_map(|((a, b), l)| l.queue.iter().map(move |(_, _, bytes)| (a.clone(), b.clone(), bytes.len())))
+            .collect()
+    }
+}
+
+fn describe(input: &WorldInput) -> String {
+    match input {
+        WorldInput::AddNode { name, addr, .. } => format!("add node {} at {}", name, addr),
+        WorldInput::AddClient { name, node } => format!("add client {} -> {}", name, node),
+        WorldInput::Command { client, args } => {
+            let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            format!("{}> {}", client, words.join(" "))
+        }
+        WorldInput::Fault(f) => format!("fault {:?}", f),
+        WorldInput::Advance { ms } => format!("advance {}ms", ms),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_node(seed: u64) -> World {
+        let mut w = World::new(seed);
+        w.apply(WorldInput::AddNode {
+            name: "m".into(),
+            addr: "192.168.131.148:6379".into(),
+            config: "save 900 1\n".into(),
+        });
+        w.apply(WorldInput::AddClient { name: "cli".into(), node: "m".into() });
+        w
+    }
+
+    #[test]
+    fn a_session_runs_on_the_real_node() {
+        let mut w = one_node(1);
+        assert_eq!(w.command("cli", &["SET", "keyone", "lisuo"]), Some(Frame::Simple("OK".into())));
+        w.command("cli", &["LPUSH", "menu", "apple", "banana"]);
+        w.command("cli", &["LPUSH", "menu", "pine"]);
+        let r = w.command("cli", &["LRANGE", "menu", "0", "-1"]).unwrap();
+        assert_eq!(render_cli(&r), "1) \"pine\"\n2) \"banana\"\n3) \"apple\"");
+        assert!(w.trace_text().contains("log m 1001:M 22 Nov 2026 21:36:26.000 * Running mode=standalone, port=6379."));
+    }
+
+    #[test]
+    fn a_crash_loses_what_was_not_saved() {
+        let mut w = one_node(1);
+        w.command("cli", &["SET", "saved", "1"]);
+        w.command("cli", &["SAVE"]);
+        w.command("cli", &["SET", "unsaved", "1"]);
+        w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+        assert!(w.node("m").is_none());
+        assert!(w.trace_text().contains("closed cli"));
+        w.apply(WorldInput::Fault(Fault::Restart { node: "m".into() }));
+        assert_eq!(w.command("cli", &["GET", "saved"]), Some(Frame::Bulk("1".into())));
+        assert_eq!(w.command("cli", &["GET", "unsaved"]), Some(Frame::NullBulk));
+    }
+
+    #[test]
+    fn cut_links_lose_messages_and_held_links_deliver_later() {
+        let mut w = one_node(1);
+        let c = Endpoint::Client("cli".into());
+        let m = Endpoint::Node("m".into());
+        w.apply(WorldInput::Fault(Fault::Cut { from: c.clone(), to: m.clone(), one_way: true }));
+        assert_eq!(w.command("cli", &["PING"]), None);
+        w.apply(WorldInput::Fault(Fault::Heal { a: c.clone(), b: m.clone() }));
+        assert_eq!(w.command("cli", &["PING"]), Some(Frame::Simple("PONG".into())));
+        w.apply(WorldInput::Fault(Fault::Hold { a: c.clone(), b: m.clone() }));
+        assert_eq!(w.command("cli", &["ECHO", "later"]), None);
+        assert_eq!(w.held_messages().len(), 1);
+        w.apply(WorldInput::Fault(Fault::Release { a: c, b: m }));
+        w.advance(10);
+        assert_eq!(w.replies("cli").last(), Some(&Frame::Bulk("later".into())));
+    }
+
+    #[test]
+    fn delay_shifts_replies_in_virtual_time() {
+        let mut w = one_node(1);
+        w.apply(WorldInput::Fault(Fault::Delay {
+            a: Endpoint::Client("cli".into()),
+            b: Endpoint::Node("m".into()),
+            ms: 200,
+        }));
+        let t0 = w.elapsed();
+        w.command("cli", &["PING"]);
+        assert!(w.elapsed() - t0 >= 400, "round trip took {}ms", w.elapsed() - t0);
+    }
+
+    #[test]
+    fn expiry_and_save_points_follow_virtual_time() {
+        let mut w = one_node(1);
+        w.command("cli", &["SET", "k", "v", "EX", "10"]);
+        w.advance(9_000);
+        assert_eq!(w.command("cli", &["EXISTS", "k"]), Some(Frame::Integer(1)));
+        w.advance(2_000);
+        assert_eq!(w.command("cli", &["EXISTS", "k"]), Some(Frame::Integer(0)));
+        // save 900 1: a change and 900 s later the node saves by itself.
+        w.command("cli", &["SET", "x", "1"]);
+        w.advance(901_000);
+        assert!(w.trace_text().contains("changes in 900 seconds. Saving..."), "{}", w.trace_text());
+    }
+
+    fn scenario(seed: u64) -> World {
+        let mut w = one_node(seed);
+        w.apply(WorldInput::AddNode { name: "r".into(), addr: "192.168.131.149:6379".into(), config: String::new() });
+        w.apply(WorldInput::AddClient { name: "cli2".into(), node: "r".into() });
+        for i in 0..30 {
+            w.command("cli", &["SET", &format!("k{i}"), "v", "PX", &(100 * i).to_string()]);
+            w.command("cli2", &["SADD", "s", &i.to_string()]);
+        }
+        w.apply(WorldInput::Fault(Fault::Drop {
+            a: Endpoint::Client("cli".into()),
+            b: Endpoint::Node("m".into()),
+            per_mille: 300,
+        }));
+        for _ in 0..20 {
+            w.command("cli", &["RANDOMKEY"]);
+        }
+        w.command("cli2", &["SPOP", "s", "3"]);
+        w.advance(5_000);
+        w.apply(WorldInput::Fault(Fault::Kill { node: "r".into() }));
+        w.advance(100);
+        w
+    }
+
+    #[test]
+    fn same_seed_and_inputs_give_the_same_trace() {
+        let a = scenario(42);
+        let b = scenario(42);
+        assert_eq!(a.trace_text(), b.trace_text());
+        let replayed = World::replay(42, a.inputs());
+        assert_eq!(replayed.trace_text(), a.trace_text());
+        assert_ne!(scenario(43).trace_text(), a.trace_text());
+    }
+
+    #[test]
+    fn rewind_restores_the_past_and_keeps_the_future_as_a_branch() {
+        let mut w = one_node(3);
+        w.command("cli", &["SET", "a", "1"]);
+        w.advance(1_000);
+        let mark = w.elapsed();
+        w.command("cli", &["SET", "a", "2"]);
+        w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+        w.rewind_to(mark);
+        assert!(w.node("m").is_some(), "the kill is in the future now");
+        assert_eq!(w.branches.len(), 1);
+        assert_eq!(w.command("cli", &["GET", "a"]), Some(Frame::Bulk("1".into())));
+        // Acting in the past is a new branch; the old future is still reachable.
+        let old_future = w.branches[0].clone();
+        let restored = World::replay(3, &old_future);
+        assert!(restored.node("m").is_none());
+    }
+}
