@@ -21,6 +21,7 @@
 pub mod command;
 pub mod config;
 pub mod keyspace;
+pub mod lesson;
 pub mod log;
 pub mod long_double;
 pub mod node;
@@ -29,3 +30,4 @@ pub mod rdb;
 pub mod resp;
 pub mod rng;
 pub mod sim;
+pub mod view;

@@ -197,6 +197,18 @@ struct SimClient {
     replies: Vec<Frame>,
 }
 
+/// A link's faults, for views.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkSummary {
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub cut: bool,
+    pub held: bool,
+    pub extra_ms: u64,
+    pub drop_per_mille: u32,
+    pub held_messages: usize,
+}
+
 #[derive(Debug, Clone, Default)]
 struct LinkState {
     /// Directions that are cut: (from, to).
@@ -702,6 +714,32 @@ impl World {
     /// Queued, not yet delivered events (for the timeline).
     pub fn pending_events(&self) -> usize {
         self.queue.len()
+    }
+
+    /// Links with a fault on them: (from, to, cut, held, extra latency, loss ‰, held messages).
+    pub fn faulty_links(&self) -> Vec<LinkSummary> {
+        self.links
+            .iter()
+            .map(|((from, to), l)| LinkSummary {
+                from: from.clone(),
+                to: to.clone(),
+                cut: l.cut,
+                held: l.held,
+                extra_ms: l.extra_ms,
+                drop_per_mille: l.drop_per_mille,
+                held_messages: l.queue.len(),
+            })
+            .collect()
+    }
+
+    /// Clients and the node each is attached to, with whether the connection is open.
+    pub fn client_links(&self) -> Vec<(String, String, bool)> {
+        self.clients.iter().map(|(name, c)| (name.clone(), c.node.clone(), c.conn.is_some())).collect()
+    }
+
+    /// A node's address, as configured (simulated addresses may be the tutorials' own).
+    pub fn node_addr(&self, name: &str) -> Option<&str> {
+        self.nodes.get(name).map(|n| n.addr.as_str())
     }
 
     /// What the held links are keeping back.

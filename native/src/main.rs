@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! halab server [redis.conf] [--option value ...]   a Redis 7.0-compatible server
+//! halab lesson run <file> [--seed N] [--trace out]  run a lesson in the simulator
 //! ```
 //!
-//! Later issues add `sentinel`, `cli`, `lab` (the web bridge) and `lesson`.
+//! Later issues add `sentinel`, `cli` and `lab` (the web bridge).
 
+mod lesson_cli;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -26,11 +28,33 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Lessons: tutorial experiments that run in the simulator.
+    Lesson {
+        #[command(subcommand)]
+        command: LessonCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LessonCommand {
+    /// Run one lesson file; exits non-zero when a step's expectation fails.
+    Run {
+        file: String,
+        /// Seed of the simulated world.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Write the world's trace (every message, reply and log line) to this file.
+        #[arg(long)]
+        trace: Option<String>,
+    },
 }
 
 fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Server { args } => std::process::exit(server::run(args)),
+        Command::Lesson { command: LessonCommand::Run { file, seed, trace } } => {
+            std::process::exit(lesson_cli::run(&file, seed, trace.as_deref()))
+        }
     }
 }

@@ -1,0 +1,418 @@
+//! Lessons: a tutorial experiment as a file a person can read and a machine can run.
+//!
+//! A lesson is Markdown. Its title line, then a `## 中文` and an `## English` narrative, a
+//! `## Topology` listing nodes (with an optional ```` ```conf ```` block of config lines) and
+//! clients, and `## Steps`, a numbered list:
+//!
+//! ```text
+//! 1. cli> LPUSH menu apple banana          run a command as client `cli`
+//!    → (integer) 2                          the reply, as redis-cli prints it (one → per line)
+//! 2. kill master                            faults: kill, restart, cut A B, cut A -> B,
+//!                                           heal A B, hold A B, release A B, delay A B 200ms
+//! 3. wait 1500ms                            let virtual time pass (ms or s)
+//! 4. expect log master: DB saved on disk    a log line of that node contains the text
+//! 5. expect view master: keys=2             a fact of the view (up, role, keys, clients)
+//! ```
+//!
+//! [`run`] drives a lesson against a [`LessonTarget`]: the simulator today, live processes
+//! through the bridge later. Each step yields a [`StepResult`] saying what was expected and what
+//! was seen.
+
+use crate::resp::{render_cli, split_args, Frame};
+use crate::sim::{Endpoint, Fault, TraceKind, World, WorldInput};
+use crate::view::{self, ViewModel};
+
+/// A parsed lesson.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lesson {
+    pub title: String,
+    pub narrative_zh: String,
+    pub narrative_en: String,
+    pub nodes: Vec<NodeSpec>,
+    pub clients: Vec<(String, String)>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSpec {
+    pub name: String,
+    pub addr: String,
+    pub config: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Command { client: String, args: Vec<Vec<u8>>, expect: Option<String> },
+    Fault(Fault),
+    Wait { ms: u64 },
+    ExpectLog { node: String, text: String },
+    ExpectView { node: String, field: String, value: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// The step as written (first line).
+    pub text: String,
+    pub action: Action,
+}
+
+/// A lesson file that could not be read, with its 1-based line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LessonError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for LessonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Section {
+    Head,
+    Zh,
+    En,
+    Topology,
+    Steps,
+    Other,
+}
+
+/// Parse a lesson file.
+pub fn parse(text: &str) -> Result<Lesson, LessonError> {
+    let mut lesson = Lesson {
+        title: String::new(),
+        narrative_zh: String::new(),
+        narrative_en: String::new(),
+        nodes: Vec::new(),
+        clients: Vec::new(),
+        steps: Vec::new(),
+    };
+    let mut section = Section::Head;
+    let mut in_conf = false;
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, raw) in lines.iter().enumerate() {
+        let err = |message: String| LessonError { line: i + 1, message };
+        let line = raw.trim_end();
+        let trimmed = line.trim();
+        if let Some(t) = line.strip_prefix("# ") {
+            lesson.title = t.trim().to_string();
+            continue;
+        }
+        if let Some(h) = line.strip_prefix("## ") {
+            section = match h.trim().to_lowercase().as_str() {
+                "中文" | "zh" => Section::Zh,
+                "english" | "en" => Section::En,
+                "topology" | "拓扑" => Section::Topology,
+                "steps" | "步骤" => Section::Steps,
+                _ => Section::Other,
+            };
+            continue;
+        }
+        match section {
+            Section::Zh => push_line(&mut lesson.narrative_zh, line),
+            Section::En => push_line(&mut lesson.narrative_en, line),
+            Section::Topology => {
+                if trimmed.starts_with("```") {
+                    in_conf = !in_conf;
+                    continue;
+                }
+                if in_conf {
+                    let node = lesson.nodes.last_mut().ok_or_else(|| err("config block before any node".into()))?;
+                    node.config.push_str(trimmed);
+                    node.config.push('\n');
+                    continue;
+                }
+                let Some(item) = trimmed.strip_prefix("- ") else { continue };
+                let words: Vec<&str> = item.split_whitespace().collect();
+                match words.as_slice() {
+                    ["node", name, addr, ..] => lesson.nodes.push(NodeSpec {
+                        name: name.to_string(),
+                        addr: addr.to_string(),
+                        config: String::new(),
+                    }),
+                    ["client", name, "->", node, ..] => lesson.clients.push((name.to_string(), node.to_string())),
+                    _ => return Err(err(format!("topology line not understood: {}", item))),
+                }
+            }
+            Section::Steps => {
+                if let Some(reply) = trimmed.strip_prefix('→') {
+                    let Some(Step { action: Action::Command { expect, .. }, .. }) = lesson.steps.last_mut() else {
+                        return Err(err("an expected reply (→) must follow a command step".into()));
+                    };
+                    let reply = reply.trim();
+                    match expect {
+                        Some(e) => {
+                            e.push('\n');
+                            e.push_str(reply);
+                        }
+                        None => *expect = Some(reply.to_string()),
+                    }
+                    continue;
+                }
+                let Some(step) = numbered_item(trimmed) else { continue };
+                let action = parse_step(step, &lesson).map_err(err)?;
+                lesson.steps.push(Step { text: step.to_string(), action });
+            }
+            Section::Head | Section::Other => {}
+        }
+    }
+    if lesson.nodes.is_empty() {
+        return Err(LessonError { line: lines.len(), message: "the lesson has no node in its topology".into() });
+    }
+    Ok(lesson)
+}
+
+fn push_line(s: &mut String, line: &str) {
+    if s.is_empty() && line.trim().is_empty() {
+        return;
+    }
+    s.push_str(line);
+    s.push('\n');
+}
+
+/// `12. text` → `text`.
+fn numbered_item(line: &str) -> Option<&str> {
+    let (num, rest) = line.split_once(". ")?;
+    if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) {
+        Some(rest.trim())
+    } else {
+        None
+    }
+}
+
+fn endpoint(name: &str, lesson: &Lesson) -> Result<Endpoint, String> {
+    if lesson.nodes.iter().any(|n| n.name == name) {
+        Ok(Endpoint::Node(name.to_string()))
+    } else if lesson.clients.iter().any(|(c, _)| c == name) {
+        Ok(Endpoint::Client(name.to_string()))
+    } else {
+        Err(format!("unknown node or client '{}'", name))
+    }
+}
+
+fn parse_duration(s: &str) -> Result<u64, String> {
+    let bad = || format!("bad duration '{}' (use 500ms or 2s)", s);
+    if let Some(ms) = s.strip_suffix("ms") {
+        ms.parse().map_err(|_| bad())
+    } else if let Some(secs) = s.strip_suffix('s') {
+        secs.parse::<f64>().map(|v| (v * 1000.0) as u64).map_err(|_| bad())
+    } else {
+        Err(bad())
+    }
+}
+
+fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
+    if let Some((client, cmd)) = step.split_once("> ") {
+        let client = client.trim().trim_matches('`');
+        if lesson.clients.iter().any(|(c, _)| c == client) {
+            let cmd = cmd.trim().trim_matches('`');
+            let args = split_args(cmd.as_bytes()).ok_or_else(|| format!("unbalanced quotes in '{}'", cmd))?;
+            if args.is_empty() {
+                return Err("empty command".into());
+            }
+            return Ok(Action::Command { client: client.to_string(), args, expect: None });
+        }
+    }
+    if let Some(rest) = step.strip_prefix("expect log ") {
+        let (node, text) = rest.split_once(':').ok_or("expect log <node>: <text>")?;
+        return Ok(Action::ExpectLog {
+            node: node.trim().to_string(),
+            text: text.trim().trim_matches('`').to_string(),
+        });
+    }
+    if let Some(rest) = step.strip_prefix("expect view ") {
+        let (node, fact) = rest.split_once(':').ok_or("expect view <node>: <field>=<value>")?;
+        let (field, value) = fact.trim().split_once('=').ok_or("expect view <node>: <field>=<value>")?;
+        return Ok(Action::ExpectView {
+            node: node.trim().to_string(),
+            field: field.trim().to_string(),
+            value: value.trim().to_string(),
+        });
+    }
+    let words: Vec<&str> = step.split_whitespace().collect();
+    let pair =
+        |a: &str, b: &str| -> Result<(Endpoint, Endpoint), String> { Ok((endpoint(a, lesson)?, endpoint(b, lesson)?)) };
+    let fault = match words.as_slice() {
+        ["wait", d] => return Ok(Action::Wait { ms: parse_duration(d)? }),
+        ["kill", node] => Fault::Kill { node: node.to_string() },
+        ["restart", node] => Fault::Restart { node: node.to_string() },
+        ["cut", a, "->", b] => {
+            let (from, to) = pair(a, b)?;
+            Fault::Cut { from, to, one_way: true }
+        }
+        ["cut", a, b] => {
+            let (from, to) = pair(a, b)?;
+            Fault::Cut { from, to, one_way: false }
+        }
+        ["heal", a, b] => {
+            let (a, b) = pair(a, b)?;
+            Fault::Heal { a, b }
+        }
+        ["hold", a, b] => {
+            let (a, b) = pair(a, b)?;
+            Fault::Hold { a, b }
+        }
+        ["release", a, b] => {
+            let (a, b) = pair(a, b)?;
+            Fault::Release { a, b }
+        }
+        ["delay", a, b, d] => {
+            let (a, b) = pair(a, b)?;
+            Fault::Delay { a, b, ms: parse_duration(d)? }
+        }
+        _ => return Err(format!("step not understood: {}", step)),
+    };
+    Ok(Action::Fault(fault))
+}
+
+/// Where a lesson runs: the simulator, or (later) live processes.
+pub trait LessonTarget {
+    fn add_node(&mut self, spec: &NodeSpec);
+    fn add_client(&mut self, name: &str, node: &str);
+    fn command(&mut self, client: &str, args: &[Vec<u8>]) -> Option<Frame>;
+    fn fault(&mut self, fault: Fault);
+    fn wait(&mut self, ms: u64);
+    /// Log lines of a node so far, rendered as Redis writes them.
+    fn logs(&self, node: &str) -> Vec<String>;
+    fn view(&self) -> ViewModel;
+}
+
+impl LessonTarget for World {
+    fn add_node(&mut self, spec: &NodeSpec) {
+        self.apply(WorldInput::AddNode {
+            name: spec.name.clone(),
+            addr: spec.addr.clone(),
+            config: spec.config.clone(),
+        });
+    }
+    fn add_client(&mut self, name: &str, node: &str) {
+        self.apply(WorldInput::AddClient { name: name.to_string(), node: node.to_string() });
+    }
+    fn command(&mut self, client: &str, args: &[Vec<u8>]) -> Option<Frame> {
+        let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let refs: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+        World::command(self, client, &refs)
+    }
+    fn fault(&mut self, fault: Fault) {
+        self.apply(WorldInput::Fault(fault));
+    }
+    fn wait(&mut self, ms: u64) {
+        self.advance(ms);
+    }
+    fn logs(&self, node: &str) -> Vec<String> {
+        self.trace()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                TraceKind::Log { node: n, line } if n == node => Some(line.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+    fn view(&self) -> ViewModel {
+        view::from_world(self, 200)
+    }
+}
+
+/// The outcome of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepResult {
+    pub number: usize,
+    pub text: String,
+    pub ok: bool,
+    pub expected: Option<String>,
+    pub seen: String,
+}
+
+/// Build the topology, then run every step; a failed expectation does not stop the run.
+pub fn run(lesson: &Lesson, target: &mut dyn LessonTarget) -> Vec<StepResult> {
+    for n in &lesson.nodes {
+        target.add_node(n);
+    }
+    for (c, n) in &lesson.clients {
+        target.add_client(c, n);
+    }
+    let mut results = Vec::new();
+    for (i, step) in lesson.steps.iter().enumerate() {
+        let (ok, expected, seen) = match &step.action {
+            Action::Command { client, args, expect } => {
+                let seen = match target.command(client, args) {
+                    Some(f) => render_cli(&f),
+                    None => "(no reply)".to_string(),
+                };
+                (expect.as_ref().is_none_or(|e| *e == seen), expect.clone(), seen)
+            }
+            Action::Fault(f) => {
+                target.fault(f.clone());
+                (true, None, String::new())
+            }
+            Action::Wait { ms } => {
+                target.wait(*ms);
+                (true, None, String::new())
+            }
+            Action::ExpectLog { node, text } => {
+                let logs = target.logs(node);
+                let hit = logs.iter().find(|l| l.contains(text.as_str())).cloned();
+                (
+                    hit.is_some(),
+                    Some(text.clone()),
+                    hit.unwrap_or_else(|| format!("{} log lines, none matching", logs.len())),
+                )
+            }
+            Action::ExpectView { node, field, value } => {
+                let v = target.view();
+                let seen = match v.nodes.iter().find(|n| &n.name == node) {
+                    None => format!("no node {}", node),
+                    Some(n) => match field.as_str() {
+                        "up" => n.up.to_string(),
+                        "role" => n.role.clone(),
+                        "keys" => n.keys.iter().map(|(_, k)| k).sum::<u64>().to_string(),
+                        "clients" => n.connected_clients.to_string(),
+                        "addr" => n.addr.clone(),
+                        other => format!("unknown view field {}", other),
+                    },
+                };
+                (seen == *value, Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
+            }
+        };
+        results.push(StepResult { number: i + 1, text: step.text.clone(), ok, expected, seen });
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# 示例 | Sample\n\n## 中文\n\n写入一个键。\n\n## English\n\nWrite a key.\n\n## Topology\n\n- node m 192.168.131.148:6379\n  ```conf\n  save 900 1\n  ```\n- client cli -> m\n\n## Steps\n\n1. cli> SET keyone lisuo\n   → OK\n2. cli> LPUSH menu apple banana\n   → (integer) 2\n3. cli> LRANGE menu 0 -1\n   → 1) \"banana\"\n   → 2) \"apple\"\n4. kill m\n5. restart m\n6. wait 2s\n7. cli> DBSIZE\n   → (integer) 0\n8. expect view m: up=true\n9. expect log m: Server initialized\n";
+
+    #[test]
+    fn parses_and_runs_in_the_simulator() {
+        let lesson = parse(SAMPLE).unwrap();
+        assert_eq!(lesson.title, "示例 | Sample");
+        assert_eq!(lesson.nodes[0].config, "save 900 1\n");
+        assert_eq!(lesson.steps.len(), 9);
+        let mut world = World::new(1);
+        let results = run(&lesson, &mut world);
+        for r in &results {
+            assert!(r.ok, "step {} '{}': expected {:?}, saw {:?}", r.number, r.text, r.expected, r.seen);
+        }
+    }
+
+    #[test]
+    fn a_wrong_expectation_is_reported_with_what_was_seen() {
+        let text = SAMPLE.replace("→ (integer) 2", "→ (integer) 3");
+        let lesson = parse(&text).unwrap();
+        let results = run(&lesson, &mut World::new(1));
+        let bad: Vec<_> = results.iter().filter(|r| !r.ok).collect();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].seen, "(integer) 2");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("# x\n## Topology\n- node m 127.0.0.1:6379\n## Steps\n1. frobnicate m\n").unwrap_err();
+        assert_eq!(e.line, 5);
+    }
+}
