@@ -1328,24 +1328,8 @@ pub fn command_line_to_config_text(args: &[String]) -> String {
     out
 }
 
-/// `sdscatrepr`: a double-quoted string with C escapes.
 fn quote_repr(s: &str) -> String {
-    let mut out = String::from("\"");
-    for b in s.bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => out.push(c as char),
-            c => out.push_str(&format!("\\x{:02x}", c)),
-        }
-    }
-    out.push('"');
-    out
+    crate::resp::repr(s.as_bytes())
 }
 
 impl Config {

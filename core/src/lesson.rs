@@ -325,60 +325,66 @@ pub struct StepResult {
     pub seen: String,
 }
 
-/// Build the topology, then run every step; a failed expectation does not stop the run.
-pub fn run(lesson: &Lesson, target: &mut dyn LessonTarget) -> Vec<StepResult> {
+/// Build the lesson's topology on the target.
+pub fn setup(lesson: &Lesson, target: &mut dyn LessonTarget) {
     for n in &lesson.nodes {
         target.add_node(n);
     }
     for (c, n) in &lesson.clients {
         target.add_client(c, n);
     }
-    let mut results = Vec::new();
-    for (i, step) in lesson.steps.iter().enumerate() {
-        let (ok, expected, seen) = match &step.action {
-            Action::Command { client, args, expect } => {
-                let seen = match target.command(client, args) {
-                    Some(f) => render_cli(&f),
-                    None => "(no reply)".to_string(),
-                };
-                (expect.as_ref().is_none_or(|e| *e == seen), expect.clone(), seen)
-            }
-            Action::Fault(f) => {
-                target.fault(f.clone());
-                (true, None, String::new())
-            }
-            Action::Wait { ms } => {
-                target.wait(*ms);
-                (true, None, String::new())
-            }
-            Action::ExpectLog { node, text } => {
-                let logs = target.logs(node);
-                let hit = logs.iter().find(|l| l.contains(text.as_str())).cloned();
-                (
-                    hit.is_some(),
-                    Some(text.clone()),
-                    hit.unwrap_or_else(|| format!("{} log lines, none matching", logs.len())),
-                )
-            }
-            Action::ExpectView { node, field, value } => {
-                let v = target.view();
-                let seen = match v.nodes.iter().find(|n| &n.name == node) {
-                    None => format!("no node {}", node),
-                    Some(n) => match field.as_str() {
-                        "up" => n.up.to_string(),
-                        "role" => n.role.clone(),
-                        "keys" => n.keys.iter().map(|(_, k)| k).sum::<u64>().to_string(),
-                        "clients" => n.connected_clients.to_string(),
-                        "addr" => n.addr.clone(),
-                        other => format!("unknown view field {}", other),
-                    },
-                };
-                (seen == *value, Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
-            }
-        };
-        results.push(StepResult { number: i + 1, text: step.text.clone(), ok, expected, seen });
-    }
-    results
+}
+
+/// Carry out one step (numbered from 1) and check its expectation.
+pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> StepResult {
+    let (ok, expected, seen) = match &step.action {
+        Action::Command { client, args, expect } => {
+            let seen = match target.command(client, args) {
+                Some(f) => render_cli(&f),
+                None => "(no reply)".to_string(),
+            };
+            (expect.as_ref().is_none_or(|e| *e == seen), expect.clone(), seen)
+        }
+        Action::Fault(f) => {
+            target.fault(f.clone());
+            (true, None, String::new())
+        }
+        Action::Wait { ms } => {
+            target.wait(*ms);
+            (true, None, String::new())
+        }
+        Action::ExpectLog { node, text } => {
+            let logs = target.logs(node);
+            let hit = logs.iter().find(|l| l.contains(text.as_str())).cloned();
+            (
+                hit.is_some(),
+                Some(text.clone()),
+                hit.unwrap_or_else(|| format!("{} log lines, none matching", logs.len())),
+            )
+        }
+        Action::ExpectView { node, field, value } => {
+            let v = target.view();
+            let seen = match v.nodes.iter().find(|n| &n.name == node) {
+                None => format!("no node {}", node),
+                Some(n) => match field.as_str() {
+                    "up" => n.up.to_string(),
+                    "role" => n.role.clone(),
+                    "keys" => n.keys.iter().map(|(_, k)| k).sum::<u64>().to_string(),
+                    "clients" => n.connected_clients.to_string(),
+                    "addr" => n.addr.clone(),
+                    other => format!("unknown view field {}", other),
+                },
+            };
+            (seen == *value, Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
+        }
+    };
+    StepResult { number, text: step.text.clone(), ok, expected, seen }
+}
+
+/// Build the topology, then run every step; a failed expectation does not stop the run.
+pub fn run(lesson: &Lesson, target: &mut dyn LessonTarget) -> Vec<StepResult> {
+    setup(lesson, target);
+    lesson.steps.iter().enumerate().map(|(i, step)| run_step(i + 1, step, target)).collect()
 }
 
 #[cfg(test)]

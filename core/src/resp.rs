@@ -801,7 +801,10 @@ pub fn render_cli(frame: &Frame) -> String {
     out
 }
 
-fn quote_cli(b: &[u8], out: &mut String) {
+/// Redis's `sdscatrepr`: a double-quoted string with C escapes, as redis-cli prints bulk
+/// replies and as redis-server quotes command-line options into config lines.
+pub fn repr(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() + 2);
     out.push('"');
     for &c in b {
         match c {
@@ -819,6 +822,11 @@ fn quote_cli(b: &[u8], out: &mut String) {
         }
     }
     out.push('"');
+    out
+}
+
+fn quote_cli(b: &[u8], out: &mut String) {
+    out.push_str(&repr(b));
 }
 
 fn render_cli_into(frame: &Frame, indent: usize, out: &mut String) {

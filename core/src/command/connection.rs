@@ -242,10 +242,7 @@ fn client_help(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.reply().array(lines.len());
-    for l in lines {
-        ctx.reply().simple(l);
-    }
+    super::reply_help(ctx, &lines);
 }
 
 fn client_type_matches(c: &crate::node::Client, t: &[u8]) -> Option<bool> {

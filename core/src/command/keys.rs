@@ -149,10 +149,7 @@ fn object(ctx: &mut Ctx, args: &mut [Bytes]) {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.reply().array(lines.len());
-        for l in lines {
-            ctx.reply().simple(l);
-        }
+        super::reply_help(ctx, &lines);
         return;
     }
     if args.len() != 3 {

@@ -147,15 +147,7 @@ fn pop_generic(ctx: &mut Ctx, args: &[Bytes], end: End) {
         let name = if end == End::Left { "lpop" } else { "rpop" };
         return ctx.error(&format!("ERR wrong number of arguments for '{}' command", name));
     }
-    let count = if args.len() == 3 {
-        let Some(c) = arg_i64(ctx, &args[2]) else { return };
-        if c < 0 {
-            return ctx.error("ERR value is out of range, must be positive");
-        }
-        Some(c as usize)
-    } else {
-        None
-    };
+    let Ok(count) = super::optional_count(ctx, args.get(2)) else { return };
     if count == Some(0) {
         // Redis 7.0 checks the key type first, then answers an empty array (or nil for a
         // missing key).

@@ -78,20 +78,7 @@ impl<'a> Ctx<'a> {
     }
     /// Look up a key (lazily expiring it), counting a hit or a miss.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
-        let now = self.now;
-        let db = self.client.db;
-        let d = &mut self.srv.keyspace.dbs[db];
-        if d.expire_if_needed(key, now) {
-            self.srv.stats.expired_keys += 1;
-            self.srv.persist.dirty += 1;
-        }
-        let found = self.srv.keyspace.dbs[db].entries.get(key);
-        if found.is_some() {
-            self.srv.stats.keyspace_hits += 1;
-        } else {
-            self.srv.stats.keyspace_misses += 1;
-        }
-        found
+        self.read_and_reply(key).0
     }
     /// Look up a key for reading and hand out the reply buffer beside it, so a handler can
     /// reply straight from the stored value without copying it.
@@ -168,6 +155,26 @@ pub fn write_as<'c, T>(
         return Err(Replied);
     }
     Ok(ctx.db().entries.get_mut(&key[..]).and_then(pick))
+}
+
+/// Reply a HELP text: one status line per line, as Redis's `addReplyHelp` does.
+pub fn reply_help(ctx: &mut Ctx, lines: &[&str]) {
+    ctx.reply().array(lines.len());
+    for l in lines {
+        ctx.reply().simple(l);
+    }
+}
+
+/// The optional `count` of LPOP/RPOP/SPOP/ZPOPMIN/ZPOPMAX: `Ok(None)` when absent, `Err` after
+/// replying when it is not a non-negative integer.
+pub fn optional_count(ctx: &mut Ctx, arg: Option<&Bytes>) -> Result<Option<usize>, Replied> {
+    let Some(arg) = arg else { return Ok(None) };
+    let c = arg_i64(ctx, arg).ok_or(Replied)?;
+    if c < 0 {
+        ctx.error("ERR value is out of range, must be positive");
+        return Err(Replied);
+    }
+    Ok(Some(c as usize))
 }
 
 /// Parse an integer argument, replying with Redis's error when it is not one.

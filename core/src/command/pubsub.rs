@@ -207,10 +207,7 @@ fn pubsub(ctx: &mut Ctx, args: &mut [Bytes]) {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.reply().array(lines.len());
-        for l in lines {
-            ctx.reply().simple(l);
-        }
+        super::reply_help(ctx, &lines);
     } else {
         ctx.error(&format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",

@@ -288,10 +288,7 @@ fn config(ctx: &mut Ctx, args: &mut [Bytes]) {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.reply().array(lines.len());
-        for l in lines {
-            ctx.reply().simple(l);
-        }
+        super::reply_help(ctx, &lines);
     } else if eq_ic(sub, "GET") || eq_ic(sub, "SET") {
         ctx.error(&format!(
             "ERR wrong number of arguments for 'config|{}' command",
@@ -405,10 +402,7 @@ fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.reply().array(lines.len());
-        for l in lines {
-            ctx.reply().simple(l);
-        }
+        super::reply_help(ctx, &lines);
     } else {
         ctx.error(&format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.",
@@ -701,10 +695,7 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.reply().array(lines.len());
-        for l in lines {
-            ctx.reply().simple(l);
-        }
+        super::reply_help(ctx, &lines);
     } else {
         ctx.error(&format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",

@@ -231,17 +231,10 @@ fn sintercard(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn spop(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let count = if args.len() == 3 {
-        let Some(c) = arg_i64(ctx, &args[2]) else { return };
-        if c < 0 {
-            return ctx.error("ERR value is out of range, must be positive");
-        }
-        Some(c as usize)
-    } else if args.len() > 3 {
+    if args.len() > 3 {
         return ctx.error(super::SYNTAX_ERR);
-    } else {
-        None
-    };
+    }
+    let Ok(count) = super::optional_count(ctx, args.get(2)) else { return };
     let key = &args[1];
     let Ok(len) = with_set(ctx, key, |s| s.len()) else { return };
     let Some(len) = len else {

@@ -613,15 +613,7 @@ fn zpop_generic(ctx: &mut Ctx, args: &[Bytes], max: bool) {
     if args.len() > 3 {
         return ctx.error(SYNTAX_ERR);
     }
-    let count = if args.len() == 3 {
-        let Some(c) = arg_i64(ctx, &args[2]) else { return };
-        if c < 0 {
-            return ctx.error("ERR value is out of range, must be positive");
-        }
-        Some(c as usize)
-    } else {
-        None
-    };
+    let Ok(count) = super::optional_count(ctx, args.get(2)) else { return };
     let Ok(items) = pop_n(ctx, &args[1], max, count.unwrap_or(1)) else { return };
     if count.is_some() && ctx.client.reply.is_resp3() {
         reply_with_scores(ctx, &items, true);

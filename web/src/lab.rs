@@ -1,0 +1,242 @@
+//! The lab's state: a simulated world plus what the learner chose (language, node, lesson).
+//! Everything drawn is derived from the world, so rewinding the world rewinds the screen.
+
+use halab_core::lesson::{self, Lesson, StepResult};
+use halab_core::resp::split_args;
+use halab_core::sim::{Fault, TraceKind, World, WorldInput};
+use halab_core::view::{self, ViewModel};
+
+/// The lessons shipped with the app (the same files CI runs).
+pub const LESSONS: &[(&str, &str)] = &[
+    ("seed000-1.1.5-first-data-session.md", include_str!("../../lessons/seed000-1.1.5-first-data-session.md")),
+    ("seed001-replication-master-writes.md", include_str!("../../lessons/seed001-replication-master-writes.md")),
+    ("seed002-node-config-and-shutdown.md", include_str!("../../lessons/seed002-node-config-and-shutdown.md")),
+];
+
+pub fn lesson_title(file: &str) -> String {
+    LESSONS
+        .iter()
+        .find(|(f, _)| *f == file)
+        .and_then(|(_, text)| lesson::parse(text).ok())
+        .map(|l| l.title)
+        .unwrap_or_else(|| file.to_string())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+pub struct Lab {
+    pub world: World,
+    pub seed: u64,
+    pub lang: Lang,
+    pub selected: Option<String>,
+    pub playing: bool,
+    pub lesson_index: Option<usize>,
+    pub results: Vec<StepResult>,
+    lesson: Option<Lesson>,
+    /// How many inputs build the topology (stepping back never goes before them).
+    setup_inputs: usize,
+}
+
+impl Lab {
+    /// A lab from the page's URL: `#seed=7&lesson=0&lang=en`.
+    pub fn from_location() -> Lab {
+        let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+        let mut seed = 2026;
+        let mut lesson = None;
+        let mut lang = Lang::Zh;
+        for pair in hash.trim_start_matches('#').split('&') {
+            match pair.split_once('=') {
+                Some(("seed", v)) => seed = v.parse().unwrap_or(seed),
+                Some(("lesson", v)) => lesson = v.parse::<usize>().ok().filter(|i| *i < LESSONS.len()),
+                Some(("lang", "en")) => lang = Lang::En,
+                _ => {}
+            }
+        }
+        let mut lab = Lab {
+            world: World::new(seed),
+            seed,
+            lang,
+            selected: None,
+            playing: false,
+            lesson_index: None,
+            results: Vec::new(),
+            lesson: None,
+            setup_inputs: 0,
+        };
+        match lesson {
+            Some(i) => lab.load_lesson(i),
+            None => lab.reset(),
+        }
+        lab
+    }
+
+    /// Write the scenario into the URL so that a link reproduces it.
+    pub fn save_location(&self) {
+        let mut hash = format!("#seed={}", self.seed);
+        if let Some(i) = self.lesson_index {
+            hash.push_str(&format!("&lesson={}", i));
+        }
+        if self.lang == Lang::En {
+            hash.push_str("&lang=en");
+        }
+        if let Some(w) = web_sys::window() {
+            if let Ok(h) = w.history() {
+                let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
+            }
+        }
+    }
+
+    /// A fresh world with the current lesson's topology (or one default node).
+    fn reset(&mut self) {
+        self.world = World::new(self.seed);
+        self.results.clear();
+        match &self.lesson {
+            Some(l) => lesson::setup(l, &mut self.world),
+            None => self.world.apply(WorldInput::AddNode { name: "master".into(), addr: "127.0.0.1:6379".into(), config: String::new() }),
+        }
+        self.setup_inputs = self.world.inputs().len();
+        self.selected = self.world.node_names().into_iter().next();
+    }
+
+    pub fn load_lesson(&mut self, i: usize) {
+        self.lesson = lesson::parse(LESSONS[i].1).ok();
+        self.lesson_index = Some(i);
+        self.reset();
+    }
+
+    pub fn lesson(&self) -> Option<&Lesson> {
+        self.lesson.as_ref()
+    }
+
+    pub fn run_next_step(&mut self) {
+        let Some(l) = &self.lesson else { return };
+        let n = self.results.len();
+        if let Some(step) = l.steps.get(n) {
+            let r = lesson::run_step(n + 1, step, &mut self.world);
+            self.results.push(r);
+        }
+    }
+
+    pub fn view(&self) -> ViewModel {
+        view::from_world(&self.world, 200)
+    }
+
+    /// Node cards on a circle.
+    pub fn position(&self, i: usize, n: usize) -> (f64, f64) {
+        if n <= 1 {
+            return (320.0, 150.0);
+        }
+        let a = std::f64::consts::TAU * i as f64 / n as f64 - std::f64::consts::FRAC_PI_2;
+        (320.0 + 200.0 * a.cos(), 170.0 + 110.0 * a.sin())
+    }
+
+    fn terminal_client(&self) -> Option<String> {
+        self.selected.as_ref().map(|n| format!("term-{}", n))
+    }
+
+    pub fn prompt(&self) -> String {
+        let addr = self.selected.as_deref().and_then(|n| self.world.node_addr(n)).unwrap_or("not connected");
+        format!("{}> ", addr)
+    }
+
+    /// A line typed in the terminal: run it as the terminal's client of the selected node.
+    pub fn type_command(&mut self, line: &str) {
+        let (Some(client), Some(node)) = (self.terminal_client(), self.selected.clone()) else { return };
+        let Some(args) = split_args(line.as_bytes()).filter(|a| !a.is_empty()) else { return };
+        if !self.world.client_links().iter().any(|(c, _, _)| *c == client) {
+            self.world.apply(WorldInput::AddClient { name: client.clone(), node });
+        }
+        let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let refs: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+        self.world.command(&client, &refs);
+    }
+
+    /// The terminal's history, read back from the trace as redis-cli would print it.
+    pub fn terminal_lines(&self) -> Vec<String> {
+        let Some(client) = self.terminal_client() else { return Vec::new() };
+        let prefix = format!("{}> ", client);
+        let addr = self.prompt();
+        let mut out = Vec::new();
+        for e in self.world.trace() {
+            match &e.kind {
+                TraceKind::Input(s) if s.starts_with(&prefix) => out.push(format!("{}{}", addr, &s[prefix.len()..])),
+                TraceKind::Reply { client: c, text } if *c == client => out.extend(text.lines().map(String::from)),
+                TraceKind::Closed { client: c } if *c == client => out.push("Error: Server closed the connection".into()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The selected node's log, in Redis's format.
+    pub fn log_lines(&self) -> Vec<String> {
+        let Some(node) = &self.selected else { return Vec::new() };
+        self.world
+            .trace()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                TraceKind::Log { node: n, line } if n == node => Some(line.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn kill(&mut self, node: &str) {
+        self.world.apply(WorldInput::Fault(Fault::Kill { node: node.to_string() }));
+    }
+
+    pub fn restart(&mut self, node: &str) {
+        self.world.apply(WorldInput::Fault(Fault::Restart { node: node.to_string() }));
+    }
+
+    /// Let virtual time pass (playing). Not an input: replay reconstructs it.
+    pub fn advance(&mut self, ms: u64) {
+        let until = self.world.now() + ms;
+        self.world.run_until(until);
+    }
+
+    /// One event forward, or 100 ms when nothing is scheduled sooner.
+    pub fn step(&mut self) {
+        if !self.world.step() {
+            self.advance(100);
+        }
+    }
+
+    /// Undo the last action: rebuild the world from the seed and every input but the last.
+    /// The undone future is kept as a branch.
+    pub fn step_back(&mut self) {
+        let inputs = self.world.inputs().to_vec();
+        if inputs.len() <= self.setup_inputs {
+            return;
+        }
+        let mut branches = std::mem::take(&mut self.world.branches);
+        branches.push(inputs.clone());
+        self.world = World::replay(self.seed, &inputs[..inputs.len() - 1]);
+        self.world.branches = branches;
+        // The lesson's results follow: drop trailing checks and the step that made the input.
+        if let Some(l) = &self.lesson {
+            while let Some(r) = self.results.pop() {
+                let made_input = l.steps.get(r.number - 1).is_some_and(|s| {
+                    matches!(s.action, lesson::Action::Command { .. } | lesson::Action::Fault(_) | lesson::Action::Wait { .. })
+                });
+                if made_input {
+                    break;
+                }
+            }
+        }
+    }
+
+    pub fn rewind_start(&mut self) {
+        let branches = std::mem::take(&mut self.world.branches);
+        let future = self.world.inputs().to_vec();
+        self.reset();
+        self.world.branches = branches;
+        if future.len() > self.setup_inputs {
+            self.world.branches.push(future);
+        }
+    }
+}

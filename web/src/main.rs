@@ -1,0 +1,217 @@
+//! HA Lab in the browser: the simulator (`halab_core::sim`) running real nodes, drawn.
+//!
+//! One screen, four regions (see shared/design/UX.md): the lesson player on the left, the
+//! topology in the centre with the fault palette, a redis-cli-like terminal and the node's log
+//! on the right, and the timeline at the bottom. Everything shown is derived from the world:
+//! terminals and logs are read back from its trace, so stepping back (a rewind) restores them
+//! too. Stable `data-testid` attributes let browser tests drive the page.
+
+mod lab;
+
+use lab::{Lab, Lang};
+use std::cell::RefCell;
+use std::rc::Rc;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[function_component(App)]
+fn app() -> Html {
+    let lab = use_mut_ref(Lab::from_location);
+    let redraw = use_force_update();
+    let input_ref = use_node_ref();
+    let timer: Rc<RefCell<Option<gloo_timers::callback::Interval>>> = use_mut_ref(|| None);
+
+    let act = {
+        let lab = lab.clone();
+        let redraw = redraw.clone();
+        move |f: Box<dyn Fn(&mut Lab)>| {
+            f(&mut lab.borrow_mut());
+            lab.borrow().save_location();
+            redraw.force_update();
+        }
+    };
+    let on = |f: fn(&mut Lab)| {
+        let act = act.clone();
+        Callback::from(move |_: MouseEvent| act(Box::new(f)))
+    };
+
+    let l = lab.borrow();
+    let t = |zh: &'static str, en: &'static str| if l.lang == Lang::Zh { zh } else { en };
+
+    // Play: advance virtual time continuously.
+    let toggle_play = {
+        let lab = lab.clone();
+        let redraw = redraw.clone();
+        let timer = timer.clone();
+        Callback::from(move |_: MouseEvent| {
+            let mut slot = timer.borrow_mut();
+            if slot.is_some() {
+                *slot = None;
+                lab.borrow_mut().playing = false;
+            } else {
+                lab.borrow_mut().playing = true;
+                let lab = lab.clone();
+                let redraw = redraw.clone();
+                *slot = Some(gloo_timers::callback::Interval::new(100, move || {
+                    lab.borrow_mut().advance(100);
+                    redraw.force_update();
+                }));
+            }
+            drop(slot);
+            redraw.force_update();
+        })
+    };
+
+    let on_key = {
+        let act = act.clone();
+        let input_ref = input_ref.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" {
+                if let Some(input) = input_ref.cast::<HtmlInputElement>() {
+                    let line = input.value();
+                    input.set_value("");
+                    act(Box::new(move |lab: &mut Lab| lab.type_command(&line)));
+                }
+            }
+        })
+    };
+
+    let view = l.view();
+    let node_cards = view.nodes.iter().enumerate().map(|(i, n)| {
+        let (x, y) = l.position(i, view.nodes.len());
+        let selected = l.selected.as_deref() == Some(n.name.as_str());
+        let name = n.name.clone();
+        let select = {
+            let act = act.clone();
+            Callback::from(move |_: MouseEvent| {
+                let name = name.clone();
+                act(Box::new(move |lab: &mut Lab| lab.selected = Some(name.clone())))
+            })
+        };
+        let keys: u64 = n.keys.iter().map(|(_, k)| k).sum();
+        let class = classes!("node", (!n.up).then_some("down"), selected.then_some("selected"));
+        html! {
+            <g class={class} data-testid={format!("node-{}", n.name)} onclick={select} transform={format!("translate({},{})", x, y)}>
+                <rect x="-80" y="-42" width="160" height="84" rx="10" />
+                <text class="name" y="-20">{ &n.name }</text>
+                <text class="addr" y="-4">{ &n.addr }</text>
+                <text class="role" y="14">{ if n.up { n.role.clone() } else { t("已停止", "DOWN").to_string() } }</text>
+                <text class="meta" y="30">{ if n.up { format!("run {} · {} keys", &n.run_id[..8.min(n.run_id.len())], keys) } else { String::new() } }</text>
+            </g>
+        }
+    });
+    let link_lines = view.links.iter().map(|link| {
+        let Some(to) = view.nodes.iter().position(|n| n.name == link.to) else { return html! {} };
+        let (x, y) = l.position(to, view.nodes.len());
+        let (cx, cy) = (x, y + 120.0);
+        html! {
+            <g class={classes!("link", link.state.clone())} data-testid={format!("link-{}", link.from)}>
+                <line x1={cx.to_string()} y1={cy.to_string()} x2={x.to_string()} y2={(y + 42.0).to_string()} />
+                <circle cx={cx.to_string()} cy={cy.to_string()} r="14" />
+                <text x={cx.to_string()} y={(cy + 32.0).to_string()}>{ &link.from }</text>
+            </g>
+        }
+    });
+    let palette = view.nodes.iter().map(|n| {
+        let name = n.name.clone();
+        let kill = {
+            let act = act.clone();
+            let name = name.clone();
+            Callback::from(move |_: MouseEvent| {
+                let name = name.clone();
+                act(Box::new(move |lab: &mut Lab| lab.kill(&name)))
+            })
+        };
+        let restart = {
+            let act = act.clone();
+            let name = name.clone();
+            Callback::from(move |_: MouseEvent| {
+                let name = name.clone();
+                act(Box::new(move |lab: &mut Lab| lab.restart(&name)))
+            })
+        };
+        html! {
+            <span class="fault">
+                <button data-testid={format!("kill-{}", n.name)} onclick={kill} disabled={!n.up}>{ format!("{} {}", t("停止", "kill"), n.name) }</button>
+                <button data-testid={format!("restart-{}", n.name)} onclick={restart} disabled={n.up}>{ format!("{} {}", t("重启", "restart"), n.name) }</button>
+            </span>
+        }
+    });
+
+    let terminal_lines = l.terminal_lines().into_iter().map(|line| html! { <div class="line">{ line }</div> });
+    let log_lines = l.log_lines().into_iter().map(|line| html! { <div class="logline">{ line }</div> });
+
+    let lesson_panel = {
+        let lessons = lab::LESSONS.iter().enumerate().map(|(i, (file, _))| {
+            let choose = {
+                let act = act.clone();
+                Callback::from(move |_: MouseEvent| act(Box::new(move |lab: &mut Lab| lab.load_lesson(i))))
+            };
+            html! { <button class={classes!("lesson-choice", (l.lesson_index == Some(i)).then_some("active"))} data-testid={format!("lesson-{}", i)} onclick={choose}>{ lab::lesson_title(file) }</button> }
+        });
+        let body = match l.lesson() {
+            None => html! { <p class="hint">{ t("选择一个课程，或在右侧终端直接输入命令。", "Pick a lesson, or type commands in the terminal on the right.") }</p> },
+            Some(lesson) => {
+                let steps = lesson.steps.iter().enumerate().map(|(i, s)| {
+                    let result = l.results.get(i);
+                    let mark = match result {
+                        Some(r) if r.ok => "✓",
+                        Some(_) => "✗",
+                        None if i == l.results.len() => "▶",
+                        None => "·",
+                    };
+                    let seen = match result {
+                        Some(r) if !r.ok => html! { <div class="seen">{ format!("{} {}", t("看到：", "saw:"), r.seen) }</div> },
+                        _ => html! {},
+                    };
+                    html! { <li data-testid={format!("lesson-step-{}", i + 1)} class={classes!(result.map(|r| if r.ok { "ok" } else { "fail" }))}><span class="mark">{ mark }</span>{ &s.text }{ seen }</li> }
+                });
+                html! {
+                    <>
+                        <h2>{ &lesson.title }</h2>
+                        <pre class="narrative" data-testid="lesson-narrative">{ if l.lang == Lang::Zh { &lesson.narrative_zh } else { &lesson.narrative_en } }</pre>
+                        <ol class="steps">{ for steps }</ol>
+                        <button data-testid="lesson-next" onclick={on(|lab| lab.run_next_step())} disabled={l.results.len() >= lesson.steps.len()}>{ t("执行下一步", "Do the next step") }</button>
+                    </>
+                }
+            }
+        };
+        html! { <aside class="lesson" data-testid="lesson-panel"><div class="choices">{ for lessons }</div>{ body }</aside> }
+    };
+
+    html! {
+        <div class="lab">
+            <header>
+                <strong>{ "HA Lab" }</strong>
+                <span class="badge" data-testid="mode">{ t("模拟", "Simulated") }</span>
+                <span data-testid="seed">{ format!("seed {}", l.seed) }</span>
+                <button data-testid="lang" onclick={on(|lab| lab.lang = if lab.lang == Lang::Zh { Lang::En } else { Lang::Zh })}>{ t("EN", "中文") }</button>
+            </header>
+            { lesson_panel }
+            <main class="topology" data-testid="topology">
+                <svg viewBox="0 0 640 420">{ for link_lines }{ for node_cards }</svg>
+                <div class="palette" data-testid="fault-palette">{ for palette }</div>
+            </main>
+            <section class="side">
+                <div class="terminal" data-testid="terminal">
+                    <div class="out" data-testid="terminal-output">{ for terminal_lines }</div>
+                    <div class="prompt"><span>{ l.prompt() }</span><input ref={input_ref} data-testid="terminal-input" onkeydown={on_key} /></div>
+                </div>
+                <div class="log" data-testid="log">{ for log_lines }</div>
+            </section>
+            <footer class="timeline" data-testid="timeline">
+                <button data-testid="rewind" onclick={on(|lab| lab.rewind_start())}>{ "⏮" }</button>
+                <button data-testid="step-back" onclick={on(|lab| lab.step_back())}>{ "◀" }</button>
+                <button data-testid="play" onclick={toggle_play}>{ if l.playing { "⏸" } else { "▶" } }</button>
+                <button data-testid="step" onclick={on(|lab| lab.step())}>{ "▶|" }</button>
+                <span data-testid="time">{ format!("t = {:.1}s", l.world.elapsed() as f64 / 1000.0) }</span>
+                <span data-testid="branches">{ format!("{} {}", l.world.branches.len(), t("个分支", "branches")) }</span>
+                <span class="events">{ format!("{} {}", l.world.trace().len(), t("个事件", "events")) }</span>
+            </footer>
+        </div>
+    }
+}
+
+fn main() {
+    yew::Renderer::<App>::new().render();
+}
