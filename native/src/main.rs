@@ -3,10 +3,12 @@
 //! ```text
 //! halab server [redis.conf] [--option value ...]   a Redis 7.0-compatible server
 //! halab lesson run <file> [--seed N] [--trace out]  run a lesson in the simulator
+//! halab lab [--port N] [--dist DIR]                 serve the web app on 127.0.0.1
 //! ```
 //!
-//! Later issues add `sentinel`, `cli` and `lab` (the web bridge).
+//! Later issues add `sentinel`, `cli` and the live bridge in `lab`.
 
+mod lab;
 mod lesson_cli;
 mod server;
 
@@ -27,6 +29,14 @@ enum Command {
     Server {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Serve the lab's web app (the in-browser simulator) on 127.0.0.1.
+    Lab {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The built app (Trunk's output).
+        #[arg(long, default_value = "dist")]
+        dist: String,
     },
     /// Lessons: tutorial experiments that run in the simulator.
     Lesson {
@@ -53,6 +63,7 @@ fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Server { args } => std::process::exit(server::run(args)),
+        Command::Lab { port, dist } => std::process::exit(lab::run(port, &dist)),
         Command::Lesson { command: LessonCommand::Run { file, seed, trace } } => {
             std::process::exit(lesson_cli::run(&file, seed, trace.as_deref()))
         }

@@ -36,6 +36,8 @@ pub struct Lab {
     pub playing: bool,
     pub lesson_index: Option<usize>,
     pub results: Vec<StepResult>,
+    /// For each result, how many world inputs existed right after its step.
+    result_marks: Vec<usize>,
     lesson: Option<Lesson>,
     /// How many inputs build the topology (stepping back never goes before them).
     setup_inputs: usize,
@@ -64,6 +66,7 @@ impl Lab {
             playing: false,
             lesson_index: None,
             results: Vec::new(),
+            result_marks: Vec::new(),
             lesson: None,
             setup_inputs: 0,
         };
@@ -94,6 +97,7 @@ impl Lab {
     fn reset(&mut self) {
         self.world = World::new(self.seed);
         self.results.clear();
+        self.result_marks.clear();
         match &self.lesson {
             Some(l) => lesson::setup(l, &mut self.world),
             None => self.world.apply(WorldInput::AddNode { name: "master".into(), addr: "127.0.0.1:6379".into(), config: String::new() }),
@@ -118,6 +122,7 @@ impl Lab {
         if let Some(step) = l.steps.get(n) {
             let r = lesson::run_step(n + 1, step, &mut self.world);
             self.results.push(r);
+            self.result_marks.push(self.world.inputs().len());
         }
     }
 
@@ -217,16 +222,11 @@ impl Lab {
         branches.push(inputs.clone());
         self.world = World::replay(self.seed, &inputs[..inputs.len() - 1]);
         self.world.branches = branches;
-        // The lesson's results follow: drop trailing checks and the step that made the input.
-        if let Some(l) = &self.lesson {
-            while let Some(r) = self.results.pop() {
-                let made_input = l.steps.get(r.number - 1).is_some_and(|s| {
-                    matches!(s.action, lesson::Action::Command { .. } | lesson::Action::Fault(_) | lesson::Action::Wait { .. })
-                });
-                if made_input {
-                    break;
-                }
-            }
+        // The lesson's results follow the world: drop those whose inputs were undone.
+        let remaining = self.world.inputs().len();
+        while self.result_marks.last().is_some_and(|&m| m > remaining) {
+            self.result_marks.pop();
+            self.results.pop();
         }
     }
 

@@ -100,10 +100,13 @@ fn app() -> Html {
             </g>
         }
     });
-    let link_lines = view.links.iter().map(|link| {
+    let link_lines = view.links.iter().enumerate().map(|(k, link)| {
         let Some(to) = view.nodes.iter().position(|n| n.name == link.to) else { return html! {} };
         let (x, y) = l.position(to, view.nodes.len());
-        let (cx, cy) = (x, y + 120.0);
+        // Clients of one node fan out under it.
+        let siblings: Vec<usize> = view.links.iter().enumerate().filter(|(_, o)| o.to == link.to).map(|(i, _)| i).collect();
+        let slot = siblings.iter().position(|&i| i == k).unwrap_or(0) as f64;
+        let (cx, cy) = (x + (slot - (siblings.len() as f64 - 1.0) / 2.0) * 110.0, y + 120.0);
         html! {
             <g class={classes!("link", link.state.clone())} data-testid={format!("link-{}", link.from)}>
                 <line x1={cx.to_string()} y1={cy.to_string()} x2={x.to_string()} y2={(y + 42.0).to_string()} />
@@ -169,7 +172,7 @@ fn app() -> Html {
                 html! {
                     <>
                         <h2>{ &lesson.title }</h2>
-                        <pre class="narrative" data-testid="lesson-narrative">{ if l.lang == Lang::Zh { &lesson.narrative_zh } else { &lesson.narrative_en } }</pre>
+                        <div class="narrative" data-testid="lesson-narrative">{ for paragraphs(if l.lang == Lang::Zh { &lesson.narrative_zh } else { &lesson.narrative_en }, l.lang) }</div>
                         <ol class="steps">{ for steps }</ol>
                         <button data-testid="lesson-next" onclick={on(|lab| lab.run_next_step())} disabled={l.results.len() >= lesson.steps.len()}>{ t("执行下一步", "Do the next step") }</button>
                     </>
@@ -200,7 +203,7 @@ fn app() -> Html {
                 <div class="log" data-testid="log">{ for log_lines }</div>
             </section>
             <footer class="timeline" data-testid="timeline">
-                <button data-testid="rewind" onclick={on(|lab| lab.rewind_start())}>{ "⏮" }</button>
+                <button data-testid="rewind" onclick={on(|lab| lab.rewind_start())}>{ "|◀" }</button>
                 <button data-testid="step-back" onclick={on(|lab| lab.step_back())}>{ "◀" }</button>
                 <button data-testid="play" onclick={toggle_play}>{ if l.playing { "⏸" } else { "▶" } }</button>
                 <button data-testid="step" onclick={on(|lab| lab.step())}>{ "▶|" }</button>
@@ -210,6 +213,17 @@ fn app() -> Html {
             </footer>
         </div>
     }
+}
+
+/// A lesson's narrative as paragraphs: blank lines separate them, line breaks inside one are
+/// joined (with a space in English, directly in Chinese).
+fn paragraphs(text: &str, lang: Lang) -> Vec<Html> {
+    let joiner = if lang == Lang::Zh { "" } else { " " };
+    text.split("\n\n")
+        .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join(joiner))
+        .filter(|p| !p.is_empty())
+        .map(|p| html! { <p>{ p }</p> })
+        .collect()
 }
 
 fn main() {

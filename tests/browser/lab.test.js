@@ -1,0 +1,82 @@
+// The lab in a real browser: headless Debian Chromium, driven by playwright-core, against the
+// built app served by `halab lab` on 127.0.0.1. It runs a lesson through the UI, kills a node
+// from the fault palette, steps back, and types in the terminal.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const halab = process.env.HALAB_BIN || path.join(root, "target/release/halab");
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test("a learner runs a lesson, breaks a node and steps back", async () => {
+  const port = await freePort();
+  const server = spawn(halab, ["lab", "--port", String(port), "--dist", path.join(root, "dist")], { stdio: "ignore" });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    let loaded = false;
+    for (let i = 0; i < 50 && !loaded; i++) {
+      try {
+        await page.goto(`http://127.0.0.1:${port}/#seed=7&lang=en`);
+        loaded = true;
+      } catch {
+        await sleep(100);
+      }
+    }
+    assert.ok(loaded, "the lab page loads");
+    await page.waitForSelector('[data-testid="node-master"]');
+    assert.equal(await page.textContent('[data-testid="mode"]'), "Simulated");
+
+    // The seed 000 lesson, step by step, through the UI.
+    await page.click('[data-testid="lesson-0"]');
+    await page.waitForSelector('[data-testid="lesson-narrative"]');
+    for (let i = 0; i < 5; i++) await page.click('[data-testid="lesson-next"]');
+    const step5 = await page.getAttribute('[data-testid="lesson-step-5"]', "class");
+    assert.match(step5, /\bok\b/, "LRANGE menu 0 -1 matched the tutorial's reply");
+
+    // Break the node from the fault palette.
+    await page.click('[data-testid="kill-master"]');
+    assert.match(await page.getAttribute('[data-testid="node-master"]', "class"), /\bdown\b/);
+    // Step back: the kill is undone and kept as a branch.
+    await page.click('[data-testid="step-back"]');
+    assert.doesNotMatch(await page.getAttribute('[data-testid="node-master"]', "class"), /\bdown\b/);
+    assert.match(await page.textContent('[data-testid="branches"]'), /^1 /);
+    // The lesson's progress is untouched: the undone action was not one of its steps.
+    assert.match(await page.getAttribute('[data-testid="lesson-step-5"]', "class"), /\bok\b/);
+
+    // The terminal behaves like redis-cli.
+    await page.click('[data-testid="node-master"]');
+    await page.fill('[data-testid="terminal-input"]', "LRANGE menu 0 -1");
+    await page.press('[data-testid="terminal-input"]', "Enter");
+    const out = await page.textContent('[data-testid="terminal-output"]');
+    assert.match(out, /192\.168\.131\.148:6379> LRANGE menu 0 -1/);
+    assert.match(out, /1\) "pine"2\) "banana"3\) "apple"/);
+    const log = await page.textContent('[data-testid="log"]');
+    assert.match(log, /\* Running mode=standalone, port=6379\./);
+
+    const shot = process.env.SCREENSHOT || path.join(root, "target/lab-screenshot.png");
+    await page.screenshot({ path: shot });
+  } finally {
+    await browser.close();
+    server.kill("SIGTERM");
+  }
+});
