@@ -522,6 +522,11 @@ fn trim_fraction(s: &str) -> &str {
     }
 }
 
+/// The decimal text of `v` as an exact-size `Bytes` (one allocation, no intermediate String).
+pub fn int_bytes(v: i64) -> Bytes {
+    Bytes::copy_from_slice(itoa_buf(v).as_bytes_mut())
+}
+
 /// A small stack buffer for integer formatting without allocation.
 struct ItoaBuf {
     bytes: [u8; 20],

@@ -191,7 +191,7 @@ fn hincrby(ctx: &mut Ctx, args: &mut [Bytes]) {
         ctx.db().remove_if_empty(key);
         return ctx.error(OVERFLOW);
     };
-    h.insert(args[2].clone(), Bytes::from(next.to_string()));
+    h.insert(args[2].clone(), crate::resp::int_bytes(next));
     ctx.modified(key);
     ctx.reply().int(next);
 }

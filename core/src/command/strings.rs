@@ -249,7 +249,7 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) {
     let Some(next) = current.checked_add(delta) else {
         return ctx.error(OVERFLOW);
     };
-    let text = Value::Str(Bytes::copy_from_slice(next.to_string().as_bytes()));
+    let text = Value::Str(crate::resp::int_bytes(next));
     match slot {
         Some(v) => *v = text,
         None => ctx.db().set(key.clone(), text),
