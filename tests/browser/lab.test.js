@@ -73,6 +73,24 @@ test("a learner runs a lesson, breaks a node and steps back", async () => {
     const log = await page.textContent('[data-testid="log"]');
     assert.match(log, /\* Running mode=standalone, port=6379\./);
 
+    // Cutting the terminal's link loses the command; healing it brings replies back.
+    await page.click('[data-testid="cut-client:term-master"]');
+    await page.fill('[data-testid="terminal-input"]', "PING");
+    await page.press('[data-testid="terminal-input"]', "Enter");
+    assert.doesNotMatch(await page.textContent('[data-testid="terminal-output"]'), /PONG/);
+    await page.click('[data-testid="cut-client:term-master"]');
+    await page.fill('[data-testid="terminal-input"]', "ECHO back");
+    await page.press('[data-testid="terminal-input"]', "Enter");
+    assert.match(await page.textContent('[data-testid="terminal-output"]'), /"back"/);
+
+    // The address reproduces the run: a fresh page from the same link shows the same terminal.
+    const link = page.url();
+    assert.match(link, /&run=/);
+    const again = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await again.goto(link);
+    await again.waitForSelector('[data-testid="node-master"]');
+    assert.equal(await again.textContent('[data-testid="terminal-output"]'), await page.textContent('[data-testid="terminal-output"]'));
+
     const shot = process.env.SCREENSHOT || path.join(root, "target/lab-screenshot.png");
     await page.screenshot({ path: shot });
   } finally {

@@ -3,7 +3,7 @@
 
 use halab_core::lesson::{self, Lesson, StepResult};
 use halab_core::resp::split_args;
-use halab_core::sim::{Fault, TraceKind, World, WorldInput};
+use halab_core::sim::{decode_inputs, encode_inputs, Endpoint, Fault, TraceKind, World, WorldInput, DEFAULT_EPOCH_MS};
 use halab_core::view::{self, ViewModel};
 
 /// The lessons shipped with the app (the same files CI runs).
@@ -34,6 +34,8 @@ pub struct Lab {
     pub lang: Lang,
     pub selected: Option<String>,
     pub playing: bool,
+    /// Simulated ms per 100 ms of wall time while playing.
+    pub speed: u64,
     pub lesson_index: Option<usize>,
     pub results: Vec<StepResult>,
     /// For each result, how many world inputs existed right after its step.
@@ -50,11 +52,15 @@ impl Lab {
         let mut seed = 2026;
         let mut lesson = None;
         let mut lang = Lang::Zh;
+        let mut run = None;
+        let mut at = 0;
         for pair in hash.trim_start_matches('#').split('&') {
             match pair.split_once('=') {
                 Some(("seed", v)) => seed = v.parse().unwrap_or(seed),
                 Some(("lesson", v)) => lesson = v.parse::<usize>().ok().filter(|i| *i < LESSONS.len()),
                 Some(("lang", "en")) => lang = Lang::En,
+                Some(("run", v)) => run = percent_decode(v).and_then(|text| decode_inputs(&text)),
+                Some(("t", v)) => at = v.parse().unwrap_or(0),
                 _ => {}
             }
         }
@@ -64,6 +70,7 @@ impl Lab {
             lang,
             selected: None,
             playing: false,
+            speed: 100,
             lesson_index: None,
             results: Vec::new(),
             result_marks: Vec::new(),
@@ -74,6 +81,12 @@ impl Lab {
             Some(i) => lab.load_lesson(i),
             None => lab.reset(),
         }
+        // Replay the actions recorded in the link: the same run, event for event.
+        for (t, input) in run.unwrap_or_default() {
+            lab.world.run_until(DEFAULT_EPOCH_MS + t);
+            lab.world.apply(input);
+        }
+        lab.world.run_until(DEFAULT_EPOCH_MS + at);
         lab
     }
 
@@ -86,6 +99,12 @@ impl Lab {
         if self.lang == Lang::En {
             hash.push_str("&lang=en");
         }
+        let actions = &self.world.inputs()[self.setup_inputs.min(self.world.inputs().len())..];
+        if !actions.is_empty() {
+            hash.push_str("&run=");
+            hash.push_str(&percent_encode(&encode_inputs(actions, DEFAULT_EPOCH_MS)));
+        }
+        hash.push_str(&format!("&t={}", self.world.elapsed()));
         if let Some(w) = web_sys::window() {
             if let Ok(h) = w.history() {
                 let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
@@ -100,7 +119,11 @@ impl Lab {
         self.result_marks.clear();
         match &self.lesson {
             Some(l) => lesson::setup(l, &mut self.world),
-            None => self.world.apply(WorldInput::AddNode { name: "master".into(), addr: "127.0.0.1:6379".into(), config: String::new() }),
+            None => self.world.apply(WorldInput::AddNode {
+                name: "master".into(),
+                addr: "127.0.0.1:6379".into(),
+                config: String::new(),
+            }),
         }
         self.setup_inputs = self.world.inputs().len();
         self.selected = self.world.node_names().into_iter().next();
@@ -170,7 +193,9 @@ impl Lab {
             match &e.kind {
                 TraceKind::Input(s) if s.starts_with(&prefix) => out.push(format!("{}{}", addr, &s[prefix.len()..])),
                 TraceKind::Reply { client: c, text } if *c == client => out.extend(text.lines().map(String::from)),
-                TraceKind::Closed { client: c } if *c == client => out.push("Error: Server closed the connection".into()),
+                TraceKind::Closed { client: c } if *c == client => {
+                    out.push("Error: Server closed the connection".into())
+                }
                 _ => {}
             }
         }
@@ -188,6 +213,18 @@ impl Lab {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Cut or heal the link between a client and its node.
+    pub fn set_link(&mut self, client: &str, node: &str, cut: bool) {
+        let (a, b) = (Endpoint::Client(client.to_string()), Endpoint::Node(node.to_string()));
+        let fault = if cut { Fault::Cut { from: a, to: b, one_way: false } } else { Fault::Heal { a, b } };
+        self.world.apply(WorldInput::Fault(fault));
+    }
+
+    pub fn delay_link(&mut self, client: &str, node: &str, ms: u64) {
+        let (a, b) = (Endpoint::Client(client.to_string()), Endpoint::Node(node.to_string()));
+        self.world.apply(WorldInput::Fault(Fault::Delay { a, b, ms }));
     }
 
     pub fn kill(&mut self, node: &str) {
@@ -239,4 +276,34 @@ impl Lab {
             self.world.branches.push(future);
         }
     }
+}
+
+/// `encodeURIComponent`, for the run log in the URL.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{:02X}", b));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }

@@ -53,7 +53,8 @@ fn app() -> Html {
                 let lab = lab.clone();
                 let redraw = redraw.clone();
                 *slot = Some(gloo_timers::callback::Interval::new(100, move || {
-                    lab.borrow_mut().advance(100);
+                    let speed = lab.borrow().speed;
+                    lab.borrow_mut().advance(speed);
                     redraw.force_update();
                 }));
             }
@@ -104,7 +105,8 @@ fn app() -> Html {
         let Some(to) = view.nodes.iter().position(|n| n.name == link.to) else { return html! {} };
         let (x, y) = l.position(to, view.nodes.len());
         // Clients of one node fan out under it.
-        let siblings: Vec<usize> = view.links.iter().enumerate().filter(|(_, o)| o.to == link.to).map(|(i, _)| i).collect();
+        let siblings: Vec<usize> =
+            view.links.iter().enumerate().filter(|(_, o)| o.to == link.to).map(|(i, _)| i).collect();
         let slot = siblings.iter().position(|&i| i == k).unwrap_or(0) as f64;
         let (cx, cy) = (x + (slot - (siblings.len() as f64 - 1.0) / 2.0) * 110.0, y + 120.0);
         html! {
@@ -141,6 +143,34 @@ fn app() -> Html {
         }
     });
 
+    let link_palette = view.links.iter().map(|link| {
+        let client = link.from.trim_start_matches("client:").to_string();
+        let node = link.to.clone();
+        let cut = link.state == "cut";
+        let toggle = {
+            let act = act.clone();
+            let (client, node) = (client.clone(), node.clone());
+            Callback::from(move |_: MouseEvent| {
+                let (client, node) = (client.clone(), node.clone());
+                act(Box::new(move |lab: &mut Lab| lab.set_link(&client, &node, !cut)))
+            })
+        };
+        let delay = {
+            let act = act.clone();
+            let slow = link.extra_latency_ms == 0;
+            Callback::from(move |_: MouseEvent| {
+                let (client, node) = (client.clone(), node.clone());
+                act(Box::new(move |lab: &mut Lab| lab.delay_link(&client, &node, if slow { 200 } else { 0 })))
+            })
+        };
+        html! {
+            <span class="fault">
+                <button data-testid={format!("cut-{}", link.from)} onclick={toggle}>{ format!("{} {}", if cut { t("恢复", "heal") } else { t("断开", "cut") }, link.from) }</button>
+                <button data-testid={format!("delay-{}", link.from)} onclick={delay}>{ if link.extra_latency_ms == 0 { t("延迟 200ms", "delay 200ms") } else { t("取消延迟", "no delay") } }</button>
+            </span>
+        }
+    });
+
     let terminal_lines = l.terminal_lines().into_iter().map(|line| html! { <div class="line">{ line }</div> });
     let log_lines = l.log_lines().into_iter().map(|line| html! { <div class="logline">{ line }</div> });
 
@@ -153,7 +183,9 @@ fn app() -> Html {
             html! { <button class={classes!("lesson-choice", (l.lesson_index == Some(i)).then_some("active"))} data-testid={format!("lesson-{}", i)} onclick={choose}>{ lab::lesson_title(file) }</button> }
         });
         let body = match l.lesson() {
-            None => html! { <p class="hint">{ t("选择一个课程，或在右侧终端直接输入命令。", "Pick a lesson, or type commands in the terminal on the right.") }</p> },
+            None => {
+                html! { <p class="hint">{ t("选择一个课程，或在右侧终端直接输入命令。", "Pick a lesson, or type commands in the terminal on the right.") }</p> }
+            }
             Some(lesson) => {
                 let steps = lesson.steps.iter().enumerate().map(|(i, s)| {
                     let result = l.results.get(i);
@@ -182,8 +214,36 @@ fn app() -> Html {
         html! { <aside class="lesson" data-testid="lesson-panel"><div class="choices">{ for lessons }</div>{ body }</aside> }
     };
 
+    let on_shortcut = {
+        let act = act.clone();
+        let toggle_play = toggle_play.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            // Shortcuts apply outside the terminal's input.
+            let in_input =
+                e.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<HtmlInputElement>(t).ok()).is_some();
+            if in_input {
+                return;
+            }
+            match e.key().as_str() {
+                " " => {
+                    e.prevent_default();
+                    if let Ok(click) = web_sys::MouseEvent::new("click") {
+                        toggle_play.emit(click);
+                    }
+                }
+                "ArrowRight" => act(Box::new(|lab: &mut Lab| lab.step())),
+                "ArrowLeft" => act(Box::new(|lab: &mut Lab| lab.step_back())),
+                "]" => act(Box::new(|lab: &mut Lab| lab.speed = (lab.speed * 10).min(100_000))),
+                "[" => act(Box::new(|lab: &mut Lab| lab.speed = (lab.speed / 10).max(10))),
+                _ => {}
+            }
+        })
+    };
+    let faster = on(|lab| lab.speed = (lab.speed * 10).min(100_000));
+    let slower = on(|lab| lab.speed = (lab.speed / 10).max(10));
+
     html! {
-        <div class="lab">
+        <div class="lab" tabindex="0" onkeydown={on_shortcut}>
             <header>
                 <strong>{ "HA Lab" }</strong>
                 <span class="badge" data-testid="mode">{ t("模拟", "Simulated") }</span>
@@ -193,7 +253,7 @@ fn app() -> Html {
             { lesson_panel }
             <main class="topology" data-testid="topology">
                 <svg viewBox="0 0 640 420">{ for link_lines }{ for node_cards }</svg>
-                <div class="palette" data-testid="fault-palette">{ for palette }</div>
+                <div class="palette" data-testid="fault-palette">{ for palette }{ for link_palette }</div>
             </main>
             <section class="side">
                 <div class="terminal" data-testid="terminal">
@@ -207,6 +267,9 @@ fn app() -> Html {
                 <button data-testid="step-back" onclick={on(|lab| lab.step_back())}>{ "◀" }</button>
                 <button data-testid="play" onclick={toggle_play}>{ if l.playing { "⏸" } else { "▶" } }</button>
                 <button data-testid="step" onclick={on(|lab| lab.step())}>{ "▶|" }</button>
+                <button data-testid="slower" onclick={slower}>{ "[" }</button>
+                <span data-testid="speed">{ format!("×{}", l.speed as f64 / 100.0) }</span>
+                <button data-testid="faster" onclick={faster}>{ "]" }</button>
                 <span data-testid="time">{ format!("t = {:.1}s", l.world.elapsed() as f64 / 1000.0) }</span>
                 <span data-testid="branches">{ format!("{} {}", l.world.branches.len(), t("个分支", "branches")) }</span>
                 <span class="events">{ format!("{} {}", l.world.trace().len(), t("个事件", "events")) }</span>
