@@ -156,7 +156,9 @@ enum Event {
     /// Bytes travelling over a connection.
     Deliver {
         conn: ConnId,
+        from: Endpoint,
         to: Endpoint,
+        sent: u64,
         bytes: Bytes,
     },
     /// The node at `node` closed `conn` (client side learns it).
@@ -195,6 +197,16 @@ struct SimClient {
     inbox: BytesMut,
     /// Replies received, rendered as redis-cli prints them.
     replies: Vec<Frame>,
+}
+
+/// A message on the wire (see [`World::in_flight`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InFlight {
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub sent: u64,
+    pub arrives: u64,
+    pub bytes: usize,
 }
 
 /// A link's faults, for views.
@@ -410,7 +422,8 @@ impl World {
             return;
         }
         let at = self.now + self.latency_ms + link.extra_ms;
-        self.schedule(at, Event::Deliver { conn, to, bytes });
+        let sent = self.now;
+        self.schedule(at, Event::Deliver { conn, from, to, sent, bytes });
     }
 
     fn schedule(&mut self, at: u64, event: Event) {
@@ -563,8 +576,34 @@ impl World {
     fn flush_held(&mut self, queue: Vec<(ConnId, Endpoint, Bytes)>) {
         for (conn, to, bytes) in queue {
             let at = self.now + self.latency_ms;
-            self.schedule(at, Event::Deliver { conn, to, bytes });
+            let from = match self.conns.get(&conn) {
+                Some((client, node)) => match &to {
+                    Endpoint::Node(_) => Endpoint::Client(client.clone()),
+                    Endpoint::Client(_) => Endpoint::Node(node.clone()),
+                },
+                None => continue,
+            };
+            let sent = self.now;
+            self.schedule(at, Event::Deliver { conn, from, to, sent, bytes });
         }
+    }
+
+    /// Messages on the wire now: (from, to, sent at, arrives at, bytes), in send order — what
+    /// the topology draws as moving dots.
+    pub fn in_flight(&self) -> Vec<InFlight> {
+        let mut out: Vec<(u64, InFlight)> = self
+            .queue
+            .iter()
+            .filter_map(|Reverse((at, seq, idx))| match self.events.get(*idx)? {
+                Some(Event::Deliver { from, to, sent, bytes, .. }) => Some((
+                    *seq,
+                    InFlight { from: from.clone(), to: to.clone(), sent: *sent, arrives: *at, bytes: bytes.len() },
+                )),
+                _ => None,
+            })
+            .collect();
+        out.sort_by_key(|(seq, _)| *seq);
+        out.into_iter().map(|(_, m)| m).collect()
     }
 
     /// Process the next event, if any. Returns false when nothing is scheduled.
@@ -573,7 +612,7 @@ impl World {
         let Some(event) = self.events[idx].take() else { return true };
         self.now = self.now.max(at);
         match event {
-            Event::Deliver { conn, to: Endpoint::Node(name), bytes } => {
+            Event::Deliver { conn, to: Endpoint::Node(name), bytes, .. } => {
                 if !self.conns.contains_key(&conn) {
                     return true;
                 }
@@ -582,7 +621,7 @@ impl World {
                     self.pump(&name);
                 }
             }
-            Event::Deliver { conn, to: Endpoint::Client(name), bytes } => {
+            Event::Deliver { conn, to: Endpoint::Client(name), bytes, .. } => {
                 let Some(c) = self.clients.get_mut(&name) else { return true };
                 if c.conn != Some(conn) {
                     return true;
@@ -905,6 +944,26 @@ mod tests {
         w.apply(WorldInput::Fault(Fault::Release { a: c, b: m }));
         w.advance(10);
         assert_eq!(w.replies("cli").last(), Some(&Frame::Bulk("later".into())));
+    }
+
+    #[test]
+    fn messages_in_flight_are_visible_until_they_arrive() {
+        let mut w = one_node(1);
+        w.apply(WorldInput::Fault(Fault::Delay {
+            a: Endpoint::Client("cli".into()),
+            b: Endpoint::Node("m".into()),
+            ms: 100,
+        }));
+        w.apply(WorldInput::Command { client: "cli".into(), args: vec![b"PING".to_vec()] });
+        let f = w.in_flight();
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].from.clone(), f[0].to.clone()), (Endpoint::Client("cli".into()), Endpoint::Node("m".into())));
+        assert_eq!(f[0].arrives - f[0].sent, 101);
+        let arrive = f[0].arrives;
+        w.run_until(arrive);
+        let back = w.in_flight();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].to, Endpoint::Client("cli".into()));
     }
 
     #[test]

@@ -14,7 +14,17 @@ pub struct ViewModel {
     pub elapsed_ms: u64,
     pub nodes: Vec<NodeView>,
     pub links: Vec<LinkView>,
+    /// Messages on the wire, with how far along they are (0 = just sent, 1 = arriving).
+    pub messages: Vec<MessageView>,
     pub events: Vec<EventView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub from: String,
+    pub to: String,
+    pub progress: f64,
+    pub bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,8 +163,23 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
             Some(EventView { at_ms: e.at, kind: kind.into(), subject, text })
         })
         .collect();
+    let now = world.now();
+    let messages = world
+        .in_flight()
+        .into_iter()
+        .map(|m| MessageView {
+            from: endpoint_name(&m.from),
+            to: endpoint_name(&m.to),
+            progress: if m.arrives > m.sent {
+                (now.saturating_sub(m.sent)) as f64 / (m.arrives - m.sent) as f64
+            } else {
+                1.0
+            },
+            bytes: m.bytes,
+        })
+        .collect();
     let skip = events.len().saturating_sub(max_events);
-    ViewModel { elapsed_ms: world.elapsed(), nodes, links, events: events.into_iter().skip(skip).collect() }
+    ViewModel { elapsed_ms: world.elapsed(), nodes, links, messages, events: events.into_iter().skip(skip).collect() }
 }
 
 #[cfg(test)]

@@ -83,6 +83,25 @@ test("a learner runs a lesson, breaks a node and steps back", async () => {
     await page.press('[data-testid="terminal-input"]', "Enter");
     assert.match(await page.textContent('[data-testid="terminal-output"]'), /"back"/);
 
+    // On a delayed link a command is seen travelling, and its reply arrives as time passes.
+    await page.click('[data-testid="delay-client:term-master"]');
+    await page.fill('[data-testid="terminal-input"]', "ECHO slow");
+    await page.press('[data-testid="terminal-input"]', "Enter");
+    assert.ok((await page.$$('[data-testid="message"]')).length >= 1, "a message dot on the link");
+    for (let i = 0; i < 40 && !/"slow"/.test(await page.textContent('[data-testid="terminal-output"]')); i++) {
+      await page.click('[data-testid="step"]');
+    }
+    assert.match(await page.textContent('[data-testid="terminal-output"]'), /"slow"/);
+    await page.click('[data-testid="delay-client:term-master"]');
+
+    // Scrubbing back to the start and restoring the branch brings the future back.
+    const before = await page.textContent('[data-testid="terminal-output"]');
+    await page.$eval('[data-testid="scrubber"]', (el) => { el.value = "1"; el.dispatchEvent(new Event("change", { bubbles: true })); });
+    assert.doesNotMatch(await page.textContent('[data-testid="terminal-output"]'), /"slow"/);
+    const branches = await page.$$('[data-testid^="branch-"]');
+    await branches[branches.length - 1].click();
+    assert.equal(await page.textContent('[data-testid="terminal-output"]'), before);
+
     // The address reproduces the run: a fresh page from the same link shows the same terminal.
     const link = page.url();
     assert.match(link, /&run=/);

@@ -34,6 +34,8 @@ pub struct Lab {
     pub lang: Lang,
     pub selected: Option<String>,
     pub playing: bool,
+    /// The furthest moment reached (ms since start): the scrubber's end.
+    pub horizon: u64,
     /// Simulated ms per 100 ms of wall time while playing.
     pub speed: u64,
     pub lesson_index: Option<usize>,
@@ -70,6 +72,7 @@ impl Lab {
             lang,
             selected: None,
             playing: false,
+            horizon: 0,
             speed: 100,
             lesson_index: None,
             results: Vec::new(),
@@ -178,9 +181,17 @@ impl Lab {
         if !self.world.client_links().iter().any(|(c, _, _)| *c == client) {
             self.world.apply(WorldInput::AddClient { name: client.clone(), node });
         }
-        let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        let refs: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
-        self.world.command(&client, &refs);
+        // On a delayed link the command is sent and left travelling, so the learner can watch
+        // it (play or step); otherwise the terminal waits for the reply, like redis-cli.
+        let delayed =
+            self.view().links.iter().any(|l| l.from == format!("client:{}", client) && l.extra_latency_ms > 0);
+        if delayed {
+            self.world.apply(WorldInput::Command { client, args });
+        } else {
+            let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            let refs: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
+            self.world.command(&client, &refs);
+        }
     }
 
     /// The terminal's history, read back from the trace as redis-cli would print it.
@@ -260,6 +271,56 @@ impl Lab {
         self.world = World::replay(self.seed, &inputs[..inputs.len() - 1]);
         self.world.branches = branches;
         // The lesson's results follow the world: drop those whose inputs were undone.
+        self.sync_results();
+    }
+
+    /// Rewind to a moment (ms since start), keeping the undone future as a branch.
+    pub fn scrub_to(&mut self, elapsed: u64) {
+        let elapsed = elapsed.max(1);
+        self.horizon = self.horizon.max(self.world.elapsed());
+        if elapsed >= self.world.elapsed() {
+            let until = self.world.now() - self.world.elapsed() + elapsed;
+            self.world.run_until(until);
+            return;
+        }
+        // Never cut through the topology built at t = 0.
+        let keep_setup = self
+            .world
+            .inputs()
+            .iter()
+            .take(self.setup_inputs)
+            .all(|(t, _)| *t < self.world.now() - self.world.elapsed() + elapsed);
+        if !keep_setup {
+            return self.rewind_start();
+        }
+        self.world.rewind_to(elapsed);
+        self.sync_results();
+    }
+
+    /// Restore an abandoned future: replay its whole input log.
+    pub fn restore_branch(&mut self, i: usize) {
+        let Some(branch) = self.world.branches.get(i).cloned() else { return };
+        let mut branches = std::mem::take(&mut self.world.branches);
+        branches.remove(i);
+        branches.push(self.world.inputs().to_vec());
+        self.world = World::replay(self.seed, &branch);
+        self.world.branches = branches;
+        self.sync_results();
+    }
+
+    /// Rebuild the lesson's world up to (not including) step `number` (1-based).
+    pub fn reset_to_step(&mut self, number: usize) {
+        self.reset();
+        while self.results.len() + 1 < number {
+            let before = self.results.len();
+            self.run_next_step();
+            if self.results.len() == before {
+                break;
+            }
+        }
+    }
+
+    fn sync_results(&mut self) {
         let remaining = self.world.inputs().len();
         while self.result_marks.last().is_some_and(|&m| m > remaining) {
             self.result_marks.pop();

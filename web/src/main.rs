@@ -109,11 +109,27 @@ fn app() -> Html {
             view.links.iter().enumerate().filter(|(_, o)| o.to == link.to).map(|(i, _)| i).collect();
         let slot = siblings.iter().position(|&i| i == k).unwrap_or(0) as f64;
         let (cx, cy) = (x + (slot - (siblings.len() as f64 - 1.0) / 2.0) * 110.0, y + 120.0);
+        // Messages on this link, drawn where they are between sender and receiver.
+        let (nx, ny) = (x, y + 42.0);
+        let dots = view
+            .messages
+            .iter()
+            .filter(|m| (m.from == link.from && m.to == link.to) || (m.from == link.to && m.to == link.from))
+            .map(|m| {
+                let p = m.progress.clamp(0.0, 1.0);
+                let (px, py) = if m.from == link.from {
+                    (cx + (nx - cx) * p, cy + (ny - cy) * p)
+                } else {
+                    (nx + (cx - nx) * p, ny + (cy - ny) * p)
+                };
+                html! { <circle class="message" data-testid="message" cx={px.to_string()} cy={py.to_string()} r="5" /> }
+            });
         html! {
             <g class={classes!("link", link.state.clone())} data-testid={format!("link-{}", link.from)}>
-                <line x1={cx.to_string()} y1={cy.to_string()} x2={x.to_string()} y2={(y + 42.0).to_string()} />
+                <line x1={cx.to_string()} y1={cy.to_string()} x2={nx.to_string()} y2={ny.to_string()} />
                 <circle cx={cx.to_string()} cy={cy.to_string()} r="14" />
                 <text x={cx.to_string()} y={(cy + 32.0).to_string()}>{ &link.from }</text>
+                { for dots }
             </g>
         }
     });
@@ -199,7 +215,17 @@ fn app() -> Html {
                         Some(r) if !r.ok => html! { <div class="seen">{ format!("{} {}", t("看到：", "saw:"), r.seen) }</div> },
                         _ => html! {},
                     };
-                    html! { <li data-testid={format!("lesson-step-{}", i + 1)} class={classes!(result.map(|r| if r.ok { "ok" } else { "fail" }))}><span class="mark">{ mark }</span>{ &s.text }{ seen }</li> }
+                    let reset = {
+                        let act = act.clone();
+                        Callback::from(move |_: MouseEvent| act(Box::new(move |lab: &mut Lab| lab.reset_to_step(i + 1))))
+                    };
+                    html! {
+                        <li data-testid={format!("lesson-step-{}", i + 1)} class={classes!(result.map(|r| if r.ok { "ok" } else { "fail" }))}>
+                            <span class="mark">{ mark }</span>{ &s.text }
+                            <button class="reset" title={t("回到这一步", "reset to this step")} data-testid={format!("lesson-reset-{}", i + 1)} onclick={reset}>{ "↺" }</button>
+                            { seen }
+                        </li>
+                    }
                 });
                 html! {
                     <>
@@ -239,6 +265,23 @@ fn app() -> Html {
             }
         })
     };
+    let on_scrub = {
+        let act = act.clone();
+        Callback::from(move |e: Event| {
+            let value = e
+                .target()
+                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<HtmlInputElement>(t).ok())
+                .and_then(|i| i.value().parse::<u64>().ok());
+            if let Some(v) = value {
+                act(Box::new(move |lab: &mut Lab| lab.scrub_to(v)));
+            }
+        })
+    };
+    let branch_buttons = (0..l.world.branches.len()).map(|i| {
+        let act = act.clone();
+        let restore = Callback::from(move |_: MouseEvent| act(Box::new(move |lab: &mut Lab| lab.restore_branch(i))));
+        html! { <button class="branch" data-testid={format!("branch-{}", i)} onclick={restore}>{ format!("⑂{}", i + 1) }</button> }
+    });
     let faster = on(|lab| lab.speed = (lab.speed * 10).min(100_000));
     let slower = on(|lab| lab.speed = (lab.speed / 10).max(10));
 
@@ -271,7 +314,9 @@ fn app() -> Html {
                 <span data-testid="speed">{ format!("×{}", l.speed as f64 / 100.0) }</span>
                 <button data-testid="faster" onclick={faster}>{ "]" }</button>
                 <span data-testid="time">{ format!("t = {:.1}s", l.world.elapsed() as f64 / 1000.0) }</span>
+                <input type="range" data-testid="scrubber" min="0" max={l.horizon.max(l.world.elapsed()).to_string()} value={l.world.elapsed().to_string()} onchange={on_scrub} />
                 <span data-testid="branches">{ format!("{} {}", l.world.branches.len(), t("个分支", "branches")) }</span>
+                { for branch_buttons }
                 <span class="events">{ format!("{} {}", l.world.trace().len(), t("个事件", "events")) }</span>
             </footer>
         </div>
