@@ -1116,8 +1116,15 @@ fn index() -> &'static FxHashMap<&'static str, usize> {
 
 /// Find a parameter by name (any case); aliases resolve to their canonical parameter.
 fn find(name: &str) -> Option<(usize, &'static Param)> {
-    let lower = name.to_ascii_lowercase();
-    let i = *index().get(lower.as_str())?;
+    // The node asks for lowercase names many times a second: only fold case when needed.
+    let lower;
+    let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        lower = name.to_ascii_lowercase();
+        lower.as_str()
+    } else {
+        name
+    };
+    let i = *index().get(key)?;
     let p = &PARAMS[i];
     match p.alias_of {
         Some(canon) => {

@@ -654,11 +654,16 @@ impl Frame {
         A: AsRef<[u8]>,
     {
         let args: Vec<A> = args.into_iter().collect();
-        let mut out = Vec::new();
-        out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+        let mut out = Vec::with_capacity(16 + args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
+        let header = |out: &mut Vec<u8>, prefix: u8, n: usize| {
+            out.push(prefix);
+            out.extend_from_slice(itoa_buf(n as i64).as_bytes_mut());
+            out.extend_from_slice(b"\r\n");
+        };
+        header(&mut out, b'*', args.len());
         for a in &args {
             let a = a.as_ref();
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            header(&mut out, b'$', a.len());
             out.extend_from_slice(a);
             out.extend_from_slice(b"\r\n");
         }

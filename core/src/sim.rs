@@ -123,25 +123,49 @@ pub struct TraceEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TraceKind {
-    Input(String),
-    Message { from: Endpoint, to: Endpoint, bytes: usize, delivered: bool },
-    Reply { client: String, text: String },
-    Log { node: String, line: String },
-    Closed { client: String },
-    NodeDown { node: String },
-    NodeUp { node: String },
-    Saved { node: String, bytes: usize },
+    /// An input, kept as data and described when displayed.
+    Input(WorldInput),
+    Message {
+        from: Endpoint,
+        to: Endpoint,
+        bytes: usize,
+        delivered: bool,
+    },
+    /// A reply a client received (rendered as redis-cli prints it when displayed).
+    Reply {
+        client: String,
+        frame: Frame,
+    },
+    Log {
+        node: String,
+        line: String,
+    },
+    Closed {
+        client: String,
+    },
+    NodeDown {
+        node: String,
+    },
+    NodeUp {
+        node: String,
+    },
+    Saved {
+        node: String,
+        bytes: usize,
+    },
 }
 
 impl fmt::Display for TraceEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:>8} ", self.at)?;
         match &self.kind {
-            TraceKind::Input(s) => write!(f, "input {}", s),
+            TraceKind::Input(input) => write!(f, "input {}", input),
             TraceKind::Message { from, to, bytes, delivered } => {
                 write!(f, "msg {} -> {} {}B{}", from, to, bytes, if *delivered { "" } else { " (lost)" })
             }
-            TraceKind::Reply { client, text } => write!(f, "reply {} {}", client, text.replace('\n', " | ")),
+            TraceKind::Reply { client, frame } => {
+                write!(f, "reply {} {}", client, render_cli(frame).replace('\n', " | "))
+            }
             TraceKind::Log { node, line } => write!(f, "log {} {}", node, line),
             TraceKind::Closed { client } => write!(f, "closed {}", client),
             TraceKind::NodeDown { node } => write!(f, "down {}", node),
@@ -239,7 +263,9 @@ pub struct World {
     rng: SeededRng,
     seq: u64,
     queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    /// Event slots, indexed from the queue; delivered slots are reused through `free_slots`.
     events: Vec<Option<Event>>,
+    free_slots: Vec<usize>,
     nodes: BTreeMap<String, SimNode>,
     clients: BTreeMap<String, SimClient>,
     /// conn → (client name, node name)
@@ -268,6 +294,7 @@ impl World {
             seq: 0,
             queue: BinaryHeap::new(),
             events: Vec::new(),
+            free_slots: Vec::new(),
             nodes: BTreeMap::new(),
             clients: BTreeMap::new(),
             conns: BTreeMap::new(),
@@ -319,7 +346,7 @@ impl World {
     }
 
     fn carry_out(&mut self, input: WorldInput) {
-        self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Input(describe(&input)) });
+        self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Input(input.clone()) });
         match input {
             WorldInput::AddNode { name, addr, config } => {
                 let pid = 1000 + self.nodes.len() as u32 * 111;
@@ -407,9 +434,16 @@ impl World {
 
     /// Put bytes on the wire from `from` to `to`, through the link's faults.
     fn transmit(&mut self, conn: ConnId, from: Endpoint, to: Endpoint, bytes: Bytes) {
-        let key = (from.clone(), to.clone());
-        let link = self.links.get(&key).cloned().unwrap_or_default();
-        let lost = link.cut || (link.drop_per_mille > 0 && (self.rng.below(1000) as u32) < link.drop_per_mille);
+        // Most of the time no link has a fault: skip the lookup (and its key clones).
+        let (cut, held, extra_ms, drop_per_mille) = if self.links.is_empty() {
+            (false, false, 0, 0)
+        } else {
+            match self.links.get(&(from.clone(), to.clone())) {
+                Some(l) => (l.cut, l.held, l.extra_ms, l.drop_per_mille),
+                None => (false, false, 0, 0),
+            }
+        };
+        let lost = cut || (drop_per_mille > 0 && (self.rng.below(1000) as u32) < drop_per_mille);
         self.trace.push(TraceEvent {
             at: self.elapsed(),
             kind: TraceKind::Message { from: from.clone(), to: to.clone(), bytes: bytes.len(), delivered: !lost },
@@ -417,19 +451,28 @@ impl World {
         if lost {
             return;
         }
-        if link.held {
-            self.links.entry(key).or_default().queue.push((conn, to, bytes));
+        if held {
+            self.links.entry((from, to.clone())).or_default().queue.push((conn, to, bytes));
             return;
         }
-        let at = self.now + self.latency_ms + link.extra_ms;
+        let at = self.now + self.latency_ms + extra_ms;
         let sent = self.now;
         self.schedule(at, Event::Deliver { conn, from, to, sent, bytes });
     }
 
     fn schedule(&mut self, at: u64, event: Event) {
         self.seq += 1;
-        self.events.push(Some(event));
-        self.queue.push(Reverse((at, self.seq, self.events.len() - 1)));
+        let slot = match self.free_slots.pop() {
+            Some(i) => {
+                self.events[i] = Some(event);
+                i
+            }
+            None => {
+                self.events.push(Some(event));
+                self.events.len() - 1
+            }
+        };
+        self.queue.push(Reverse((at, self.seq, slot)));
     }
 
     /// Carry out what a node asked for, and (re)arm its timer.
@@ -609,7 +652,9 @@ impl World {
     /// Process the next event, if any. Returns false when nothing is scheduled.
     pub fn step(&mut self) -> bool {
         let Some(Reverse((at, _, idx))) = self.queue.pop() else { return false };
-        let Some(event) = self.events[idx].take() else { return true };
+        let taken = self.events[idx].take();
+        self.free_slots.push(idx);
+        let Some(event) = taken else { return true };
         self.now = self.now.max(at);
         match event {
             Event::Deliver { conn, to: Endpoint::Node(name), bytes, .. } => {
@@ -628,11 +673,10 @@ impl World {
                 }
                 c.inbox.extend_from_slice(&bytes);
                 while let Ok(Some(frame)) = Frame::decode(&mut c.inbox) {
-                    let text = render_cli(&frame);
-                    c.replies.push(frame);
+                    c.replies.push(frame.clone());
                     self.trace.push(TraceEvent {
                         at: self.now - self.epoch,
-                        kind: TraceKind::Reply { client: name.clone(), text },
+                        kind: TraceKind::Reply { client: name.clone(), frame },
                     });
                 }
             }
@@ -874,6 +918,12 @@ pub fn decode_inputs(text: &str) -> Option<Vec<(u64, WorldInput)>> {
         out.push((t, input));
     }
     Some(out)
+}
+
+impl fmt::Display for WorldInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&describe(self))
+    }
 }
 
 fn describe(input: &WorldInput) -> String {

@@ -151,9 +151,9 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
         .iter()
         .filter_map(|e| {
             let (kind, subject, text) = match &e.kind {
-                TraceKind::Input(s) => ("input", String::new(), s.clone()),
+                TraceKind::Input(input) => ("input", String::new(), input.to_string()),
                 TraceKind::Log { node, line } => ("log", node.clone(), line.clone()),
-                TraceKind::Reply { client, text } => ("reply", client.clone(), text.clone()),
+                TraceKind::Reply { client, frame } => ("reply", client.clone(), crate::resp::render_cli(frame)),
                 TraceKind::NodeDown { node } => ("down", node.clone(), String::new()),
                 TraceKind::NodeUp { node } => ("up", node.clone(), String::new()),
                 TraceKind::Saved { node, bytes } => ("saved", node.clone(), format!("{} bytes", bytes)),

@@ -45,6 +45,10 @@ pub struct Lab {
     lesson: Option<Lesson>,
     /// How many inputs build the topology (stepping back never goes before them).
     setup_inputs: usize,
+    /// More nodes for the default world (`#nodes=100` for the drawing benchmark).
+    extra_nodes: usize,
+    /// The in-browser simulator speed, when asked with `#bench=1`.
+    pub bench_result: Option<String>,
 }
 
 impl Lab {
@@ -56,6 +60,8 @@ impl Lab {
         let mut lang = Lang::Zh;
         let mut run = None;
         let mut at = 0;
+        let mut nodes = 1usize;
+        let mut bench = false;
         for pair in hash.trim_start_matches('#').split('&') {
             match pair.split_once('=') {
                 Some(("seed", v)) => seed = v.parse().unwrap_or(seed),
@@ -63,6 +69,8 @@ impl Lab {
                 Some(("lang", "en")) => lang = Lang::En,
                 Some(("run", v)) => run = percent_decode(v).and_then(|text| decode_inputs(&text)),
                 Some(("t", v)) => at = v.parse().unwrap_or(0),
+                Some(("nodes", v)) => nodes = v.parse::<usize>().unwrap_or(1).clamp(1, 500),
+                Some(("bench", "1")) => bench = true,
                 _ => {}
             }
         }
@@ -79,6 +87,8 @@ impl Lab {
             result_marks: Vec::new(),
             lesson: None,
             setup_inputs: 0,
+            extra_nodes: nodes - 1,
+            bench_result: None,
         };
         match lesson {
             Some(i) => lab.load_lesson(i),
@@ -90,6 +100,9 @@ impl Lab {
             lab.world.apply(input);
         }
         lab.world.run_until(DEFAULT_EPOCH_MS + at);
+        if bench {
+            lab.bench_result = Some(sim_speed_in_browser());
+        }
         lab
     }
 
@@ -122,11 +135,17 @@ impl Lab {
         self.result_marks.clear();
         match &self.lesson {
             Some(l) => lesson::setup(l, &mut self.world),
-            None => self.world.apply(WorldInput::AddNode {
-                name: "master".into(),
-                addr: "127.0.0.1:6379".into(),
-                config: String::new(),
-            }),
+            None => {
+                self.world.apply(WorldInput::AddNode {
+                    name: "master".into(),
+                    addr: "127.0.0.1:6379".into(),
+                    config: String::new(),
+                });
+                for i in 0..self.extra_nodes {
+                    let (name, addr) = (format!("n{}", i + 1), format!("127.0.0.1:{}", 6380 + i));
+                    self.world.apply(WorldInput::AddNode { name, addr, config: String::new() });
+                }
+            }
         }
         self.setup_inputs = self.world.inputs().len();
         self.selected = self.world.node_names().into_iter().next();
@@ -197,13 +216,17 @@ impl Lab {
     /// The terminal's history, read back from the trace as redis-cli would print it.
     pub fn terminal_lines(&self) -> Vec<String> {
         let Some(client) = self.terminal_client() else { return Vec::new() };
-        let prefix = format!("{}> ", client);
         let addr = self.prompt();
         let mut out = Vec::new();
         for e in self.world.trace() {
             match &e.kind {
-                TraceKind::Input(s) if s.starts_with(&prefix) => out.push(format!("{}{}", addr, &s[prefix.len()..])),
-                TraceKind::Reply { client: c, text } if *c == client => out.extend(text.lines().map(String::from)),
+                TraceKind::Input(WorldInput::Command { client: c, args }) if *c == client => {
+                    let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                    out.push(format!("{}{}", addr, words.join(" ")));
+                }
+                TraceKind::Reply { client: c, frame } if *c == client => {
+                    out.extend(halab_core::resp::render_cli(frame).lines().map(String::from))
+                }
                 TraceKind::Closed { client: c } if *c == client => {
                     out.push("Error: Server closed the connection".into())
                 }
@@ -367,4 +390,33 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// The simulator's speed here, in wasm: the workload of `core/examples/sim_speed.rs` (6 nodes,
+/// 600 commands per simulated second) for 60 simulated seconds.
+fn sim_speed_in_browser() -> String {
+    let perf = web_sys::window().and_then(|w| w.performance());
+    let now = || perf.as_ref().map(|p| p.now()).unwrap_or(0.0);
+    let mut w = World::new(1);
+    for i in 0..6 {
+        w.apply(WorldInput::AddNode {
+            name: format!("n{i}"),
+            addr: format!("192.168.30.201:{}", 6390 + i),
+            config: String::new(),
+        });
+        w.apply(WorldInput::AddClient { name: format!("c{i}"), node: format!("n{i}") });
+    }
+    let start = now();
+    for tick in 0..60 * 100u64 {
+        for i in 0..6 {
+            let key = format!("key:{}", tick % 1000).into_bytes();
+            let args =
+                if tick % 2 == 0 { vec![b"SET".to_vec(), key, b"value".to_vec()] } else { vec![b"GET".to_vec(), key] };
+            w.apply(WorldInput::Command { client: format!("c{i}"), args });
+        }
+        let until = w.now() + 10;
+        w.run_until(until);
+    }
+    let wall_ms = (now() - start).max(1.0);
+    format!("{:.0}x real time", w.elapsed() as f64 / wall_ms)
 }

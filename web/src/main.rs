@@ -291,6 +291,7 @@ fn app() -> Html {
                 <strong>{ "HA Lab" }</strong>
                 <span class="badge" data-testid="mode">{ t("模拟", "Simulated") }</span>
                 <span data-testid="seed">{ format!("seed {}", l.seed) }</span>
+                { for l.bench_result.iter().map(|b| html! { <span data-testid="bench">{ format!("sim: {}", b) }</span> }) }
                 <button data-testid="lang" onclick={on(|lab| lab.lang = if lab.lang == Lang::Zh { Lang::En } else { Lang::Zh })}>{ t("EN", "中文") }</button>
             </header>
             { lesson_panel }
