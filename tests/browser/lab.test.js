@@ -52,6 +52,8 @@ test("a learner runs a lesson, breaks a node and steps back", async () => {
     for (let i = 0; i < 5; i++) await page.click('[data-testid="lesson-next"]');
     const step5 = await page.getAttribute('[data-testid="lesson-step-5"]', "class");
     assert.match(step5, /\bok\b/, "LRANGE menu 0 -1 matched the tutorial's reply");
+    // The lesson's commands appear in the node's terminal as if typed there.
+    assert.match(await page.textContent('[data-testid="terminal-output"]'), /192\.168\.131\.148:6379> SET keyone lisuoOK/);
 
     // Break the node from the fault palette.
     await page.click('[data-testid="kill-master"]');

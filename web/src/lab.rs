@@ -215,21 +215,24 @@ impl Lab {
 
     /// The terminal's history, read back from the trace as redis-cli would print it.
     pub fn terminal_lines(&self) -> Vec<String> {
-        let Some(client) = self.terminal_client() else { return Vec::new() };
+        let Some(node) = self.selected.clone() else { return Vec::new() };
+        // Every client of the selected node shows here: the learner's typing and the lesson's
+        // steps alike, as if typed at the prompt.
+        let clients: Vec<String> =
+            self.world.client_links().into_iter().filter(|(_, n, _)| *n == node).map(|(c, _, _)| c).collect();
+        let ours = |c: &String| clients.contains(c);
         let addr = self.prompt();
         let mut out = Vec::new();
         for e in self.world.trace() {
             match &e.kind {
-                TraceKind::Input(WorldInput::Command { client: c, args }) if *c == client => {
+                TraceKind::Input(WorldInput::Command { client: c, args }) if ours(c) => {
                     let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
                     out.push(format!("{}{}", addr, words.join(" ")));
                 }
-                TraceKind::Reply { client: c, frame } if *c == client => {
+                TraceKind::Reply { client: c, frame } if ours(c) => {
                     out.extend(halab_core::resp::render_cli(frame).lines().map(String::from))
                 }
-                TraceKind::Closed { client: c } if *c == client => {
-                    out.push("Error: Server closed the connection".into())
-                }
+                TraceKind::Closed { client: c } if ours(c) => out.push("Error: Server closed the connection".into()),
                 _ => {}
             }
         }
