@@ -23,6 +23,100 @@ use std::collections::{BTreeSet, VecDeque};
 pub type Map<K, V> = IndexMap<K, V, FxBuildHasher>;
 pub type Set<K> = IndexSet<K, FxBuildHasher>;
 
+/// Bytes kept inline when short (up to 22 — most keys and string values of a dataset), boxed
+/// otherwise. A key or a string value then costs 24 bytes and, usually, no allocation of its
+/// own, where a `Bytes` handle costs 32 bytes plus a heap block. Redis makes the same trade
+/// with its embedded strings (`OBJ_ENCODING_EMBSTR`).
+#[derive(Clone)]
+pub enum CompactBytes {
+    Inline { len: u8, data: [u8; CompactBytes::INLINE] },
+    Boxed(Box<[u8]>),
+}
+
+impl CompactBytes {
+    pub const INLINE: usize = 22;
+
+    pub fn new(b: &[u8]) -> CompactBytes {
+        if b.len() <= Self::INLINE {
+            let mut data = [0u8; Self::INLINE];
+            data[..b.len()].copy_from_slice(b);
+            CompactBytes::Inline { len: b.len() as u8, data }
+        } else {
+            CompactBytes::Boxed(b.into())
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            CompactBytes::Inline { len, data } => &data[..*len as usize],
+            CompactBytes::Boxed(b) => b,
+        }
+    }
+
+    /// A `Bytes` copy, for replies and APIs that hand values out.
+    pub fn to_bytes(&self) -> Bytes {
+        Bytes::copy_from_slice(self.as_bytes())
+    }
+}
+
+impl std::ops::Deref for CompactBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for CompactBytes {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+/// Hashes exactly as `[u8]` does, so maps keyed by it can be queried with `&[u8]`.
+impl std::hash::Hash for CompactBytes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state)
+    }
+}
+
+impl PartialEq for CompactBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+impl Eq for CompactBytes {}
+
+impl std::fmt::Debug for CompactBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Bytes::copy_from_slice(self.as_bytes()).fmt(f)
+    }
+}
+
+impl From<&[u8]> for CompactBytes {
+    fn from(b: &[u8]) -> Self {
+        CompactBytes::new(b)
+    }
+}
+impl From<Bytes> for CompactBytes {
+    fn from(b: Bytes) -> Self {
+        CompactBytes::new(&b)
+    }
+}
+impl From<&Bytes> for CompactBytes {
+    fn from(b: &Bytes) -> Self {
+        CompactBytes::new(b)
+    }
+}
+impl From<Vec<u8>> for CompactBytes {
+    fn from(b: Vec<u8>) -> Self {
+        if b.len() <= Self::INLINE {
+            CompactBytes::new(&b)
+        } else {
+            CompactBytes::Boxed(b.into_boxed_slice())
+        }
+    }
+}
+
 /// A sorted set: `member → score` for lookups and an ordered index for ranges, as Redis pairs
 /// a dict with a skiplist.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,7 +180,7 @@ impl SortedSet {
 /// than its bytes handle: the enum is 40 bytes instead of the size of a sorted set's tables.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Str(Bytes),
+    Str(CompactBytes),
     List(VecDeque<Bytes>),
     Hash(Box<Map<Bytes, Bytes>>),
     Set(Box<Set<Bytes>>),
@@ -159,9 +253,9 @@ impl Value {
 /// One numbered database (`SELECT n`).
 #[derive(Debug, Clone, Default)]
 pub struct Db {
-    pub entries: Map<Bytes, Value>,
+    pub entries: Map<CompactBytes, Value>,
     /// Deadlines in ms of virtual time, only for keys with a TTL.
-    pub expires: Map<Bytes, u64>,
+    pub expires: Map<CompactBytes, u64>,
 }
 
 impl Db {
@@ -202,16 +296,17 @@ impl Db {
     }
 
     /// Set a value, clearing any TTL (what `SET` without `KEEPTTL` does).
-    pub fn set(&mut self, key: Bytes, value: Value) {
+    pub fn set(&mut self, key: impl Into<CompactBytes>, value: Value) {
+        let key = key.into();
         if !self.expires.is_empty() {
-            self.expires.swap_remove(&key[..]);
+            self.expires.swap_remove(key.as_bytes());
         }
         self.entries.insert(key, value);
     }
 
     /// Set a value, keeping the key's TTL if it had one.
-    pub fn set_keep_ttl(&mut self, key: Bytes, value: Value) {
-        self.entries.insert(key, value);
+    pub fn set_keep_ttl(&mut self, key: impl Into<CompactBytes>, value: Value) {
+        self.entries.insert(key.into(), value);
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
@@ -237,9 +332,9 @@ impl Db {
     }
 
     /// Get the value at `key`, creating it with `make` when missing.
-    pub fn get_or_insert_with(&mut self, key: &Bytes, now: u64, make: impl FnOnce() -> Value) -> &mut Value {
+    pub fn get_or_insert_with(&mut self, key: &[u8], now: u64, make: impl FnOnce() -> Value) -> &mut Value {
         self.expire_if_needed(key, now);
-        self.entries.entry(key.clone()).or_insert_with(make)
+        self.entries.entry(CompactBytes::new(key)).or_insert_with(make)
     }
 
     /// Drop `key` if its collection value has become empty (Redis deletes empty
@@ -322,7 +417,7 @@ mod tests {
     #[test]
     fn lazy_expiry_removes_on_lookup() {
         let mut db = Db::default();
-        db.set(Bytes::from("k"), Value::Str(Bytes::from("v")));
+        db.set(Bytes::from("k"), Value::Str(CompactBytes::new(b"v")));
         db.set_expire(b"k", 1000);
         assert!(db.get(b"k", 999).is_some());
         assert!(db.get(b"k", 1000).is_none());
@@ -334,7 +429,7 @@ mod tests {
         let mut db = Db::default();
         for i in 0..100 {
             let k = Bytes::from(format!("k{i}"));
-            db.set(k.clone(), Value::Str(Bytes::from("v")));
+            db.set(k.clone(), Value::Str(CompactBytes::new(b"v")));
             db.set_expire(&k, if i % 2 == 0 { 10 } else { 1000 });
         }
         let mut cursor = 0;
@@ -344,6 +439,22 @@ mod tests {
         }
         assert_eq!(db.len(), 50);
         assert!(db.expires.values().all(|&at| at == 1000));
+    }
+
+    #[test]
+    fn compact_bytes_inline_and_boxed() {
+        assert_eq!(std::mem::size_of::<CompactBytes>(), 24);
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+        let short = CompactBytes::new(b"key:123456");
+        assert!(matches!(short, CompactBytes::Inline { .. }));
+        assert_eq!(&short[..], b"key:123456");
+        let long = CompactBytes::from(vec![7u8; 100]);
+        assert!(matches!(long, CompactBytes::Boxed(_)));
+        let mut m: Map<CompactBytes, u8> = Map::default();
+        m.insert(short.clone(), 1);
+        m.insert(long, 2);
+        assert_eq!(m.get(&b"key:123456"[..]), Some(&1));
+        assert_eq!(m.get(&[7u8; 100][..]), Some(&2));
     }
 
     #[test]

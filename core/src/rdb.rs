@@ -730,7 +730,7 @@ fn non_empty(v: Value) -> Result<Value, RdbError> {
 /// `rdbLoadObject`: read a value of type `t`.
 fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
     let v = match t {
-        RDB_TYPE_STRING => Value::Str(r.string()?),
+        RDB_TYPE_STRING => Value::Str(r.string()?.into()),
         RDB_TYPE_LIST => {
             let n = r.count()?;
             let mut l = VecDeque::with_capacity(n);
@@ -951,12 +951,12 @@ mod tests {
             )
             .collect();
         vec![
-            Value::Str(b("hello")),
-            Value::Str(b("12345")),
-            Value::Str(b("-7")),
-            Value::Str(b("0123")),
-            Value::Str(Bytes::from("abc".repeat(100))),
-            Value::Str(Bytes::from(vec![0u8, 255, 10, 13])),
+            Value::Str(b("hello").into()),
+            Value::Str(b("12345").into()),
+            Value::Str(b("-7").into()),
+            Value::Str(b("0123").into()),
+            Value::Str(Bytes::from("abc".repeat(100)).into()),
+            Value::Str(Bytes::from(vec![0u8, 255, 10, 13]).into()),
             Value::List(list),
             Value::List([b("x")].into_iter().collect()),
             Value::Hash(Box::new(small_hash)),
@@ -979,14 +979,14 @@ mod tests {
     #[test]
     fn dump_of_a_short_string_matches_redis_7_0() {
         // redis-cli DUMP of SET k hello on redis-server 7.0.15.
-        let p = dump_payload(&Value::Str(b("hello")));
+        let p = dump_payload(&Value::Str(b("hello").into()));
         assert_eq!(&p[..9], b"\x00\x05hello\x0a\x00");
         assert_eq!(p.len(), 17);
     }
 
     #[test]
     fn restore_rejects_bad_payloads() {
-        let mut p = dump_payload(&Value::Str(b("hello")));
+        let mut p = dump_payload(&Value::Str(b("hello").into()));
         let last = p.len() - 1;
         p[last] ^= 1;
         assert_eq!(restore_payload(&p).unwrap_err().0, "DUMP payload version or checksum are wrong");
@@ -1011,7 +1011,7 @@ mod tests {
         let mut count = 0;
         for (d, entries) in loaded.dbs {
             for (k, v, exp) in entries {
-                assert_eq!(ks.dbs[d].entries.get(&k), Some(&v));
+                assert_eq!(ks.dbs[d].entries.get(&k[..]), Some(&v));
                 assert_eq!(ks.dbs[d].expire_at(&k), exp);
                 count += 1;
             }

@@ -255,7 +255,7 @@ fn keys(ctx: &mut Ctx, args: &mut [Bytes]) {
         .keys()
         .filter(|k| all || glob_match(pattern, k, false))
         .filter(|k| db.expires.get(&k[..]).is_none_or(|&at| at > now))
-        .cloned()
+        .map(|k| k.to_bytes())
         .collect();
     ctx.reply().array(found.len());
     for k in found {
@@ -338,7 +338,7 @@ fn scan(ctx: &mut Ctx, args: &mut [Bytes]) {
                 continue;
             }
         }
-        found.push(k.clone());
+        found.push(k.to_bytes());
     }
     let next = if i >= len { 0 } else { i };
     reply_scan(ctx, next, &found);

@@ -660,11 +660,11 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
                 continue;
             }
             let mut val = format!("value:{}", i).into_bytes();
+            // Compact keys and values: short ones live inline in the table entry.
             if let Some(sz) = size {
                 val.resize(sz, 0);
             }
-            // Exact-size copies: a Bytes made from a Vec with spare capacity keeps it.
-            db.entries.insert(Bytes::copy_from_slice(&key), crate::keyspace::Value::Str(Bytes::copy_from_slice(&val)));
+            db.entries.insert(key.as_slice().into(), crate::keyspace::Value::Str(val.into()));
         }
         ctx.ok();
     } else if eq_ic(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {

@@ -13,7 +13,7 @@ use super::{arg_i64, eq_ic, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW, SYNTAX
 use crate::keyspace::Value;
 use crate::long_double::{incr_by_float_text, IncrFloatError};
 use crate::resp::parse_i64;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::mem::take;
 
 pub const COMMANDS: &[(&str, Handler)] = &[
@@ -48,7 +48,7 @@ const MAX_STRING: usize = 512 * 1024 * 1024;
 fn read_str(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Replied> {
     match ctx.lookup_read(key) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(Value::Str(s)) => Ok(Some(s.to_bytes())),
         Some(_) => {
             ctx.error(WRONGTYPE);
             Err(Replied)
@@ -99,10 +99,10 @@ fn store(ctx: &mut Ctx, key: Bytes, value: Bytes, expiry: Expiry) {
     ctx.modified(&key);
     let db = ctx.db();
     match expiry {
-        Expiry::Keep => db.set_keep_ttl(key, Value::Str(value)),
-        Expiry::None => db.set(key, Value::Str(value)),
+        Expiry::Keep => db.set_keep_ttl(key, Value::Str(value.into())),
+        Expiry::None => db.set(key, Value::Str(value.into())),
         Expiry::At(at) => {
-            db.set(key.clone(), Value::Str(value));
+            db.set(key.clone(), Value::Str(value.into()));
             db.set_expire(&key, at);
         }
     }
@@ -249,7 +249,7 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) {
     let Some(next) = current.checked_add(delta) else {
         return ctx.error(OVERFLOW);
     };
-    let text = Value::Str(crate::resp::int_bytes(next));
+    let text = Value::Str(crate::resp::int_bytes(next).into());
     match slot {
         Some(v) => *v = text,
         None => ctx.db().set(key.clone(), text),
@@ -281,7 +281,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let current = match ctx.lookup_write(key) {
         None => Bytes::from_static(b"0"),
-        Some(Value::Str(s)) => s.clone(),
+        Some(Value::Str(s)) => s.to_bytes(),
         Some(_) => return ctx.error(WRONGTYPE),
     };
     let text = match incr_by_float_text(&current, &args[2]) {
@@ -289,7 +289,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
         Err(IncrFloatError::NotAFloat) => return ctx.error(super::NOT_FLOAT),
         Err(IncrFloatError::NotFinite) => return ctx.error("ERR increment would produce NaN or Infinity"),
     };
-    ctx.db().set_keep_ttl(key.clone(), Value::Str(text.clone()));
+    ctx.db().set_keep_ttl(key.clone(), Value::Str((&text).into()));
     ctx.modified(key);
     ctx.reply().bulk(&text);
 }
@@ -298,17 +298,17 @@ fn append(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let len = match ctx.lookup_write(key) {
         None => {
-            ctx.db().set(key.clone(), Value::Str(args[2].clone()));
+            ctx.db().set(key.clone(), Value::Str((&args[2]).into()));
             args[2].len()
         }
         Some(Value::Str(s)) => {
             if s.len() + args[2].len() > MAX_STRING {
                 return ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
             }
-            let mut b = BytesMut::with_capacity(s.len() + args[2].len());
+            let mut b = Vec::with_capacity(s.len() + args[2].len());
             b.extend_from_slice(s);
             b.extend_from_slice(&args[2]);
-            *s = b.freeze();
+            *s = b.into();
             s.len()
         }
         Some(_) => return ctx.error(WRONGTYPE),
@@ -358,13 +358,13 @@ fn setrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     if value.is_empty() {
         return ctx.reply().int(current.len() as i64);
     }
-    let mut b = BytesMut::from(&current[..]);
+    let mut b = current.to_vec();
     if b.len() < offset + value.len() {
         b.resize(offset + value.len(), 0);
     }
     b[offset..offset + value.len()].copy_from_slice(value);
     let len = b.len();
-    ctx.db().set_keep_ttl(key.clone(), Value::Str(b.freeze()));
+    ctx.db().set_keep_ttl(key.clone(), Value::Str(b.into()));
     ctx.modified(key);
     ctx.reply().int(len as i64);
 }
