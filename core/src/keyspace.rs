@@ -176,8 +176,8 @@ impl SortedSet {
 
 /// A value of one of the five types the tutorials use.
 ///
-/// The hash-table types are boxed so that a plain string value — most keys — costs no more
-/// than its bytes handle: the enum is 40 bytes instead of the size of a sorted set's tables.
+/// Strings are [`CompactBytes`] and the hash-table types are boxed, so the enum is 32 bytes:
+/// a plain string value — most keys — fits in the table entry itself.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(CompactBytes),
