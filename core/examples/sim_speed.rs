@@ -5,36 +5,14 @@
 //!
 //! `scripts/bench` prints this figure beside the server benchmarks.
 
-use halab_core::sim::{World, WorldInput};
+use halab_core::sim::{benchmark_load, benchmark_world};
 use std::time::Instant;
 
 fn main() {
     let secs: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(300);
-    let mut w = World::new(1);
-    for i in 0..6 {
-        w.apply(WorldInput::AddNode {
-            name: format!("n{i}"),
-            addr: format!("192.168.30.201:{}", 6390 + i),
-            config: String::new(),
-        });
-        w.apply(WorldInput::AddClient { name: format!("c{i}"), node: format!("n{i}") });
-    }
+    let mut w = benchmark_world();
     let start = Instant::now();
-    let mut commands = 0u64;
-    for tick in 0..secs * 100 {
-        for i in 0..6 {
-            let key = format!("key:{}", tick % 1000);
-            let args: Vec<Vec<u8>> = if tick % 2 == 0 {
-                vec![b"SET".to_vec(), key.into_bytes(), b"value".to_vec()]
-            } else {
-                vec![b"GET".to_vec(), key.into_bytes()]
-            };
-            w.apply(WorldInput::Command { client: format!("c{i}"), args });
-            commands += 1;
-        }
-        let until = w.now() + 10;
-        w.run_until(until);
-    }
+    let commands = benchmark_load(&mut w, secs);
     let wall = start.elapsed().as_secs_f64();
     let simulated = w.elapsed() as f64 / 1000.0;
     println!(

@@ -920,6 +920,39 @@ pub fn decode_inputs(text: &str) -> Option<Vec<(u64, WorldInput)>> {
     Some(out)
 }
 
+/// The simulator benchmark: a world of 6 nodes, each with a client.
+pub fn benchmark_world() -> World {
+    let mut w = World::new(1);
+    for i in 0..6 {
+        w.apply(WorldInput::AddNode {
+            name: format!("n{i}"),
+            addr: format!("192.168.30.201:{}", 6390 + i),
+            config: String::new(),
+        });
+        w.apply(WorldInput::AddClient { name: format!("c{i}"), node: format!("n{i}") });
+    }
+    w
+}
+
+/// Drive the benchmark's load for `simulated_secs`: every client sends 100 commands per
+/// simulated second (SET and GET in turn). Returns the number of commands sent. The native
+/// example and the browser's `#bench=1` both measure this, so their figures compare.
+pub fn benchmark_load(w: &mut World, simulated_secs: u64) -> u64 {
+    let mut commands = 0;
+    for tick in 0..simulated_secs * 100 {
+        for i in 0..6 {
+            let key = format!("key:{}", tick % 1000).into_bytes();
+            let args =
+                if tick % 2 == 0 { vec![b"SET".to_vec(), key, b"value".to_vec()] } else { vec![b"GET".to_vec(), key] };
+            w.apply(WorldInput::Command { client: format!("c{i}"), args });
+            commands += 1;
+        }
+        let until = w.now() + 10;
+        w.run_until(until);
+    }
+    commands
+}
+
 impl fmt::Display for WorldInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&describe(self))

@@ -400,26 +400,9 @@ fn percent_decode(s: &str) -> Option<String> {
 fn sim_speed_in_browser() -> String {
     let perf = web_sys::window().and_then(|w| w.performance());
     let now = || perf.as_ref().map(|p| p.now()).unwrap_or(0.0);
-    let mut w = World::new(1);
-    for i in 0..6 {
-        w.apply(WorldInput::AddNode {
-            name: format!("n{i}"),
-            addr: format!("192.168.30.201:{}", 6390 + i),
-            config: String::new(),
-        });
-        w.apply(WorldInput::AddClient { name: format!("c{i}"), node: format!("n{i}") });
-    }
+    let mut w = halab_core::sim::benchmark_world();
     let start = now();
-    for tick in 0..60 * 100u64 {
-        for i in 0..6 {
-            let key = format!("key:{}", tick % 1000).into_bytes();
-            let args =
-                if tick % 2 == 0 { vec![b"SET".to_vec(), key, b"value".to_vec()] } else { vec![b"GET".to_vec(), key] };
-            w.apply(WorldInput::Command { client: format!("c{i}"), args });
-        }
-        let until = w.now() + 10;
-        w.run_until(until);
-    }
+    halab_core::sim::benchmark_load(&mut w, 60);
     let wall_ms = (now() - start).max(1.0);
     format!("{:.0}x real time", w.elapsed() as f64 / wall_ms)
 }
