@@ -18,7 +18,7 @@
 //! through the bridge later. Each step yields a [`StepResult`] saying what was expected and what
 //! was seen.
 
-use crate::resp::{render_cli, split_args, Frame};
+use crate::resp::{render_cli_for, split_args, Frame};
 use crate::sim::{Endpoint, Fault, TraceKind, World, WorldInput};
 use crate::view::{self, ViewModel};
 
@@ -339,8 +339,9 @@ pub fn setup(lesson: &Lesson, target: &mut dyn LessonTarget) {
 pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> StepResult {
     let (ok, expected, seen) = match &step.action {
         Action::Command { client, args, expect } => {
+            let words: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
             let seen = match target.command(client, args) {
-                Some(f) => render_cli(&f),
+                Some(f) => render_cli_for(&words, &f),
                 None => "(no reply)".to_string(),
             };
             (expect.as_ref().is_none_or(|e| *e == seen), expect.clone(), seen)

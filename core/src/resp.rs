@@ -799,6 +799,55 @@ fn decode_at(buf: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Frame>,
     Ok(Some(frame))
 }
 
+/// Whether redis-cli prints this command's reply raw (its `output_raw` list in redis-cli.c):
+/// INFO, CLIENT LIST/INFO, CLUSTER NODES/INFO, MEMORY DOCTOR… come out as plain text.
+pub fn cli_prints_raw(args: &[&[u8]]) -> bool {
+    let is = |i: usize, w: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+    let n = args.len();
+    is(0, "info")
+        || is(0, "lolwut")
+        || (n >= 2 && is(0, "debug") && (is(1, "htstats") || is(1, "htstats-key") || is(1, "client-eviction")))
+        || (n >= 2 && is(0, "memory") && (is(1, "malloc-stats") || is(1, "doctor")))
+        || (n == 2 && is(0, "cluster") && (is(1, "nodes") || is(1, "info")))
+        || (n >= 2 && is(0, "client") && (is(1, "list") || is(1, "info")))
+        || (n == 3 && is(0, "latency") && is(1, "graph"))
+        || (n == 2 && is(0, "latency") && is(1, "doctor"))
+}
+
+/// Render a reply as redis-cli prints the reply to this command: raw for the commands in
+/// [`cli_prints_raw`], otherwise as [`render_cli`].
+pub fn render_cli_for(args: &[&[u8]], frame: &Frame) -> String {
+    if cli_prints_raw(args) {
+        let mut out = render_raw(frame).replace("\r\n", "\n");
+        while out.ends_with('\n') {
+            out.pop();
+        }
+        out
+    } else {
+        render_cli(frame)
+    }
+}
+
+/// redis-cli's `cliFormatReplyRaw`: strings and errors as they are, aggregates one element a
+/// line.
+fn render_raw(frame: &Frame) -> String {
+    match frame {
+        Frame::Simple(s) | Frame::Error(s) | Frame::BigNumber(s) => s.clone(),
+        Frame::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        Frame::Verbatim { text, .. } => String::from_utf8_lossy(text).into_owned(),
+        Frame::Integer(i) => i.to_string(),
+        Frame::Double(d) => format_double_reply(*d),
+        Frame::Boolean(b) => if *b { "(true)" } else { "(false)" }.to_string(),
+        Frame::NullBulk | Frame::NullArray | Frame::Null => String::new(),
+        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {
+            items.iter().map(render_raw).collect::<Vec<_>>().join("\n")
+        }
+        Frame::Map(pairs) | Frame::Attribute(pairs, _) => {
+            pairs.iter().flat_map(|(k, v)| [render_raw(k), render_raw(v)]).collect::<Vec<_>>().join("\n")
+        }
+    }
+}
+
 /// Render a reply the way `redis-cli` prints it in a terminal (`(integer) 2`, `1) "pine"`,
 /// `(nil)`, `(error) ERR …`). Used by the lab's terminals and by tests comparing with
 /// real redis-cli sessions.
@@ -1004,6 +1053,15 @@ mod tests {
         r3.null();
         r3.double(1.5);
         assert_eq!(&r3.buf[..], b"%1\r\n_\r\n,1.5\r\n");
+    }
+
+    #[test]
+    fn info_and_client_list_print_raw_like_redis_cli() {
+        let info = Frame::Bulk(Bytes::from("# Replication\r\nrole:master\r\n"));
+        assert_eq!(render_cli_for(&[b"INFO", b"replication"], &info), "# Replication\nrole:master");
+        let err = Frame::Error("NOAUTH Authentication required.".into());
+        assert_eq!(render_cli_for(&[b"info"], &err), "NOAUTH Authentication required.");
+        assert_eq!(render_cli_for(&[b"GET", b"k"], &err), "(error) NOAUTH Authentication required.");
     }
 
     #[test]

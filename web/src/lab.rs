@@ -9,6 +9,10 @@ use halab_core::view::{self, ViewModel};
 /// The lessons shipped with the app (the same files CI runs).
 pub const LESSONS: &[(&str, &str)] = &[
     ("seed000-1.1.5-first-data-session.md", include_str!("../../lessons/seed000-1.1.5-first-data-session.md")),
+    (
+        "seed000-1.2.3-password-and-protected-mode.md",
+        include_str!("../../lessons/seed000-1.2.3-password-and-protected-mode.md"),
+    ),
     ("seed001-replication-master-writes.md", include_str!("../../lessons/seed001-replication-master-writes.md")),
     ("seed002-node-config-and-shutdown.md", include_str!("../../lessons/seed002-node-config-and-shutdown.md")),
 ];
@@ -223,14 +227,21 @@ impl Lab {
         let ours = |c: &String| clients.contains(c);
         let addr = self.prompt();
         let mut out = Vec::new();
+        // Replies come back in command order per client: pair each with its command so that
+        // INFO and friends print raw, as redis-cli prints them.
+        let mut pending: std::collections::HashMap<&str, std::collections::VecDeque<&Vec<Vec<u8>>>> =
+            Default::default();
         for e in self.world.trace() {
             match &e.kind {
                 TraceKind::Input(WorldInput::Command { client: c, args }) if ours(c) => {
                     let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
                     out.push(format!("{}{}", addr, words.join(" ")));
+                    pending.entry(c.as_str()).or_default().push_back(args);
                 }
                 TraceKind::Reply { client: c, frame } if ours(c) => {
-                    out.extend(halab_core::resp::render_cli(frame).lines().map(String::from))
+                    let args = pending.get_mut(c.as_str()).and_then(|q| q.pop_front());
+                    let words: Vec<&[u8]> = args.map(|a| a.iter().map(|w| w.as_slice()).collect()).unwrap_or_default();
+                    out.extend(halab_core::resp::render_cli_for(&words, frame).lines().map(String::from))
                 }
                 TraceKind::Closed { client: c } if ours(c) => out.push("Error: Server closed the connection".into()),
                 _ => {}
