@@ -330,7 +330,8 @@ impl Server {
     /// Emit a log line at `level` if the configured `loglevel` lets it through.
     pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
         if level >= self.log_level {
-            self.outputs.push_back(Output::Log(LogLine { at_ms: self.now, role: 'M', level, message: message.into() }));
+            let role = self.role_char();
+            self.outputs.push_back(Output::Log(LogLine { at_ms: self.now, role, level, message: message.into() }));
         }
     }
 
@@ -382,7 +383,7 @@ impl Server {
         }
     }
 
-    /// Role letter for log lines.
+    /// Role letter of log lines: `M` for a master (replicas, `S`, come with replication).
     pub fn role_char(&self) -> char {
         'M'
     }
