@@ -140,6 +140,7 @@ fn dump_restore_round_trip() {
         "SET s hello\nRPUSH l a b 1 2\nHSET h f v n 1\nSADD set 1 2 3\nSADD mixed a b\nZADD z 1 a 2.5 b\nDUMP s\nDUMP l\nDUMP h\nDUMP set\nDUMP z\nDUMP nosuch\n\
          SET n 12345\nDUMP n\nSET big aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nDUMP big\n\
          RESTORE s2 0 \"\\x00\\x05hello\\n\\x00\\xdd\\xe4\\xb0\\xb1\\xe0\\x1a\\xc0\\x17\"\nGET s2\nRESTORE s2 0 \"\\x00\\x05hello\\n\\x00\\xdd\\xe4\\xb0\\xb1\\xe0\\x1a\\xc0\\x17\"\n\
-         RESTORE s2 0 \"\\x00\\x05hello\\n\\x00\\xdd\\xe4\\xb0\\xb1\\xe0\\x1a\\xc0\\x17\" REPLACE\nRESTORE bad 0 \"garbage\"\nRESTORE s3 -1 x\n",
+         RESTORE s2 0 \"\\x00\\x05hello\\n\\x00\\xdd\\xe4\\xb0\\xb1\\xe0\\x1a\\xc0\\x17\" REPLACE\nRESTORE bad 0 \"garbage\"\nRESTORE s3 -1 x\n\
+         ZADD zf 0.1 m 3.3 n\nDEBUG DIGEST-VALUE s l h set mixed z n big nosuch zf\nSET t v EX 100\nDEBUG DIGEST\nFLUSHALL\nDEBUG DIGEST\n",
     );
 }

@@ -606,34 +606,42 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
     } else if eq_ic(sub, "DIGEST-VALUE") {
         let keys = args[2..].to_vec();
         ctx.reply().array(keys.len());
-        for k in keys {
-            let digest = match ctx.lookup_read(&k) {
-                None => "0".repeat(40),
-                Some(v) => value_digest(v),
-            };
-            ctx.reply().simple(&digest);
+        // Like Redis, logically expired keys still count: no lazy expiry here.
+        let db = &ctx.srv.keyspace.dbs[ctx.client.db];
+        let digests: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                let mut d = [0u8; 20];
+                if let Some(v) = db.entries.get(&k[..]) {
+                    object_digest(v, db.expires.contains_key(&k[..]), &mut d);
+                }
+                hex20(&d)
+            })
+            .collect();
+        for d in digests {
+            ctx.reply().simple(&d);
         }
     } else if eq_ic(sub, "DIGEST") && args.len() == 2 {
-        let mut acc = [0u8; 20];
+        // Redis's computeDatasetDigest: per non-empty db, mix in its number, then xor in each
+        // key's digest (key mixed with its value's digest, and a marker if it has a TTL).
+        let mut fin = [0u8; 20];
         let now = ctx.now;
         for (dbi, db) in ctx.srv.keyspace.dbs.iter().enumerate() {
+            if db.is_empty() {
+                continue;
+            }
+            mix_digest(&mut fin, &(dbi as u32).to_be_bytes());
             for (k, v) in db.entries.iter() {
                 if db.expires.get(&k[..]).is_some_and(|&at| at <= now) {
                     continue;
                 }
-                let d = value_digest(v);
-                let h = fnv_digest(&[k.as_ref(), d.as_bytes(), &dbi.to_le_bytes()]);
-                for (a, b) in acc.iter_mut().zip(h.iter()) {
-                    *a ^= b;
-                }
+                let mut d = [0u8; 20];
+                mix_digest(&mut d, k);
+                object_digest(v, db.expires.contains_key(&k[..]), &mut d);
+                xor_digest(&mut fin, &d);
             }
         }
-        let hex: String = if acc.iter().all(|&b| b == 0) {
-            "0".repeat(40)
-        } else {
-            acc.iter().map(|b| format!("{:02x}", b)).collect()
-        };
-        ctx.reply().simple(&hex);
+        ctx.reply().simple(&hex20(&fin));
     } else if eq_ic(sub, "POPULATE") && (3..=5).contains(&args.len()) {
         let Some(count) = arg_i64(ctx, &args[2]) else { return };
         if count < 0 {
@@ -704,45 +712,60 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
 }
 
-/// A 160-bit digest of a value, independent of its encoding (used to compare datasets).
-fn value_digest(v: &crate::keyspace::Value) -> String {
-    use crate::keyspace::Value;
-    let mut parts: Vec<Vec<u8>> = vec![v.type_name().as_bytes().to_vec()];
-    match v {
-        Value::Str(s) => parts.push(s.to_vec()),
-        Value::List(l) => parts.extend(l.iter().map(|e| e.to_vec())),
-        Value::Hash(h) => {
-            let mut kv: Vec<Vec<u8>> = h.iter().map(|(k, v)| [k.as_ref(), b"\0", v.as_ref()].concat()).collect();
-            kv.sort();
-            parts.extend(kv);
-        }
-        Value::Set(s) => {
-            let mut m: Vec<Vec<u8>> = s.iter().map(|e| e.to_vec()).collect();
-            m.sort();
-            parts.extend(m);
-        }
-        Value::ZSet(z) => {
-            parts.extend(z.iter().map(|(m, s)| [m.as_ref(), b"\0", crate::resp::format_g17(s).as_bytes()].concat()))
-        }
+/// SHA1 of `data` xored into `digest`: order-independent accumulation (Redis's `xorDigest`).
+fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+    let hash = sha1_smol::Sha1::from(data).digest().bytes();
+    for (d, h) in digest.iter_mut().zip(hash.iter()) {
+        *d ^= h;
     }
-    let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
-    fnv_digest(&refs).iter().map(|b| format!("{:02x}", b)).collect()
 }
 
-/// Five FNV-1a 32-bit lanes with different offsets: a 20-byte digest, stable across runs.
-fn fnv_digest(parts: &[&[u8]]) -> [u8; 20] {
-    let mut out = [0u8; 20];
-    for lane in 0..5u32 {
-        let mut h: u32 = 0x811c_9dc5 ^ lane.wrapping_mul(0x9e37_79b9);
-        for p in parts {
-            for &b in p.iter() {
-                h ^= b as u32;
-                h = h.wrapping_mul(0x0100_0193);
+/// `xorDigest` then SHA1 of the result: order-dependent accumulation (Redis's `mixDigest`).
+fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+    xor_digest(digest, data);
+    *digest = sha1_smol::Sha1::from(&digest[..]).digest().bytes();
+}
+
+/// A value's digest exactly as Redis 7.0's `xorObjectDigest` computes it (debug.c), so
+/// `DEBUG DIGEST-VALUE` and `DEBUG DIGEST` compare datasets across halab and redis-server:
+/// the type code first, then ordered types mix their elements in order while sets and
+/// hashes xor them, and a key with a TTL adds a marker.
+fn object_digest(v: &crate::keyspace::Value, has_ttl: bool, digest: &mut [u8; 20]) {
+    use crate::keyspace::Value;
+    let type_code: u32 = match v {
+        Value::Str(_) => 0,
+        Value::List(_) => 1,
+        Value::Set(_) => 2,
+        Value::ZSet(_) => 3,
+        Value::Hash(_) => 4,
+    };
+    mix_digest(digest, &type_code.to_be_bytes());
+    match v {
+        Value::Str(s) => mix_digest(digest, s),
+        Value::List(l) => l.iter().for_each(|e| mix_digest(digest, e)),
+        Value::Set(s) => s.iter().for_each(|m| xor_digest(digest, m)),
+        Value::ZSet(z) => {
+            for (m, score) in z.iter() {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, m);
+                mix_digest(&mut ele, crate::resp::format_g17(score).as_bytes());
+                xor_digest(digest, &ele);
             }
-            h ^= 0xff;
-            h = h.wrapping_mul(0x0100_0193);
         }
-        out[lane as usize * 4..lane as usize * 4 + 4].copy_from_slice(&h.to_be_bytes());
+        Value::Hash(h) => {
+            for (f, val) in h.iter() {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, f);
+                mix_digest(&mut ele, val);
+                xor_digest(digest, &ele);
+            }
+        }
     }
-    out
+    if has_ttl {
+        xor_digest(digest, b"!!expire!!");
+    }
+}
+
+fn hex20(d: &[u8; 20]) -> String {
+    d.iter().map(|b| format!("{:02x}", b)).collect()
 }
