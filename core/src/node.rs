@@ -821,15 +821,12 @@ impl Node {
                         command::retry_blocked(&mut ctx, blocked);
                     }
                     let unblocked = client.blocked.is_none();
-                    Server::flush_client(&mut client, &mut self.srv.outputs, &mut self.srv.stats);
-                    self.srv.clients.insert(conn, client);
                     if unblocked {
                         // It may have more commands pipelined behind the blocking one.
-                        let mut c = self.srv.clients.remove(&conn).unwrap();
-                        self.process_input(&mut c);
-                        Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
-                        self.srv.clients.insert(conn, c);
+                        self.process_input(&mut client);
                     }
+                    Server::flush_client(&mut client, &mut self.srv.outputs, &mut self.srv.stats);
+                    self.srv.clients.insert(conn, client);
                 }
             }
         }
@@ -898,7 +895,6 @@ impl Node {
             let mut c = self.srv.clients.remove(&conn).unwrap();
             command::unblock_client(&mut self.srv, &mut c);
             c.reply.null_array();
-            Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
             self.process_input(&mut c);
             Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
             self.srv.clients.insert(conn, c);

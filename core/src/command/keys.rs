@@ -43,11 +43,9 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 
 fn del(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut n = 0;
-    let now = ctx.now;
     for key in &args[1..] {
-        let db = ctx.db();
-        db.expire_if_needed(key, now);
-        if db.remove(key).is_some() {
+        ctx.expire_if_needed(key);
+        if ctx.db().remove(key).is_some() {
             ctx.modified(key);
             n += 1;
         }
@@ -76,14 +74,13 @@ fn type_(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     let (src, dst) = (&args[1], &args[2]);
-    let now = ctx.now;
-    if !ctx.db().contains(src, now) {
+    if !ctx.exists(src) {
         return ctx.error(NO_SUCH_KEY);
     }
     if src == dst {
         return if nx { ctx.reply().int(0) } else { ctx.ok() };
     }
-    if nx && ctx.db().contains(dst, now) {
+    if nx && ctx.exists(dst) {
         return ctx.reply().int(0);
     }
     let db = ctx.db();
@@ -217,7 +214,7 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
         return ctx.error("ERR Invalid TTL value, must be >= 0");
     }
     let now = ctx.now;
-    if !replace && ctx.db().contains(key, now) {
+    if !replace && ctx.exists(key) {
         return ctx.error("BUSYKEY Target key name already exists.");
     }
     let value = match rdb::restore_payload(&args[3]) {
@@ -377,7 +374,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit: i64, absolute: bool, cmd:
         }
     }
     let now = ctx.now;
-    if !ctx.db().contains(key, now) {
+    if !ctx.exists(key) {
         return ctx.reply().int(0);
     }
     let current = ctx.db().expire_at(key);

@@ -83,12 +83,8 @@ impl<'a> Ctx<'a> {
     /// Look up a key for reading and hand out the reply buffer beside it, so a handler can
     /// reply straight from the stored value without copying it.
     pub fn read_and_reply(&mut self, key: &[u8]) -> (Option<&Value>, &mut crate::resp::ReplyBuf) {
-        let now = self.now;
+        self.expire_if_needed(key);
         let db = self.client.db;
-        if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
-            self.srv.stats.expired_keys += 1;
-            self.srv.persist.dirty += 1;
-        }
         let found = self.srv.keyspace.dbs[db].entries.get(key);
         if found.is_some() {
             self.srv.stats.keyspace_hits += 1;
@@ -99,17 +95,22 @@ impl<'a> Ctx<'a> {
     }
     /// Whether `key` exists (expiring it lazily), without touching hit/miss statistics.
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        let now = self.now;
-        self.db().contains(key, now)
+        self.expire_if_needed(key);
+        self.db().entries.contains_key(key)
     }
-    /// Look up a key for writing (lazily expiring it).
-    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
-        let now = self.now;
-        let db = self.client.db;
+    /// Lazy expiry of one key (Redis's `expireIfNeeded`), counted in INFO's `expired_keys` and
+    /// as a change for the save points. Every lookup goes through here.
+    pub fn expire_if_needed(&mut self, key: &[u8]) {
+        let (now, db) = (self.now, self.client.db);
         if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
             self.srv.stats.expired_keys += 1;
             self.srv.persist.dirty += 1;
         }
+    }
+    /// Look up a key for writing (lazily expiring it).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.expire_if_needed(key);
+        let db = self.client.db;
         self.srv.keyspace.dbs[db].entries.get_mut(key)
     }
 }

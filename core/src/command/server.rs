@@ -30,20 +30,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("memory", memory),
 ];
 
-/// Sections of `INFO` with no argument (`default`), in 7.0's order.
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "modules",
-    "errorstats",
-    "cluster",
-    "keyspace",
-];
+/// Every section of `INFO`, in 7.0's order (`INFO all`).
 const ALL_SECTIONS: &[&str] = &[
     "server",
     "clients",
@@ -76,7 +63,9 @@ fn human_bytes(n: u64) -> String {
 /// Build the INFO text for the requested sections (lowercase names).
 pub fn info_text(ctx: &Ctx, requested: &[String]) -> String {
     let wanted: Vec<&str> = if requested.is_empty() || requested.iter().any(|s| s == "default") {
-        let mut v = DEFAULT_SECTIONS.to_vec();
+        // The default sections are all but the per-command and latency statistics.
+        let mut v: Vec<&str> =
+            ALL_SECTIONS.iter().copied().filter(|s| !matches!(*s, "commandstats" | "latencystats")).collect();
         v.extend(requested.iter().map(|s| s.as_str()).filter(|s| *s != "default"));
         v
     } else if requested.iter().any(|s| s == "all" || s == "everything") {

@@ -224,8 +224,7 @@ fn msetnx(ctx: &mut Ctx, args: &mut [Bytes]) {
         ctx.error("ERR wrong number of arguments for 'msetnx' command");
         return;
     }
-    let now = ctx.now;
-    if args[1..].chunks(2).any(|p| ctx.db().contains(&p[0], now)) {
+    if args[1..].chunks(2).any(|p| ctx.exists(&p[0])) {
         ctx.reply().int(0);
         return;
     }
