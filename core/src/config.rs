@@ -1443,6 +1443,19 @@ impl Config {
         words.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
     }
 
+    /// Record a value the server itself changed (REPLICAOF changes `replicaof`), so CONFIG GET
+    /// and CONFIG REWRITE show it. No check of mutability: this is not CONFIG SET.
+    pub fn set_internal(&mut self, name: &str, value: &str) -> bool {
+        match find(name) {
+            Some((i, _)) => {
+                self.values[i] = value.to_string();
+                self.set_by_user[i] = true;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// `replicaof` as (host, port).
     pub fn replicaof(&self) -> Option<(String, u16)> {
         let v = self.value("replicaof")?;

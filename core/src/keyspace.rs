@@ -360,7 +360,14 @@ impl Db {
 
     /// One round of active expiry: look at up to `sample` keys with a TTL starting at
     /// `cursor` and delete the stale ones. Returns (looked at, expired, next cursor).
-    pub fn active_expire_sample(&mut self, now: u64, sample: usize, cursor: usize) -> (usize, usize, usize) {
+    /// The keys it deletes are appended to `deleted`, when given (a master propagates them).
+    pub fn active_expire_sample(
+        &mut self,
+        now: u64,
+        sample: usize,
+        cursor: usize,
+        mut deleted: Option<&mut Vec<Bytes>>,
+    ) -> (usize, usize, usize) {
         let mut looked = 0;
         let mut expired = 0;
         let mut i = if self.expires.is_empty() { 0 } else { cursor % self.expires.len() };
@@ -373,6 +380,9 @@ impl Db {
             if at <= now {
                 let key = key.clone();
                 self.remove(&key);
+                if let Some(d) = deleted.as_deref_mut() {
+                    d.push(Bytes::copy_from_slice(&key));
+                }
                 expired += 1;
                 // swap_remove moved the last key into slot i: look at it next.
             } else {
@@ -434,7 +444,7 @@ mod tests {
         }
         let mut cursor = 0;
         for _ in 0..20 {
-            let (_, _, c) = db.active_expire_sample(500, 20, cursor);
+            let (_, _, c) = db.active_expire_sample(500, 20, cursor, None);
             cursor = c;
         }
         assert_eq!(db.len(), 50);

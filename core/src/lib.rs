@@ -27,6 +27,7 @@ pub mod long_double;
 pub mod node;
 pub mod pattern;
 pub mod rdb;
+pub mod replication;
 pub mod resp;
 pub mod rng;
 pub mod sim;

@@ -14,7 +14,9 @@
 //!                       ◀─ Output::Persist ────  SAVE / BGSAVE / shutdown: write dump.rdb
 //!   write finished      ── Input::PersistDone ▶  reply +OK, log "DB saved on disk"
 //!   timer fired         ── Input::Tick ───────▶  serverCron: active expiry, save points,
-//!                                                blocked-client timeouts
+//!                                                blocked-client timeouts, replicationCron
+//!                       ◀─ Output::Connect ────  open a connection (a replica to its master)
+//!   connect() finished  ── Input::Outbound ───▶  the handshake starts (see `replication`)
 //!   sleep until         ◀─ poll_timeout() ─────  the next time the node needs a Tick
 //! ```
 //!
@@ -27,6 +29,7 @@ use crate::config::Config;
 use crate::keyspace::Keyspace;
 use crate::log::{LogLevel, LogLine};
 use crate::rdb::{self, RdbAux};
+use crate::replication::Replication;
 use crate::resp::{Protocol, ReplyBuf, RequestParser};
 use crate::rng::SeededRng;
 use bytes::{Bytes, BytesMut};
@@ -47,8 +50,12 @@ pub enum Input<'a> {
     Closed { conn: ConnId },
     /// Time passed; run whatever timers are due.
     Tick,
-    /// A [`PersistJob`] finished.
-    PersistDone { job: u64, result: Result<usize, String> },
+    /// A [`PersistJob`] finished. `image` holds the encoded RDB when the job asked for it
+    /// back (`return_image`: a snapshot for replicas).
+    PersistDone { job: u64, result: Result<usize, String>, image: Option<Bytes> },
+    /// An outbound connection asked for with [`Output::Connect`] is open (`Ok`) or failed.
+    /// `Ok` carries our end's address ("ip:port").
+    Outbound { conn: ConnId, result: Result<String, String> },
 }
 
 /// What the node asks its driver to do.
@@ -61,6 +68,12 @@ pub enum Output {
     /// Close the connection after flushing what was sent before.
     Close {
         conn: ConnId,
+    },
+    /// Open a TCP connection to `addr` ("host:port") and call it `conn`; answer with
+    /// [`Input::Outbound`]. Then bytes flow as on any connection.
+    Connect {
+        conn: ConnId,
+        addr: String,
     },
     Log(LogLine),
     /// Serialize `snapshot` with [`rdb::encode_rdb`] and write it to `path` (atomically: temp
@@ -88,13 +101,19 @@ pub struct PersistJob {
     pub id: u64,
     pub path: String,
     pub background: bool,
+    /// Write the image to `path` (false for a diskless snapshot that only goes to replicas).
+    pub write_file: bool,
+    /// Hand the encoded image back in [`Input::PersistDone`].
+    pub return_image: bool,
     pub snapshot: Box<Keyspace>,
     pub aux: RdbAux,
 }
 
 /// Why a persist job was started, to know what to do when it ends.
 #[derive(Debug, Clone, PartialEq)]
-enum PersistPurpose {
+pub(crate) enum PersistPurpose {
+    /// A snapshot for replicas doing a full resync.
+    Sync,
     /// SAVE from a client: reply when done.
     Save { conn: ConnId },
     /// BGSAVE or a save point.
@@ -127,6 +146,24 @@ pub struct Blocked {
     pub deadline: Option<u64>,
     /// The command to run again when a key is ready.
     pub args: Vec<Bytes>,
+}
+
+/// What a connection is to this node, in replication terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRole {
+    Normal,
+    /// Our master: we apply its commands and send no replies (`flags=M`).
+    Master,
+    /// A replica of ours, fed the replication stream (`flags=S`).
+    Replica,
+}
+
+/// A client in `WAIT numreplicas timeout`.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitState {
+    pub offset: u64,
+    pub replicas: usize,
+    pub deadline: Option<u64>,
 }
 
 /// One client connection's state (Redis's `client` struct).
@@ -163,6 +200,13 @@ pub struct Client {
     pub no_evict: bool,
     /// `CLIENT REPLY OFF|SKIP` state.
     pub reply_mode: ReplyMode,
+    pub role: ClientRole,
+    /// `REPLCONF listening-port` / `ip-address` of a replica-to-be.
+    pub repl_listening_port: u16,
+    pub repl_announced_ip: Option<String>,
+    /// Stream offset after this client's last command (what WAIT waits for).
+    pub woff: u64,
+    pub wait: Option<WaitState>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +218,41 @@ pub enum ReplyMode {
 }
 
 impl Client {
+    pub fn new(id: u64, conn: ConnId, addr: String, laddr: String, now: u64, authenticated: bool) -> Client {
+        Client {
+            id,
+            conn,
+            addr,
+            laddr,
+            name: None,
+            db: 0,
+            parser: RequestParser::new(authenticated),
+            inbuf: BytesMut::new(),
+            reply: ReplyBuf::new(Protocol::Resp2),
+            authenticated,
+            user: "default".into(),
+            multi: None,
+            multi_failed: false,
+            dirty_cas: false,
+            in_exec: false,
+            watched: Vec::new(),
+            subscriptions: Default::default(),
+            patterns: Default::default(),
+            created_ms: now,
+            last_interaction_ms: now,
+            last_command: "NULL",
+            close_after_reply: false,
+            closed: false,
+            blocked: None,
+            no_evict: false,
+            reply_mode: ReplyMode::On,
+            role: ClientRole::Normal,
+            repl_listening_port: 0,
+            repl_announced_ip: None,
+            woff: 0,
+            wait: None,
+        }
+    }
     pub fn in_pubsub(&self) -> bool {
         !self.subscriptions.is_empty() || !self.patterns.is_empty()
     }
@@ -183,13 +262,18 @@ impl Client {
     /// The `CLIENT LIST` / `CLIENT INFO` line.
     pub fn info_line(&self, now: u64) -> String {
         let mut flags = String::new();
+        match self.role {
+            ClientRole::Master => flags.push('M'),
+            ClientRole::Replica => flags.push('S'),
+            ClientRole::Normal => {}
+        }
         if self.multi.is_some() {
             flags.push('x');
         }
         if self.in_pubsub() {
             flags.push('P');
         }
-        if self.blocked.is_some() {
+        if self.blocked.is_some() || self.wait.is_some() {
             flags.push('b');
         }
         if self.close_after_reply {
@@ -206,7 +290,7 @@ impl Client {
             self.id,
             self.addr,
             self.laddr,
-            self.conn + 7,
+            self.conn % crate::replication::OUTBOUND_CONN_BASE + 7,
             String::from_utf8_lossy(self.name.as_deref().unwrap_or(b"")),
             now.saturating_sub(self.created_ms) / 1000,
             now.saturating_sub(self.last_interaction_ms) / 1000,
@@ -232,6 +316,8 @@ pub struct Stats {
     pub total_commands_processed: u64,
     pub total_net_input_bytes: u64,
     pub total_net_output_bytes: u64,
+    pub total_net_repl_input_bytes: u64,
+    pub total_net_repl_output_bytes: u64,
     pub rejected_connections: u64,
     pub expired_keys: u64,
     pub keyspace_hits: u64,
@@ -309,7 +395,15 @@ pub struct Server {
     pub process: ProcessStats,
     pub rng: SeededRng,
     pub run_id: String,
-    pub replid: String,
+    /// Replication ids, offsets, backlog, replicas, the link to our master.
+    pub repl: Replication,
+    /// A full-resync snapshot received from our master, loaded at the end of the event.
+    pub pending_rdb_load: Option<Vec<u8>>,
+    /// Clients whose pipelined input can run again (after WAIT).
+    pub resume_queue: Vec<ConnId>,
+    /// Keys lazily expired during the current command (they change `dirty` but are not the
+    /// command's own writes).
+    pub expired_in_call: u64,
     pub pid: u32,
     pub start_ms: u64,
     pub now: u64,
@@ -383,9 +477,13 @@ impl Server {
         }
     }
 
-    /// Role letter of log lines: `M` for a master (replicas, `S`, come with replication).
+    /// Role letter of log lines: `M` for a master, `S` for a replica.
     pub fn role_char(&self) -> char {
-        'M'
+        if self.repl.is_replica() {
+            'S'
+        } else {
+            'M'
+        }
     }
 
     pub fn rdb_path(&self) -> String {
@@ -400,14 +498,27 @@ impl Server {
 
     /// Start a persist job; returns its id.
     fn start_persist(&mut self, background: bool, purpose: PersistPurpose) -> u64 {
+        self.start_persist_job(background, true, false, purpose)
+    }
+
+    /// Start a persist job that writes the file and/or hands the image back; returns its id.
+    pub(crate) fn start_persist_job(
+        &mut self,
+        background: bool,
+        write_file: bool,
+        return_image: bool,
+        purpose: PersistPurpose,
+    ) -> u64 {
         self.persist.next_job_id += 1;
         let id = self.persist.next_job_id;
         let used = self.keyspace.dbs.iter().map(|d| d.approx_memory()).sum::<usize>() as u64;
-        let aux = RdbAux::standard(self.now / 1000, used, &self.replid, 0);
+        let aux = RdbAux::standard(self.now / 1000, used, &self.repl.replid, self.repl.offset as i64);
         self.outputs.push_back(Output::Persist(PersistJob {
             id,
             path: self.rdb_path(),
             background,
+            write_file,
+            return_image,
             snapshot: Box::new(self.keyspace.clone()),
             aux,
         }));
@@ -454,24 +565,30 @@ impl Server {
         self.outputs.push_back(Output::Exit { code: 0 });
     }
 
-    fn persist_done(&mut self, job: u64, result: Result<usize, String>) {
+    fn persist_done(&mut self, job: u64, result: Result<usize, String>, image: Option<Bytes>) {
         let Some(pos) = self.pending_persist.iter().position(|(id, _)| *id == job) else { return };
         let (_, purpose) = self.pending_persist.remove(pos);
-        match (&purpose, &result) {
-            (_, Ok(_)) => {
-                if matches!(purpose, PersistPurpose::Background) {
-                    self.log(LogLevel::Notice, "DB saved on disk");
-                    self.log(LogLevel::Notice, "Background saving terminated with success");
-                    self.persist.dirty = self.persist.dirty.saturating_sub(self.persist.dirty_at_bgsave_start);
-                } else {
-                    self.log(LogLevel::Notice, "DB saved on disk");
-                    self.persist.dirty = 0;
-                }
+        if purpose == PersistPurpose::Sync {
+            let on_disk = self.persist.bgsave_job == Some(job);
+            if on_disk {
+                self.bgsave_finished(&result);
+            }
+            self.sync_snapshot_ready(job, if result.is_ok() { image } else { None });
+            return;
+        }
+        if purpose == PersistPurpose::Background {
+            self.bgsave_finished(&result);
+            return;
+        }
+        match &result {
+            Ok(_) => {
+                self.log(LogLevel::Notice, "DB saved on disk");
+                self.persist.dirty = 0;
                 self.persist.last_save_ms = self.now;
                 self.persist.rdb_saves += 1;
                 self.persist.last_bgsave_ok = true;
             }
-            (_, Err(e)) => {
+            Err(e) => {
                 self.log(
                     LogLevel::Warning,
                     format!(
@@ -481,23 +598,11 @@ impl Server {
                         e
                     ),
                 );
-                if matches!(purpose, PersistPurpose::Background) {
-                    self.log(LogLevel::Warning, "Background saving error");
-                }
                 self.persist.last_bgsave_ok = false;
             }
         }
         match purpose {
-            PersistPurpose::Background => {
-                if let Some(start) = self.persist.bgsave_started_ms.take() {
-                    self.persist.last_bgsave_duration_ms = Some(self.now.saturating_sub(start));
-                }
-                self.persist.bgsave_job = None;
-                if self.persist.bgsave_scheduled {
-                    self.persist.bgsave_scheduled = false;
-                    self.start_bgsave();
-                }
-            }
+            PersistPurpose::Background | PersistPurpose::Sync => {}
             PersistPurpose::Save { conn } => {
                 if let Some(c) = self.clients.get_mut(&conn) {
                     match &result {
@@ -522,6 +627,45 @@ impl Server {
     }
 }
 
+impl Server {
+    /// A background save to disk ended (BGSAVE, a save point, or a snapshot for replicas).
+    fn bgsave_finished(&mut self, result: &Result<usize, String>) {
+        match result {
+            Ok(_) => {
+                self.log(LogLevel::Notice, "DB saved on disk");
+                self.log(LogLevel::Notice, "Background saving terminated with success");
+                self.persist.dirty = self.persist.dirty.saturating_sub(self.persist.dirty_at_bgsave_start);
+                self.persist.last_save_ms = self.now;
+                self.persist.rdb_saves += 1;
+                self.persist.last_bgsave_ok = true;
+            }
+            Err(e) => {
+                self.log(
+                    LogLevel::Warning,
+                    format!(
+                        "Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}",
+                        self.pid,
+                        self.config.get_str("dir"),
+                        e
+                    ),
+                );
+                self.log(LogLevel::Warning, "Background saving error");
+                self.persist.last_bgsave_ok = false;
+            }
+        }
+        if let Some(start) = self.persist.bgsave_started_ms.take() {
+            self.persist.last_bgsave_duration_ms = Some(self.now.saturating_sub(start));
+        }
+        self.persist.bgsave_job = None;
+        if self.persist.bgsave_scheduled {
+            self.persist.bgsave_scheduled = false;
+            self.start_bgsave();
+        }
+        // Replicas may have waited for this save to end.
+        self.start_pending_sync();
+    }
+}
+
 /// A Redis node. See the module docs for the driving loop.
 #[derive(Debug)]
 pub struct Node {
@@ -540,7 +684,8 @@ impl Node {
         let replid = rng.hex40();
         let databases = opts.config.get_i64("databases").unwrap_or(16).max(1) as usize;
         let log_level = LogLevel::from_config(&opts.config.get_str("loglevel")).unwrap_or(LogLevel::Notice);
-        let srv = Server {
+        let master = opts.config.replicaof();
+        let mut srv = Server {
             keyspace: Keyspace::new(databases),
             config: opts.config,
             clients: FxHashMap::default(),
@@ -555,7 +700,10 @@ impl Node {
             persist: PersistState { last_save_ms: opts.start_ms, last_bgsave_ok: true, ..Default::default() },
             rng,
             run_id,
-            replid,
+            repl: Replication::new(replid),
+            pending_rdb_load: None,
+            resume_queue: Vec::new(),
+            expired_in_call: 0,
             pid: opts.pid,
             start_ms: opts.start_ms,
             now: opts.start_ms,
@@ -570,6 +718,11 @@ impl Node {
             pending_persist: Vec::new(),
             last_cron_ms: opts.start_ms,
         };
+        if let Some((host, port)) = master {
+            // `replicaof` in the config: connect at the first cron, with no cached master
+            // unless the dump.rdb we load tells where we were.
+            srv.repl.master = Some(crate::replication::MasterLink::new(host, port, opts.start_ms));
+        }
         Node { srv }
     }
 
@@ -583,7 +736,27 @@ impl Node {
     /// Load a dump.rdb image at start-up. Keys whose deadline has passed are dropped, as
     /// Redis does when a master loads its RDB.
     pub fn load_rdb(&mut self, data: &[u8]) -> Result<usize, String> {
+        self.load_rdb_image(data, false)
+    }
+
+    /// Load an RDB image: our own dump.rdb, or (`from_master`) a full-resync snapshot.
+    fn load_rdb_image(&mut self, data: &[u8], from_master: bool) -> Result<usize, String> {
         let loaded = rdb::decode_rdb(data).map_err(|e| e.0)?;
+        // A replica keeps keys whose deadline passed: its master will send their DEL.
+        let keep_expired = self.srv.repl.is_replica();
+        if keep_expired && !from_master {
+            // A replica restarting from its own dump.rdb knows which stream it holds: it can
+            // ask its master to continue it.
+            let id = loaded.aux.get("repl-id").map(str::to_string);
+            let offset = loaded.aux.get("repl-offset").and_then(|o| o.parse::<u64>().ok());
+            if let (Some(id), Some(offset)) = (id, offset) {
+                if id.len() == 40 && id != crate::replication::NO_REPLID {
+                    self.srv.repl.replid = id.clone();
+                    self.srv.repl.offset = offset;
+                    self.srv.repl.cached_master = Some(crate::replication::CachedMaster { replid: id, offset });
+                }
+            }
+        }
         let now = self.srv.now;
         let mut keys = 0;
         let mut expired = 0;
@@ -593,7 +766,7 @@ impl Node {
             };
             for (key, value, expire) in entries {
                 if let Some(at) = expire {
-                    if at <= now {
+                    if at <= now && !keep_expired {
                         expired += 1;
                         continue;
                     }
@@ -637,10 +810,13 @@ impl Node {
             Input::Data { conn, bytes } => self.on_data(conn, bytes),
             Input::Closed { conn } => self.on_close(conn),
             Input::Tick => self.on_tick(),
-            Input::PersistDone { job, result } => self.srv.persist_done(job, result),
+            Input::PersistDone { job, result, image } => self.srv.persist_done(job, result, image),
+            Input::Outbound { conn, result } => self.srv.outbound_result(conn, result),
         }
         self.serve_ready_keys();
+        self.resume_clients();
         self.flush_pending();
+        self.srv.flush_replication_stream();
     }
 
     /// Next output for the driver, in the order the node produced them.
@@ -661,7 +837,11 @@ impl Node {
         } else {
             self.srv.clients.values().filter_map(|c| c.blocked.as_ref().and_then(|b| b.deadline)).min()
         };
-        Some(blocked.map_or(cron, |b| b.min(cron)))
+        let mut next = blocked.map_or(cron, |b| b.min(cron));
+        if let Some(r) = self.srv.replication_deadline() {
+            next = next.min(r);
+        }
+        Some(next)
     }
 
     /// The driver finished writing the config file for CONFIG REWRITE.
@@ -698,35 +878,7 @@ impl Node {
         }
         self.srv.next_client_id += 1;
         let needs_auth = self.srv.config.requirepass().is_some();
-        let now = self.srv.now;
-        let client = Client {
-            id: self.srv.next_client_id,
-            conn,
-            addr,
-            laddr,
-            name: None,
-            db: 0,
-            parser: RequestParser::new(!needs_auth),
-            inbuf: BytesMut::new(),
-            reply: ReplyBuf::new(Protocol::Resp2),
-            authenticated: !needs_auth,
-            user: "default".into(),
-            multi: None,
-            multi_failed: false,
-            dirty_cas: false,
-            in_exec: false,
-            watched: Vec::new(),
-            subscriptions: Default::default(),
-            patterns: Default::default(),
-            created_ms: now,
-            last_interaction_ms: now,
-            last_command: "NULL",
-            close_after_reply: false,
-            closed: false,
-            blocked: None,
-            no_evict: false,
-            reply_mode: ReplyMode::On,
-        };
+        let client = Client::new(self.srv.next_client_id, conn, addr, laddr, self.srv.now, !needs_auth);
         self.srv.clients.insert(conn, client);
     }
 
@@ -745,12 +897,23 @@ impl Node {
     }
 
     fn on_close(&mut self, conn: ConnId) {
+        if self.srv.is_master_conn(conn) {
+            self.srv.master_conn_closed();
+            return;
+        }
         if let Some(mut c) = self.srv.clients.remove(&conn) {
             command::release_client_state(&mut self.srv, &mut c);
+            if c.role == ClientRole::Replica {
+                self.srv.replica_closed(conn);
+            }
         }
     }
 
     fn on_data(&mut self, conn: ConnId, bytes: &[u8]) {
+        if self.srv.is_master_conn(conn) {
+            self.on_master_data(conn, bytes);
+            return;
+        }
         let Some(mut client) = self.srv.clients.remove(&conn) else { return };
         if client.closed {
             self.srv.clients.insert(conn, client);
@@ -771,11 +934,95 @@ impl Node {
         }
     }
 
+    /// Bytes from our master: the handshake and snapshot, then the stream to apply.
+    fn on_master_data(&mut self, conn: ConnId, bytes: &[u8]) {
+        self.srv.stats.total_net_repl_input_bytes += bytes.len() as u64;
+        let stream = if self.srv.repl.link_up() {
+            Some(BytesMut::from(bytes))
+        } else {
+            let rest = self.srv.master_handshake_data(bytes);
+            self.load_master_snapshot();
+            rest
+        };
+        if let Some(stream) = stream.filter(|s| !s.is_empty()) {
+            if self.srv.repl.link_up() {
+                self.apply_master_stream(conn, &stream);
+            }
+        }
+    }
+
+    /// Load the snapshot of a full resync (Redis's `readSyncBulkPayload`, after the transfer).
+    fn load_master_snapshot(&mut self) {
+        let Some(image) = self.srv.pending_rdb_load.take() else { return };
+        let result = self.load_rdb_image(&image, true);
+        match result {
+            Ok(_) => self.srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Finished with success"),
+            Err(e) => {
+                self.srv.log(
+                    LogLevel::Warning,
+                    format!("Failed trying to load the MASTER synchronization DB from socket: {}", e),
+                );
+                if let Some(conn) = self.srv.repl.master.as_ref().and_then(|m| m.conn) {
+                    self.srv.outputs.push_back(Output::Close { conn });
+                }
+                self.srv.master_conn_closed();
+            }
+        }
+    }
+
+    /// Apply the master's stream: its commands run as the master client, their replies are
+    /// dropped, and each applied command advances our offset (and feeds our own replicas).
+    fn apply_master_stream(&mut self, conn: ConnId, bytes: &[u8]) {
+        self.srv.master_stream_received(bytes);
+        let Some(mut client) = self.srv.clients.remove(&conn) else { return };
+        client.inbuf.extend_from_slice(bytes);
+        client.last_interaction_ms = self.srv.now;
+        loop {
+            let before = client.inbuf.len();
+            client.parser.authenticated = true;
+            let parsed = client.parser.next(&mut client.inbuf);
+            let consumed = before - client.inbuf.len();
+            match parsed {
+                Ok(Some(args)) => {
+                    let now = self.srv.now;
+                    let mut ctx = Ctx { srv: &mut self.srv, client: &mut client, now };
+                    command::execute(&mut ctx, args);
+                    client.reply.buf.clear();
+                    self.srv.master_stream_applied(consumed);
+                }
+                Ok(None) => {
+                    if consumed > 0 {
+                        self.srv.master_stream_applied(consumed);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    self.srv.log(LogLevel::Warning, format!("Protocol error ({}) from master", e.0));
+                    self.srv.clients.insert(conn, client);
+                    self.srv.outputs.push_back(Output::Close { conn });
+                    self.srv.master_conn_closed();
+                    return;
+                }
+            }
+        }
+        self.srv.clients.insert(conn, client);
+    }
+
+    /// Clients that waited (WAIT) run what they pipelined behind.
+    fn resume_clients(&mut self) {
+        for conn in std::mem::take(&mut self.srv.resume_queue) {
+            let Some(mut c) = self.srv.clients.remove(&conn) else { continue };
+            self.process_input(&mut c);
+            Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+            self.srv.clients.insert(conn, c);
+        }
+    }
+
     /// Run every complete command in the client's input buffer (Redis's
     /// `processInputBuffer`). Stops at a blocked client, a paused client or a protocol error.
     fn process_input(&mut self, client: &mut Client) {
         loop {
-            if client.close_after_reply || client.blocked.is_some() || self.srv.halted {
+            if client.close_after_reply || client.blocked.is_some() || client.wait.is_some() || self.srv.halted {
                 return;
             }
             if self.srv.pause.is_some_and(|p| self.srv.now < p.until_ms) {
@@ -848,10 +1095,18 @@ impl Node {
         if now < self.srv.last_cron_ms + cron_period_ms(hz) {
             // An early tick still serves blocked-client deadlines.
             self.expire_blocked_clients();
+            self.srv.serve_waiting_clients();
+            if self.srv.repl.is_replica() || !self.srv.repl.replicas.is_empty() || self.srv.repl.backlog.is_some() {
+                self.srv.replication_cron();
+            }
             return;
         }
         self.srv.last_cron_ms = now;
-        self.active_expire_cycle();
+        // Replicas do not expire keys: their master's DELs do.
+        if !self.srv.repl.is_replica() {
+            self.active_expire_cycle();
+        }
+        self.srv.replication_cron();
         self.expire_blocked_clients();
         self.close_idle_clients();
         self.resume_paused_clients();
@@ -871,7 +1126,13 @@ impl Node {
                 if db.expires.is_empty() {
                     break;
                 }
-                let (looked, expired, next) = db.active_expire_sample(now, SAMPLE, cursor);
+                let mut deleted = Vec::new();
+                let feeding = self.srv.repl.feeding();
+                let (looked, expired, next) =
+                    db.active_expire_sample(now, SAMPLE, cursor, if feeding { Some(&mut deleted) } else { None });
+                for key in deleted {
+                    self.srv.propagate(dbi, &[b"DEL", &key]);
+                }
                 self.srv.active_expire_cursor = next;
                 self.srv.stats.expired_keys += expired as u64;
                 budget = budget.saturating_sub(1);

@@ -11,6 +11,13 @@
 //! `dump.rdb` it wrote), cut a link one way or both ways, hold a link's traffic and release it,
 //! add latency, drop a share of the messages.
 //!
+//! Nodes also connect to each other (a replica to its master, [`Output::Connect`]). Those links
+//! are TCP connections between processes, and a cut behaves as a network partition does to
+//! TCP: bytes are not lost but wait, retransmitted, until the link heals — unless one side gives
+//! up first (`repl-timeout`) and closes the connection. A connection attempt across a cut gets
+//! no answer at all; to a node that is down it is refused. (Client links keep the simpler
+//! model: a cut loses what is sent, which is what a learner sees from redis-cli.)
+//!
 //! Every input (add a node, connect a client, send a command, inject a fault) is logged with its
 //! virtual time. [`World::rewind_to`] rebuilds the world from its seed and the inputs before a
 //! time: that is how the lab steps back. Acting after a rewind starts a branch; the abandoned
@@ -185,9 +192,17 @@ enum Event {
         sent: u64,
         bytes: Bytes,
     },
-    /// The node at `node` closed `conn` (client side learns it).
-    CloseClient {
+    /// `closer` closed connection `conn`: the other end learns it.
+    Close {
         conn: ConnId,
+        closer: Endpoint,
+    },
+    /// A connection attempt reaches `target`: accepted (and the initiator told), or refused.
+    ConnectArrive {
+        node: String,
+        generation: u64,
+        local: ConnId,
+        target: Option<String>,
     },
     /// A node's timer; `generation` guards against stale timers after a restart.
     Tick {
@@ -199,6 +214,7 @@ enum Event {
         generation: u64,
         job: u64,
         bytes: usize,
+        image: Option<Bytes>,
     },
 }
 
@@ -213,6 +229,15 @@ struct SimNode {
     disk: Option<Vec<u8>>,
     pid: u32,
     next_tick: Option<u64>,
+}
+
+/// A connection: opened by a client or a node (`from`, which knows it as `from_conn`), accepted
+/// by node `to` (which knows it by the world's id, the key of `World::conns`).
+#[derive(Debug, Clone)]
+struct SimConn {
+    from: Endpoint,
+    from_conn: ConnId,
+    to: String,
 }
 
 struct SimClient {
@@ -252,7 +277,7 @@ struct LinkState {
     held: bool,
     extra_ms: u64,
     drop_per_mille: u32,
-    queue: Vec<(ConnId, Endpoint, Bytes)>,
+    queue: Vec<(ConnId, Endpoint, Endpoint, Bytes)>,
 }
 
 /// The simulated world. See the module docs.
@@ -268,8 +293,10 @@ pub struct World {
     free_slots: Vec<usize>,
     nodes: BTreeMap<String, SimNode>,
     clients: BTreeMap<String, SimClient>,
-    /// conn → (client name, node name)
-    conns: BTreeMap<ConnId, (String, String)>,
+    /// Open connections by the accepting node's id.
+    conns: BTreeMap<ConnId, SimConn>,
+    /// (node, its outbound connection id) → the world's id of that connection.
+    outbound: BTreeMap<(String, ConnId), ConnId>,
     next_conn: ConnId,
     links: BTreeMap<(Endpoint, Endpoint), LinkState>,
     /// Base one-way latency of every link, in ms.
@@ -298,6 +325,7 @@ impl World {
             nodes: BTreeMap::new(),
             clients: BTreeMap::new(),
             conns: BTreeMap::new(),
+            outbound: BTreeMap::new(),
             next_conn: 0,
             links: BTreeMap::new(),
             latency_ms: 1,
@@ -412,7 +440,8 @@ impl World {
         let conn = self.next_conn;
         let port = 40000 + conn;
         n.handle(self.now, Input::Connected { conn, addr: format!("127.0.0.1:{}", port), laddr: sim.addr.clone() });
-        self.conns.insert(conn, (client.to_string(), node.clone()));
+        self.conns
+            .insert(conn, SimConn { from: Endpoint::Client(client.to_string()), from_conn: conn, to: node.clone() });
         if let Some(c) = self.clients.get_mut(client) {
             c.conn = Some(conn);
             c.inbox.clear();
@@ -443,7 +472,10 @@ impl World {
                 None => (false, false, 0, 0),
             }
         };
-        let lost = cut || (drop_per_mille > 0 && (self.rng.below(1000) as u32) < drop_per_mille);
+        // TCP between two processes retransmits across a partition: the bytes wait.
+        let between_nodes = matches!((&from, &to), (Endpoint::Node(_), Endpoint::Node(_)));
+        let (held, cut) = if cut && between_nodes { (true, false) } else { (held, cut) };
+        let lost = cut || (drop_per_mille > 0 && !between_nodes && (self.rng.below(1000) as u32) < drop_per_mille);
         self.trace.push(TraceEvent {
             at: self.elapsed(),
             kind: TraceKind::Message { from: from.clone(), to: to.clone(), bytes: bytes.len(), delivered: !lost },
@@ -452,7 +484,7 @@ impl World {
             return;
         }
         if held {
-            self.links.entry((from, to.clone())).or_default().queue.push((conn, to, bytes));
+            self.links.entry((from.clone(), to.clone())).or_default().queue.push((conn, from, to, bytes));
             return;
         }
         let at = self.now + self.latency_ms + extra_ms;
@@ -493,28 +525,51 @@ impl World {
         for out in outputs {
             match out {
                 Output::Send { conn, bytes } => {
-                    if let Some((client, _)) = self.conns.get(&conn).cloned() {
-                        self.transmit(conn, Endpoint::Node(name.to_string()), Endpoint::Client(client), bytes);
+                    if let Some((global, peer)) = self.peer_of(name, conn) {
+                        self.transmit(global, Endpoint::Node(name.to_string()), peer, bytes);
                     }
                 }
                 Output::Close { conn } => {
-                    let at = self.now + self.latency_ms;
-                    self.schedule(at, Event::CloseClient { conn });
+                    if let Some((global, _)) = self.peer_of(name, conn) {
+                        let at = self.now + self.latency_ms;
+                        self.schedule(at, Event::Close { conn: global, closer: Endpoint::Node(name.to_string()) });
+                    }
+                }
+                Output::Connect { conn, addr } => {
+                    let target = self.nodes.iter().find(|(_, n)| n.addr == addr).map(|(t, _)| t.clone());
+                    let cut = target.as_ref().is_some_and(|t| {
+                        self.links
+                            .get(&(Endpoint::Node(name.to_string()), Endpoint::Node(t.clone())))
+                            .is_some_and(|l| l.cut)
+                    });
+                    // Across a partition the SYN gets no answer: the node's own timeout acts.
+                    if !cut {
+                        let at = self.now + self.latency_ms;
+                        let node = name.to_string();
+                        self.schedule(at, Event::ConnectArrive { node, generation, local: conn, target });
+                    }
                 }
                 Output::Log(line) => self.log(name, &line, pid),
                 Output::Persist(job) => {
                     let image = rdb::encode_rdb(&job.snapshot, &job.aux);
                     let bytes = image.len();
-                    if let Some(sim) = self.nodes.get_mut(name) {
-                        sim.disk = Some(image);
+                    let returned = job.return_image.then(|| Bytes::from(image.clone()));
+                    if job.write_file {
+                        if let Some(sim) = self.nodes.get_mut(name) {
+                            sim.disk = Some(image);
+                        }
+                        self.trace.push(TraceEvent {
+                            at: self.elapsed(),
+                            kind: TraceKind::Saved { node: name.to_string(), bytes },
+                        });
                     }
-                    self.trace.push(TraceEvent {
-                        at: self.elapsed(),
-                        kind: TraceKind::Saved { node: name.to_string(), bytes },
-                    });
-                    // A background save takes a little virtual time; a foreground one none.
-                    let at = self.now + if job.background { 10 } else { 0 };
-                    self.schedule(at, Event::PersistDone { node: name.to_string(), generation, job: job.id, bytes });
+                    // A background save takes a little virtual time (one more ms per 64 KB);
+                    // a foreground one none.
+                    let at = self.now + if job.background { 10 + bytes as u64 / 65536 } else { 0 };
+                    self.schedule(
+                        at,
+                        Event::PersistDone { node: name.to_string(), generation, job: job.id, bytes, image: returned },
+                    );
                 }
                 Output::Exit { .. } | Output::Crash => {
                     self.take_down(name);
@@ -551,20 +606,65 @@ impl World {
         }
         sim.next_tick = None;
         self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::NodeDown { node: name.to_string() } });
-        let dead: Vec<ConnId> = self.conns.iter().filter(|(_, (_, n))| n == name).map(|(c, _)| *c).collect();
+        // The OS closes every connection of the dead process; the other ends learn it.
+        let me = Endpoint::Node(name.to_string());
+        let dead: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| c.to == name || c.from == me).map(|(id, _)| *id).collect();
         for conn in dead {
-            self.close_client_side(conn);
+            self.connection_closed(conn, &me);
         }
     }
 
-    fn close_client_side(&mut self, conn: ConnId) {
-        if let Some((client, _)) = self.conns.remove(&conn) {
-            if let Some(c) = self.clients.get_mut(&client) {
-                if c.conn == Some(conn) {
-                    c.conn = None;
+    /// The connection's end `closer` closed it: tell the other end and forget it.
+    fn connection_closed(&mut self, conn: ConnId, closer: &Endpoint) {
+        let Some(sc) = self.conns.remove(&conn) else { return };
+        if let Endpoint::Node(n) = &sc.from {
+            self.outbound.remove(&(n.clone(), sc.from_conn));
+        }
+        let to_node = Endpoint::Node(sc.to.clone());
+        if *closer == to_node {
+            match &sc.from {
+                Endpoint::Client(client) => {
+                    if let Some(c) = self.clients.get_mut(client) {
+                        if c.conn == Some(conn) {
+                            c.conn = None;
+                        }
+                    }
+                    self.trace
+                        .push(TraceEvent { at: self.elapsed(), kind: TraceKind::Closed { client: client.clone() } });
+                }
+                Endpoint::Node(n) => {
+                    let n = n.clone();
+                    if let Some(node) = self.nodes.get_mut(&n).and_then(|s| s.node.as_mut()) {
+                        node.handle(self.now, Input::Closed { conn: sc.from_conn });
+                        self.pump(&n);
+                    }
                 }
             }
-            self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Closed { client } });
+        } else {
+            if let Endpoint::Client(client) = &sc.from {
+                if let Some(c) = self.clients.get_mut(client) {
+                    if c.conn == Some(conn) {
+                        c.conn = None;
+                    }
+                }
+            }
+            if let Some(node) = self.nodes.get_mut(&sc.to).and_then(|s| s.node.as_mut()) {
+                node.handle(self.now, Input::Closed { conn });
+                self.pump(&sc.to);
+            }
+        }
+    }
+
+    /// The world's id of a node's connection and the endpoint at its other end.
+    fn peer_of(&self, node: &str, conn: ConnId) -> Option<(ConnId, Endpoint)> {
+        if conn >= crate::replication::OUTBOUND_CONN_BASE {
+            let global = *self.outbound.get(&(node.to_string(), conn))?;
+            let sc = self.conns.get(&global)?;
+            Some((global, Endpoint::Node(sc.to.clone())))
+        } else {
+            let sc = self.conns.get(&conn)?;
+            Some((conn, sc.from.clone()))
         }
     }
 
@@ -616,16 +716,12 @@ impl World {
         }
     }
 
-    fn flush_held(&mut self, queue: Vec<(ConnId, Endpoint, Bytes)>) {
-        for (conn, to, bytes) in queue {
+    fn flush_held(&mut self, queue: Vec<(ConnId, Endpoint, Endpoint, Bytes)>) {
+        for (conn, from, to, bytes) in queue {
             let at = self.now + self.latency_ms;
-            let from = match self.conns.get(&conn) {
-                Some((client, node)) => match &to {
-                    Endpoint::Node(_) => Endpoint::Client(client.clone()),
-                    Endpoint::Client(_) => Endpoint::Node(node.clone()),
-                },
-                None => continue,
-            };
+            if !self.conns.contains_key(&conn) {
+                continue;
+            }
             let sent = self.now;
             self.schedule(at, Event::Deliver { conn, from, to, sent, bytes });
         }
@@ -658,11 +754,12 @@ impl World {
         self.now = self.now.max(at);
         match event {
             Event::Deliver { conn, to: Endpoint::Node(name), bytes, .. } => {
-                if !self.conns.contains_key(&conn) {
-                    return true;
-                }
+                let Some(sc) = self.conns.get(&conn) else { return true };
+                // The accepting node knows the connection by the world's id, the opening node
+                // by its own.
+                let local = if sc.to == name { conn } else { sc.from_conn };
                 if let Some(node) = self.nodes.get_mut(&name).and_then(|s| s.node.as_mut()) {
-                    node.handle(self.now, Input::Data { conn, bytes: &bytes });
+                    node.handle(self.now, Input::Data { conn: local, bytes: &bytes });
                     self.pump(&name);
                 }
             }
@@ -680,12 +777,36 @@ impl World {
                     });
                 }
             }
-            Event::CloseClient { conn } => {
-                if let Some((_, node)) = self.conns.get(&conn).cloned() {
-                    if let Some(n) = self.nodes.get_mut(&node).and_then(|s| s.node.as_mut()) {
-                        n.handle(self.now, Input::Closed { conn });
+            Event::Close { conn, closer } => self.connection_closed(conn, &closer),
+            Event::ConnectArrive { node, generation, local, target } => {
+                let Some(sim) = self.nodes.get(&node) else { return true };
+                if sim.generation != generation || sim.node.is_none() {
+                    return true;
+                }
+                let initiator_host = crate::replication::host_of(&sim.addr).to_string();
+                let accepted = target.filter(|t| self.nodes.get(t).is_some_and(|s| s.node.is_some()));
+                let result = match accepted {
+                    Some(t) => {
+                        let laddr = format!("{}:{}", initiator_host, 40000 + self.next_conn + 1);
+                        self.next_conn += 1;
+                        let global = self.next_conn;
+                        let taddr = self.nodes[&t].addr.clone();
+                        self.conns.insert(
+                            global,
+                            SimConn { from: Endpoint::Node(node.clone()), from_conn: local, to: t.clone() },
+                        );
+                        self.outbound.insert((node.clone(), local), global);
+                        let addr = format!("{}:{}", initiator_host, 40000 + global);
+                        if let Some(n) = self.nodes.get_mut(&t).and_then(|s| s.node.as_mut()) {
+                            n.handle(self.now, Input::Connected { conn: global, addr, laddr: taddr });
+                        }
+                        self.pump(&t);
+                        Ok(laddr)
                     }
-                    self.close_client_side(conn);
+                    None => Err("Connection refused".to_string()),
+                };
+                if let Some(n) = self.nodes.get_mut(&node).and_then(|s| s.node.as_mut()) {
+                    n.handle(self.now, Input::Outbound { conn: local, result });
                     self.pump(&node);
                 }
             }
@@ -700,13 +821,13 @@ impl World {
                     self.pump(&node);
                 }
             }
-            Event::PersistDone { node, generation, job, bytes } => {
+            Event::PersistDone { node, generation, job, bytes, image } => {
                 let Some(sim) = self.nodes.get_mut(&node) else { return true };
                 if sim.generation != generation {
                     return true;
                 }
                 if let Some(n) = sim.node.as_mut() {
-                    n.handle(self.now, Input::PersistDone { job, result: Ok(bytes) });
+                    n.handle(self.now, Input::PersistDone { job, result: Ok(bytes), image });
                     self.pump(&node);
                 }
             }
@@ -829,7 +950,7 @@ impl World {
     pub fn held_messages(&self) -> VecDeque<(Endpoint, Endpoint, usize)> {
         self.links
             .iter()
-            .flat_map(|((a, b), l)| l.queue.iter().map(move |(_, _, bytes)| (a.clone(), b.clone(), bytes.len())))
+            .flat_map(|((a, b), l)| l.queue.iter().map(move |(_, _, _, bytes)| (a.clone(), b.clone(), bytes.len())))
             .collect()
     }
 }

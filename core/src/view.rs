@@ -90,7 +90,7 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
                     up: true,
                     role: "master".into(),
                     run_id: srv.run_id.clone(),
-                    master_replid: srv.replid.clone(),
+                    master_replid: srv.repl.replid.clone(),
                     master_repl_offset: 0,
                     keys: srv
                         .keyspace

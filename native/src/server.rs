@@ -8,7 +8,9 @@
 //! * a task per connection, which reads bytes, hands them to the node, and writes whatever the
 //!   node queued for that connection (its own replies, or pub/sub messages other clients
 //!   caused);
-//! * a timer task, which sleeps until [`Node::poll_timeout`] and then hands the node a `Tick`.
+//! * a timer task, which sleeps until [`Node::poll_timeout`] and then hands the node a `Tick`;
+//! * a task per outbound connection the node asks for (`Output::Connect`: a replica's link to
+//!   its master), which connects — to loopback only — and then runs like any connection.
 //!
 //! All of them share the node through an `Rc<RefCell<…>>` — no locks and no channel hop per
 //! command, since everything runs on the same thread. Background saves encode the snapshot on a
@@ -81,6 +83,9 @@ struct Shared {
     config_file: Option<String>,
     exit: Option<i32>,
     exit_wake: Rc<Notify>,
+    /// Outbound connections being opened; one the node closes meanwhile is dropped when the
+    /// connect completes.
+    connecting: std::collections::HashSet<ConnId>,
 }
 
 impl Shared {
@@ -102,6 +107,12 @@ impl Shared {
                         c.close = true;
                         c.wake.notify_one();
                     }
+                    self.connecting.remove(&conn);
+                }
+                Output::Connect { conn, addr } => {
+                    self.connecting.insert(conn);
+                    let shared = SHARED.with(|s| s.borrow().clone()).expect("driver state");
+                    tokio::task::spawn_local(outbound(addr, conn, shared));
                 }
                 Output::Log(line) => self.log.write(&line),
                 Output::Persist(job) => self.persist(job),
@@ -130,14 +141,21 @@ impl Shared {
             let handle = tokio::task::spawn_blocking(move || write_rdb(&job));
             let shared = SHARED.with(|s| s.borrow().clone()).expect("driver state");
             tokio::task::spawn_local(async move {
-                let result = handle.await.unwrap_or_else(|e| Err(e.to_string()));
+                let (result, image) = match handle.await {
+                    Ok(Ok((n, image))) => (Ok(n), image),
+                    Ok(Err(e)) => (Err(e), None),
+                    Err(e) => (Err(e.to_string()), None),
+                };
                 let mut s = shared.borrow_mut();
-                s.node.handle(now_ms(), Input::PersistDone { job: id, result });
+                s.node.handle(now_ms(), Input::PersistDone { job: id, result, image });
                 s.drain(None);
             });
         } else {
-            let result = write_rdb(&job);
-            self.node.handle(now_ms(), Input::PersistDone { job: job.id, result });
+            let (result, image) = match write_rdb(&job) {
+                Ok((n, image)) => (Ok(n), image),
+                Err(e) => (Err(e), None),
+            };
+            self.node.handle(now_ms(), Input::PersistDone { job: job.id, result, image });
         }
     }
 
@@ -156,9 +174,14 @@ thread_local! {
     static SHARED: RefCell<Option<Rc<RefCell<Shared>>>> = const { RefCell::new(None) };
 }
 
-/// Serialize a snapshot and write it atomically (temp file + rename), as rdbSave does.
-fn write_rdb(job: &PersistJob) -> Result<usize, String> {
+/// Serialize a snapshot and write it atomically (temp file + rename), as rdbSave does; hand
+/// the image back when the job asks (a snapshot for replicas).
+fn write_rdb(job: &PersistJob) -> Result<(usize, Option<Bytes>), String> {
     let image = rdb::encode_rdb(&job.snapshot, &job.aux);
+    let len = image.len();
+    if !job.write_file {
+        return Ok((len, Some(Bytes::from(image))));
+    }
     let path = std::path::Path::new(&job.path);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let tmp = dir.join(format!("temp-{}-{}.rdb", std::process::id(), job.id));
@@ -166,7 +189,7 @@ fn write_rdb(job: &PersistJob) -> Result<usize, String> {
     f.write_all(&image).map_err(|e| e.to_string())?;
     f.sync_all().map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
-    Ok(image.len())
+    Ok((len, job.return_image.then(|| Bytes::from(image))))
 }
 
 /// Die like a crashed Redis (`DEBUG SEGFAULT`): SIGSEGV with the default action.
@@ -431,7 +454,8 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
                             log.write(&l);
                         }
                     }
-                    log.driver('M', LogLevel::Notice, format!("DB loaded from disk: {:.3} seconds", secs));
+                    let role = node.srv.role_char();
+                    log.driver(role, LogLevel::Notice, format!("DB loaded from disk: {:.3} seconds", secs));
                 }
                 Err(e) => {
                     while let Some(out) = node.poll() {
@@ -459,12 +483,14 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
         config_file,
         exit: None,
         exit_wake: Rc::new(Notify::new()),
+        connecting: Default::default(),
     }));
     SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
     {
         let mut s = shared.borrow_mut();
         s.drain(None);
-        s.log.driver('M', LogLevel::Notice, "Ready to accept connections");
+        let role = s.node.srv.role_char();
+        s.log.driver(role, LogLevel::Notice, "Ready to accept connections");
     }
     let next_conn = Rc::new(std::cell::Cell::new(0u64));
     for listener in listeners {
@@ -547,6 +573,67 @@ async fn accept_loop(listener: TcpListener, shared: Rc<RefCell<Shared>>, next_co
     }
 }
 
+/// Whether `host` names the loopback interface: the only place HA Lab's processes connect to.
+fn loopback_host(host: &str) -> bool {
+    let h = host.trim_matches(['[', ']']);
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Open an outbound connection for the node (a replica's link to its master), then run it.
+async fn outbound(addr: String, id: ConnId, shared: Rc<RefCell<Shared>>) {
+    let (host, port) = addr.rsplit_once(':').unwrap_or((&addr, ""));
+    let result = if !loopback_host(host) {
+        let role = shared.borrow().node.srv.role_char();
+        shared.borrow_mut().log.driver(
+            role,
+            LogLevel::Warning,
+            format!("HA Lab connects to loopback addresses only: not connecting to {}", addr),
+        );
+        Err("Network is unreachable".to_string())
+    } else {
+        let target = if host.eq_ignore_ascii_case("localhost") { format!("127.0.0.1:{}", port) } else { addr.clone() };
+        match TcpStream::connect(&target).await {
+            Ok(stream) => Ok(stream),
+            Err(e) => Err(io_error_text(&e)),
+        }
+    };
+    let wake = Rc::new(Notify::new());
+    let stream = {
+        let mut s = shared.borrow_mut();
+        let wanted = s.connecting.remove(&id);
+        match result {
+            Ok(stream) if wanted => {
+                let _ = stream.set_nodelay(true);
+                let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                s.conns.insert(id, Conn { out: VecDeque::new(), close: false, wake: wake.clone() });
+                s.node.handle(now_ms(), Input::Outbound { conn: id, result: Ok(laddr) });
+                s.drain(None);
+                Some(stream)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                if wanted {
+                    s.node.handle(now_ms(), Input::Outbound { conn: id, result: Err(e) });
+                    s.drain(None);
+                }
+                None
+            }
+        }
+    };
+    if let Some(stream) = stream {
+        connection(stream, id, wake, shared).await;
+    }
+}
+
+/// `strerror` wording of an IO error ("Connection refused"), without Rust's "(os error N)".
+fn io_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 /// One client connection: read → node → write, until either side closes.
 async fn connection(mut stream: TcpStream, id: ConnId, wake: Rc<Notify>, shared: Rc<RefCell<Shared>>) {
     let mut buf = vec![0u8; 16 * 1024];
@@ -595,10 +682,14 @@ async fn connection(mut stream: TcpStream, id: ConnId, wake: Rc<Notify>, shared:
 }
 
 async fn write_all_vectored(stream: &mut TcpStream, chunks: &[Bytes]) -> std::io::Result<()> {
-    if chunks.len() == 1 {
-        return stream.write_all(&chunks[0]).await;
-    }
     let total: usize = chunks.iter().map(|c| c.len()).sum();
+    if chunks.len() == 1 || total > 256 * 1024 {
+        // Big writes (a snapshot for a replica) go as they are, without a copy.
+        for c in chunks {
+            stream.write_all(c).await?;
+        }
+        return Ok(());
+    }
     let mut joined = Vec::with_capacity(total);
     for c in chunks {
         joined.extend_from_slice(c);

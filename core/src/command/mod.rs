@@ -12,7 +12,9 @@ pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod meta;
+pub mod propagate;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -102,9 +104,17 @@ impl<'a> Ctx<'a> {
     /// as a change for the save points. Every lookup goes through here.
     pub fn expire_if_needed(&mut self, key: &[u8]) {
         let (now, db) = (self.now, self.client.db);
+        // The master client's commands see its dataset as the master sent it: the master
+        // deletes expired keys itself and tells us with a DEL.
+        if self.client.role == crate::node::ClientRole::Master {
+            return;
+        }
         if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
             self.srv.stats.expired_keys += 1;
             self.srv.persist.dirty += 1;
+            self.srv.expired_in_call += 1;
+            // Replicas and the backlog learn of the expiry as a DEL, before the command.
+            self.srv.propagate(db, &[b"DEL", key]);
         }
     }
     /// Look up a key for writing (lazily expiring it).
@@ -227,7 +237,7 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
     static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut map = FxHashMap::default();
-        let families: [&[(&str, Handler)]; 11] = [
+        let families: [&[(&str, Handler)]; 12] = [
             connection::COMMANDS,
             keys::COMMANDS,
             strings::COMMANDS,
@@ -238,6 +248,7 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
             transactions::COMMANDS,
             pubsub::COMMANDS,
             server::COMMANDS,
+            replication::COMMANDS,
             &[],
         ];
         for family in families {
@@ -369,6 +380,10 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
         );
         return;
     }
+    if let Some(err) = replication_denies(ctx, flags_meta) {
+        reject(ctx, err);
+        return;
+    }
     if ctx.client.multi.is_some() && !matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
         if flags_meta.has_flag("no_multi") {
             reject(ctx, "ERR Command not allowed inside a transaction");
@@ -389,6 +404,32 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
         return;
     }
     call(ctx, cmd, args);
+}
+
+/// The replication rules of `processCommand`: a read-only replica refuses writes, a master
+/// without enough good replicas (`min-replicas-to-write`) too, and a replica whose link is down
+/// serves only `stale`-flagged commands when `replica-serve-stale-data` is `no`.
+fn replication_denies(ctx: &Ctx, meta: &CommandMeta) -> Option<&'static str> {
+    let srv = &ctx.srv;
+    if ctx.client.role == crate::node::ClientRole::Master {
+        return None;
+    }
+    let write = meta.has_flag("write");
+    if srv.repl.is_replica() {
+        if write && srv.config.get_bool("replica-read-only") {
+            return Some("READONLY You can't write against a read only replica.");
+        }
+        if !srv.repl.link_up() && !srv.config.get_bool("replica-serve-stale-data") && !meta.has_flag("stale") {
+            return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        }
+    } else if write {
+        let min = srv.config.get_i64("min-replicas-to-write").unwrap_or(0);
+        let lag = srv.config.get_i64("min-replicas-max-lag").unwrap_or(10);
+        if min > 0 && lag > 0 && (srv.repl.good_replicas(ctx.now, lag as u64) as i64) < min {
+            return Some("NOREPLICAS Not enough good replicas to write.");
+        }
+    }
+    None
 }
 
 /// Redis 7.0's `enable-debug-command` / `enable-protected-configs`: `yes`, `no`, or `local`
@@ -428,7 +469,17 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
         cmd.meta.subcommand(&args[1]).map(|sub| sub.name).unwrap_or(cmd.meta.name)
     };
     let before = ctx.client.reply.buf.len();
+    // The arguments as given: the handler may move them out, propagation needs them.
+    let propagating = ctx.srv.repl.feeding() && propagate::may_propagate(cmd.meta);
+    let original: Option<Vec<Bytes>> = if propagating { Some(args.to_vec()) } else { None };
+    let dirty_before = ctx.srv.persist.dirty;
+    ctx.srv.expired_in_call = 0;
     (cmd.handler)(ctx, args);
+    if let Some(original) = original {
+        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call;
+        propagate::after_call(ctx, cmd.meta, &original, changed, before);
+    }
+    ctx.client.woff = ctx.srv.repl.offset;
     ctx.srv.stats.total_commands_processed += 1;
     let failed = ctx.client.reply.buf.get(before) == Some(&b'-');
     if failed {
@@ -477,7 +528,13 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     let Some(cmd) = lookup(&blocked.args[0]) else { return };
     let before = ctx.client.reply.buf.len();
     let mut args = blocked.args.clone();
+    let dirty_before = ctx.srv.persist.dirty;
+    ctx.srv.expired_in_call = 0;
     (cmd.handler)(ctx, &mut args);
+    if ctx.srv.repl.feeding() {
+        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call;
+        propagate::after_call(ctx, cmd.meta, &blocked.args, changed, before);
+    }
     if ctx.client.blocked.is_some() {
         // Still nothing: keep the original deadline.
         ctx.client.reply.buf.truncate(before);

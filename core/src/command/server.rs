@@ -17,7 +17,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("info", info),
     ("config", config),
     ("command", command),
-    ("role", role),
     ("time", time),
     ("lastsave", lastsave),
     ("save", save),
@@ -174,14 +173,7 @@ pub fn info_text(ctx: &Ctx, requested: &[String]) -> String {
                     s.total_writes_processed,
                 );
             }
-            "replication" => {
-                let _ = write!(
-                    out,
-                    "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                    srv.replid,
-                    srv.config.get_i64("repl-backlog-size").unwrap_or(1 << 20),
-                );
-            }
+            "replication" => out.push_str(&srv.info_replication()),
             "cpu" => {
                 let p = &srv.process;
                 let _ = write!(
@@ -303,6 +295,12 @@ fn apply_config_changes(ctx: &mut Ctx, changed: &[&'static str]) {
             "requirepass" => {
                 // Redis keeps existing connections authenticated.
             }
+            "repl-backlog-size" => {
+                let size = ctx.srv.config.get_i64("repl-backlog-size").unwrap_or(1 << 20).max(16 * 1024) as usize;
+                if let Some(b) = ctx.srv.repl.backlog.as_mut() {
+                    b.resize(size);
+                }
+            }
             _ => {}
         }
     }
@@ -407,14 +405,6 @@ fn lookup_with_sub(name: &[u8]) -> Option<&'static super::meta::CommandMeta> {
         Some((parent, sub)) => super::lookup(parent.as_bytes())?.meta.subcommand(sub.as_bytes()),
         None => super::lookup(s.as_bytes()).map(|c| c.meta),
     }
-}
-
-fn role(ctx: &mut Ctx, _args: &mut [Bytes]) {
-    let r = ctx.reply();
-    r.array(3);
-    r.bulk_str("master");
-    r.int(0);
-    r.array(0);
 }
 
 fn time(ctx: &mut Ctx, _args: &mut [Bytes]) {
@@ -550,7 +540,7 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
         ctx.srv.outputs.push_back(Output::Crash);
     } else if eq_ic(sub, "RELOAD") {
         // Save and load back the dataset: an RDB round trip in memory.
-        let aux = crate::rdb::RdbAux::standard(ctx.now / 1000, 0, &ctx.srv.replid, 0);
+        let aux = crate::rdb::RdbAux::standard(ctx.now / 1000, 0, &ctx.srv.repl.replid, ctx.srv.repl.offset as i64);
         let image = crate::rdb::encode_rdb(&ctx.srv.keyspace, &aux);
         match crate::rdb::decode_rdb(&image) {
             Ok(loaded) => {

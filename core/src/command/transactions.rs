@@ -58,6 +58,8 @@ fn exec(ctx: &mut Ctx, _args: &mut [Bytes]) {
     unwatch_all(ctx.srv, ctx.client);
     ctx.reply().array(queue.len());
     ctx.client.in_exec = true;
+    // Writes of the transaction reach replicas wrapped in MULTI … EXEC.
+    ctx.srv.repl.in_exec = true;
     for mut args in queue {
         // The commands were checked when queued; run them like any other.
         match super::lookup(&args[0]) {
@@ -66,6 +68,7 @@ fn exec(ctx: &mut Ctx, _args: &mut [Bytes]) {
         }
     }
     ctx.client.in_exec = false;
+    ctx.srv.propagate_exec_end();
     ctx.client.multi_failed = false;
 }
 

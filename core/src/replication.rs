@@ -1,0 +1,1561 @@
+//! Master/replica replication, as Redis 7.0 does it (`src/replication.c`).
+//!
+//! ## The replication stream and its offsets
+//!
+//! A master turns every write it executes into a command (the same RESP a client sends,
+//! sometimes rewritten so it means the same thing everywhere: `EXPIRE` becomes `PEXPIREAT`,
+//! `INCRBYFLOAT` a `SET … KEEPTTL`, a key that expired a `DEL`) and appends it to one byte
+//! stream. `master_repl_offset` counts the bytes of that stream ever produced. The stream goes
+//! to every online replica and into the **backlog**, a ring of the last `repl-backlog-size`
+//! bytes; `repl_backlog_first_byte_offset` is the offset of its oldest byte.
+//!
+//! A stream has an identity, the 40-hex **replication id** (`master_replid`). A replica that
+//! was fed a stream up to offset *N* knows it holds exactly the dataset `(replid, N)`.
+//!
+//! ## Synchronisation: PSYNC
+//!
+//! A replica connects to its master and shakes hands — `PING`, `AUTH` (with `masterauth`,
+//! `masteruser`), `REPLCONF listening-port`, `REPLCONF capa eof capa psync2` — then asks
+//! `PSYNC <replid> <offset+1>` ("continue my stream from here") or `PSYNC ? -1` (it has nothing).
+//!
+//! * If the master's stream is that replid (or its previous one, `master_replid2`, up to
+//!   `second_repl_offset`) and the backlog still holds that offset, it answers `+CONTINUE` and
+//!   sends the backlog from there: a **partial resync**, a few bytes.
+//! * Otherwise `+FULLRESYNC <replid> <offset>`, then a snapshot — an RDB image — as a bulk
+//!   `$<len>\r\n<bytes>` (made on disk, `repl-diskless-sync no`) or streamed with an end mark
+//!   `$EOF:<40 chars>\r\n<bytes><mark>` (diskless). Writes that happen while the snapshot is
+//!   made are buffered for that replica and follow the image: a **full resync**.
+//!
+//! After that the replica applies the stream like commands from a client (its "master client",
+//! whose replies are not sent), counts what it applied as its own offset, and every second sends
+//! `REPLCONF ACK <offset>`; the master shows the difference as `lag`. The master sends a `PING`
+//! into the stream every `repl-ping-replica-period` seconds; either side drops the link when it
+//! hears nothing for `repl-timeout` seconds.
+//!
+//! ## Ids move on failover
+//!
+//! `REPLICAOF NO ONE` promotes a replica: its stream gets a fresh replid, and the old one is kept
+//! as `master_replid2`, valid up to `second_repl_offset`. Former siblings that now replicate
+//! from it ask for the old id and get `+CONTINUE`. A replica that loses its master keeps the
+//! master's state as a **cached master** and offers it with PSYNC when the link comes back.
+//!
+//! A replica is itself a master for its own replicas (chained replication): it forwards the
+//! exact bytes it applied, so offsets and ids are the same all along the chain.
+
+use crate::command;
+use crate::log::LogLevel;
+use crate::node::{Client, ClientRole, ConnId, Output, PersistPurpose, Server};
+use crate::resp::{Frame, Protocol};
+use bytes::{Bytes, BytesMut};
+
+/// Replication ids are 40 hex characters; `0000…` means "none".
+pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
+
+/// Outbound connections the node opens carry ids from this base, so they never collide with
+/// the ids a driver gives to accepted connections.
+pub const OUTBOUND_CONN_BASE: ConnId = 1 << 62;
+
+/// The last `size` bytes of the replication stream (Redis's `repl_backlog`).
+#[derive(Debug, Clone)]
+pub struct Backlog {
+    ring: Vec<u8>,
+    /// Index in `ring` where the next byte goes.
+    head: usize,
+    /// How many bytes of history the ring holds (`repl_backlog_histlen`).
+    pub histlen: usize,
+    /// Stream offset of the oldest byte held (`repl_backlog_first_byte_offset`).
+    pub first_offset: u64,
+}
+
+impl Backlog {
+    /// A backlog whose first byte will be stream offset `next_offset`.
+    pub fn new(size: usize, next_offset: u64) -> Backlog {
+        Backlog { ring: vec![0; size.max(1)], head: 0, histlen: 0, first_offset: next_offset }
+    }
+
+    pub fn size(&self) -> usize {
+        self.ring.len()
+    }
+
+    pub fn push(&mut self, mut bytes: &[u8]) {
+        let size = self.ring.len();
+        if bytes.len() > size {
+            let skip = bytes.len() - size;
+            self.first_offset += (self.histlen + skip) as u64;
+            self.histlen = 0;
+            bytes = &bytes[skip..];
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = rest.len().min(size - self.head);
+            self.ring[self.head..self.head + n].copy_from_slice(&rest[..n]);
+            self.head = (self.head + n) % size;
+            rest = &rest[n..];
+        }
+        let grown = self.histlen + bytes.len();
+        if grown > size {
+            self.first_offset += (grown - size) as u64;
+            self.histlen = size;
+        } else {
+            self.histlen = grown;
+        }
+    }
+
+    /// Whether the bytes from stream offset `from` to the end are all held.
+    pub fn covers(&self, from: u64) -> bool {
+        from >= self.first_offset && from <= self.first_offset + self.histlen as u64
+    }
+
+    /// The bytes from stream offset `from` to the end (`covers(from)` must hold).
+    pub fn since(&self, from: u64) -> Vec<u8> {
+        let skip = (from - self.first_offset) as usize;
+        let len = self.histlen - skip;
+        let size = self.ring.len();
+        let start = (self.head + size - self.histlen + skip) % size;
+        let mut out = Vec::with_capacity(len);
+        let first = len.min(size - start);
+        out.extend_from_slice(&self.ring[start..start + first]);
+        out.extend_from_slice(&self.ring[..len - first]);
+        out
+    }
+
+    /// Change the size keeping the newest history (`CONFIG SET repl-backlog-size`).
+    pub fn resize(&mut self, size: usize) {
+        let end = self.first_offset + self.histlen as u64;
+        let keep = self.since(self.first_offset);
+        *self = Backlog::new(size, end);
+        self.first_offset = end - keep.len().min(size) as u64;
+        self.histlen = 0;
+        let from = keep.len().saturating_sub(size);
+        let first = self.first_offset;
+        self.push(&keep[from..]);
+        self.first_offset = first;
+    }
+}
+
+/// Where a replica stands, as `INFO replication` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Waiting for the snapshot to be produced (`wait_bgsave`).
+    WaitBgsave,
+    /// The snapshot was streamed (diskless); streaming starts at its first ACK.
+    WaitAck,
+    Online,
+}
+
+impl ReplicaState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsave => "wait_bgsave",
+            ReplicaState::WaitAck | ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// One replica attached to this node.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub conn: ConnId,
+    pub client_id: u64,
+    /// The address it connected from.
+    pub ip: String,
+    /// `REPLCONF listening-port` (or `replica-announce-port`).
+    pub listening_port: u16,
+    pub state: ReplicaState,
+    /// The offset of its last `REPLCONF ACK`.
+    pub ack_offset: u64,
+    pub ack_ms: u64,
+    /// Stream bytes produced since its snapshot started, sent when it goes online.
+    pub pending: BytesMut,
+    /// Whether the snapshot it waits for goes over the socket (`$EOF:` framing).
+    pub diskless: bool,
+}
+
+impl Replica {
+    /// `ip:port`, Redis's `replicationGetSlaveName`.
+    pub fn name(&self) -> String {
+        if self.listening_port == 0 {
+            format!("client id #{}", self.client_id)
+        } else {
+            format!("{}:{}", self.ip, self.listening_port)
+        }
+    }
+}
+
+/// The replica side of the handshake, Redis's `repl_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Must connect (at the next cron).
+    Connect,
+    /// Waiting for the TCP connection.
+    Connecting,
+    ReceivePing,
+    ReceiveAuth,
+    ReceivePort,
+    ReceiveIp,
+    ReceiveCapa,
+    ReceivePsync,
+    /// Receiving the snapshot.
+    Transfer,
+    /// Applying the stream.
+    Connected,
+}
+
+impl LinkState {
+    /// The state word of `ROLE`.
+    pub fn role_word(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Transfer => "sync",
+            LinkState::Connected => "connected",
+            _ => "handshake",
+        }
+    }
+}
+
+/// How the snapshot of a full resync is framed on the wire.
+#[derive(Debug, Clone)]
+enum Framing {
+    /// `$<len>`: this many bytes.
+    Length(usize),
+    /// `$EOF:<mark>`: until the 40-byte mark.
+    EndMark([u8; 40]),
+}
+
+/// The link to our master, when we are a replica.
+#[derive(Debug, Clone)]
+pub struct MasterLink {
+    pub host: String,
+    pub port: u16,
+    pub state: LinkState,
+    pub conn: Option<ConnId>,
+    /// Our end of the connection ("ip:port").
+    pub laddr: String,
+    inbuf: BytesMut,
+    framing: Option<Framing>,
+    image: Vec<u8>,
+    /// The replid and offset `+FULLRESYNC` announced.
+    full_sync_id: Option<(String, u64)>,
+    /// What we asked PSYNC for, to know what `+CONTINUE` continues.
+    asked: Option<(String, u64)>,
+    pub last_io_ms: u64,
+    /// When the link went down (`master_link_down_since_seconds`); `None` if it never was up.
+    pub down_since_ms: Option<u64>,
+    pub transfer_started_ms: u64,
+    /// Bytes of the master client's stream received but not yet applied.
+    unapplied: BytesMut,
+    /// Offset of the stream applied so far (`slave_repl_offset`), once synced.
+    pub applied: Option<u64>,
+    /// Offset of the stream read so far (`slave_read_repl_offset`).
+    pub read: Option<u64>,
+}
+
+impl MasterLink {
+    /// A link that will connect at the next chance.
+    pub fn new(host: String, port: u16, now: u64) -> MasterLink {
+        MasterLink {
+            host,
+            port,
+            state: LinkState::Connect,
+            conn: None,
+            laddr: String::new(),
+            inbuf: BytesMut::new(),
+            framing: None,
+            image: Vec::new(),
+            full_sync_id: None,
+            asked: None,
+            last_io_ms: now,
+            down_since_ms: None,
+            transfer_started_ms: 0,
+            unapplied: BytesMut::new(),
+            applied: None,
+            read: None,
+        }
+    }
+
+    /// Bytes of the snapshot received so far, and its size when known.
+    pub fn transfer_progress(&self) -> (usize, Option<usize>) {
+        let total = match self.framing {
+            Some(Framing::Length(n)) => Some(n),
+            _ => None,
+        };
+        (self.image.len(), total)
+    }
+}
+
+/// What a replica keeps of a master it lost, to ask `PSYNC replid offset+1` next time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedMaster {
+    pub replid: String,
+    pub offset: u64,
+}
+
+/// All replication state of a node.
+#[derive(Debug, Clone)]
+pub struct Replication {
+    pub replid: String,
+    pub replid2: String,
+    /// `second_repl_offset`: `-1` when `replid2` is none.
+    pub second_offset: i64,
+    /// `master_repl_offset`.
+    pub offset: u64,
+    pub backlog: Option<Backlog>,
+    pub replicas: Vec<Replica>,
+    pub master: Option<MasterLink>,
+    pub cached_master: Option<CachedMaster>,
+    /// The db the stream last SELECTed; `None` forces a SELECT before the next command.
+    seldb: Option<usize>,
+    /// Stream produced since the last flush to replicas.
+    stream: BytesMut,
+    /// The sync snapshot being produced, and whether it goes over the socket.
+    pub sync_job: Option<(u64, bool)>,
+    /// A full sync is needed but not started yet (diskless delay, or a save is running).
+    sync_wanted_since: Option<u64>,
+    /// A MULTI was emitted for the transaction now executing.
+    multi_emitted: bool,
+    pub in_exec: bool,
+    last_cron_ms: u64,
+    last_ping_ms: u64,
+    /// When the last replica left (for `repl-backlog-ttl`).
+    no_replicas_since: Option<u64>,
+    next_outbound: u64,
+    /// Clients blocked in WAIT.
+    pub waiting: Vec<ConnId>,
+    /// A `REPLCONF GETACK` must go out at the end of this event (WAIT asked for acks).
+    pub get_ack_pending: bool,
+}
+
+impl Replication {
+    pub fn new(replid: String) -> Replication {
+        Replication {
+            replid,
+            replid2: NO_REPLID.into(),
+            second_offset: -1,
+            offset: 0,
+            backlog: None,
+            replicas: Vec::new(),
+            master: None,
+            cached_master: None,
+            seldb: None,
+            stream: BytesMut::new(),
+            sync_job: None,
+            sync_wanted_since: None,
+            multi_emitted: false,
+            in_exec: false,
+            last_cron_ms: 0,
+            last_ping_ms: 0,
+            no_replicas_since: None,
+            next_outbound: 0,
+            waiting: Vec::new(),
+            get_ack_pending: false,
+        }
+    }
+
+    /// Whether writes must be turned into stream bytes: a backlog or replicas exist.
+    pub fn feeding(&self) -> bool {
+        self.backlog.is_some() || !self.replicas.is_empty()
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.master.is_some()
+    }
+
+    pub fn link_up(&self) -> bool {
+        self.master.as_ref().is_some_and(|m| m.state == LinkState::Connected)
+    }
+
+    fn replica_mut(&mut self, conn: ConnId) -> Option<&mut Replica> {
+        self.replicas.iter_mut().find(|r| r.conn == conn)
+    }
+
+    /// Replicas whose last ACK is at most `max_lag` seconds old (`min-replicas-max-lag`).
+    pub fn good_replicas(&self, now: u64, max_lag: u64) -> usize {
+        self.replicas
+            .iter()
+            .filter(|r| r.state == ReplicaState::Online && now.saturating_sub(r.ack_ms) / 1000 <= max_lag)
+            .count()
+    }
+
+    /// Replicas that acknowledged at least `offset`.
+    pub fn acked(&self, offset: u64) -> usize {
+        self.replicas.iter().filter(|r| r.state == ReplicaState::Online && r.ack_offset >= offset).count()
+    }
+}
+
+/// Encode a command as the RESP array a client would send.
+pub fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
+    out.extend_from_slice(b"*");
+    out.extend_from_slice(args.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        out.extend_from_slice(b"$");
+        out.extend_from_slice(a.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+impl Server {
+    fn repl_log(&mut self, message: impl Into<String>) {
+        self.log(LogLevel::Notice, message);
+    }
+
+    /// Create the backlog if there is none (Redis does so when the first replica syncs), with
+    /// a fresh replication id when we are a master.
+    fn ensure_backlog(&mut self) {
+        if self.repl.backlog.is_some() {
+            return;
+        }
+        let size = self.config.get_i64("repl-backlog-size").unwrap_or(1 << 20).max(16 * 1024) as usize;
+        if !self.repl.is_replica() {
+            self.repl.replid = self.rng.hex40();
+            self.repl.replid2 = NO_REPLID.into();
+            self.repl.second_offset = -1;
+            self.repl.backlog = Some(Backlog::new(size, self.repl.offset + 1));
+            let (a, b) = (self.repl.replid.clone(), self.repl.replid2.clone());
+            self.repl_log(format!("Replication backlog created, my new replication IDs are '{}' and '{}'", a, b));
+        } else {
+            self.repl.backlog = Some(Backlog::new(size, self.repl.offset + 1));
+        }
+    }
+
+    /// Append bytes to the stream: backlog, offset, and the buffer flushed to replicas.
+    pub fn feed_raw(&mut self, bytes: &[u8]) {
+        if let Some(b) = self.repl.backlog.as_mut() {
+            b.push(bytes);
+        }
+        self.repl.offset += bytes.len() as u64;
+        if !self.repl.replicas.is_empty() {
+            self.repl.stream.extend_from_slice(bytes);
+        }
+    }
+
+    /// Propagate one command executed against `db` (Redis's `replicationFeedSlaves`).
+    pub fn propagate(&mut self, db: usize, args: &[&[u8]]) {
+        if !self.repl.feeding() || self.repl.is_replica() {
+            return;
+        }
+        let mut buf = BytesMut::new();
+        if self.repl.seldb != Some(db) {
+            encode_command(&mut buf, &[b"SELECT", db.to_string().as_bytes()]);
+            self.repl.seldb = Some(db);
+        }
+        if self.repl.in_exec && !self.repl.multi_emitted {
+            encode_command(&mut buf, &[b"MULTI"]);
+            self.repl.multi_emitted = true;
+        }
+        encode_command(&mut buf, args);
+        self.feed_raw(&buf);
+    }
+
+    /// EXEC finished: close the transaction in the stream if it wrote anything.
+    pub fn propagate_exec_end(&mut self) {
+        self.repl.in_exec = false;
+        if self.repl.multi_emitted {
+            self.repl.multi_emitted = false;
+            let mut buf = BytesMut::new();
+            encode_command(&mut buf, &[b"EXEC"]);
+            self.feed_raw(&buf);
+        }
+    }
+
+    /// Send what the stream produced during this event: to online replicas now, to the others
+    /// into their pending buffer.
+    pub fn flush_replication_stream(&mut self) {
+        if self.repl.get_ack_pending {
+            self.repl.get_ack_pending = false;
+            let mut buf = BytesMut::new();
+            encode_command(&mut buf, &[b"REPLCONF", b"GETACK", b"*"]);
+            self.feed_raw(&buf);
+        }
+        if self.repl.stream.is_empty() {
+            return;
+        }
+        let bytes = self.repl.stream.split().freeze();
+        for r in self.repl.replicas.iter_mut() {
+            if r.state == ReplicaState::Online {
+                self.stats.total_net_repl_output_bytes += bytes.len() as u64;
+                self.outputs.push_back(Output::Send { conn: r.conn, bytes: bytes.clone() });
+            } else {
+                r.pending.extend_from_slice(&bytes);
+            }
+        }
+    }
+
+    // ───────────────────────────── master side ─────────────────────────────
+
+    /// `REPLCONF listening-port / ip-address / capa / ack / getack`.
+    pub fn replconf(&mut self, client: &mut Client, args: &[Bytes]) {
+        if args.len().is_multiple_of(2) {
+            client.reply.error("ERR syntax error");
+            return;
+        }
+        let mut i = 1;
+        while i + 1 < args.len() {
+            let (opt, val) = (&args[i], &args[i + 1]);
+            let opt_s = String::from_utf8_lossy(opt).to_ascii_lowercase();
+            match opt_s.as_str() {
+                "listening-port" => match crate::resp::parse_i64(val) {
+                    Some(p) if (0..=65535).contains(&p) => client.repl_listening_port = p as u16,
+                    _ => {
+                        client.reply.error("ERR value is not an integer or out of range");
+                        return;
+                    }
+                },
+                "ip-address" => client.repl_announced_ip = Some(String::from_utf8_lossy(val).into_owned()),
+                "capa" | "rdb-only" | "rdb-filter-only" => {}
+                "ack" => {
+                    // No reply: this is the replica reporting its offset.
+                    let offset = crate::resp::parse_i64(val).unwrap_or(0).max(0) as u64;
+                    let now = self.now;
+                    let mut went_online = None;
+                    if let Some(r) = self.repl.replica_mut(client.conn) {
+                        r.ack_offset = r.ack_offset.max(offset);
+                        r.ack_ms = now;
+                        if r.state == ReplicaState::WaitAck {
+                            r.state = ReplicaState::Online;
+                            went_online = Some((r.conn, r.name(), r.pending.split().freeze()));
+                        }
+                    }
+                    if let Some((conn, name, pending)) = went_online {
+                        if !pending.is_empty() {
+                            self.outputs.push_back(Output::Send { conn, bytes: pending });
+                        }
+                        self.repl_log(format!("Synchronization with replica {} succeeded", name));
+                    }
+                    self.serve_waiting_clients();
+                    return;
+                }
+                "getack" => {
+                    if client.role == ClientRole::Master {
+                        let offset = self.repl.master.as_ref().and_then(|m| m.applied).unwrap_or(0);
+                        self.send_ack(offset);
+                    }
+                    return;
+                }
+                _ => {
+                    client.reply.error(&format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(opt)));
+                    return;
+                }
+            }
+            i += 2;
+        }
+        client.reply.ok();
+    }
+
+    /// `PSYNC replid offset` / `SYNC` (Redis's `syncCommand`).
+    pub fn psync(&mut self, client: &mut Client, args: &[Bytes]) {
+        if client.role == ClientRole::Replica {
+            return;
+        }
+        if self.repl.is_replica() && !self.repl.link_up() {
+            client.reply.error("NOMASTERLINK Can't SYNC while not connected with my master");
+            return;
+        }
+        if client.multi.is_some() {
+            client.reply.error("ERR Command not allowed inside a transaction");
+            return;
+        }
+        let ip = client.repl_announced_ip.clone().unwrap_or_else(|| host_of(&client.addr).to_string());
+        let mut replica = Replica {
+            conn: client.conn,
+            client_id: client.id,
+            ip,
+            listening_port: client.repl_listening_port,
+            state: ReplicaState::WaitBgsave,
+            ack_offset: 0,
+            ack_ms: self.now,
+            pending: BytesMut::new(),
+            diskless: false,
+        };
+        let name = replica.name();
+        self.repl_log(format!("Replica {} asks for synchronization", name));
+        let (asked_id, asked_offset) = if args[0].eq_ignore_ascii_case(b"psync") && args.len() == 3 {
+            (String::from_utf8_lossy(&args[1]).into_owned(), crate::resp::parse_i64(&args[2]).unwrap_or(-1))
+        } else {
+            ("?".to_string(), -1)
+        };
+        client.role = ClientRole::Replica;
+        if self.try_partial_resync(client, &mut replica, &asked_id, asked_offset) {
+            self.repl.replicas.push(replica);
+            self.repl.no_replicas_since = None;
+            return;
+        }
+        // Full resync: the replica gets our id and offset, then a snapshot.
+        self.ensure_backlog();
+        // The first replica of a new backlog: the stream must restart with a SELECT.
+        self.repl.seldb = None;
+        let reply = format!("+FULLRESYNC {} {}\r\n", self.repl.replid, self.repl.offset);
+        client.reply.raw(reply.as_bytes());
+        replica.diskless = self.config.get_bool("repl-diskless-sync");
+        self.repl.replicas.push(replica);
+        self.repl.no_replicas_since = None;
+        // A snapshot already being made started before this replica's stream: it waits for
+        // the next one. Diskless, the first replica waits a little for others to join.
+        if self.repl.sync_wanted_since.is_none() {
+            self.repl.sync_wanted_since = Some(self.now);
+            let delay = self.config.get_i64("repl-diskless-sync-delay").unwrap_or(5);
+            if self.config.get_bool("repl-diskless-sync") && delay > 0 && self.repl.sync_job.is_none() {
+                self.repl_log("Delay next BGSAVE for diskless SYNC");
+            }
+        }
+        self.start_pending_sync();
+    }
+
+    fn try_partial_resync(&mut self, client: &mut Client, replica: &mut Replica, id: &str, offset: i64) -> bool {
+        let name = replica.name();
+        let same_id = id.eq_ignore_ascii_case(&self.repl.replid);
+        let old_id = id.eq_ignore_ascii_case(&self.repl.replid2) && offset <= self.repl.second_offset;
+        if !same_id && !old_id {
+            if id == "?" {
+                self.repl_log(format!("Full resync requested by replica {}", name));
+            } else if id.eq_ignore_ascii_case(&self.repl.replid2) {
+                let s = self.repl.second_offset;
+                self.repl_log(format!(
+                    "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
+                    offset, s
+                ));
+            } else {
+                let (a, b) = (self.repl.replid.clone(), self.repl.replid2.clone());
+                self.repl_log(format!(
+                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
+                    id, a, b
+                ));
+            }
+            return false;
+        }
+        let covered = offset >= 0 && self.repl.backlog.as_ref().is_some_and(|b| b.covers(offset as u64));
+        if !covered {
+            self.repl_log(format!(
+                "Unable to partial resync with replica {} for lack of backlog (Replica request was: {}).",
+                name, offset
+            ));
+            if offset > self.repl.offset as i64 {
+                self.log(
+                    LogLevel::Warning,
+                    format!(
+                        "Warning: replica {} tried to PSYNC with an offset that is greater than the master replication offset.",
+                        name
+                    ),
+                );
+            }
+            return false;
+        }
+        let backlog = self.repl.backlog.as_ref().unwrap().since(offset as u64);
+        client.reply.raw(format!("+CONTINUE {}\r\n", self.repl.replid).as_bytes());
+        client.reply.raw(&backlog);
+        replica.state = ReplicaState::Online;
+        replica.ack_offset = offset.saturating_sub(1) as u64;
+        self.repl_log(format!(
+            "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
+            name,
+            backlog.len(),
+            offset
+        ));
+        true
+    }
+
+    /// Start the snapshot for replicas waiting for a full sync, when its time has come: at
+    /// once on disk, after `repl-diskless-sync-delay` seconds (or as soon as
+    /// `repl-diskless-sync-max-replicas` wait) over the socket.
+    pub(crate) fn start_pending_sync(&mut self) {
+        let Some(since) = self.repl.sync_wanted_since else { return };
+        if self.repl.sync_job.is_some() || self.persist.bgsave_job.is_some() {
+            return;
+        }
+        let waiting = self.repl.replicas.iter().filter(|r| r.state == ReplicaState::WaitBgsave).count();
+        if waiting == 0 {
+            self.repl.sync_wanted_since = None;
+            return;
+        }
+        let diskless = self.config.get_bool("repl-diskless-sync");
+        if diskless {
+            let delay = self.config.get_i64("repl-diskless-sync-delay").unwrap_or(5).max(0) as u64 * 1000;
+            let max = self.config.get_i64("repl-diskless-sync-max-replicas").unwrap_or(0).max(0) as usize;
+            let enough = max > 0 && waiting >= max;
+            if delay > 0 && !enough && self.now < since + delay {
+                return;
+            }
+        }
+        self.repl.sync_wanted_since = None;
+        for r in self.repl.replicas.iter_mut() {
+            if r.state == ReplicaState::WaitBgsave {
+                r.diskless = diskless;
+            }
+        }
+        if diskless {
+            self.repl_log("Starting BGSAVE for SYNC with target: replicas sockets");
+            let id = self.start_sync_snapshot(false);
+            self.repl.sync_job = Some((id, true));
+            self.repl_log(format!("Background RDB transfer started by pid {}", self.pid));
+        } else {
+            self.repl_log("Starting BGSAVE for SYNC with target: disk");
+            let id = self.start_sync_snapshot(true);
+            self.repl.sync_job = Some((id, false));
+            self.persist.bgsave_job = Some(id);
+            self.persist.bgsave_started_ms = Some(self.now);
+            self.persist.dirty_at_bgsave_start = self.persist.dirty;
+            self.log(LogLevel::Notice, format!("Background saving started by pid {}", self.pid));
+        }
+    }
+
+    fn start_sync_snapshot(&mut self, write_file: bool) -> u64 {
+        self.start_persist_job(true, write_file, true, PersistPurpose::Sync)
+    }
+
+    /// The snapshot for replicas is ready: send it to each waiting replica, then what the
+    /// stream produced meanwhile.
+    pub fn sync_snapshot_ready(&mut self, job: u64, image: Option<Bytes>) {
+        let Some((id, diskless)) = self.repl.sync_job else { return };
+        if id != job {
+            return;
+        }
+        self.repl.sync_job = None;
+        let Some(image) = image else {
+            // The save failed: drop the waiting replicas, they will retry.
+            let conns: Vec<ConnId> =
+                self.repl.replicas.iter().filter(|r| r.state == ReplicaState::WaitBgsave).map(|r| r.conn).collect();
+            for conn in conns {
+                self.log(LogLevel::Warning, "SYNC failed. BGSAVE child returned an error");
+                self.drop_replica(conn);
+                self.outputs.push_back(Output::Close { conn });
+            }
+            return;
+        };
+        let mut names = Vec::new();
+        for r in self.repl.replicas.iter_mut() {
+            if r.state != ReplicaState::WaitBgsave {
+                continue;
+            }
+            let mut out = BytesMut::with_capacity(image.len() + 100);
+            if diskless {
+                let mark = self.rng.hex40();
+                out.extend_from_slice(format!("$EOF:{}\r\n", mark).as_bytes());
+                out.extend_from_slice(&image);
+                out.extend_from_slice(mark.as_bytes());
+                self.outputs.push_back(Output::Send { conn: r.conn, bytes: out.freeze() });
+                r.state = ReplicaState::WaitAck;
+                names.push((r.name(), true));
+            } else {
+                out.extend_from_slice(format!("${}\r\n", image.len()).as_bytes());
+                self.outputs.push_back(Output::Send { conn: r.conn, bytes: out.freeze() });
+                self.outputs.push_back(Output::Send { conn: r.conn, bytes: image.clone() });
+                r.state = ReplicaState::Online;
+                r.ack_ms = self.now;
+                let pending = r.pending.split().freeze();
+                if !pending.is_empty() {
+                    self.outputs.push_back(Output::Send { conn: r.conn, bytes: pending });
+                }
+                names.push((r.name(), false));
+            }
+        }
+        if diskless {
+            let up = names.len();
+            self.repl_log(format!("Diskless rdb transfer, done reading from pipe, {} replicas still up.", up));
+            self.repl_log("Background RDB transfer terminated with success");
+        }
+        for (name, diskless) in names {
+            if diskless {
+                self.repl_log(format!(
+                    "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming",
+                    name
+                ));
+            } else {
+                self.repl_log(format!("Synchronization with replica {} succeeded", name));
+            }
+        }
+        // Replicas that arrived while this snapshot was made need the next one.
+        if self.repl.replicas.iter().any(|r| r.state == ReplicaState::WaitBgsave) {
+            self.repl.sync_wanted_since.get_or_insert(self.now);
+        }
+    }
+
+    /// Forget a replica (its connection is gone).
+    pub fn drop_replica(&mut self, conn: ConnId) -> Option<Replica> {
+        let pos = self.repl.replicas.iter().position(|r| r.conn == conn)?;
+        let r = self.repl.replicas.remove(pos);
+        if self.repl.replicas.is_empty() {
+            self.repl.no_replicas_since = Some(self.now);
+        }
+        Some(r)
+    }
+
+    /// A replica's connection closed.
+    pub fn replica_closed(&mut self, conn: ConnId) {
+        if let Some(r) = self.drop_replica(conn) {
+            self.log(LogLevel::Warning, format!("Connection with replica {} lost.", r.name()));
+        }
+    }
+
+    /// Close every replica connection (they will reconnect and PSYNC).
+    pub fn disconnect_replicas(&mut self) {
+        let conns: Vec<ConnId> = self.repl.replicas.iter().map(|r| r.conn).collect();
+        for conn in conns {
+            if let Some(mut c) = self.clients.remove(&conn) {
+                command::release_client_state(self, &mut c);
+            }
+            self.replica_closed(conn);
+            self.outputs.push_back(Output::Close { conn });
+        }
+    }
+
+    /// Clients in WAIT whose replicas acknowledged enough, or whose time ran out.
+    pub fn serve_waiting_clients(&mut self) {
+        if self.repl.waiting.is_empty() {
+            return;
+        }
+        let now = self.now;
+        let waiting = std::mem::take(&mut self.repl.waiting);
+        for conn in waiting {
+            let Some(c) = self.clients.get_mut(&conn) else { continue };
+            let Some(w) = c.wait else { continue };
+            let acked = self.repl.acked(w.offset);
+            if acked >= w.replicas || w.deadline.is_some_and(|d| d <= now) {
+                c.wait = None;
+                c.reply.int(acked as i64);
+                self.to_flush.push(conn);
+                self.resume_queue.push(conn);
+            } else {
+                self.repl.waiting.push(conn);
+            }
+        }
+    }
+
+    // ───────────────────────────── replica side ─────────────────────────────
+
+    /// `REPLICAOF host port`: become a replica (Redis's `replicationSetMaster`).
+    pub fn set_master(&mut self, host: String, port: u16) {
+        let was_master = !self.repl.is_replica();
+        self.drop_master_link();
+        // Our replicas must follow the new stream.
+        self.disconnect_replicas();
+        self.repl.master = Some(MasterLink::new(host, port, self.now));
+        if was_master {
+            // Our own stream is a dataset the new master may know (we were its replica
+            // once): offer it as a cached master.
+            self.repl_log(
+                "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.",
+            );
+            self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset: self.repl.offset });
+        }
+        self.connect_to_master();
+    }
+
+    /// `REPLICAOF NO ONE`: become a master (Redis's `replicationUnsetMaster`).
+    pub fn unset_master(&mut self) {
+        if self.repl.master.is_none() {
+            return;
+        }
+        let was_synced = self.repl.link_up() || self.repl.cached_master.is_some();
+        self.drop_master_link_quietly();
+        self.repl.master = None;
+        if was_synced {
+            self.repl_log("Discarding previously cached master state.");
+        }
+        self.repl.cached_master = None;
+        self.shift_replication_id();
+        // Replicas learn of the new id by reconnecting (a partial resync thanks to replid2).
+        self.disconnect_replicas();
+        self.repl.seldb = None;
+    }
+
+    /// New id for our stream; the old one stays valid up to the current offset.
+    fn shift_replication_id(&mut self) {
+        self.repl.replid2 = std::mem::replace(&mut self.repl.replid, self.rng.hex40());
+        self.repl.second_offset = self.repl.offset as i64 + 1;
+        let (a, b, c) = (self.repl.replid2.clone(), self.repl.second_offset, self.repl.replid.clone());
+        self.log(
+            LogLevel::Warning,
+            format!(
+                "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+                a, b, c
+            ),
+        );
+    }
+
+    /// Close the link to the master without caching its state (we stop replicating it).
+    fn drop_master_link_quietly(&mut self) {
+        let Some(link) = self.repl.master.as_mut() else { return };
+        link.applied = None;
+        link.state = LinkState::Connect;
+        self.drop_master_link();
+    }
+
+    /// Close the link to the master, whatever its state, caching a synced master's state.
+    fn drop_master_link(&mut self) {
+        let Some(link) = self.repl.master.as_mut() else { return };
+        let conn = link.conn.take();
+        let state = link.state;
+        link.state = LinkState::Connect;
+        link.inbuf.clear();
+        link.framing = None;
+        link.image = Vec::new();
+        link.unapplied.clear();
+        if state == LinkState::Connected {
+            link.down_since_ms = Some(self.now);
+        }
+        let applied = link.applied.take();
+        link.read = None;
+        if let Some(conn) = conn {
+            if let Some(mut c) = self.clients.remove(&conn) {
+                command::release_client_state(self, &mut c);
+            }
+            self.outputs.push_back(Output::Close { conn });
+        }
+        if state == LinkState::Connected {
+            if let Some(offset) = applied {
+                self.repl_log("Caching the disconnected master state.");
+                self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset });
+            }
+        }
+    }
+
+    /// Open the connection to the master (Redis's `connectWithMaster`).
+    pub fn connect_to_master(&mut self) {
+        let Some(link) = self.repl.master.as_mut() else { return };
+        if link.state != LinkState::Connect {
+            return;
+        }
+        self.repl.next_outbound += 1;
+        let conn = OUTBOUND_CONN_BASE + self.repl.next_outbound;
+        link.conn = Some(conn);
+        link.state = LinkState::Connecting;
+        link.last_io_ms = self.now;
+        let addr = format!("{}:{}", link.host, link.port);
+        self.repl_log(format!("Connecting to MASTER {}", addr));
+        self.outputs.push_back(Output::Connect { conn, addr });
+        self.repl_log("MASTER <-> REPLICA sync started");
+    }
+
+    /// The driver opened (or failed to open) an outbound connection.
+    pub fn outbound_result(&mut self, conn: ConnId, result: Result<String, String>) {
+        let Some(link) = self.repl.master.as_mut() else { return };
+        if link.conn != Some(conn) || link.state != LinkState::Connecting {
+            return;
+        }
+        match result {
+            Ok(laddr) => {
+                self.repl_log("Non blocking connect for SYNC fired the event.");
+                let link = self.repl.master.as_mut().unwrap();
+                link.laddr = laddr;
+                link.state = LinkState::ReceivePing;
+                link.last_io_ms = self.now;
+                self.send_to_master(&[b"PING"]);
+            }
+            Err(e) => {
+                link.conn = None;
+                link.state = LinkState::Connect;
+                self.log(LogLevel::Warning, format!("Error condition on socket for SYNC: {}", e));
+            }
+        }
+    }
+
+    fn send_to_master(&mut self, args: &[&[u8]]) {
+        let Some(conn) = self.repl.master.as_ref().and_then(|m| m.conn) else { return };
+        let mut buf = BytesMut::new();
+        encode_command(&mut buf, args);
+        self.outputs.push_back(Output::Send { conn, bytes: buf.freeze() });
+    }
+
+    fn send_ack(&mut self, offset: u64) {
+        self.send_to_master(&[b"REPLCONF", b"ACK", offset.to_string().as_bytes()]);
+    }
+
+    /// Whether `conn` is the link to our master.
+    pub fn is_master_conn(&self, conn: ConnId) -> bool {
+        self.repl.master.as_ref().is_some_and(|m| m.conn == Some(conn))
+    }
+
+    /// The driver closed the link to the master (the peer went away, or a timeout).
+    pub fn master_conn_closed(&mut self) {
+        let Some(link) = self.repl.master.as_mut() else { return };
+        let was_connected = link.state == LinkState::Connected;
+        let conn = link.conn.take();
+        link.state = LinkState::Connect;
+        link.inbuf.clear();
+        link.framing = None;
+        link.image = Vec::new();
+        link.unapplied.clear();
+        link.read = None;
+        let applied = link.applied.take();
+        if was_connected {
+            link.down_since_ms = Some(self.now);
+        }
+        let (host, port) = (link.host.clone(), link.port);
+        if let Some(conn) = conn {
+            if let Some(mut c) = self.clients.remove(&conn) {
+                command::release_client_state(self, &mut c);
+            }
+        }
+        if was_connected {
+            self.log(LogLevel::Warning, "Connection with master lost.");
+            if let Some(offset) = applied {
+                self.repl_log("Caching the disconnected master state.");
+                self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset });
+            }
+            // Reconnect at once rather than at the next cron: the backlog may be recycled.
+            self.repl_log(format!("Reconnecting to MASTER {}:{}", host, port));
+            self.connect_to_master();
+        }
+    }
+
+    /// Bytes from the master during the handshake or the snapshot transfer. Returns bytes
+    /// that belong to the stream (after the snapshot), for the master client.
+    pub fn master_handshake_data(&mut self, bytes: &[u8]) -> Option<BytesMut> {
+        let link = self.repl.master.as_mut()?;
+        link.last_io_ms = self.now;
+        link.inbuf.extend_from_slice(bytes);
+        loop {
+            let link = self.repl.master.as_mut()?;
+            match link.state {
+                LinkState::Transfer => return self.read_snapshot(),
+                // +CONTINUE: what follows it is the stream.
+                LinkState::Connected => return Some(link.inbuf.split()),
+                LinkState::Connect | LinkState::Connecting => return None,
+                _ => {}
+            }
+            let line = take_line(&mut link.inbuf)?;
+            self.handshake_reply(line);
+        }
+    }
+
+    fn handshake_reply(&mut self, line: String) {
+        let state = self.repl.master.as_ref().unwrap().state;
+        match state {
+            LinkState::ReceivePing => {
+                if line.starts_with('-')
+                    && !line.starts_with("-NOAUTH")
+                    && !line.starts_with("-NOPERM")
+                    && !line.starts_with("-ERR operation not permitted")
+                {
+                    self.log(LogLevel::Warning, format!("Error reply to PING from master: '{}'", line));
+                    return self.abort_handshake();
+                }
+                self.repl_log("Master replied to PING, replication can continue...");
+                // AUTH, port, ip and capabilities go out together; replies come one by one.
+                let auth = self.config.get_str("masterauth");
+                let user = self.config.get_str("masteruser");
+                let mut next = LinkState::ReceivePort;
+                if !auth.is_empty() {
+                    if user.is_empty() {
+                        self.send_to_master(&[b"AUTH", auth.as_bytes()]);
+                    } else {
+                        self.send_to_master(&[b"AUTH", user.as_bytes(), auth.as_bytes()]);
+                    }
+                    next = LinkState::ReceiveAuth;
+                }
+                let port = match self.config.get_i64("replica-announce-port").unwrap_or(0) {
+                    0 => self.config.port() as i64,
+                    p => p,
+                };
+                self.send_to_master(&[b"REPLCONF", b"listening-port", port.to_string().as_bytes()]);
+                let ip = self.config.get_str("replica-announce-ip");
+                if !ip.is_empty() {
+                    self.send_to_master(&[b"REPLCONF", b"ip-address", ip.as_bytes()]);
+                }
+                self.send_to_master(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
+                self.repl.master.as_mut().unwrap().state = next;
+            }
+            LinkState::ReceiveAuth => {
+                if line.starts_with('-') {
+                    self.log(LogLevel::Warning, format!("Unable to AUTH to MASTER: {}", line));
+                    return self.abort_handshake();
+                }
+                self.repl.master.as_mut().unwrap().state = LinkState::ReceivePort;
+            }
+            LinkState::ReceivePort => {
+                if line.starts_with('-') {
+                    self.repl_log(format!(
+                        "(Non critical) Master does not understand REPLCONF listening-port: {}",
+                        line
+                    ));
+                }
+                let has_ip = !self.config.get_str("replica-announce-ip").is_empty();
+                self.repl.master.as_mut().unwrap().state =
+                    if has_ip { LinkState::ReceiveIp } else { LinkState::ReceiveCapa };
+            }
+            LinkState::ReceiveIp => {
+                if line.starts_with('-') {
+                    self.repl_log(format!("(Non critical) Master does not understand REPLCONF ip-address: {}", line));
+                }
+                self.repl.master.as_mut().unwrap().state = LinkState::ReceiveCapa;
+            }
+            LinkState::ReceiveCapa => {
+                if line.starts_with('-') {
+                    self.repl_log(format!("(Non critical) Master does not understand REPLCONF capa: {}", line));
+                }
+                self.send_psync();
+            }
+            LinkState::ReceivePsync => self.psync_reply(line),
+            _ => {}
+        }
+    }
+
+    fn send_psync(&mut self) {
+        let (id, offset) = match self.repl.cached_master.clone() {
+            Some(c) => {
+                let asked = (c.replid.clone(), c.offset + 1);
+                self.repl_log(format!("Trying a partial resynchronization (request {}:{}).", asked.0, asked.1));
+                asked
+            }
+            None => {
+                self.repl_log("Partial resynchronization not possible (no cached master)");
+                ("?".to_string(), 0)
+            }
+        };
+        let off_text = if id == "?" { "-1".to_string() } else { offset.to_string() };
+        self.send_to_master(&[b"PSYNC", id.as_bytes(), off_text.as_bytes()]);
+        let link = self.repl.master.as_mut().unwrap();
+        link.asked = Some((id, offset));
+        link.state = LinkState::ReceivePsync;
+    }
+
+    fn psync_reply(&mut self, line: String) {
+        if let Some(rest) = line.strip_prefix("+FULLRESYNC") {
+            let mut words = rest.split_whitespace();
+            let (Some(id), Some(off)) = (words.next(), words.next().and_then(|o| o.parse::<u64>().ok())) else {
+                self.log(LogLevel::Warning, "Master replied with wrong +FULLRESYNC syntax.");
+                return self.abort_handshake();
+            };
+            self.repl_log(format!("Full resync from master: {}:{}", id, off));
+            let link = self.repl.master.as_mut().unwrap();
+            link.full_sync_id = Some((id.to_string(), off));
+            link.state = LinkState::Transfer;
+            link.transfer_started_ms = self.now;
+            link.framing = None;
+            link.image.clear();
+        } else if let Some(rest) = line.strip_prefix("+CONTINUE") {
+            let new_id = rest.trim();
+            let Some(cached) = self.repl.cached_master.take() else { return self.abort_handshake() };
+            self.repl_log("Successful partial resynchronization with master.");
+            if !new_id.is_empty() && !new_id.eq_ignore_ascii_case(&cached.replid) {
+                // The master's stream changed id (it was promoted): ours follows.
+                self.repl.replid2 = cached.replid.clone();
+                self.repl.second_offset = cached.offset as i64 + 1;
+                self.repl.replid = new_id.to_string();
+                self.repl_log(format!("Master replication ID changed to {}", new_id));
+                self.disconnect_replicas();
+            }
+            self.repl.offset = cached.offset;
+            self.ensure_backlog();
+            self.repl_log("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+            self.attach_master_client(cached.offset);
+        } else if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
+            self.repl_log(format!("Master is currently unable to PSYNC but should be in the future: {}", line));
+            self.abort_handshake();
+        } else {
+            self.log(LogLevel::Warning, format!("Unexpected reply to PSYNC from master: {}", line));
+            self.abort_handshake();
+        }
+    }
+
+    /// Give up this attempt; the cron tries again in a second.
+    fn abort_handshake(&mut self) {
+        let Some(link) = self.repl.master.as_mut() else { return };
+        let conn = link.conn.take();
+        link.state = LinkState::Connect;
+        link.inbuf.clear();
+        if let Some(conn) = conn {
+            self.outputs.push_back(Output::Close { conn });
+        }
+    }
+
+    /// Read the snapshot; when complete, load it and start applying the stream.
+    fn read_snapshot(&mut self) -> Option<BytesMut> {
+        let link = self.repl.master.as_mut()?;
+        if link.framing.is_none() {
+            // Newlines are the master's keep-alive while it prepares the snapshot.
+            while link.inbuf.first() == Some(&b'\n') {
+                let _ = link.inbuf.split_to(1);
+            }
+            let line = take_line(&mut link.inbuf)?;
+            if let Some(err) = line.strip_prefix('-') {
+                let msg = format!("MASTER aborted replication with an error: {}", err);
+                self.log(LogLevel::Warning, msg);
+                self.abort_handshake();
+                return None;
+            }
+            let framing = if let Some(mark) = line.strip_prefix("$EOF:") {
+                let mut m = [0u8; 40];
+                if mark.len() != 40 {
+                    self.abort_handshake();
+                    return None;
+                }
+                m.copy_from_slice(mark.as_bytes());
+                self.repl_log("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                Framing::EndMark(m)
+            } else if let Some(len) = line.strip_prefix('$').and_then(|l| l.parse::<usize>().ok()) {
+                self.repl_log(format!("MASTER <-> REPLICA sync: receiving {} bytes from master to disk", len));
+                Framing::Length(len)
+            } else {
+                self.log(LogLevel::Warning, format!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", line));
+                self.abort_handshake();
+                return None;
+            };
+            self.repl.master.as_mut().unwrap().framing = Some(framing);
+        }
+        let link = self.repl.master.as_mut()?;
+        let done = match link.framing.as_ref()? {
+            Framing::Length(len) => {
+                let need = len - link.image.len();
+                let n = need.min(link.inbuf.len());
+                link.image.extend_from_slice(&link.inbuf.split_to(n));
+                link.image.len() == *len
+            }
+            Framing::EndMark(mark) => {
+                link.image.extend_from_slice(&link.inbuf.split());
+                if link.image.ends_with(mark) {
+                    let l = link.image.len() - 40;
+                    link.image.truncate(l);
+                    true
+                } else {
+                    false
+                }
+            }
+        };
+        if !done {
+            return None;
+        }
+        let image = std::mem::take(&mut link.image);
+        let rest = link.inbuf.split();
+        let (id, offset) = link.full_sync_id.clone().unwrap_or_default();
+        link.framing = None;
+        Some(self.snapshot_received(image, id, offset, rest))
+    }
+
+    fn snapshot_received(&mut self, image: Vec<u8>, id: String, offset: u64, rest: BytesMut) -> BytesMut {
+        if self.repl.cached_master.take().is_some() {
+            self.repl_log("Discarding previously cached master state.");
+        }
+        self.repl_log("MASTER <-> REPLICA sync: Flushing old data");
+        self.keyspace.flush_all();
+        self.all_keys_modified(None);
+        self.repl_log("MASTER <-> REPLICA sync: Loading DB in memory");
+        self.pending_rdb_load = Some(image);
+        self.repl.replid = id;
+        self.repl.replid2 = NO_REPLID.into();
+        self.repl.second_offset = -1;
+        self.repl.offset = offset;
+        // A new history: the old backlog describes another stream.
+        self.repl.backlog = None;
+        self.ensure_backlog();
+        // Sub-replicas must resync with the new dataset.
+        self.disconnect_replicas();
+        self.attach_master_client(offset);
+        rest
+    }
+
+    /// The link is synced: the master becomes a client whose commands we apply.
+    fn attach_master_client(&mut self, offset: u64) {
+        let link = self.repl.master.as_mut().unwrap();
+        link.state = LinkState::Connected;
+        link.applied = Some(offset);
+        link.read = Some(offset);
+        link.down_since_ms = None;
+        link.last_io_ms = self.now;
+        let conn = link.conn.expect("a connected link has a connection");
+        let addr = format!("{}:{}", link.host, link.port);
+        let laddr = link.laddr.clone();
+        self.next_client_id += 1;
+        let mut client = Client::new(self.next_client_id, conn, addr, laddr, self.now, true);
+        client.role = ClientRole::Master;
+        client.user = "(superuser)".into();
+        client.reply = crate::resp::ReplyBuf::new(Protocol::Resp2);
+        self.clients.insert(conn, client);
+        self.repl.seldb = None;
+        self.send_ack(offset);
+    }
+
+    /// Record stream bytes from the master as received (`slave_read_repl_offset`).
+    pub fn master_stream_received(&mut self, bytes: &[u8]) {
+        if let Some(link) = self.repl.master.as_mut() {
+            link.last_io_ms = self.now;
+            link.unapplied.extend_from_slice(bytes);
+            if let Some(r) = link.read.as_mut() {
+                *r += bytes.len() as u64;
+            }
+        }
+    }
+
+    /// `n` bytes of the master's stream were applied: they advance our offset and go on to
+    /// our own backlog and replicas, byte for byte.
+    pub fn master_stream_applied(&mut self, n: usize) {
+        let Some(link) = self.repl.master.as_mut() else { return };
+        let n = n.min(link.unapplied.len());
+        let bytes = link.unapplied.split_to(n);
+        if let Some(a) = link.applied.as_mut() {
+            *a += n as u64;
+        }
+        self.feed_raw(&bytes);
+    }
+
+    /// The `# Replication` section of INFO, field for field as Redis 7.0 writes it.
+    pub fn info_replication(&self) -> String {
+        use std::fmt::Write;
+        let now = self.now;
+        let repl = &self.repl;
+        let mut out = String::from("# Replication\r\n");
+        match repl.master.as_ref() {
+            None => out.push_str("role:master\r\n"),
+            Some(link) => {
+                let up = link.state == LinkState::Connected;
+                let last_io = if up { (now.saturating_sub(link.last_io_ms) / 1000) as i64 } else { -1 };
+                let (applied, read) = match (link.applied, link.read, &repl.cached_master) {
+                    (Some(a), Some(r), _) => (a as i64, r as i64),
+                    (_, _, Some(c)) => (c.offset as i64, c.offset as i64),
+                    _ => (1, 1),
+                };
+                let _ = write!(
+                    out,
+                    "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+                    link.host,
+                    link.port,
+                    if up { "up" } else { "down" },
+                    last_io,
+                    (link.state == LinkState::Transfer) as u8,
+                    read,
+                    applied
+                );
+                if link.state == LinkState::Transfer {
+                    let (got, total) = link.transfer_progress();
+                    let total = total.map(|t| t as i64).unwrap_or(-1);
+                    let left = if total < 0 { -1 } else { total - got as i64 };
+                    let perc = if total > 0 { got as f64 * 100.0 / total as f64 } else { 0.0 };
+                    let _ = write!(
+                        out,
+                        "master_sync_total_bytes:{}\r\nmaster_sync_read_bytes:{}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+                        total,
+                        got,
+                        left,
+                        perc,
+                        now.saturating_sub(link.last_io_ms) / 1000
+                    );
+                }
+                if !up {
+                    let since = link.down_since_ms.map(|d| (now.saturating_sub(d) / 1000) as i64).unwrap_or(-1);
+                    let _ = write!(out, "master_link_down_since_seconds:{}\r\n", since);
+                }
+                let _ = write!(
+                    out,
+                    "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+                    self.config.get_i64("replica-priority").unwrap_or(100),
+                    self.config.get_bool("replica-read-only") as u8,
+                    self.config.get_bool("replica-announced") as u8
+                );
+            }
+        }
+        let _ = write!(out, "connected_slaves:{}\r\n", repl.replicas.len());
+        let min = self.config.get_i64("min-replicas-to-write").unwrap_or(0);
+        let max_lag = self.config.get_i64("min-replicas-max-lag").unwrap_or(10);
+        if min > 0 && max_lag > 0 {
+            let _ = write!(out, "min_slaves_good_slaves:{}\r\n", repl.good_replicas(now, max_lag as u64));
+        }
+        for (i, r) in repl.replicas.iter().enumerate() {
+            let _ = write!(
+                out,
+                "slave{}:ip={},port={},state={},offset={},lag={}\r\n",
+                i,
+                r.ip,
+                r.listening_port,
+                r.state.name(),
+                r.ack_offset,
+                now.saturating_sub(r.ack_ms) / 1000
+            );
+        }
+        let (active, first, histlen) = match &repl.backlog {
+            Some(b) => (1, b.first_offset, b.histlen),
+            None => (0, 0, 0),
+        };
+        let _ = write!(
+            out,
+            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+            repl.replid,
+            repl.replid2,
+            repl.offset,
+            repl.second_offset,
+            active,
+            self.config.get_i64("repl-backlog-size").unwrap_or(1 << 20),
+            first,
+            histlen
+        );
+        out
+    }
+
+    // ───────────────────────────── cron ─────────────────────────────
+
+    /// `replicationCron`: once a second.
+    pub fn replication_cron(&mut self) {
+        let now = self.now;
+        if now < self.repl.last_cron_ms + 1000 {
+            self.start_pending_sync();
+            return;
+        }
+        self.repl.last_cron_ms = now;
+        let timeout = self.config.get_i64("repl-timeout").unwrap_or(60).max(1) as u64 * 1000;
+        // Replica side.
+        if let Some(link) = self.repl.master.as_ref() {
+            let (state, last_io, conn) = (link.state, link.last_io_ms, link.conn);
+            match state {
+                LinkState::Connect => self.connect_to_master(),
+                LinkState::Connected => {
+                    if now.saturating_sub(last_io) > timeout {
+                        self.log(LogLevel::Warning, "MASTER timeout: no data nor PING received...");
+                        if let Some(conn) = conn {
+                            self.outputs.push_back(Output::Close { conn });
+                        }
+                        self.master_conn_closed();
+                    } else {
+                        let offset = link.applied.unwrap_or(0);
+                        self.send_ack(offset);
+                    }
+                }
+                LinkState::Transfer if now.saturating_sub(last_io) > timeout => {
+                    self.log(LogLevel::Warning, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+                    self.abort_handshake();
+                }
+                LinkState::Connecting
+                | LinkState::ReceivePing
+                | LinkState::ReceiveAuth
+                | LinkState::ReceivePort
+                | LinkState::ReceiveIp
+                | LinkState::ReceiveCapa
+                | LinkState::ReceivePsync
+                    if now.saturating_sub(last_io) > timeout =>
+                {
+                    self.log(LogLevel::Warning, "Timeout connecting to the MASTER...");
+                    self.abort_handshake();
+                }
+                _ => {}
+            }
+        }
+        // Master side: PING into the stream, so replicas see a live master.
+        let period = self.config.get_i64("repl-ping-replica-period").unwrap_or(10).max(1) as u64 * 1000;
+        if !self.repl.is_replica() && !self.repl.replicas.is_empty() && now >= self.repl.last_ping_ms + period {
+            self.repl.last_ping_ms = now;
+            let mut buf = BytesMut::new();
+            encode_command(&mut buf, &[b"PING"]);
+            self.feed_raw(&buf);
+        }
+        // Replicas that stopped acknowledging.
+        let stale: Vec<(ConnId, String)> = self
+            .repl
+            .replicas
+            .iter()
+            .filter(|r| r.state == ReplicaState::Online && now.saturating_sub(r.ack_ms) > timeout)
+            .map(|r| (r.conn, r.name()))
+            .collect();
+        for (conn, name) in stale {
+            self.log(LogLevel::Warning, format!("Disconnecting timedout replica (streaming sync): {}", name));
+            if let Some(mut c) = self.clients.remove(&conn) {
+                command::release_client_state(self, &mut c);
+            }
+            self.drop_replica(conn);
+            self.outputs.push_back(Output::Close { conn });
+        }
+        // A backlog nobody needs is freed after repl-backlog-ttl.
+        let ttl = self.config.get_i64("repl-backlog-ttl").unwrap_or(3600).max(0) as u64 * 1000;
+        if ttl > 0 && !self.repl.is_replica() && self.repl.replicas.is_empty() && self.repl.backlog.is_some() {
+            if let Some(since) = self.repl.no_replicas_since {
+                if now.saturating_sub(since) > ttl {
+                    self.repl.replid = self.rng.hex40();
+                    self.repl.replid2 = NO_REPLID.into();
+                    self.repl.second_offset = -1;
+                    self.repl.backlog = None;
+                    self.repl_log(format!(
+                        "Replication backlog freed after {} seconds without connected replicas.",
+                        ttl / 1000
+                    ));
+                }
+            }
+        }
+        self.start_pending_sync();
+        self.serve_waiting_clients();
+    }
+
+    /// The next time the replication machinery needs a tick.
+    pub fn replication_deadline(&self) -> Option<u64> {
+        let mut t: Option<u64> = None;
+        if self.repl.master.is_some() || !self.repl.replicas.is_empty() || self.repl.backlog.is_some() {
+            t = Some(self.repl.last_cron_ms + 1000);
+        }
+        let wait = self.clients.values().filter_map(|c| c.wait.and_then(|w| w.deadline)).min();
+        match (t, wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// One `\r\n`- (or `\n`-) terminated line off the front of `buf`, without the terminator.
+fn take_line(buf: &mut BytesMut) -> Option<String> {
+    let pos = buf.iter().position(|&b| b == b'\n')?;
+    let line = buf.split_to(pos + 1);
+    let text = &line[..pos];
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    Some(String::from_utf8_lossy(text).into_owned())
+}
+
+/// The host part of `ip:port` (IPv6 `[::1]:port` too).
+pub fn host_of(addr: &str) -> &str {
+    addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr).trim_matches(['[', ']'])
+}
+
+/// Decode what a handler replied (SPOP's popped members) to rewrite its propagation.
+pub fn reply_items(reply: &[u8]) -> Vec<Bytes> {
+    let mut buf = BytesMut::from(reply);
+    match Frame::decode(&mut buf) {
+        Ok(Some(Frame::Bulk(b))) => vec![b],
+        Ok(Some(Frame::Array(items))) | Ok(Some(Frame::Set(items))) => items
+            .into_iter()
+            .filter_map(|f| match f {
+                Frame::Bulk(b) => Some(b),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backlog_keeps_the_newest_bytes_and_their_offsets() {
+        let mut b = Backlog::new(8, 1);
+        b.push(b"abcde");
+        assert_eq!((b.first_offset, b.histlen), (1, 5));
+        assert_eq!(b.since(3), b"cde");
+        b.push(b"fghij");
+        assert_eq!((b.first_offset, b.histlen), (3, 8));
+        assert_eq!(b.since(3), b"cdefghij");
+        assert!(!b.covers(2));
+        assert!(b.covers(11));
+        assert!(b.since(11).is_empty());
+        b.push(b"0123456789xyz");
+        assert_eq!((b.first_offset, b.histlen), (16, 8));
+        assert_eq!(b.since(16), b"56789xyz");
+    }
+
+    #[test]
+    fn backlog_resize_keeps_history() {
+        let mut b = Backlog::new(8, 1);
+        b.push(b"abcdefgh");
+        b.resize(4);
+        assert_eq!((b.first_offset, b.histlen), (5, 4));
+        assert_eq!(b.since(5), b"efgh");
+        b.resize(16);
+        assert_eq!(b.since(5), b"efgh");
+        b.push(b"ij");
+        assert_eq!(b.since(5), b"efghij");
+    }
+
+    #[test]
+    fn commands_encode_as_client_arrays() {
+        let mut b = BytesMut::new();
+        encode_command(&mut b, &[b"SET", b"k", b"v"]);
+        assert_eq!(&b[..], b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    }
+}

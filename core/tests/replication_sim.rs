@@ -1,0 +1,280 @@
+//! Replication in the simulator: the real node code, master and replicas on a virtual network.
+//! Every scenario is deterministic; the last test runs one twice and compares the traces.
+
+use halab_core::resp::{render_cli, Frame};
+use halab_core::sim::{Endpoint, Fault, TraceKind, World, WorldInput};
+
+fn add_node(w: &mut World, name: &str, addr: &str, config: &str) {
+    w.apply(WorldInput::AddNode { name: name.into(), addr: addr.into(), config: config.into() });
+    w.apply(WorldInput::AddClient { name: format!("cli-{}", name), node: name.into() });
+}
+
+fn cmd(w: &mut World, node: &str, args: &str) -> String {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    match w.command(&format!("cli-{}", node), &words) {
+        Some(f) => render_cli(&f),
+        None => "(no reply)".into(),
+    }
+}
+
+fn info_field(w: &mut World, node: &str, field: &str) -> String {
+    let words = ["INFO", "replication"];
+    let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &words) else { panic!("no INFO") };
+    let text = String::from_utf8_lossy(&text).into_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{}:", field)).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {} in {}", field, text))
+}
+
+fn logs(w: &World, node: &str) -> Vec<String> {
+    w.trace()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Log { node: n, line } if n == node => Some(line.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn has_log(w: &World, node: &str, text: &str) -> bool {
+    logs(w, node).iter().any(|l| l.contains(text))
+}
+
+fn count_log(w: &World, node: &str, text: &str) -> usize {
+    logs(w, node).iter().filter(|l| l.contains(text)).count()
+}
+
+fn n(name: &str) -> Endpoint {
+    Endpoint::Node(name.into())
+}
+
+/// Master with data, a replica attached with REPLICAOF: a full sync, then the stream.
+fn pair(seed: u64, replica_conf: &str) -> World {
+    let mut w = World::new(seed);
+    add_node(&mut w, "m", "127.0.0.1:6379", "repl-diskless-sync no\n");
+    add_node(&mut w, "r", "127.0.0.1:6380", &format!("port 6380\n{}", replica_conf));
+    cmd(&mut w, "m", "SET k1 v1");
+    cmd(&mut w, "m", "RPUSH list a b c");
+    assert_eq!(cmd(&mut w, "r", "REPLICAOF 127.0.0.1 6379"), "OK");
+    w.advance(2000);
+    w
+}
+
+#[test]
+fn a_replica_full_syncs_then_follows_the_stream() {
+    let mut w = pair(1, "");
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
+    assert_eq!(cmd(&mut w, "r", "GET k1"), "\"v1\"");
+    cmd(&mut w, "m", "SET k2 v2");
+    cmd(&mut w, "m", "EXPIRE k2 100");
+    cmd(&mut w, "m", "INCRBYFLOAT f 1.5");
+    w.advance(1100);
+    assert_eq!(cmd(&mut w, "r", "GET k2"), "\"v2\"");
+    assert_eq!(cmd(&mut w, "r", "GET f"), "\"1.5\"");
+    assert!(cmd(&mut w, "r", "PTTL k2").starts_with("(integer) 9"));
+    // Offsets agree, and the master sees the replica's ACK.
+    let offset = info_field(&mut w, "m", "master_repl_offset");
+    assert_eq!(info_field(&mut w, "r", "slave_repl_offset"), offset);
+    assert_eq!(
+        info_field(&mut w, "m", "slave0"),
+        format!("ip=127.0.0.1,port=6380,state=online,offset={},lag=0", offset)
+    );
+    assert_eq!(info_field(&mut w, "m", "master_replid"), info_field(&mut w, "r", "master_replid"));
+    assert_eq!(cmd(&mut w, "r", "SET x 1"), "(error) READONLY You can't write against a read only replica.");
+    assert_eq!(
+        cmd(&mut w, "r", "ROLE"),
+        format!("1) \"slave\"\n2) \"127.0.0.1\"\n3) (integer) 6379\n4) \"connected\"\n5) (integer) {}", offset)
+    );
+    for line in [
+        "Connecting to MASTER 127.0.0.1:6379",
+        "MASTER <-> REPLICA sync started",
+        "Master replied to PING, replication can continue...",
+        "Full resync from master: ",
+        "MASTER <-> REPLICA sync: receiving ",
+        "MASTER <-> REPLICA sync: Flushing old data",
+        "MASTER <-> REPLICA sync: Loading DB in memory",
+        "MASTER <-> REPLICA sync: Finished with success",
+    ] {
+        assert!(has_log(&w, "r", line), "replica log lacks {:?}", line);
+    }
+    for line in [
+        "Replica 127.0.0.1:6380 asks for synchronization",
+        "Starting BGSAVE for SYNC with target: disk",
+        "Synchronization with replica 127.0.0.1:6380 succeeded",
+    ] {
+        assert!(has_log(&w, "m", line), "master log lacks {:?}", line);
+    }
+    assert!(logs(&w, "r").iter().any(|l| l.contains(":S ") && l.contains("Finished with success")));
+    // A replica with replica-read-only no accepts local writes.
+    assert_eq!(cmd(&mut w, "r", "CONFIG SET replica-read-only no"), "OK");
+    assert_eq!(cmd(&mut w, "r", "SET local 1"), "OK");
+}
+
+#[test]
+fn a_short_cut_resumes_with_continue_a_long_one_overflows_the_backlog() {
+    let mut w = pair(2, "repl-timeout 3\n");
+    cmd(&mut w, "m", "CONFIG SET repl-timeout 3");
+    cmd(&mut w, "m", "CONFIG SET repl-backlog-size 16384");
+    // Short cut: the replica times out, reconnects after the heal and continues.
+    w.apply(WorldInput::Fault(Fault::Cut { from: n("m"), to: n("r"), one_way: false }));
+    w.advance(5000);
+    cmd(&mut w, "m", "SET during-cut 1");
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "down");
+    w.apply(WorldInput::Fault(Fault::Heal { a: n("m"), b: n("r") }));
+    w.advance(3000);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
+    assert!(has_log(&w, "r", "Successful partial resynchronization with master."));
+    assert!(has_log(&w, "m", "Partial resynchronization request from 127.0.0.1:6380 accepted."));
+    assert_eq!(cmd(&mut w, "r", "GET during-cut"), "\"1\"");
+    assert_eq!(count_log(&w, "m", "Starting BGSAVE for SYNC"), 1);
+    // Long cut: more writes than the backlog holds: a full resync.
+    w.apply(WorldInput::Fault(Fault::Cut { from: n("m"), to: n("r"), one_way: false }));
+    w.advance(5000);
+    let big = "x".repeat(1000);
+    for i in 0..40 {
+        cmd(&mut w, "m", &format!("SET big{} {}", i, big));
+    }
+    w.apply(WorldInput::Fault(Fault::Heal { a: n("m"), b: n("r") }));
+    w.advance(3000);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
+    assert!(has_log(&w, "m", "for lack of backlog"));
+    assert_eq!(count_log(&w, "m", "Starting BGSAVE for SYNC"), 2);
+    assert_eq!(cmd(&mut w, "r", "DBSIZE"), cmd(&mut w, "m", "DBSIZE"));
+}
+
+#[test]
+fn replicaof_no_one_keeps_the_old_id_so_siblings_continue() {
+    let mut w = pair(3, "");
+    add_node(&mut w, "r2", "127.0.0.1:6381", "port 6381\n");
+    cmd(&mut w, "r2", "REPLICAOF 127.0.0.1 6379");
+    w.advance(2000);
+    cmd(&mut w, "m", "SET before 1");
+    w.advance(1100);
+    let old_id = info_field(&mut w, "m", "master_replid");
+    let offset: i64 = info_field(&mut w, "r", "master_repl_offset").parse().unwrap();
+    w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+    w.advance(100);
+    assert_eq!(cmd(&mut w, "r", "SLAVEOF NO ONE"), "OK");
+    assert!(has_log(&w, "r", "MASTER MODE enabled (user request from 'id="));
+    assert_eq!(info_field(&mut w, "r", "master_replid2"), old_id);
+    assert_eq!(info_field(&mut w, "r", "second_repl_offset"), (offset + 1).to_string());
+    assert_eq!(cmd(&mut w, "r", "SET after 1"), "OK");
+    // The sibling follows the promoted replica with a partial resync.
+    cmd(&mut w, "r2", "REPLICAOF 127.0.0.1 6380");
+    w.advance(2000);
+    assert_eq!(info_field(&mut w, "r2", "master_link_status"), "up");
+    assert!(has_log(&w, "r2", "Successful partial resynchronization with master."));
+    assert!(!has_log(&w, "r", "Starting BGSAVE for SYNC"));
+    assert_eq!(cmd(&mut w, "r2", "GET after"), "\"1\"");
+}
+
+#[test]
+fn a_wrong_masterauth_leaves_the_link_down() {
+    let mut w = World::new(4);
+    add_node(&mut w, "m", "192.168.131.148:6379", "requirepass 123456\nrepl-diskless-sync no\n");
+    add_node(&mut w, "r", "192.168.131.149:6379", "masterauth wrong\n");
+    cmd(&mut w, "r", "REPLICAOF 192.168.131.148 6379");
+    w.advance(3000);
+    assert!(has_log(&w, "r", "Unable to AUTH to MASTER: -WRONGPASS"));
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "down");
+    assert_eq!(info_field(&mut w, "r", "master_last_io_seconds_ago"), "-1");
+    cmd(&mut w, "r", "CONFIG SET masterauth 123456");
+    w.advance(2000);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
+    assert!(has_log(&w, "m", "Replica 192.168.131.149:6379 asks for synchronization"));
+}
+
+#[test]
+fn chained_replicas_carry_the_same_stream() {
+    let mut w = pair(5, "");
+    add_node(&mut w, "r2", "127.0.0.1:6381", "port 6381\n");
+    cmd(&mut w, "r2", "REPLICAOF 127.0.0.1 6380");
+    // The middle replica syncs its own replica diskless, after the default 5 s delay.
+    w.advance(2000);
+    assert_eq!(info_field(&mut w, "r2", "master_link_status"), "down");
+    assert_eq!(info_field(&mut w, "r", "slave0").split(',').nth(2), Some("state=wait_bgsave"));
+    w.advance(4000);
+    cmd(&mut w, "m", "SET chained yes");
+    w.advance(1100);
+    assert_eq!(cmd(&mut w, "r2", "GET chained"), "\"yes\"");
+    let offset = info_field(&mut w, "m", "master_repl_offset");
+    assert_eq!(info_field(&mut w, "r2", "slave_repl_offset"), offset);
+    assert_eq!(info_field(&mut w, "r2", "master_replid"), info_field(&mut w, "m", "master_replid"));
+    assert_eq!(info_field(&mut w, "r", "connected_slaves"), "1");
+}
+
+#[test]
+fn diskless_sync_streams_with_an_end_mark_after_the_delay() {
+    let mut w = World::new(6);
+    add_node(&mut w, "m", "127.0.0.1:6379", "repl-diskless-sync-delay 2\n");
+    add_node(&mut w, "r", "127.0.0.1:6380", "port 6380\n");
+    cmd(&mut w, "m", "SET k v");
+    cmd(&mut w, "r", "REPLICAOF 127.0.0.1 6379");
+    w.advance(1000);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "down");
+    w.advance(2500);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
+    assert!(has_log(&w, "m", "Starting BGSAVE for SYNC with target: replicas sockets"));
+    assert!(has_log(&w, "r", "receiving streamed RDB from master with EOF"));
+    assert_eq!(cmd(&mut w, "r", "GET k"), "\"v\"");
+}
+
+#[test]
+fn wait_and_min_replicas_count_acknowledging_replicas() {
+    let mut w = pair(7, "");
+    assert_eq!(cmd(&mut w, "m", "SET w 1"), "OK");
+    assert_eq!(cmd(&mut w, "m", "WAIT 1 1000"), "(integer) 1");
+    assert_eq!(cmd(&mut w, "m", "WAIT 2 300"), "(integer) 1");
+    cmd(&mut w, "m", "CONFIG SET min-replicas-to-write 2");
+    assert_eq!(cmd(&mut w, "m", "SET w 2"), "(error) NOREPLICAS Not enough good replicas to write.");
+    cmd(&mut w, "m", "CONFIG SET min-replicas-to-write 1");
+    assert_eq!(cmd(&mut w, "m", "SET w 3"), "OK");
+    assert_eq!(cmd(&mut w, "r", "WAIT 0 0").split(' ').next(), Some("(error)"));
+}
+
+#[test]
+fn killing_the_master_mid_sync_and_restarting_a_replica() {
+    let mut w = World::new(8);
+    add_node(&mut w, "m", "127.0.0.1:6379", "repl-diskless-sync no\nsave 3600 1\n");
+    add_node(&mut w, "r", "127.0.0.1:6380", "port 6380\nreplicaof 127.0.0.1 6379\nsave 3600 1\n");
+    for i in 0..2000 {
+        cmd(&mut w, "m", &format!("SET key{} value{}", i, i));
+    }
+    // Kill the master while the snapshot is being produced.
+    w.advance(1000);
+    w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+    w.advance(3000);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "down");
+    assert!(has_log(&w, "r", "Error condition on socket for SYNC: Connection refused"));
+    w.apply(WorldInput::Fault(Fault::Restart { node: "m".into() }));
+    w.advance(3000);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
+    // A replica that saved its dataset restarts and continues where it was.
+    cmd(&mut w, "m", "SET more 1");
+    w.advance(1100);
+    cmd(&mut w, "r", "SAVE");
+    w.apply(WorldInput::Fault(Fault::Kill { node: "r".into() }));
+    cmd(&mut w, "m", "SET while-down 1");
+    w.apply(WorldInput::Fault(Fault::Restart { node: "r".into() }));
+    w.advance(2500);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
+    assert!(has_log(&w, "r", "Successful partial resynchronization with master."));
+    assert_eq!(cmd(&mut w, "r", "GET while-down"), "\"1\"");
+    assert_eq!(cmd(&mut w, "r", "DBSIZE"), cmd(&mut w, "m", "DBSIZE"));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_replication_trace() {
+    let run = |seed| {
+        let mut w = pair(seed, "repl-timeout 3\n");
+        cmd(&mut w, "m", "SET a 1");
+        w.apply(WorldInput::Fault(Fault::Cut { from: n("m"), to: n("r"), one_way: false }));
+        w.advance(5000);
+        w.apply(WorldInput::Fault(Fault::Heal { a: n("m"), b: n("r") }));
+        w.advance(5000);
+        w.trace_text()
+    };
+    let a = run(9);
+    assert_eq!(a, run(9));
+    assert!(a.contains("Successful partial resynchronization"), "{}", a);
+}
