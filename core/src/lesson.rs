@@ -11,11 +11,18 @@
 //!                                           heal A B, hold A B, release A B, delay A B 200ms
 //! 3. wait 1500ms                            let virtual time pass (ms or s)
 //! 4. expect log master: DB saved on disk    a log line of that node contains the text
-//! 5. expect view master: keys=2             a fact of the view (up, role, keys, clients)
+//! 5. expect view master: keys=2             a fact of the view (up, role, keys, clients,
+//!                                           link, master, offset, sync)
+//! 6. expect info replica: master_link_status=up   a field of the node's INFO
+//! 7. repeat 500: cli> SET key:{i} value     a command 500 times, `{i}` = 1, 2, … 500; an
+//!    → OK                                   expected reply applies to every one
 //! ```
 //!
-//! [`run`] drives a lesson against a [`LessonTarget`]: the simulator today, live processes
-//! through the bridge later. Each step yields a [`StepResult`] saying what was expected and what
+//! In expected replies, log texts and values, `…` stands for any text within a line: replication
+//! ids, offsets and client ids change from run to run, what they mean does not.
+//!
+//! [`run`] drives a lesson against a [`LessonTarget`]: the simulator ([`World`]), or live
+//! `halab server` processes on loopback (`halab lesson run --live`, in the native crate). Each step yields a [`StepResult`] saying what was expected and what
 //! was seen.
 
 use crate::resp::{render_cli_for, split_args, Frame};
@@ -47,6 +54,8 @@ pub enum Action {
     Wait { ms: u64 },
     ExpectLog { node: String, text: String },
     ExpectView { node: String, field: String, value: String },
+    ExpectInfo { node: String, field: String, value: String },
+    Repeat { count: usize, client: String, args: Vec<Vec<u8>>, expect: Option<String> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +147,9 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
             }
             Section::Steps => {
                 if let Some(reply) = trimmed.strip_prefix('→') {
-                    let Some(Step { action: Action::Command { expect, .. }, .. }) = lesson.steps.last_mut() else {
+                    let Some(Step { action: Action::Command { expect, .. } | Action::Repeat { expect, .. }, .. }) =
+                        lesson.steps.last_mut()
+                    else {
                         return Err(err("an expected reply (→) must follow a command step".into()));
                     };
                     let reply = reply.trim();
@@ -204,6 +215,14 @@ fn parse_duration(s: &str) -> Result<u64, String> {
 }
 
 fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
+    if let Some(rest) = step.strip_prefix("repeat ") {
+        let (count, command) = rest.split_once(':').ok_or("repeat <n>: <client>> <command>")?;
+        let count: usize = count.trim().parse().map_err(|_| format!("bad repeat count '{}'", count))?;
+        return match parse_step(command.trim(), lesson)? {
+            Action::Command { client, args, .. } => Ok(Action::Repeat { count, client, args, expect: None }),
+            _ => Err("repeat takes a command".into()),
+        };
+    }
     if let Some((client, cmd)) = step.split_once("> ") {
         let client = client.trim().trim_matches('`');
         if lesson.clients.iter().any(|(c, _)| c == client) {
@@ -220,6 +239,15 @@ fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
         return Ok(Action::ExpectLog {
             node: node.trim().to_string(),
             text: text.trim().trim_matches('`').to_string(),
+        });
+    }
+    if let Some(rest) = step.strip_prefix("expect info ") {
+        let (node, fact) = rest.split_once(':').ok_or("expect info <node>: <field>=<value>")?;
+        let (field, value) = fact.trim().split_once('=').ok_or("expect info <node>: <field>=<value>")?;
+        return Ok(Action::ExpectInfo {
+            node: node.trim().to_string(),
+            field: field.trim().trim_matches('`').to_string(),
+            value: value.trim().trim_matches('`').to_string(),
         });
     }
     if let Some(rest) = step.strip_prefix("expect view ") {
@@ -272,11 +300,14 @@ pub trait LessonTarget {
     fn add_node(&mut self, spec: &NodeSpec);
     fn add_client(&mut self, name: &str, node: &str);
     fn command(&mut self, client: &str, args: &[Vec<u8>]) -> Option<Frame>;
-    fn fault(&mut self, fault: Fault);
+    /// Inject a fault; `Err` when this target cannot (live processes cannot be partitioned).
+    fn fault(&mut self, fault: Fault) -> Result<(), String>;
     fn wait(&mut self, ms: u64);
     /// Log lines of a node so far, rendered as Redis writes them.
     fn logs(&self, node: &str) -> Vec<String>;
     fn view(&self) -> ViewModel;
+    /// The node's `INFO everything` text, or `None` while it is down.
+    fn info(&mut self, node: &str) -> Option<String>;
 }
 
 impl LessonTarget for World {
@@ -295,8 +326,9 @@ impl LessonTarget for World {
         let refs: Vec<&str> = words.iter().map(|s| s.as_str()).collect();
         World::command(self, client, &refs)
     }
-    fn fault(&mut self, fault: Fault) {
+    fn fault(&mut self, fault: Fault) -> Result<(), String> {
         self.apply(WorldInput::Fault(fault));
+        Ok(())
     }
     fn wait(&mut self, ms: u64) {
         self.advance(ms);
@@ -313,6 +345,52 @@ impl LessonTarget for World {
     fn view(&self) -> ViewModel {
         view::from_world(self, 200)
     }
+    fn info(&mut self, node: &str) -> Option<String> {
+        let now = self.now();
+        let n = self.node(node)?;
+        Some(crate::command::server::info_text(&n.srv, now, &["everything".to_string()]))
+    }
+}
+
+/// Whether `seen` matches `expected`, where `…` in `expected` stands for any text within a
+/// line. Both are compared line by line.
+pub fn matches_pattern(expected: &str, seen: &str) -> bool {
+    let (e, s): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), seen.lines().collect());
+    e.len() == s.len() && e.iter().zip(&s).all(|(e, s)| line_matches(e, s, true))
+}
+
+/// Whether some part of `line` matches `pattern` (with `…` wildcards): the test of
+/// `expect log`.
+pub fn contains_pattern(line: &str, pattern: &str) -> bool {
+    line_matches(pattern, line, false)
+}
+
+fn line_matches(pattern: &str, line: &str, whole: bool) -> bool {
+    let parts: Vec<&str> = pattern.split('…').collect();
+    if parts.len() == 1 {
+        return if whole { pattern == line } else { line.contains(pattern) };
+    }
+    let mut rest = line;
+    for (i, part) in parts.iter().enumerate() {
+        let last = i == parts.len() - 1;
+        if i == 0 && whole {
+            let Some(r) = rest.strip_prefix(part) else { return false };
+            rest = r;
+        } else if last && whole {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// The value of `field` in an INFO text.
+pub fn info_field(info: &str, field: &str) -> Option<String> {
+    info.lines().find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':'))).map(|v| v.trim().to_string())
 }
 
 /// The outcome of one step.
@@ -344,19 +422,39 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
                 Some(f) => render_cli_for(&words, &f),
                 None => "(no reply)".to_string(),
             };
-            (expect.as_ref().is_none_or(|e| *e == seen), expect.clone(), seen)
+            (expect.as_ref().is_none_or(|e| matches_pattern(e, &seen)), expect.clone(), seen)
         }
-        Action::Fault(f) => {
-            target.fault(f.clone());
-            (true, None, String::new())
+        Action::Repeat { count, client, args, expect } => {
+            let mut seen = format!("{} replies", count);
+            let mut ok = true;
+            for i in 1..=*count {
+                let n = i.to_string();
+                let args: Vec<Vec<u8>> =
+                    args.iter().map(|a| String::from_utf8_lossy(a).replace("{i}", &n).into_bytes()).collect();
+                let words: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+                let reply = match target.command(client, &args) {
+                    Some(f) => render_cli_for(&words, &f),
+                    None => "(no reply)".to_string(),
+                };
+                if expect.as_ref().is_some_and(|e| !matches_pattern(e, &reply)) {
+                    ok = false;
+                    seen = format!("reply {} of {}: {}", i, count, reply);
+                    break;
+                }
+            }
+            (ok, expect.clone(), seen)
         }
+        Action::Fault(f) => match target.fault(f.clone()) {
+            Ok(()) => (true, None, String::new()),
+            Err(e) => (false, None, e),
+        },
         Action::Wait { ms } => {
             target.wait(*ms);
             (true, None, String::new())
         }
         Action::ExpectLog { node, text } => {
             let logs = target.logs(node);
-            let hit = logs.iter().find(|l| l.contains(text.as_str())).cloned();
+            let hit = logs.iter().find(|l| contains_pattern(l, text)).cloned();
             (
                 hit.is_some(),
                 Some(text.clone()),
@@ -373,10 +471,27 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
                     "keys" => n.keys.iter().map(|(_, k)| k).sum::<u64>().to_string(),
                     "clients" => n.connected_clients.to_string(),
                     "addr" => n.addr.clone(),
+                    "offset" => n.master_repl_offset.to_string(),
+                    "link" | "master" | "sync" => {
+                        let link = v.links.iter().find(|l| l.kind == "replication" && &l.from == node);
+                        match (field.as_str(), link) {
+                            (_, None) => "none".to_string(),
+                            ("link", Some(l)) => l.state.clone(),
+                            ("master", Some(l)) => l.to.clone(),
+                            (_, Some(l)) => l.note.clone(),
+                        }
+                    }
                     other => format!("unknown view field {}", other),
                 },
             };
-            (seen == *value, Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
+            (matches_pattern(value, &seen), Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
+        }
+        Action::ExpectInfo { node, field, value } => {
+            let seen = match target.info(node) {
+                None => format!("{} is down", node),
+                Some(info) => info_field(&info, field).unwrap_or_else(|| format!("no field {}", field)),
+            };
+            (matches_pattern(value, &seen), Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
         }
     };
     StepResult { number, text: step.text.clone(), ok, expected, seen }
@@ -415,6 +530,16 @@ mod tests {
         let bad: Vec<_> = results.iter().filter(|r| !r.ok).collect();
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].seen, "(integer) 2");
+    }
+
+    #[test]
+    fn ellipses_match_any_text_within_a_line() {
+        assert!(matches_pattern("1) \"slave\"\n5) (integer) …", "1) \"slave\"\n5) (integer) 560"));
+        assert!(!matches_pattern("5) (integer) …", "5) (integer) 1\n6) x"));
+        assert!(matches_pattern("Full resync from master: …:…", "Full resync from master: 0a3e:546"));
+        assert!(!matches_pattern("a…c", "abd"));
+        assert!(contains_pattern("123:S 11 Feb * Full resync from master: ab:5", "Full resync from master: …:5"));
+        assert!(!contains_pattern("Partial resync", "Full…"));
     }
 
     #[test]

@@ -670,6 +670,8 @@ impl Server {
 #[derive(Debug)]
 pub struct Node {
     pub srv: Server,
+    /// The dump.rdb just loaded told which replication stream we hold.
+    restored_replication: bool,
 }
 
 /// How often serverCron runs: `1000 / hz` ms.
@@ -723,7 +725,12 @@ impl Node {
             // unless the dump.rdb we load tells where we were.
             srv.repl.master = Some(crate::replication::MasterLink::new(host, port, opts.start_ms));
         }
-        Node { srv }
+        Node { srv, restored_replication: false }
+    }
+
+    /// Log the line that ends the start-up, once the dataset is loaded.
+    pub fn log_ready(&mut self) {
+        self.srv.log(LogLevel::Notice, "Ready to accept connections");
     }
 
     /// Log the start-up banner lines Redis prints (after the driver printed its own).
@@ -754,6 +761,7 @@ impl Node {
                     self.srv.repl.replid = id.clone();
                     self.srv.repl.offset = offset;
                     self.srv.repl.cached_master = Some(crate::replication::CachedMaster { replid: id, offset });
+                    self.restored_replication = true;
                 }
             }
         }
@@ -794,6 +802,12 @@ impl Node {
             ),
         );
         self.srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: {}.", keys, expired));
+        if std::mem::take(&mut self.restored_replication) {
+            self.srv.log(
+                LogLevel::Notice,
+                "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.",
+            );
+        }
         Ok(keys)
     }
 

@@ -169,6 +169,10 @@ pub struct Replica {
     pub pending: BytesMut,
     /// Whether the snapshot it waits for goes over the socket (`$EOF:` framing).
     pub diskless: bool,
+    /// How its last synchronisation went and why, for the views.
+    pub sync_note: String,
+    /// The snapshot job it was promised with `+FULLRESYNC`; `None` while it waits for one.
+    pub snapshot_job: Option<u64>,
 }
 
 impl Replica {
@@ -316,6 +320,7 @@ pub struct Replication {
     multi_emitted: bool,
     pub in_exec: bool,
     last_cron_ms: u64,
+    /// The cron loop (seconds since start) of the last PING into the stream.
     last_ping_ms: u64,
     /// When the last replica left (for `repl-backlog-ttl`).
     no_replicas_since: Option<u64>,
@@ -569,6 +574,8 @@ impl Server {
             ack_ms: self.now,
             pending: BytesMut::new(),
             diskless: false,
+            sync_note: String::new(),
+            snapshot_job: None,
         };
         let name = replica.name();
         self.repl_log(format!("Replica {} asks for synchronization", name));
@@ -578,34 +585,61 @@ impl Server {
             ("?".to_string(), -1)
         };
         client.role = ClientRole::Replica;
+        // What we answered before (REPLCONF's +OK) must leave before the sync bytes, which
+        // go straight to the connection.
+        Server::flush_client(client, &mut self.outputs, &mut self.stats);
         if self.try_partial_resync(client, &mut replica, &asked_id, asked_offset) {
             self.repl.replicas.push(replica);
             self.repl.no_replicas_since = None;
             return;
         }
-        // Full resync: the replica gets our id and offset, then a snapshot.
+        // Full resync: the replica will get `+FULLRESYNC <id> <offset>` when its snapshot
+        // starts (the offset is the snapshot's), then the snapshot, then the stream from there.
         self.ensure_backlog();
-        // The first replica of a new backlog: the stream must restart with a SELECT.
-        self.repl.seldb = None;
-        let reply = format!("+FULLRESYNC {} {}\r\n", self.repl.replid, self.repl.offset);
-        client.reply.raw(reply.as_bytes());
         replica.diskless = self.config.get_bool("repl-diskless-sync");
         self.repl.replicas.push(replica);
         self.repl.no_replicas_since = None;
-        // A snapshot already being made started before this replica's stream: it waits for
-        // the next one. Diskless, the first replica waits a little for others to join.
-        if self.repl.sync_wanted_since.is_none() {
-            self.repl.sync_wanted_since = Some(self.now);
-            let delay = self.config.get_i64("repl-diskless-sync-delay").unwrap_or(5);
-            if self.config.get_bool("repl-diskless-sync") && delay > 0 && self.repl.sync_job.is_none() {
-                self.repl_log("Delay next BGSAVE for diskless SYNC");
-            }
+        // A snapshot already being made started before this replica asked: it waits for the
+        // next one. Diskless, the first replica waits a little for others to join.
+        let delay = self.config.get_i64("repl-diskless-sync-delay").unwrap_or(5);
+        if self.config.get_bool("repl-diskless-sync") && delay > 0 && self.repl.sync_job.is_none() {
+            self.repl_log("Delay next BGSAVE for diskless SYNC");
         }
+        self.repl.sync_wanted_since.get_or_insert(self.now);
         self.start_pending_sync();
+    }
+
+    /// In words, why a PSYNC for (`id`, `offset`) needs a full resync (or would not).
+    fn full_resync_reason(&self, id: &str, offset: i64) -> String {
+        let short = |s: &str| s[..s.len().min(8)].to_string();
+        if id == "?" {
+            return "full resync: the replica had no data to continue (PSYNC ? -1)".into();
+        }
+        let known = id.eq_ignore_ascii_case(&self.repl.replid)
+            || (id.eq_ignore_ascii_case(&self.repl.replid2) && offset <= self.repl.second_offset);
+        if !known {
+            return format!(
+                "full resync: the replica's history {}… is not this master's ({}…)",
+                short(id),
+                short(&self.repl.replid)
+            );
+        }
+        match &self.repl.backlog {
+            Some(b) if offset >= 0 && (offset as u64) < b.first_offset => format!(
+                "full resync: offset {} fell out of the backlog (it holds {}..{}, repl-backlog-size {})",
+                offset,
+                b.first_offset,
+                b.first_offset + b.histlen as u64,
+                b.size()
+            ),
+            None => "full resync: no backlog".into(),
+            _ => String::new(),
+        }
     }
 
     fn try_partial_resync(&mut self, client: &mut Client, replica: &mut Replica, id: &str, offset: i64) -> bool {
         let name = replica.name();
+        replica.sync_note = self.full_resync_reason(id, offset);
         let same_id = id.eq_ignore_ascii_case(&self.repl.replid);
         let old_id = id.eq_ignore_ascii_case(&self.repl.replid2) && offset <= self.repl.second_offset;
         if !same_id && !old_id {
@@ -648,6 +682,12 @@ impl Server {
         client.reply.raw(&backlog);
         replica.state = ReplicaState::Online;
         replica.ack_offset = offset.saturating_sub(1) as u64;
+        replica.sync_note = format!(
+            "partial resync: asked to continue {}… at offset {}, sent {} bytes from the backlog",
+            &id[..id.len().min(8)],
+            offset,
+            backlog.len()
+        );
         self.repl_log(format!(
             "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
             name,
@@ -680,16 +720,14 @@ impl Server {
             }
         }
         self.repl.sync_wanted_since = None;
-        for r in self.repl.replicas.iter_mut() {
-            if r.state == ReplicaState::WaitBgsave {
-                r.diskless = diskless;
-            }
-        }
-        if diskless {
+        // The snapshot is the dataset at this offset: its replicas learn both now, and the
+        // stream they will get after it starts here, with a SELECT.
+        let id = if diskless {
             self.repl_log("Starting BGSAVE for SYNC with target: replicas sockets");
             let id = self.start_sync_snapshot(false);
             self.repl.sync_job = Some((id, true));
             self.repl_log(format!("Background RDB transfer started by pid {}", self.pid));
+            id
         } else {
             self.repl_log("Starting BGSAVE for SYNC with target: disk");
             let id = self.start_sync_snapshot(true);
@@ -698,6 +736,17 @@ impl Server {
             self.persist.bgsave_started_ms = Some(self.now);
             self.persist.dirty_at_bgsave_start = self.persist.dirty;
             self.log(LogLevel::Notice, format!("Background saving started by pid {}", self.pid));
+            id
+        };
+        self.repl.seldb = None;
+        let reply = Bytes::from(format!("+FULLRESYNC {} {}\r\n", self.repl.replid, self.repl.offset));
+        for r in self.repl.replicas.iter_mut() {
+            if r.state == ReplicaState::WaitBgsave && r.snapshot_job.is_none() {
+                r.diskless = diskless;
+                r.snapshot_job = Some(id);
+                r.pending.clear();
+                self.outputs.push_back(Output::Send { conn: r.conn, bytes: reply.clone() });
+            }
         }
     }
 
@@ -716,7 +765,7 @@ impl Server {
         let Some(image) = image else {
             // The save failed: drop the waiting replicas, they will retry.
             let conns: Vec<ConnId> =
-                self.repl.replicas.iter().filter(|r| r.state == ReplicaState::WaitBgsave).map(|r| r.conn).collect();
+                self.repl.replicas.iter().filter(|r| r.snapshot_job == Some(job)).map(|r| r.conn).collect();
             for conn in conns {
                 self.log(LogLevel::Warning, "SYNC failed. BGSAVE child returned an error");
                 self.drop_replica(conn);
@@ -726,9 +775,10 @@ impl Server {
         };
         let mut names = Vec::new();
         for r in self.repl.replicas.iter_mut() {
-            if r.state != ReplicaState::WaitBgsave {
+            if r.snapshot_job != Some(job) {
                 continue;
             }
+            r.snapshot_job = None;
             let mut out = BytesMut::with_capacity(image.len() + 100);
             if diskless {
                 let mark = self.rng.hex40();
@@ -753,13 +803,16 @@ impl Server {
         }
         if diskless {
             let up = names.len();
-            self.repl_log(format!("Diskless rdb transfer, done reading from pipe, {} replicas still up.", up));
+            self.log(
+                LogLevel::Warning,
+                format!("Diskless rdb transfer, done reading from pipe, {} replicas still up.", up),
+            );
             self.repl_log("Background RDB transfer terminated with success");
         }
         for (name, diskless) in names {
             if diskless {
                 self.repl_log(format!(
-                    "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming",
+                    "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming",
                     name
                 ));
             } else {
@@ -827,12 +880,11 @@ impl Server {
 
     /// `REPLICAOF host port`: become a replica (Redis's `replicationSetMaster`).
     pub fn set_master(&mut self, host: String, port: u16) {
-        let was_master = !self.repl.is_replica();
-        self.drop_master_link();
+        let old = self.close_master_link();
         // Our replicas must follow the new stream.
         self.disconnect_replicas();
         self.repl.master = Some(MasterLink::new(host, port, self.now));
-        if was_master {
+        if old.is_none() {
             // Our own stream is a dataset the new master may know (we were its replica
             // once): offer it as a cached master.
             self.repl_log(
@@ -840,25 +892,41 @@ impl Server {
             );
             self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset: self.repl.offset });
         }
-        self.connect_to_master();
+        self.connect_to_master(true);
     }
 
     /// `REPLICAOF NO ONE`: become a master (Redis's `replicationUnsetMaster`).
     pub fn unset_master(&mut self) {
-        if self.repl.master.is_none() {
+        if self.close_master_link().is_none() {
             return;
         }
-        let was_synced = self.repl.link_up() || self.repl.cached_master.is_some();
-        self.drop_master_link_quietly();
-        self.repl.master = None;
-        if was_synced {
+        if self.repl.cached_master.take().is_some() {
             self.repl_log("Discarding previously cached master state.");
         }
-        self.repl.cached_master = None;
         self.shift_replication_id();
         // Replicas learn of the new id by reconnecting (a partial resync thanks to replid2).
         self.disconnect_replicas();
         self.repl.seldb = None;
+    }
+
+    /// Close the link to the master and take it out of `repl.master` (so what it logs carries
+    /// the role `M`, as Redis's lines do), caching a synced master's state.
+    fn close_master_link(&mut self) -> Option<MasterLink> {
+        let mut link = self.repl.master.take()?;
+        if let Some(conn) = link.conn.take() {
+            if let Some(mut c) = self.clients.remove(&conn) {
+                command::release_client_state(self, &mut c);
+            }
+            self.outputs.push_back(Output::Close { conn });
+        }
+        if link.state == LinkState::Connected {
+            self.log(LogLevel::Warning, "Connection with master lost.");
+            if let Some(offset) = link.applied {
+                self.repl_log("Caching the disconnected master state.");
+                self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset });
+            }
+        }
+        Some(link)
     }
 
     /// New id for our stream; the old one stays valid up to the current offset.
@@ -875,45 +943,9 @@ impl Server {
         );
     }
 
-    /// Close the link to the master without caching its state (we stop replicating it).
-    fn drop_master_link_quietly(&mut self) {
-        let Some(link) = self.repl.master.as_mut() else { return };
-        link.applied = None;
-        link.state = LinkState::Connect;
-        self.drop_master_link();
-    }
-
-    /// Close the link to the master, whatever its state, caching a synced master's state.
-    fn drop_master_link(&mut self) {
-        let Some(link) = self.repl.master.as_mut() else { return };
-        let conn = link.conn.take();
-        let state = link.state;
-        link.state = LinkState::Connect;
-        link.inbuf.clear();
-        link.framing = None;
-        link.image = Vec::new();
-        link.unapplied.clear();
-        if state == LinkState::Connected {
-            link.down_since_ms = Some(self.now);
-        }
-        let applied = link.applied.take();
-        link.read = None;
-        if let Some(conn) = conn {
-            if let Some(mut c) = self.clients.remove(&conn) {
-                command::release_client_state(self, &mut c);
-            }
-            self.outputs.push_back(Output::Close { conn });
-        }
-        if state == LinkState::Connected {
-            if let Some(offset) = applied {
-                self.repl_log("Caching the disconnected master state.");
-                self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset });
-            }
-        }
-    }
-
-    /// Open the connection to the master (Redis's `connectWithMaster`).
-    pub fn connect_to_master(&mut self) {
+    /// Open the connection to the master (Redis's `connectWithMaster`); `announce` logs
+    /// "Connecting to MASTER" (a reconnection after a loss has logged "Reconnecting" instead).
+    pub fn connect_to_master(&mut self, announce: bool) {
         let Some(link) = self.repl.master.as_mut() else { return };
         if link.state != LinkState::Connect {
             return;
@@ -924,7 +956,9 @@ impl Server {
         link.state = LinkState::Connecting;
         link.last_io_ms = self.now;
         let addr = format!("{}:{}", link.host, link.port);
-        self.repl_log(format!("Connecting to MASTER {}", addr));
+        if announce {
+            self.repl_log(format!("Connecting to MASTER {}", addr));
+        }
         self.outputs.push_back(Output::Connect { conn, addr });
         self.repl_log("MASTER <-> REPLICA sync started");
     }
@@ -972,6 +1006,13 @@ impl Server {
     pub fn master_conn_closed(&mut self) {
         let Some(link) = self.repl.master.as_mut() else { return };
         let was_connected = link.state == LinkState::Connected;
+        let lost_transfer = match link.state {
+            LinkState::Transfer if link.framing.is_none() => {
+                Some("I/O error reading bulk count from MASTER: connection lost")
+            }
+            LinkState::Transfer => Some("I/O error trying to sync with MASTER: connection lost"),
+            _ => None,
+        };
         let conn = link.conn.take();
         link.state = LinkState::Connect;
         link.inbuf.clear();
@@ -989,6 +1030,9 @@ impl Server {
                 command::release_client_state(self, &mut c);
             }
         }
+        if let Some(msg) = lost_transfer {
+            self.log(LogLevel::Warning, msg);
+        }
         if was_connected {
             self.log(LogLevel::Warning, "Connection with master lost.");
             if let Some(offset) = applied {
@@ -997,7 +1041,7 @@ impl Server {
             }
             // Reconnect at once rather than at the next cron: the backlog may be recycled.
             self.repl_log(format!("Reconnecting to MASTER {}:{}", host, port));
-            self.connect_to_master();
+            self.connect_to_master(false);
         }
     }
 
@@ -1398,7 +1442,7 @@ impl Server {
         if let Some(link) = self.repl.master.as_ref() {
             let (state, last_io, conn) = (link.state, link.last_io_ms, link.conn);
             match state {
-                LinkState::Connect => self.connect_to_master(),
+                LinkState::Connect => self.connect_to_master(true),
                 LinkState::Connected => {
                     if now.saturating_sub(last_io) > timeout {
                         self.log(LogLevel::Warning, "MASTER timeout: no data nor PING received...");
@@ -1432,8 +1476,11 @@ impl Server {
         }
         // Master side: PING into the stream, so replicas see a live master.
         let period = self.config.get_i64("repl-ping-replica-period").unwrap_or(10).max(1) as u64 * 1000;
-        if !self.repl.is_replica() && !self.repl.replicas.is_empty() && now >= self.repl.last_ping_ms + period {
-            self.repl.last_ping_ms = now;
+        // Like Redis, on the cron loops that are multiples of the period since start.
+        let loop_no = now.saturating_sub(self.start_ms) / 1000;
+        let due = loop_no.is_multiple_of(period / 1000) && loop_no != self.repl.last_ping_ms;
+        if !self.repl.is_replica() && !self.repl.replicas.is_empty() && due {
+            self.repl.last_ping_ms = loop_no;
             let mut buf = BytesMut::new();
             encode_command(&mut buf, &[b"PING"]);
             self.feed_raw(&buf);

@@ -423,6 +423,7 @@ impl World {
         if let Some(disk) = sim.disk.clone() {
             let _ = node.load_rdb(&disk);
         }
+        node.log_ready();
         sim.node = Some(node);
         sim.next_tick = None;
         self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::NodeUp { node: name.to_string() } });

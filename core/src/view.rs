@@ -57,6 +57,14 @@ pub struct LinkView {
     pub extra_latency_ms: u64,
     pub loss_per_mille: u32,
     pub held_messages: usize,
+    /// Replication links: the replica's applied offset, its lag in seconds as the master sees
+    /// it, and how the last synchronisation went ("partial resync: …" / "full resync: …").
+    #[serde(default)]
+    pub offset: i64,
+    #[serde(default)]
+    pub lag_s: Option<u64>,
+    #[serde(default)]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,10 +96,10 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
                     name: name.clone(),
                     addr,
                     up: true,
-                    role: "master".into(),
+                    role: if srv.repl.is_replica() { "slave" } else { "master" }.into(),
                     run_id: srv.run_id.clone(),
                     master_replid: srv.repl.replid.clone(),
-                    master_repl_offset: 0,
+                    master_repl_offset: srv.repl.offset as i64,
                     keys: srv
                         .keyspace
                         .dbs
@@ -144,8 +152,12 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
                 .filter(|l| (l.from == from && l.to == to) || (l.from == to && l.to == from))
                 .map(|l| l.held_messages)
                 .sum(),
+            offset: 0,
+            lag_s: None,
+            note: String::new(),
         });
     }
+    links.extend(replication_links(world, &faults));
     let events: Vec<EventView> = world
         .trace()
         .iter()
@@ -180,6 +192,163 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
         .collect();
     let skip = events.len().saturating_sub(max_events);
     ViewModel { elapsed_ms: world.elapsed(), nodes, links, messages, events: events.into_iter().skip(skip).collect() }
+}
+
+/// One link per replica, from it to its master: state, offset, lag and why it last synced
+/// the way it did.
+fn replication_links(world: &World, faults: &[crate::sim::LinkSummary]) -> Vec<LinkView> {
+    use crate::replication::LinkState;
+    let mut links = Vec::new();
+    for name in world.node_names() {
+        let Some(node) = world.node(&name) else { continue };
+        let Some(link) = node.srv.repl.master.as_ref() else { continue };
+        let target = format!("{}:{}", link.host, link.port);
+        let master = world.node_names().into_iter().find(|m| world.node_addr(m) == Some(target.as_str()));
+        let to = master.clone().unwrap_or(target);
+        let my_addr = world.node_addr(&name).unwrap_or("").to_string();
+        let seen_by_master = master.as_ref().and_then(|m| world.node(m)).and_then(|m| {
+            m.srv.repl.replicas.iter().find(|r| format!("{}:{}", r.ip, r.listening_port) == my_addr).cloned()
+        });
+        let (a, b) = (Endpoint::Node(name.clone()), Endpoint::Node(to.clone()));
+        let fault = faults.iter().find(|l| (l.from == a && l.to == b) || (l.from == b && l.to == a));
+        let state = match (fault, link.state) {
+            (Some(f), _) if f.cut => "cut",
+            (Some(f), _) if f.held => "held",
+            (_, LinkState::Connected) => "up",
+            (_, LinkState::Transfer) => "sync",
+            (_, LinkState::Connect | LinkState::Connecting) => "down",
+            _ => "handshake",
+        };
+        links.push(LinkView {
+            from: name.clone(),
+            to,
+            kind: "replication".into(),
+            state: state.into(),
+            extra_latency_ms: fault.map(|f| f.extra_ms).unwrap_or(0),
+            loss_per_mille: fault.map(|f| f.drop_per_mille).unwrap_or(0),
+            held_messages: fault.map(|f| f.held_messages).unwrap_or(0),
+            offset: link.applied.map(|o| o as i64).unwrap_or(-1),
+            lag_s: seen_by_master.as_ref().map(|r| world.now().saturating_sub(r.ack_ms) / 1000),
+            note: seen_by_master.map(|r| r.sync_note).unwrap_or_default(),
+        });
+    }
+    links
+}
+
+/// What a live observer knows of one node: its lesson name and address, its `INFO everything`
+/// text (`None` while down) and its log lines.
+pub struct Observed<'a> {
+    pub name: &'a str,
+    pub addr: &'a str,
+    pub info: Option<&'a str>,
+    pub logs: &'a [String],
+}
+
+/// The view of live processes, from what any Redis answers (`INFO`) and logs: the same model
+/// [`from_world`] derives from the simulator.
+pub fn from_observed(nodes: &[Observed], elapsed_ms: u64) -> ViewModel {
+    use crate::lesson::info_field;
+    let mut views = Vec::new();
+    let mut links = Vec::new();
+    for n in nodes {
+        let Some(info) = n.info else {
+            views.push(NodeView {
+                name: n.name.to_string(),
+                addr: n.addr.to_string(),
+                up: false,
+                role: "down".into(),
+                run_id: String::new(),
+                master_replid: String::new(),
+                master_repl_offset: 0,
+                keys: Vec::new(),
+                connected_clients: 0,
+                slots: Vec::new(),
+                flags: vec!["down".into()],
+            });
+            continue;
+        };
+        let field = |f: &str| info_field(info, f).unwrap_or_default();
+        let keys = info
+            .lines()
+            .filter_map(|l| {
+                let (db, rest) = l.strip_prefix("db")?.split_once(':')?;
+                let count = rest.split(',').find_map(|kv| kv.strip_prefix("keys="))?.parse().ok()?;
+                Some((db.parse().ok()?, count))
+            })
+            .collect();
+        let role = field("role");
+        views.push(NodeView {
+            name: n.name.to_string(),
+            addr: n.addr.to_string(),
+            up: true,
+            role: role.clone(),
+            run_id: field("run_id"),
+            master_replid: field("master_replid"),
+            master_repl_offset: field("master_repl_offset").parse().unwrap_or(0),
+            keys,
+            // The observer's own connection is not one of the node's clients.
+            connected_clients: field("connected_clients").parse::<usize>().unwrap_or(1).saturating_sub(1),
+            slots: Vec::new(),
+            flags: Vec::new(),
+        });
+        if role == "slave" {
+            let target = format!("{}:{}", field("master_host"), field("master_port"));
+            let master = nodes.iter().find(|m| m.addr == target);
+            let note = master.map(|m| sync_note_from_logs(m.logs, n.addr)).unwrap_or_default();
+            let lag = master.and_then(|m| m.info).and_then(|mi| {
+                mi.lines().find_map(|l| {
+                    let rest = l.split_once(':')?.1;
+                    let ip = rest.split(',').find_map(|kv| kv.strip_prefix("ip="))?;
+                    let port = rest.split(',').find_map(|kv| kv.strip_prefix("port="))?;
+                    if format!("{}:{}", ip, port) != n.addr {
+                        return None;
+                    }
+                    rest.split(',').find_map(|kv| kv.strip_prefix("lag="))?.parse().ok()
+                })
+            });
+            let state = match (field("master_link_status").as_str(), field("master_sync_in_progress").as_str()) {
+                ("up", _) => "up",
+                (_, "1") => "sync",
+                _ => "down",
+            };
+            links.push(LinkView {
+                from: n.name.to_string(),
+                to: master.map(|m| m.name.to_string()).unwrap_or(target),
+                kind: "replication".into(),
+                state: state.into(),
+                extra_latency_ms: 0,
+                loss_per_mille: 0,
+                held_messages: 0,
+                offset: field("slave_repl_offset").parse().unwrap_or(-1),
+                lag_s: lag,
+                note,
+            });
+        }
+    }
+    ViewModel { elapsed_ms, nodes: views, links, messages: Vec::new(), events: Vec::new() }
+}
+
+/// How a master's log says a replica at `replica_addr` last synchronised, in the words the
+/// simulator's view uses.
+pub fn sync_note_from_logs(master_logs: &[String], replica_addr: &str) -> String {
+    let asked = format!("Replica {} asks for synchronization", replica_addr);
+    let Some(start) = master_logs.iter().rposition(|l| l.contains(&asked)) else { return String::new() };
+    let message = |l: &str| l.split_once(" * ").map(|(_, m)| m.to_string()).unwrap_or_else(|| l.to_string());
+    for line in master_logs[start + 1..].iter().take(4) {
+        if line.contains("Partial resynchronization request from") {
+            return format!("partial resync: {}", message(line));
+        }
+        if line.contains("for lack of backlog") {
+            return format!("full resync: the replica's offset fell out of the backlog ({})", message(line));
+        }
+        if line.contains("Full resync requested by replica") {
+            return "full resync: the replica had no data to continue (PSYNC ? -1)".into();
+        }
+        if line.contains("Replication ID mismatch") {
+            return "full resync: the replica's history is not this master's".into();
+        }
+    }
+    String::new()
 }
 
 #[cfg(test)]

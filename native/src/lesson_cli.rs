@@ -1,10 +1,11 @@
-//! `halab lesson run <file> [--seed N] [--trace out]`: run a lesson in the simulator and say,
-//! step by step, what was expected and what was seen. Exits non-zero when a step fails.
+//! `halab lesson run <file> [--seed N] [--trace out] [--live]`: run a lesson in the simulator
+//! (or against live local processes) and say, step by step, what was expected and what was
+//! seen. Exits non-zero when a step fails.
 
 use halab_core::lesson;
 use halab_core::sim::World;
 
-pub fn run(file: &str, seed: u64, trace: Option<&str>) -> i32 {
+pub fn run(file: &str, seed: u64, trace: Option<&str>, live: bool) -> i32 {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
@@ -19,9 +20,21 @@ pub fn run(file: &str, seed: u64, trace: Option<&str>) -> i32 {
             return 2;
         }
     };
-    println!("{}  (seed {}, simulator)", parsed.title, seed);
     let mut world = World::new(seed);
-    let results = lesson::run(&parsed, &mut world);
+    let results = if live {
+        println!("{}  (live halab server processes on 127.0.0.0/8)", parsed.title);
+        let mut target = match crate::live::LiveTarget::new() {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("cannot prepare live processes: {}", e);
+                return 2;
+            }
+        };
+        lesson::run(&parsed, &mut target)
+    } else {
+        println!("{}  (seed {}, simulator)", parsed.title, seed);
+        lesson::run(&parsed, &mut world)
+    };
     let mut failed = 0;
     for r in &results {
         let mark = if r.ok { "✓" } else { "✗" };
@@ -33,7 +46,7 @@ pub fn run(file: &str, seed: u64, trace: Option<&str>) -> i32 {
         }
     }
     println!("{} passed, {} failed", results.len() - failed, failed);
-    if let Some(path) = trace {
+    if let Some(path) = trace.filter(|_| !live) {
         if let Err(e) = std::fs::write(path, world.trace_text()) {
             eprintln!("cannot write trace {}: {}", path, e);
             return 2;

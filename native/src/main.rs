@@ -3,6 +3,7 @@
 //! ```text
 //! halab server [redis.conf] [--option value ...]   a Redis 7.0-compatible server
 //! halab lesson run <file> [--seed N] [--trace out]  run a lesson in the simulator
+//! halab lesson run <file> --live                    … or against local halab processes
 //! halab lab [--port N] [--dist DIR]                 serve the web app on 127.0.0.1
 //! ```
 //!
@@ -10,6 +11,7 @@
 
 mod lab;
 mod lesson_cli;
+mod live;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +58,9 @@ enum LessonCommand {
         /// Write the world's trace (every message, reply and log line) to this file.
         #[arg(long)]
         trace: Option<String>,
+        /// Run against real `halab server` processes on loopback instead of the simulator.
+        #[arg(long)]
+        live: bool,
     },
 }
 
@@ -64,8 +69,8 @@ fn main() {
     match cli.command {
         Command::Server { args } => std::process::exit(server::run(args)),
         Command::Lab { port, dist } => std::process::exit(lab::run(port, &dist)),
-        Command::Lesson { command: LessonCommand::Run { file, seed, trace } } => {
-            std::process::exit(lesson_cli::run(&file, seed, trace.as_deref()))
+        Command::Lesson { command: LessonCommand::Run { file, seed, trace, live } } => {
+            std::process::exit(lesson_cli::run(&file, seed, trace.as_deref(), live))
         }
     }
 }

@@ -489,8 +489,8 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
     {
         let mut s = shared.borrow_mut();
         s.drain(None);
-        let role = s.node.srv.role_char();
-        s.log.driver(role, LogLevel::Notice, "Ready to accept connections");
+        s.node.log_ready();
+        s.drain(None);
     }
     let next_conn = Rc::new(std::cell::Cell::new(0u64));
     for listener in listeners {
@@ -592,7 +592,9 @@ async fn outbound(addr: String, id: ConnId, shared: Rc<RefCell<Shared>>) {
         Err("Network is unreachable".to_string())
     } else {
         let target = if host.eq_ignore_ascii_case("localhost") { format!("127.0.0.1:{}", port) } else { addr.clone() };
-        match TcpStream::connect(&target).await {
+        // Like Redis, leave from our first bind address, so the master sees who we are.
+        let source = shared.borrow().node.srv.config.get_str("bind");
+        match connect_from(source.split_whitespace().next().unwrap_or(""), &target).await {
             Ok(stream) => Ok(stream),
             Err(e) => Err(io_error_text(&e)),
         }
@@ -623,6 +625,20 @@ async fn outbound(addr: String, id: ConnId, shared: Rc<RefCell<Shared>>) {
     if let Some(stream) = stream {
         connection(stream, id, wake, shared).await;
     }
+}
+
+/// Connect to `target`, bound first to `source` when it is a specific address.
+async fn connect_from(source: &str, target: &str) -> std::io::Result<TcpStream> {
+    let target: SocketAddr = match target.parse() {
+        Ok(a) => a,
+        Err(_) => return TcpStream::connect(target).await,
+    };
+    let source = source.trim_start_matches('-').parse::<IpAddr>().ok().filter(|ip| !ip.is_unspecified());
+    let socket = if target.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    if let Some(ip) = source.filter(|ip| ip.is_ipv4() == target.is_ipv4()) {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    socket.connect(target).await
 }
 
 /// `strerror` wording of an IO error ("Connection refused"), without Rust's "(os error N)".

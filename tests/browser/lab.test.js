@@ -1,6 +1,7 @@
 // The lab in a real browser: headless Debian Chromium, driven by playwright-core, against the
 // built app served by `halab lab` on 127.0.0.1. It runs a lesson through the UI, kills a node
-// from the fault palette, steps back, and types in the terminal.
+// from the fault palette, steps back, and types in the terminal; and it watches a replica's
+// link to its master come up, carry writes, and be cut and healed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -23,7 +24,8 @@ function freePort() {
   });
 }
 
-test("a learner runs a lesson, breaks a node and steps back", async () => {
+// A `halab lab` server on a free port and a headless Chromium; `run(browser, port)` drives them.
+async function withLab(run) {
   const port = await freePort();
   const server = spawn(halab, ["lab", "--port", String(port), "--dist", path.join(root, "dist")], { stdio: "ignore" });
   const browser = await chromium.launch({
@@ -32,90 +34,161 @@ test("a learner runs a lesson, breaks a node and steps back", async () => {
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    let loaded = false;
-    for (let i = 0; i < 50 && !loaded; i++) {
-      try {
-        await page.goto(`http://127.0.0.1:${port}/#seed=7&lang=en`);
-        loaded = true;
-      } catch {
-        await sleep(100);
-      }
-    }
-    assert.ok(loaded, "the lab page loads");
-    await page.waitForSelector('[data-testid="node-master"]');
-    assert.equal(await page.textContent('[data-testid="mode"]'), "Simulated");
-
-    // The seed 000 lesson, step by step, through the UI.
-    await page.click('[data-testid="lesson-0"]');
-    await page.waitForSelector('[data-testid="lesson-narrative"]');
-    for (let i = 0; i < 5; i++) await page.click('[data-testid="lesson-next"]');
-    const step5 = await page.getAttribute('[data-testid="lesson-step-5"]', "class");
-    assert.match(step5, /\bok\b/, "LRANGE menu 0 -1 matched the tutorial's reply");
-    // The lesson's commands appear in the node's terminal as if typed there.
-    assert.match(await page.textContent('[data-testid="terminal-output"]'), /192\.168\.131\.148:6379> SET keyone lisuoOK/);
-
-    // Break the node from the fault palette.
-    await page.click('[data-testid="kill-master"]');
-    assert.match(await page.getAttribute('[data-testid="node-master"]', "class"), /\bdown\b/);
-    // Step back: the kill is undone and kept as a branch.
-    await page.click('[data-testid="step-back"]');
-    assert.doesNotMatch(await page.getAttribute('[data-testid="node-master"]', "class"), /\bdown\b/);
-    assert.match(await page.textContent('[data-testid="branches"]'), /^1 /);
-    // The lesson's progress is untouched: the undone action was not one of its steps.
-    assert.match(await page.getAttribute('[data-testid="lesson-step-5"]', "class"), /\bok\b/);
-
-    // The terminal behaves like redis-cli.
-    await page.click('[data-testid="node-master"]');
-    await page.fill('[data-testid="terminal-input"]', "LRANGE menu 0 -1");
-    await page.press('[data-testid="terminal-input"]', "Enter");
-    const out = await page.textContent('[data-testid="terminal-output"]');
-    assert.match(out, /192\.168\.131\.148:6379> LRANGE menu 0 -1/);
-    assert.match(out, /1\) "pine"2\) "banana"3\) "apple"/);
-    const log = await page.textContent('[data-testid="log"]');
-    assert.match(log, /\* Running mode=standalone, port=6379\./);
-
-    // Cutting the terminal's link loses the command; healing it brings replies back.
-    await page.click('[data-testid="cut-client:term-master"]');
-    await page.fill('[data-testid="terminal-input"]', "PING");
-    await page.press('[data-testid="terminal-input"]', "Enter");
-    assert.doesNotMatch(await page.textContent('[data-testid="terminal-output"]'), /PONG/);
-    await page.click('[data-testid="cut-client:term-master"]');
-    await page.fill('[data-testid="terminal-input"]', "ECHO back");
-    await page.press('[data-testid="terminal-input"]', "Enter");
-    assert.match(await page.textContent('[data-testid="terminal-output"]'), /"back"/);
-
-    // On a delayed link a command is seen travelling, and its reply arrives as time passes.
-    await page.click('[data-testid="delay-client:term-master"]');
-    await page.fill('[data-testid="terminal-input"]', "ECHO slow");
-    await page.press('[data-testid="terminal-input"]', "Enter");
-    assert.ok((await page.$$('[data-testid="message"]')).length >= 1, "a message dot on the link");
-    for (let i = 0; i < 40 && !/"slow"/.test(await page.textContent('[data-testid="terminal-output"]')); i++) {
-      await page.click('[data-testid="step"]');
-    }
-    assert.match(await page.textContent('[data-testid="terminal-output"]'), /"slow"/);
-    await page.click('[data-testid="delay-client:term-master"]');
-
-    // Scrubbing back to the start and restoring the branch brings the future back.
-    const before = await page.textContent('[data-testid="terminal-output"]');
-    await page.$eval('[data-testid="scrubber"]', (el) => { el.value = "1"; el.dispatchEvent(new Event("change", { bubbles: true })); });
-    assert.doesNotMatch(await page.textContent('[data-testid="terminal-output"]'), /"slow"/);
-    const branches = await page.$$('[data-testid^="branch-"]');
-    await branches[branches.length - 1].click();
-    assert.equal(await page.textContent('[data-testid="terminal-output"]'), before);
-
-    // The address reproduces the run: a fresh page from the same link shows the same terminal.
-    const link = page.url();
-    assert.match(link, /&run=/);
-    const again = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    await again.goto(link);
-    await again.waitForSelector('[data-testid="node-master"]');
-    assert.equal(await again.textContent('[data-testid="terminal-output"]'), await page.textContent('[data-testid="terminal-output"]'));
-
-    const shot = process.env.SCREENSHOT || path.join(root, "target/lab-screenshot.png");
-    await page.screenshot({ path: shot });
+    await run(browser, port);
   } finally {
     await browser.close();
     server.kill("SIGTERM");
   }
-});
+}
+
+async function open(browser, port, hash) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+  let loaded = false;
+  for (let i = 0; i < 50 && !loaded; i++) {
+    try {
+      await page.goto(`http://127.0.0.1:${port}/${hash}`);
+      loaded = true;
+    } catch {
+      await sleep(100);
+    }
+  }
+  assert.ok(loaded, "the lab page loads");
+  await page.waitForSelector('[data-testid^="node-"]');
+  return page;
+}
+
+test("a learner runs a lesson, breaks a node and steps back", () => withLab(async (browser, port) => {
+  const page = await open(browser, port, "#seed=7&lang=en");
+  await page.waitForSelector('[data-testid="node-master"]');
+  assert.equal(await page.textContent('[data-testid="mode"]'), "Simulated");
+
+  // The seed 000 lesson, step by step, through the UI.
+  await page.click('[data-testid="lesson-0"]');
+  await page.waitForSelector('[data-testid="lesson-narrative"]');
+  for (let i = 0; i < 5; i++) await page.click('[data-testid="lesson-next"]');
+  const step5 = await page.getAttribute('[data-testid="lesson-step-5"]', "class");
+  assert.match(step5, /\bok\b/, "LRANGE menu 0 -1 matched the tutorial's reply");
+  // The lesson's commands appear in the node's terminal as if typed there.
+  assert.match(await page.textContent('[data-testid="terminal-output"]'), /192\.168\.131\.148:6379> SET keyone lisuoOK/);
+
+  // Break the node from the fault palette.
+  await page.click('[data-testid="kill-master"]');
+  assert.match(await page.getAttribute('[data-testid="node-master"]', "class"), /\bdown\b/);
+  // Step back: the kill is undone and kept as a branch.
+  await page.click('[data-testid="step-back"]');
+  assert.doesNotMatch(await page.getAttribute('[data-testid="node-master"]', "class"), /\bdown\b/);
+  assert.match(await page.textContent('[data-testid="branches"]'), /^1 /);
+  // The lesson's progress is untouched: the undone action was not one of its steps.
+  assert.match(await page.getAttribute('[data-testid="lesson-step-5"]', "class"), /\bok\b/);
+
+  // The terminal behaves like redis-cli.
+  await page.click('[data-testid="node-master"]');
+  await page.fill('[data-testid="terminal-input"]', "LRANGE menu 0 -1");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  const out = await page.textContent('[data-testid="terminal-output"]');
+  assert.match(out, /192\.168\.131\.148:6379> LRANGE menu 0 -1/);
+  assert.match(out, /1\) "pine"2\) "banana"3\) "apple"/);
+  const log = await page.textContent('[data-testid="log"]');
+  assert.match(log, /\* Running mode=standalone, port=6379\./);
+
+  // Cutting the terminal's link loses the command; healing it brings replies back.
+  await page.click('[data-testid="cut-client:term-master"]');
+  await page.fill('[data-testid="terminal-input"]', "PING");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  assert.doesNotMatch(await page.textContent('[data-testid="terminal-output"]'), /PONG/);
+  await page.click('[data-testid="cut-client:term-master"]');
+  await page.fill('[data-testid="terminal-input"]', "ECHO back");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  assert.match(await page.textContent('[data-testid="terminal-output"]'), /"back"/);
+
+  // On a delayed link a command is seen travelling, and its reply arrives as time passes.
+  await page.click('[data-testid="delay-client:term-master"]');
+  await page.fill('[data-testid="terminal-input"]', "ECHO slow");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  assert.ok((await page.$$('[data-testid="message"]')).length >= 1, "a message dot on the link");
+  for (let i = 0; i < 40 && !/"slow"/.test(await page.textContent('[data-testid="terminal-output"]')); i++) {
+    await page.click('[data-testid="step"]');
+  }
+  assert.match(await page.textContent('[data-testid="terminal-output"]'), /"slow"/);
+  await page.click('[data-testid="delay-client:term-master"]');
+
+  // Scrubbing back to the start and restoring the branch brings the future back.
+  const before = await page.textContent('[data-testid="terminal-output"]');
+  await page.$eval('[data-testid="scrubber"]', (el) => { el.value = "1"; el.dispatchEvent(new Event("change", { bubbles: true })); });
+  assert.doesNotMatch(await page.textContent('[data-testid="terminal-output"]'), /"slow"/);
+  const branches = await page.$$('[data-testid^="branch-"]');
+  await branches[branches.length - 1].click();
+  assert.equal(await page.textContent('[data-testid="terminal-output"]'), before);
+
+  // The address reproduces the run: a fresh page from the same link shows the same terminal.
+  const link = page.url();
+  assert.match(link, /&run=/);
+  const again = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+  await again.goto(link);
+  await again.waitForSelector('[data-testid="node-master"]');
+  assert.equal(await again.textContent('[data-testid="terminal-output"]'), await page.textContent('[data-testid="terminal-output"]'));
+
+  const shot = process.env.SCREENSHOT || path.join(root, "target/lab-screenshot.png");
+  await page.screenshot({ path: shot });
+}));
+
+test("a replica's link to its master: drawn, labelled, carrying writes, cut and healed", () => withLab(async (browser, port) => {
+  const page = await open(browser, port, "#seed=7&lang=en");
+  const link = '[data-testid="repl-link-replica"]';
+  await page.click('.lesson-choice:has-text("REPLICAOF and masterauth")');
+  await page.waitForSelector('[data-testid="node-replica"]');
+  assert.equal((await page.$$(link)).length, 0, "no replication link before REPLICAOF");
+  assert.match(await page.textContent('[data-testid="node-role-master"]'), /^master · offset \d+$/);
+
+  // Run the lesson's steps: REPLICAOF, masterauth, the handshake and the full sync.
+  for (let i = 0; i < 200 && !(await page.isDisabled('[data-testid="lesson-next"]')); i++) {
+    await page.click('[data-testid="lesson-next"]');
+  }
+  const failed = await page.$$eval('[data-testid^="lesson-step-"]', (els) =>
+    els.filter((e) => e.classList.contains("fail")).map((e) => e.textContent));
+  assert.deepEqual(failed, [], "every step of the lesson passes in the browser");
+
+  // The link, from replica to master, is up and labelled with the replica's offset and lag.
+  assert.match(await page.getAttribute(link, "class"), /\brepl\b.*\bup\b/);
+  const label = await page.textContent('[data-testid="repl-offset-replica"]');
+  assert.match(label, /^offset \d+ · lag \d+s$/);
+  assert.ok(Number(label.match(/offset (\d+)/)[1]) > 0, "the replica has applied the master's stream");
+  assert.match(await page.textContent('[data-testid="node-role-replica"]'), /^slave · offset \d+$/);
+  assert.match(await page.textContent('[data-testid="node-role-master"]'), /^master · offset \d+$/);
+  // How it last synced: in the link's tooltip and in the selected replica's details.
+  assert.match(await page.textContent(`${link} title`), /replica → master: offset \d+ · lag \d+s\nlast sync: full resync/);
+  await page.click('[data-testid="node-replica"]');
+  assert.match(await page.textContent('[data-testid="repl-note-replica"]'), /^last sync: full resync/);
+
+  // The traffic between master and replica (the write stream one way, REPLCONF ACK every
+  // second the other) travels as dots along the link.
+  await page.click('[data-testid="node-master"]');
+  await page.fill('[data-testid="terminal-input"]', "AUTH stevenux");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  await page.fill('[data-testid="terminal-input"]', "SET travelling yes");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  let dots = 0;
+  for (let i = 0; i < 60 && dots === 0; i++) {
+    dots = (await page.$$(`${link} [data-testid="message"]`)).length;
+    if (dots === 0) await page.click('[data-testid="step"]');
+  }
+  assert.ok(dots >= 1, "a message between master and replica is a dot on the replication link");
+  await page.screenshot({ path: process.env.REPL_SCREENSHOT || "/tmp/lab-repl.png" });
+
+  // Cut the link from the fault palette: drawn cut; heal it and the link is up again.
+  const cut = '[data-testid="cut-repl-replica"]';
+  assert.equal(await page.textContent(cut), "cut replica↔master");
+  await page.click(cut);
+  assert.match(await page.getAttribute(link, "class"), /\bcut\b/);
+  assert.match(await page.textContent('[data-testid="repl-offset-replica"]'), /^cut · offset \d+ · lag \d+s$/);
+  assert.equal(await page.textContent(cut), "heal replica↔master");
+  await page.screenshot({ path: process.env.REPL_CUT_SCREENSHOT || "/tmp/lab-repl-cut.png" });
+  await page.click(cut);
+  for (let i = 0; i < 100 && !/\bup\b/.test(await page.getAttribute(link, "class")); i++) {
+    await page.click('[data-testid="step"]');
+  }
+  assert.match(await page.getAttribute(link, "class"), /\bup\b/);
+  // The client links are still drawn and cuttable as before.
+  assert.ok(await page.$('[data-testid="link-client:m"]'));
+  assert.ok(await page.$('[data-testid="cut-client:m"]'));
+}));

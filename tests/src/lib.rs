@@ -82,7 +82,11 @@ impl Server {
     }
 
     pub fn start_flavor(flavor: Flavor, dir: &Path, extra: &[&str]) -> Server {
-        let port = free_port();
+        Self::start_flavor_on(flavor, dir, free_port(), extra)
+    }
+
+    /// Start on a given port: to restart a server where its peers expect to find it.
+    pub fn start_flavor_on(flavor: Flavor, dir: &Path, port: u16, extra: &[&str]) -> Server {
         let log_path = dir.join(format!("server-{}.log", port));
         let port_s = port.to_string();
         let dir_s = dir.display().to_string();
@@ -230,7 +234,11 @@ impl Client {
                 return Ok(f);
             }
             let mut chunk = [0u8; 65536];
-            let n = self.stream.read(&mut chunk)?;
+            // A socket with a read timeout is not restarted after a signal: read again.
+            let n = match self.stream.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => r?,
+            };
             if n == 0 {
                 return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
             }

@@ -15,6 +15,16 @@ pub const LESSONS: &[(&str, &str)] = &[
     ),
     ("seed001-replication-master-writes.md", include_str!("../../lessons/seed001-replication-master-writes.md")),
     ("seed002-node-config-and-shutdown.md", include_str!("../../lessons/seed002-node-config-and-shutdown.md")),
+    ("seed000-1.1-replicaof-masterauth.md", include_str!("../../lessons/seed000-1.1-replicaof-masterauth.md")),
+    ("seed000-1.1.9-slaveof-no-one.md", include_str!("../../lessons/seed000-1.1.9-slaveof-no-one.md")),
+    ("seed000-1.2.1-wrong-masterauth.md", include_str!("../../lessons/seed000-1.2.1-wrong-masterauth.md")),
+    ("seed001-replication-slaveof-recovery.md", include_str!("../../lessons/seed001-replication-slaveof-recovery.md")),
+    (
+        "seed002-backlog-partial-and-full-resync.md",
+        include_str!("../../lessons/seed002-backlog-partial-and-full-resync.md"),
+    ),
+    ("seed002-chained-replication.md", include_str!("../../lessons/seed002-chained-replication.md")),
+    ("seed002-one-master-two-replicas.md", include_str!("../../lessons/seed002-one-master-two-replicas.md")),
 ];
 
 pub fn lesson_title(file: &str) -> String {
@@ -179,15 +189,6 @@ impl Lab {
         view::from_world(&self.world, 200)
     }
 
-    /// Node cards on a circle.
-    pub fn position(&self, i: usize, n: usize) -> (f64, f64) {
-        if n <= 1 {
-            return (320.0, 150.0);
-        }
-        let a = std::f64::consts::TAU * i as f64 / n as f64 - std::f64::consts::FRAC_PI_2;
-        (320.0 + 200.0 * a.cos(), 170.0 + 110.0 * a.sin())
-    }
-
     fn terminal_client(&self) -> Option<String> {
         self.selected.as_ref().map(|n| format!("term-{}", n))
     }
@@ -266,6 +267,13 @@ impl Lab {
     /// Cut or heal the link between a client and its node.
     pub fn set_link(&mut self, client: &str, node: &str, cut: bool) {
         let (a, b) = (Endpoint::Client(client.to_string()), Endpoint::Node(node.to_string()));
+        let fault = if cut { Fault::Cut { from: a, to: b, one_way: false } } else { Fault::Heal { a, b } };
+        self.world.apply(WorldInput::Fault(fault));
+    }
+
+    /// Cut or heal the connection between a replica and its master, in both directions.
+    pub fn set_repl_link(&mut self, replica: &str, master: &str, cut: bool) {
+        let (a, b) = (Endpoint::Node(replica.to_string()), Endpoint::Node(master.to_string()));
         let fault = if cut { Fault::Cut { from: a, to: b, one_way: false } } else { Fault::Heal { a, b } };
         self.world.apply(WorldInput::Fault(fault));
     }

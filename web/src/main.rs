@@ -7,6 +7,7 @@
 //! too. Stable `data-testid` attributes let browser tests drive the page.
 
 mod lab;
+mod topology;
 
 use lab::{Lab, Lang};
 use std::cell::RefCell;
@@ -78,37 +79,48 @@ fn app() -> Html {
     };
 
     let view = l.view();
+    let layout = topology::Layout::new(view.nodes.len());
+    let node_index = |name: &str| view.nodes.iter().position(|n| n.name == name);
+    let select = |name: &str| {
+        let act = act.clone();
+        let name = name.to_string();
+        Callback::from(move |_: MouseEvent| {
+            let name = name.clone();
+            act(Box::new(move |lab: &mut Lab| lab.selected = Some(name.clone())))
+        })
+    };
     let node_cards = view.nodes.iter().enumerate().map(|(i, n)| {
-        let (x, y) = l.position(i, view.nodes.len());
+        let (x, y) = layout.centres[i];
         let selected = l.selected.as_deref() == Some(n.name.as_str());
-        let name = n.name.clone();
-        let select = {
-            let act = act.clone();
-            Callback::from(move |_: MouseEvent| {
-                let name = name.clone();
-                act(Box::new(move |lab: &mut Lab| lab.selected = Some(name.clone())))
-            })
-        };
         let keys: u64 = n.keys.iter().map(|(_, k)| k).sum();
         let class = classes!("node", (!n.up).then_some("down"), selected.then_some("selected"));
         html! {
-            <g class={class} data-testid={format!("node-{}", n.name)} onclick={select} transform={format!("translate({},{})", x, y)}>
+            <g class={class} data-testid={format!("node-{}", n.name)} onclick={select(&n.name)} transform={format!("translate({},{})", x, y)}>
                 <rect x="-80" y="-42" width="160" height="84" rx="10" />
                 <text class="name" y="-20">{ &n.name }</text>
                 <text class="addr" y="-4">{ &n.addr }</text>
-                <text class="role" y="14">{ if n.up { n.role.clone() } else { t("已停止", "DOWN").to_string() } }</text>
+                if n.up {
+                    <text class="role" y="14" data-testid={format!("node-role-{}", n.name)}>
+                        <tspan class={classes!("badge", n.role.clone())}>{ &n.role }</tspan>
+                        <tspan class="offset" data-testid={format!("node-offset-{}", n.name)}>{ format!(" · {} {}", t("偏移量", "offset"), n.master_repl_offset) }</tspan>
+                    </text>
+                } else {
+                    <text class="role" y="14">{ t("已停止", "DOWN") }</text>
+                }
                 <text class="meta" y="30">{ if n.up { format!("run {} · {} keys", &n.run_id[..8.min(n.run_id.len())], keys) } else { String::new() } }</text>
             </g>
         }
     });
-    let link_lines = view.links.iter().enumerate().map(|(k, link)| {
-        let Some(to) = view.nodes.iter().position(|n| n.name == link.to) else { return html! {} };
-        let (x, y) = l.position(to, view.nodes.len());
+    let client_links: Vec<&halab_core::view::LinkView> = view.links.iter().filter(|k| k.kind == "client").collect();
+    let link_lines = client_links.iter().enumerate().map(|(k, link)| {
+        let Some(to) = node_index(&link.to) else { return html! {} };
+        let (x, y) = layout.centres[to];
         // Clients of one node fan out under it.
         let siblings: Vec<usize> =
-            view.links.iter().enumerate().filter(|(_, o)| o.to == link.to).map(|(i, _)| i).collect();
+            client_links.iter().enumerate().filter(|(_, o)| o.to == link.to).map(|(i, _)| i).collect();
         let slot = siblings.iter().position(|&i| i == k).unwrap_or(0) as f64;
-        let (cx, cy) = (x + (slot - (siblings.len() as f64 - 1.0) / 2.0) * 110.0, y + 120.0);
+        let spacing = layout.client_spacing(siblings.len());
+        let (cx, cy) = (x + (slot - (siblings.len() as f64 - 1.0) / 2.0) * spacing, y + 120.0);
         // Messages on this link, drawn where they are between sender and receiver.
         let (nx, ny) = (x, y + 42.0);
         let dots = view
@@ -131,6 +143,81 @@ fn app() -> Html {
                 <text x={cx.to_string()} y={(cy + 32.0).to_string()}>{ &link.from }</text>
                 { for dots }
             </g>
+        }
+    });
+    let repl_links: Vec<&halab_core::view::LinkView> = view.links.iter().filter(|k| k.kind == "replication").collect();
+    // Longer links first, so that a shorter one nested under it shows its label on top.
+    let mut repl_order = repl_links.clone();
+    let span = |k: &halab_core::view::LinkView| match (node_index(&k.from), node_index(&k.to)) {
+        (Some(a), Some(b)) => layout.span(a, b),
+        _ => 0.0,
+    };
+    repl_order.sort_by(|a, b| span(b).total_cmp(&span(a)));
+    // Replication links: an arrow from each replica to its master, styled by the link's state,
+    // labelled with the replica's offset and lag; the master <-> replica traffic travels on it.
+    let repl_lines = repl_order.iter().map(|link| {
+        let Some(r) = node_index(&link.from) else { return html! {} };
+        let master = node_index(&link.to);
+        let curve = match master {
+            Some(m) => topology::replication_curve(layout.centres[r], layout.centres[m]),
+            None => topology::dangling_curve(layout.centres[r]),
+        };
+        let dots = view
+            .messages
+            .iter()
+            .filter(|m| (m.from == link.from && m.to == link.to) || (m.from == link.to && m.to == link.from))
+            .map(|m| {
+                let p = m.progress.clamp(0.0, 1.0);
+                let (px, py) = curve.at(if m.from == link.from { p } else { 1.0 - p });
+                html! { <circle class="message" data-testid="message" cx={format!("{:.1}", px)} cy={format!("{:.1}", py)} r="5" /> }
+            });
+        let mut label = repl_summary(link, l.lang);
+        if master.is_none() {
+            label = format!("→ {} · {}", link.to, label);
+        }
+        let d = curve.d();
+        html! {
+            <g class={classes!("repl", link.state.clone())} data-testid={format!("repl-link-{}", link.from)} onclick={select(&link.from)}>
+                <title>{ format!("{} → {}: {}\n{}", link.from, link.to, label, repl_note(link, l.lang)) }</title>
+                <path class="hit" d={d.clone()} />
+                <path class="wire" d={d} />
+                <polygon class="arrow" points={curve.arrowhead()} />
+                <text class="repl-label" data-testid={format!("repl-offset-{}", link.from)} x={format!("{:.1}", curve.label.0)} y={format!("{:.1}", curve.label.1)}>{ label }</text>
+                { for dots }
+            </g>
+        }
+    });
+    // The selected node, in words: what INFO would say, and how its replication links last synced.
+    let details = l.selected.as_deref().and_then(|s| view.nodes.iter().find(|n| n.name == s)).map(|n| {
+        let keys: Vec<String> = n.keys.iter().map(|(db, k)| format!("db{}={}", db, k)).collect();
+        let line = |link: &halab_core::view::LinkView| {
+            html! {
+                <li data-testid={format!("repl-detail-{}", link.from)}>
+                    <span class={classes!("state", link.state.clone())}>{ format!("{} → {}", link.from, link.to) }</span>
+                    { format!(" · {}", repl_summary(link, l.lang)) }
+                    <div class="note" data-testid={format!("repl-note-{}", link.from)}>{ repl_note(link, l.lang) }</div>
+                </li>
+            }
+        };
+        let upstream = repl_links.iter().filter(|k| k.from == n.name).map(|k| line(k));
+        let downstream = repl_links.iter().filter(|k| k.to == n.name).map(|k| line(k));
+        html! {
+            <div class="details" data-testid="node-details">
+                <div>
+                    <strong>{ &n.name }</strong>{ format!(" {} · ", n.addr) }
+                    if n.up {
+                        { format!("{} · master_repl_offset {} · {} {} · {} {}", n.role, n.master_repl_offset,
+                            t("键", "keys"), if keys.is_empty() { "0".to_string() } else { keys.join(" ") },
+                            t("客户端", "clients"), n.connected_clients) }
+                    } else {
+                        { t("已停止", "down") }
+                    }
+                </div>
+                if n.up && !n.master_replid.is_empty() {
+                    <div class="ids">{ format!("run_id {} · master_replid {}", n.run_id, n.master_replid) }</div>
+                }
+                <ul>{ for upstream }{ for downstream }</ul>
+            </div>
         }
     });
     let palette = view.nodes.iter().map(|n| {
@@ -159,7 +246,7 @@ fn app() -> Html {
         }
     });
 
-    let link_palette = view.links.iter().map(|link| {
+    let link_palette = client_links.iter().map(|link| {
         let client = link.from.trim_start_matches("client:").to_string();
         let node = link.to.clone();
         let cut = link.state == "cut";
@@ -183,6 +270,25 @@ fn app() -> Html {
             <span class="fault">
                 <button data-testid={format!("cut-{}", link.from)} onclick={toggle}>{ format!("{} {}", if cut { t("恢复", "heal") } else { t("断开", "cut") }, link.from) }</button>
                 <button data-testid={format!("delay-{}", link.from)} onclick={delay}>{ if link.extra_latency_ms == 0 { t("延迟 200ms", "delay 200ms") } else { t("取消延迟", "no delay") } }</button>
+            </span>
+        }
+    });
+
+    // Cut or heal the connection between a replica and its master (both ways).
+    let repl_palette = repl_links.iter().filter(|k| node_index(&k.to).is_some()).map(|link| {
+        let (replica, master) = (link.from.clone(), link.to.clone());
+        let cut = link.state == "cut";
+        let toggle = {
+            let act = act.clone();
+            let (replica, master) = (replica.clone(), master.clone());
+            Callback::from(move |_: MouseEvent| {
+                let (replica, master) = (replica.clone(), master.clone());
+                act(Box::new(move |lab: &mut Lab| lab.set_repl_link(&replica, &master, !cut)))
+            })
+        };
+        html! {
+            <span class="fault">
+                <button data-testid={format!("cut-repl-{}", replica)} onclick={toggle}>{ format!("{} {}↔{}", if cut { t("恢复", "heal") } else { t("断开", "cut") }, replica, master) }</button>
             </span>
         }
     });
@@ -296,8 +402,9 @@ fn app() -> Html {
             </header>
             { lesson_panel }
             <main class="topology" data-testid="topology">
-                <svg viewBox="0 0 640 420">{ for link_lines }{ for node_cards }</svg>
-                <div class="palette" data-testid="fault-palette">{ for palette }{ for link_palette }</div>
+                <svg viewBox={layout.view_box()}>{ for link_lines }{ for repl_lines }{ for node_cards }</svg>
+                { for details }
+                <div class="palette" data-testid="fault-palette">{ for palette }{ for link_palette }{ for repl_palette }</div>
             </main>
             <section class="side">
                 <div class="terminal" data-testid="terminal">
@@ -321,6 +428,40 @@ fn app() -> Html {
                 <span class="events">{ format!("{} {}", l.world.trace().len(), t("个事件", "events")) }</span>
             </footer>
         </div>
+    }
+}
+
+/// A replication link in a few words: "offset 1234 · lag 0s", led by its state when it is not up
+/// (colour is never the only signal).
+fn repl_summary(link: &halab_core::view::LinkView, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    let offset = if link.offset >= 0 { link.offset.to_string() } else { "—".to_string() };
+    let lag = link.lag_s.map(|s| format!("{}s", s)).unwrap_or_else(|| "—".to_string());
+    let summary = if zh {
+        format!("偏移量 {} · 延迟 {}", offset, lag)
+    } else {
+        format!("offset {} · lag {}", offset, lag)
+    };
+    let state = match (link.state.as_str(), zh) {
+        ("up", _) => return summary,
+        ("sync", true) => "全量同步中",
+        ("sync", false) => "syncing",
+        ("handshake", true) => "握手中",
+        ("down", true) => "连接断开",
+        ("cut", true) => "链路已切断",
+        ("held", true) => "消息被扣留",
+        (other, _) => other,
+    };
+    format!("{} · {}", state, summary)
+}
+
+/// How the link last synchronised, as the master logged it.
+fn repl_note(link: &halab_core::view::LinkView, lang: Lang) -> String {
+    let head = if lang == Lang::Zh { "上次同步：" } else { "last sync: " };
+    if link.note.is_empty() {
+        format!("{}{}", head, if lang == Lang::Zh { "尚未完成" } else { "not yet" })
+    } else {
+        format!("{}{}", head, link.note)
     }
 }
 

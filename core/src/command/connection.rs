@@ -246,12 +246,15 @@ fn client_help(ctx: &mut Ctx) {
 }
 
 fn client_type_matches(c: &crate::node::Client, t: &[u8]) -> Option<bool> {
+    use crate::node::ClientRole;
     if eq_ic(t, "normal") {
-        Some(!c.in_pubsub())
+        Some(!c.in_pubsub() && c.role == ClientRole::Normal)
     } else if eq_ic(t, "pubsub") {
         Some(c.in_pubsub())
-    } else if eq_ic(t, "master") || eq_ic(t, "replica") || eq_ic(t, "slave") {
-        Some(false)
+    } else if eq_ic(t, "master") {
+        Some(c.role == ClientRole::Master)
+    } else if eq_ic(t, "replica") || eq_ic(t, "slave") {
+        Some(c.role == ClientRole::Replica)
     } else {
         None
     }

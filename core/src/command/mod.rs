@@ -85,9 +85,9 @@ impl<'a> Ctx<'a> {
     /// Look up a key for reading and hand out the reply buffer beside it, so a handler can
     /// reply straight from the stored value without copying it.
     pub fn read_and_reply(&mut self, key: &[u8]) -> (Option<&Value>, &mut crate::resp::ReplyBuf) {
-        self.expire_if_needed(key);
+        let expired = self.expire_if_needed(key);
         let db = self.client.db;
-        let found = self.srv.keyspace.dbs[db].entries.get(key);
+        let found = if expired { None } else { self.srv.keyspace.dbs[db].entries.get(key) };
         if found.is_some() {
             self.srv.stats.keyspace_hits += 1;
         } else {
@@ -97,17 +97,20 @@ impl<'a> Ctx<'a> {
     }
     /// Whether `key` exists (expiring it lazily), without touching hit/miss statistics.
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
-        self.db().entries.contains_key(key)
+        !self.expire_if_needed(key) && self.db().entries.contains_key(key)
     }
     /// Lazy expiry of one key (Redis's `expireIfNeeded`), counted in INFO's `expired_keys` and
-    /// as a change for the save points. Every lookup goes through here.
-    pub fn expire_if_needed(&mut self, key: &[u8]) {
+    /// as a change for the save points. Every lookup goes through here. Returns whether the key
+    /// is past its deadline but still stored: on a replica, which answers as if it were gone
+    /// and waits for its master's DEL (so both datasets stay equal).
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         let (now, db) = (self.now, self.client.db);
-        // The master client's commands see its dataset as the master sent it: the master
-        // deletes expired keys itself and tells us with a DEL.
+        // The master client's commands see its dataset as the master sent it.
         if self.client.role == crate::node::ClientRole::Master {
-            return;
+            return false;
+        }
+        if self.srv.repl.is_replica() {
+            return self.srv.keyspace.dbs[db].expire_at(key).is_some_and(|at| at <= now);
         }
         if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
             self.srv.stats.expired_keys += 1;
@@ -116,6 +119,7 @@ impl<'a> Ctx<'a> {
             // Replicas and the backlog learn of the expiry as a DEL, before the command.
             self.srv.propagate(db, &[b"DEL", key]);
         }
+        false
     }
     /// Look up a key for writing (lazily expiring it).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
@@ -133,11 +137,12 @@ pub fn read_as<'c, T>(
     pick: for<'v> fn(&'v Value) -> Option<&'v T>,
 ) -> Result<Option<&'c T>, Replied> {
     match ctx.lookup_read(key) {
+        None => Ok(None),
         Some(v) if pick(v).is_none() => {
             ctx.error(WRONGTYPE);
             Err(Replied)
         }
-        _ => {
+        Some(_) => {
             let db = ctx.client.db;
             Ok(ctx.srv.keyspace.dbs[db].entries.get(key).and_then(pick))
         }
@@ -469,6 +474,8 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
         cmd.meta.subcommand(&args[1]).map(|sub| sub.name).unwrap_or(cmd.meta.name)
     };
     let before = ctx.client.reply.buf.len();
+    // CLIENT LIST run by this very command shows it as `cmd=`, as Redis sets `c->cmd` first.
+    ctx.client.last_command = stat_name;
     // The arguments as given: the handler may move them out, propagation needs them.
     let propagating = ctx.srv.repl.feeding() && propagate::may_propagate(cmd.meta);
     let original: Option<Vec<Bytes>> = if propagating { Some(args.to_vec()) } else { None };
@@ -548,6 +555,9 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
 
 /// Drop everything the server keeps for a client that goes away.
 pub fn release_client_state(srv: &mut Server, client: &mut Client) {
+    if client.role == crate::node::ClientRole::Replica && !client.closed {
+        srv.replica_closed(client.conn);
+    }
     client.closed = true;
     unblock_client(srv, client);
     transactions::unwatch_all(srv, client);

@@ -9,7 +9,7 @@
 use super::connection::REDIS_VERSION;
 use super::{arg_i64, eq_ic, Ctx, Handler, SYNTAX_ERR};
 use crate::log::LogLevel;
-use crate::node::Output;
+use crate::node::{Output, Server};
 use bytes::Bytes;
 use std::fmt::Write as _;
 
@@ -59,8 +59,9 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Build the INFO text for the requested sections (lowercase names).
-pub fn info_text(ctx: &Ctx, requested: &[String]) -> String {
+/// Build the INFO text for the requested sections (lowercase names), as seen by a client that
+/// is not in `srv.clients` (the one running INFO, or an observer such as a lesson).
+pub fn info_text(srv: &Server, now: u64, requested: &[String]) -> String {
     let wanted: Vec<&str> = if requested.is_empty() || requested.iter().any(|s| s == "default") {
         // The default sections are all but the per-command and latency statistics.
         let mut v: Vec<&str> =
@@ -72,8 +73,6 @@ pub fn info_text(ctx: &Ctx, requested: &[String]) -> String {
     } else {
         requested.iter().map(|s| s.as_str()).collect()
     };
-    let srv = &*ctx.srv;
-    let now = ctx.now;
     let mut out = String::new();
     let uptime = now.saturating_sub(srv.start_ms) / 1000;
     let used_memory = 900_000 + srv.keyspace.dbs.iter().map(|d| d.approx_memory() as u64).sum::<u64>();
@@ -223,7 +222,7 @@ pub fn info_text(ctx: &Ctx, requested: &[String]) -> String {
 
 fn info(ctx: &mut Ctx, args: &mut [Bytes]) {
     let requested: Vec<String> = args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
-    let text = info_text(ctx, &requested);
+    let text = info_text(ctx.srv, ctx.now, &requested);
     ctx.reply().verbatim(&text);
 }
 

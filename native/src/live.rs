@@ -1,0 +1,405 @@
+//! Lessons against live processes: `halab lesson run <file> --live`.
+//!
+//! Each node of the lesson becomes a real `halab server` process. The tutorials' addresses
+//! (`192.168.131.148:6379`, or `127.0.0.1:6380`) are kept as the learner reads them, but every
+//! distinct host is given its own loopback address for the run (`127.<run>.<run>.1`, `.2`, …):
+//! ports stay those of the tutorial, nothing leaves 127.0.0.0/8, and two runs never collide.
+//! Commands and config files are translated to the live addresses on the way in; replies, logs
+//! and INFO are translated back on the way out, so a lesson's expectations hold unchanged.
+//!
+//! Kill is SIGKILL, restart starts the process again in the same directory (its dump.rdb
+//! survives), wait sleeps. Partitions (cut, hold, delay, drop) need control over the network
+//! that unprivileged processes do not have: those steps fail with a message saying so.
+
+use bytes::BytesMut;
+use halab_core::lesson::{LessonTarget, NodeSpec};
+use halab_core::resp::Frame;
+use halab_core::sim::Fault;
+use halab_core::view::{self, Observed, ViewModel};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct LiveNode {
+    /// The lesson's address, and the live one.
+    lesson_addr: String,
+    live_host: String,
+    port: u16,
+    dir: PathBuf,
+    conf: PathBuf,
+    child: Option<Child>,
+}
+
+impl LiveNode {
+    fn live_addr(&self) -> String {
+        format!("{}:{}", self.live_host, self.port)
+    }
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("redis.log")
+    }
+}
+
+struct LiveClient {
+    node: String,
+    stream: Option<TcpStream>,
+    inbox: BytesMut,
+}
+
+/// Live `halab server` processes on loopback, driven as a [`LessonTarget`].
+pub struct LiveTarget {
+    exe: PathBuf,
+    root: PathBuf,
+    /// Lesson host → live loopback host.
+    hosts: Vec<(String, String)>,
+    nodes: BTreeMap<String, LiveNode>,
+    clients: BTreeMap<String, LiveClient>,
+    started: Instant,
+    /// Passwords the lesson configured or used, tried by the observer's INFO connections.
+    passwords: Vec<String>,
+}
+
+impl LiveTarget {
+    pub fn new() -> std::io::Result<LiveTarget> {
+        let pid = std::process::id();
+        let root = std::env::temp_dir().join(format!("halab-lesson-{}", pid));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root)?;
+        Ok(LiveTarget {
+            exe: std::env::current_exe()?,
+            root,
+            hosts: Vec::new(),
+            nodes: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            started: Instant::now(),
+            passwords: Vec::new(),
+        })
+    }
+
+    /// The live host for a lesson host, allocated on first sight.
+    fn live_host(&mut self, host: &str) -> String {
+        if let Some((_, live)) = self.hosts.iter().find(|(h, _)| h == host) {
+            return live.clone();
+        }
+        let pid = std::process::id();
+        let live = format!("127.{}.{}.{}", 100 + pid % 100, (pid / 100) % 250, self.hosts.len() + 1);
+        self.hosts.push((host.to_string(), live.clone()));
+        live
+    }
+
+    /// Lesson addresses → live ones.
+    fn to_live(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (lesson, live) in &self.hosts {
+            out = replace_host(&out, lesson, live);
+        }
+        out
+    }
+
+    /// Live addresses → the lesson's.
+    fn to_lesson(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (lesson, live) in &self.hosts {
+            out = replace_host(&out, live, lesson);
+        }
+        out
+    }
+
+    fn spawn(&mut self, name: &str) -> Result<(), String> {
+        let node = self.nodes.get_mut(name).ok_or_else(|| format!("no node {}", name))?;
+        let child = Command::new(&self.exe)
+            .arg("server")
+            .arg(&node.conf)
+            .current_dir(&node.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {}", name, e))?;
+        node.child = Some(child);
+        let addr = node.live_addr();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect(&addr).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("{} did not start listening on {}", name, addr))
+    }
+
+    fn kill(&mut self, name: &str) {
+        if let Some(mut child) = self.nodes.get_mut(name).and_then(|n| n.child.take()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for c in self.clients.values_mut().filter(|c| c.node == name) {
+            c.stream = None;
+        }
+    }
+
+    fn node_up(&mut self, name: &str) -> bool {
+        match self.nodes.get_mut(name).and_then(|n| n.child.as_mut()) {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    fn node_logs(&self, name: &str) -> Vec<String> {
+        let Some(node) = self.nodes.get(name) else { return Vec::new() };
+        let text = std::fs::read_to_string(node.log_path()).unwrap_or_default();
+        text.lines().map(|l| self.to_lesson(l)).collect()
+    }
+
+    /// Send one command on the client's connection and read one reply.
+    fn roundtrip(&mut self, client: &str, args: &[Vec<u8>]) -> std::io::Result<Frame> {
+        let c = self.clients.get_mut(client).ok_or_else(|| std::io::Error::other("no such client"))?;
+        if c.stream.is_none() {
+            let node = self.nodes.get(&c.node).ok_or_else(|| std::io::Error::other("no such node"))?;
+            let s = TcpStream::connect(node.live_addr())?;
+            s.set_read_timeout(Some(Duration::from_secs(10)))?;
+            c.stream = Some(s);
+            c.inbox.clear();
+        }
+        let stream = c.stream.as_mut().unwrap();
+        stream.write_all(&Frame::command(args))?;
+        let mut buf = [0u8; 16384];
+        loop {
+            if let Ok(Some(frame)) = Frame::decode(&mut c.inbox) {
+                return Ok(frame);
+            }
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+            }
+            c.inbox.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
+impl Drop for LiveTarget {
+    fn drop(&mut self) {
+        let names: Vec<String> = self.nodes.keys().cloned().collect();
+        for n in names {
+            self.kill(&n);
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Replace `from` by `to` where `from` is a whole host (not part of a longer number).
+fn replace_host(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let glued = |c: char| c.is_ascii_digit() || c == '.';
+        let before_ok = if at > 0 { !rest[..at].ends_with(glued) } else { !out.ends_with(glued) };
+        let after = &rest[at + from.len()..];
+        let after_ok = !after.starts_with(|c: char| c.is_ascii_digit())
+            && !(after.starts_with('.') && after[1..].starts_with(|c: char| c.is_ascii_digit()));
+        out.push_str(&rest[..at]);
+        out.push_str(if before_ok && after_ok { to } else { from });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn host_port(addr: &str) -> (String, u16) {
+    match addr.rsplit_once(':') {
+        Some((h, p)) => (h.to_string(), p.parse().unwrap_or(6379)),
+        None => (addr.to_string(), 6379),
+    }
+}
+
+impl LessonTarget for LiveTarget {
+    fn add_node(&mut self, spec: &NodeSpec) {
+        let (host, port) = host_port(&spec.addr);
+        let live_host = self.live_host(&host);
+        // Hosts named in the config (replicaof …) need their live address too.
+        for other in spec.config.split_whitespace() {
+            if other.parse::<std::net::Ipv4Addr>().is_ok() {
+                self.live_host(other);
+            }
+        }
+        let words: Vec<&str> = spec.config.split_whitespace().collect();
+        for w in words.windows(2) {
+            if w[0] == "requirepass" {
+                self.passwords.push(w[1].trim_matches('"').to_string());
+            }
+        }
+        let dir = self.root.join(&spec.name);
+        let _ = std::fs::create_dir_all(&dir);
+        let conf = dir.join("redis.conf");
+        let text = format!(
+            "{}\n# HA Lab live lesson: where this node runs\nbind {}\nport {}\ndir {}\nlogfile {}\nenable-debug-command local\n",
+            self.to_live(&spec.config),
+            live_host,
+            port,
+            dir.display(),
+            dir.join("redis.log").display()
+        );
+        let _ = std::fs::write(&conf, text);
+        self.nodes.insert(
+            spec.name.clone(),
+            LiveNode { lesson_addr: spec.addr.clone(), live_host, port, dir, conf, child: None },
+        );
+        if let Err(e) = self.spawn(&spec.name) {
+            eprintln!("{}", e);
+        }
+    }
+
+    fn add_client(&mut self, name: &str, node: &str) {
+        self.clients
+            .insert(name.to_string(), LiveClient { node: node.to_string(), stream: None, inbox: BytesMut::new() });
+    }
+
+    fn command(&mut self, client: &str, args: &[Vec<u8>]) -> Option<Frame> {
+        // Every host the command names must have a live address (REPLICAOF 10.0.0.9 6379).
+        for a in args {
+            if let Ok(s) = std::str::from_utf8(a) {
+                if s.parse::<std::net::Ipv4Addr>().is_ok() {
+                    self.live_host(s);
+                }
+            }
+        }
+        let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if let Some(pos) = words.iter().position(|w| w.eq_ignore_ascii_case("requirepass")) {
+            if let Some(pw) = words.get(pos + 1) {
+                self.passwords.push(pw.clone());
+            }
+        }
+        if words.first().is_some_and(|w| w.eq_ignore_ascii_case("auth")) {
+            if let Some(pw) = words.last() {
+                self.passwords.push(pw.clone());
+            }
+        }
+        let live: Vec<Vec<u8>> = words.iter().map(|w| self.to_live(w).into_bytes()).collect();
+        let frame = match self.roundtrip(client, &live) {
+            Ok(f) => f,
+            Err(_) => {
+                // The node may have restarted since: reconnect once, as redis-cli does.
+                if let Some(c) = self.clients.get_mut(client) {
+                    c.stream = None;
+                }
+                self.roundtrip(client, &live).ok()?
+            }
+        };
+        Some(map_frame(&frame, &|s| self.to_lesson(s)))
+    }
+
+    fn fault(&mut self, fault: Fault) -> Result<(), String> {
+        match fault {
+            Fault::Kill { node } => {
+                self.kill(&node);
+                Ok(())
+            }
+            Fault::Restart { node } => {
+                // A node told to SHUTDOWN may still be saving: give it time to exit.
+                let deadline = Instant::now() + Duration::from_secs(3);
+                while self.node_up(&node) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if self.node_up(&node) {
+                    return Ok(());
+                }
+                self.spawn(&node)
+            }
+            other => Err(format!("{:?} needs control of the network: only the simulator can do it", other)),
+        }
+    }
+
+    fn wait(&mut self, ms: u64) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+
+    fn logs(&self, node: &str) -> Vec<String> {
+        self.node_logs(node)
+    }
+
+    fn view(&self) -> ViewModel {
+        let names: Vec<String> = self.nodes.keys().cloned().collect();
+        let mut infos = Vec::new();
+        for name in &names {
+            let node = &self.nodes[name];
+            infos.push((
+                name.clone(),
+                node.lesson_addr.clone(),
+                info_of(&node.live_addr(), &self.passwords).map(|i| self.to_lesson(&i)),
+            ));
+        }
+        let logs: Vec<Vec<String>> = names.iter().map(|n| self.node_logs(n)).collect();
+        let observed: Vec<Observed> = infos
+            .iter()
+            .zip(&logs)
+            .map(|((name, addr, info), logs)| Observed { name, addr, info: info.as_deref(), logs })
+            .collect();
+        view::from_observed(&observed, self.started.elapsed().as_millis() as u64)
+    }
+
+    fn info(&mut self, node: &str) -> Option<String> {
+        let addr = self.nodes.get(node)?.live_addr();
+        info_of(&addr, &self.passwords).map(|i| self.to_lesson(&i))
+    }
+}
+
+/// `INFO everything` over a fresh connection, authenticating with the first password that
+/// works when the node asks for one.
+fn info_of(addr: &str, passwords: &[String]) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut inbox = BytesMut::new();
+    let mut call = |s: &mut TcpStream, args: &[&[u8]]| -> Option<Frame> {
+        s.write_all(&Frame::command(args)).ok()?;
+        let mut buf = [0u8; 16384];
+        loop {
+            if let Ok(Some(frame)) = Frame::decode(&mut inbox) {
+                return Some(frame);
+            }
+            let n = s.read(&mut buf).ok()?;
+            if n == 0 {
+                return None;
+            }
+            inbox.extend_from_slice(&buf[..n]);
+        }
+    };
+    let mut reply = call(&mut s, &[b"INFO", b"everything"])?;
+    if matches!(&reply, Frame::Error(e) if e.starts_with("NOAUTH")) {
+        for pw in passwords.iter().rev() {
+            if matches!(call(&mut s, &[b"AUTH", pw.as_bytes()])?, Frame::Simple(_)) {
+                break;
+            }
+        }
+        reply = call(&mut s, &[b"INFO", b"everything"])?;
+    }
+    match reply {
+        Frame::Bulk(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        Frame::Verbatim { text, .. } => Some(String::from_utf8_lossy(&text).into_owned()),
+        _ => None,
+    }
+}
+
+/// Translate every string in a reply.
+fn map_frame(f: &Frame, map: &dyn Fn(&str) -> String) -> Frame {
+    match f {
+        Frame::Bulk(b) => Frame::Bulk(map(&String::from_utf8_lossy(b)).into_bytes().into()),
+        Frame::Simple(s) => Frame::Simple(map(s)),
+        Frame::Error(s) => Frame::Error(map(s)),
+        Frame::Array(items) => Frame::Array(items.iter().map(|i| map_frame(i, map)).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_host;
+
+    #[test]
+    fn hosts_are_replaced_whole() {
+        assert_eq!(replace_host("REPLICAOF 127.0.0.1 6379", "127.0.0.1", "127.7.7.1"), "REPLICAOF 127.7.7.1 6379");
+        assert_eq!(replace_host("127.0.0.12:5 127.0.0.1:5", "127.0.0.1", "X"), "127.0.0.12:5 X:5");
+        assert_eq!(replace_host("1127.0.0.1", "127.0.0.1", "X"), "1127.0.0.1");
+    }
+}

@@ -1,0 +1,151 @@
+//! Where things sit on the topology drawing. A few nodes stand in a row with their clients
+//! hanging under them and replication links arching over them, from each replica to its master;
+//! many nodes (the drawing benchmark) stand on a circle. Pure geometry: `main.rs` draws.
+
+/// Half a node card's width and height (the card is 160 × 84).
+pub const HALF_W: f64 = 80.0;
+pub const HALF_H: f64 = 42.0;
+
+pub struct Layout {
+    pub width: f64,
+    pub height: f64,
+    /// Each node card's centre, in the view's node order.
+    pub centres: Vec<(f64, f64)>,
+    /// Horizontal room for one node's fan of clients.
+    client_room: f64,
+}
+
+impl Layout {
+    /// The layout for `n` nodes. It depends on the count only, so a node that starts replicating
+    /// keeps its place: the learner sees the link appear, not the cards jump.
+    pub fn new(n: usize) -> Layout {
+        match n {
+            0 | 1 => {
+                Layout { width: 640.0, height: 420.0, centres: vec![(320.0, 150.0); n], client_room: f64::INFINITY }
+            }
+            2..=4 => {
+                // Wide enough that an arc's label fits between two cards' fans of clients.
+                let width = (220.0 * n as f64).max(640.0);
+                let step = width / n as f64;
+                let centres = (0..n).map(|i| (step * (i as f64 + 0.5), 240.0)).collect();
+                Layout { width, height: 420.0, centres, client_room: step }
+            }
+            _ => {
+                let centres = (0..n)
+                    .map(|i| {
+                        let a = std::f64::consts::TAU * i as f64 / n as f64 - std::f64::consts::FRAC_PI_2;
+                        (320.0 + 200.0 * a.cos(), 170.0 + 110.0 * a.sin())
+                    })
+                    .collect();
+                Layout { width: 640.0, height: 420.0, centres, client_room: f64::INFINITY }
+            }
+        }
+    }
+
+    pub fn view_box(&self) -> String {
+        format!("0 0 {} {}", self.width, self.height)
+    }
+
+    /// How far apart two cards are: links that span more are drawn first, under shorter ones.
+    pub fn span(&self, a: usize, b: usize) -> f64 {
+        let ((ax, ay), (bx, by)) = (self.centres[a], self.centres[b]);
+        ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt()
+    }
+
+    /// The distance between neighbouring clients when `count` of them hang under one node.
+    pub fn client_spacing(&self, count: usize) -> f64 {
+        (self.client_room / count.max(1) as f64).min(110.0)
+    }
+}
+
+/// A quadratic Bézier curve: how a replication link is drawn, and the path its messages travel.
+pub struct Curve {
+    pub from: (f64, f64),
+    pub ctrl: (f64, f64),
+    pub to: (f64, f64),
+    /// Where the link's label goes (its text is centred there).
+    pub label: (f64, f64),
+}
+
+impl Curve {
+    /// The point a fraction `t` (0..=1) of the way from `from` to `to`.
+    pub fn at(&self, t: f64) -> (f64, f64) {
+        let t = t.clamp(0.0, 1.0);
+        let u = 1.0 - t;
+        let (a, b, c) = (u * u, 2.0 * u * t, t * t);
+        (a * self.from.0 + b * self.ctrl.0 + c * self.to.0, a * self.from.1 + b * self.ctrl.1 + c * self.to.1)
+    }
+
+    /// The SVG path.
+    pub fn d(&self) -> String {
+        format!(
+            "M {:.1} {:.1} Q {:.1} {:.1} {:.1} {:.1}",
+            self.from.0, self.from.1, self.ctrl.0, self.ctrl.1, self.to.0, self.to.1
+        )
+    }
+
+    /// An arrowhead at `to`, pointing the way the curve arrives.
+    pub fn arrowhead(&self) -> String {
+        let (dx, dy) = (self.to.0 - self.ctrl.0, self.to.1 - self.ctrl.1);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-6);
+        let (ux, uy) = (dx / len, dy / len);
+        let (bx, by) = (self.to.0 - ux * 11.0, self.to.1 - uy * 11.0);
+        format!(
+            "{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+            self.to.0,
+            self.to.1,
+            bx - uy * 5.5,
+            by + ux * 5.5,
+            bx + uy * 5.5,
+            by - ux * 5.5
+        )
+    }
+}
+
+/// A replication link from a replica's card to its master's. Side by side, it arches over the
+/// row, leaving and landing off-centre so that two links never share an arrowhead. Its height
+/// is proportional to its span, and the further a replica, the closer to its master's centre
+/// its link lands: so the links of one master's replicas nest, one over the other, and never
+/// cross. Elsewhere (the circle) a link bends gently between the two cards' edges.
+pub fn replication_curve(replica: (f64, f64), master: (f64, f64)) -> Curve {
+    let (dx, dy) = (master.0 - replica.0, master.1 - replica.1);
+    if dy.abs() < 1.0 {
+        let side = if dx >= 0.0 { 1.0 } else { -1.0 };
+        let inset = (60.0 - dx.abs() * 0.08).clamp(16.0, 48.0);
+        let top = replica.1 - HALF_H;
+        let from = (replica.0 + side * inset, top);
+        let to = (master.0 - side * inset, top);
+        let rise = ((to.0 - from.0).abs() * 0.3).min(165.0);
+        let ctrl = ((from.0 + to.0) / 2.0, top - 2.0 * rise);
+        let label = ((from.0 + to.0) / 2.0, top - rise - 7.0);
+        return Curve { from, ctrl, to, label };
+    }
+    let from = card_edge(replica, master);
+    let to = card_edge(master, replica);
+    let (ex, ey) = (to.0 - from.0, to.1 - from.1);
+    let mid = ((from.0 + to.0) / 2.0, (from.1 + to.1) / 2.0);
+    let ctrl = (mid.0 + ey * 0.15, mid.1 - ex * 0.15);
+    let apex = ((mid.0 + ctrl.0) / 2.0, (mid.1 + ctrl.1) / 2.0);
+    Curve { from, ctrl, to, label: (apex.0, apex.1 - 7.0) }
+}
+
+/// A link to a master that is not one of the lab's nodes: a short arrow up from the replica.
+pub fn dangling_curve(replica: (f64, f64)) -> Curve {
+    let top = replica.1 - HALF_H;
+    Curve {
+        from: (replica.0, top),
+        ctrl: (replica.0, top - 25.0),
+        to: (replica.0, top - 50.0),
+        label: (replica.0, top - 58.0),
+    }
+}
+
+/// Where the segment from a card's centre towards `other` leaves the card.
+fn card_edge(centre: (f64, f64), other: (f64, f64)) -> (f64, f64) {
+    let (dx, dy) = (other.0 - centre.0, other.1 - centre.1);
+    if dx == 0.0 && dy == 0.0 {
+        return centre;
+    }
+    let s = (HALF_W / dx.abs()).min(HALF_H / dy.abs());
+    (centre.0 + dx * s, centre.1 + dy * s)
+}
