@@ -197,8 +197,9 @@ fn replace_host(text: &str, from: &str, to: &str) -> String {
         let glued = |c: char| c.is_ascii_digit() || c == '.';
         let before_ok = if at > 0 { !rest[..at].ends_with(glued) } else { !out.ends_with(glued) };
         let after = &rest[at + from.len()..];
-        let after_ok = !after.starts_with(|c: char| c.is_ascii_digit())
-            && !(after.starts_with('.') && after[1..].starts_with(|c: char| c.is_ascii_digit()));
+        let longer_number = after.starts_with(|c: char| c.is_ascii_digit())
+            || (after.starts_with('.') && after[1..].starts_with(|c: char| c.is_ascii_digit()));
+        let after_ok = !longer_number;
         out.push_str(&rest[..at]);
         out.push_str(if before_ok && after_ok { to } else { from });
         rest = after;

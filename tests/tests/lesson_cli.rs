@@ -1,5 +1,6 @@
-//! `halab lesson run` from the command line: every lesson passes, a wrong expectation fails
-//! the run with what was seen, and the trace file is written.
+//! `halab lesson run` from the command line: every lesson passes, in the simulator and against
+//! live `halab server` processes; a wrong expectation fails the run with what was seen, and the
+//! trace file is written.
 
 use halab_tests::{halab_bin, TempDir};
 use std::path::Path;
@@ -24,6 +25,42 @@ fn every_lesson_file_passes_from_the_command_line() {
         n += 1;
     }
     assert!(n >= 3);
+}
+
+/// Every lesson, against real processes (`--live`): each run puts its nodes on its own
+/// 127.x addresses, so the lessons run side by side.
+#[test]
+fn every_lesson_file_passes_against_live_processes() {
+    let files: Vec<_> = std::fs::read_dir(lessons_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md") && !p.ends_with("README.md"))
+        .collect();
+    assert!(files.len() >= 10, "{:?}", files);
+    let runs: Vec<_> = files
+        .into_iter()
+        .map(|path| {
+            std::thread::spawn(move || {
+                let out = Command::new(halab_bin())
+                    .args(["lesson", "run", path.to_str().unwrap(), "--live"])
+                    .output()
+                    .unwrap();
+                (path, out)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (path, out) = run.join().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{} failed live:\n{}\n{}",
+            path.display(),
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("live halab server processes") && stdout.contains(" 0 failed"), "{}", stdout);
+    }
 }
 
 #[test]
