@@ -1,5 +1,6 @@
 //! Property tests for the protocol layer: RESP frames round-trip, arbitrary bytes never make
-//! the parser or a node panic, and splitting input at any point gives the same commands.
+//! the parser or a node panic — as a server, or as a replica reading its master's handshake
+//! replies, snapshot and stream — and splitting input at any point gives the same commands.
 //! A failure prints the seed and the minimal input proptest found.
 
 use bytes::{Bytes, BytesMut};
@@ -144,6 +145,56 @@ proptest! {
             full.extend(args.iter().cloned());
             n.handle(1_700_000_000_000, Input::Data { conn: 1, bytes: &Frame::command(&full) });
             while n.poll().is_some() {}
+        }
+    }
+
+    /// A replica fed arbitrary bytes by its "master" — after plausible handshake replies, a
+    /// FULLRESYNC and a snapshot header, or from the first byte — never panics, and what it
+    /// sends back stays well-formed RESP.
+    #[test]
+    fn replica_survives_an_arbitrary_master(
+        prefix in 0usize..5,
+        chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 1..6),
+    ) {
+        let t = 1_700_000_000_000;
+        let mut n = node();
+        n.handle(t, Input::Connected { conn: 1, addr: "127.0.0.1:1".into(), laddr: "127.0.0.1:6379".into() });
+        n.handle(t, Input::Data { conn: 1, bytes: &Frame::command([b"REPLICAOF".as_slice(), b"127.0.0.1", b"6380"]) });
+        let mut link = None;
+        while let Some(o) = n.poll() {
+            if let Output::Connect { conn, .. } = o {
+                link = Some(conn);
+            }
+        }
+        let link = link.expect("REPLICAOF connects to the master");
+        n.handle(t, Input::Outbound { conn: link, result: Ok("127.0.0.1:50000".into()) });
+        let script: [&[u8]; 5] = [
+            b"+PONG\r\n",
+            b"+OK\r\n",
+            b"+OK\r\n",
+            b"+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n",
+            b"$40\r\n",
+        ];
+        for reply in &script[..prefix] {
+            n.handle(t, Input::Data { conn: link, bytes: reply });
+        }
+        for (i, c) in chunks.iter().enumerate() {
+            n.handle(t + i as u64 * 700, Input::Data { conn: link, bytes: c });
+            n.handle(t + i as u64 * 700, Input::Tick);
+        }
+        let mut sent = BytesMut::new();
+        while let Some(o) = n.poll() {
+            if let Output::Send { conn, bytes } = o {
+                if conn == link {
+                    sent.extend_from_slice(&bytes);
+                }
+            }
+        }
+        while !sent.is_empty() {
+            match Frame::decode(&mut sent) {
+                Ok(Some(_)) => {}
+                other => prop_assert!(false, "replica sent invalid RESP to its master: {:?}", other),
+            }
         }
     }
 }
