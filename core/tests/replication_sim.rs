@@ -278,3 +278,19 @@ fn the_same_seed_gives_the_same_replication_trace() {
     assert_eq!(a, run(9));
     assert!(a.contains("Successful partial resynchronization"), "{}", a);
 }
+
+#[test]
+fn a_replica_announces_the_address_it_is_told_to() {
+    let mut w = pair(10, "replica-announce-ip 10.0.0.9\nreplica-announce-port 7777\nreplica-priority 42\n");
+    let slave0 = info_field(&mut w, "m", "slave0");
+    assert!(slave0.starts_with("ip=10.0.0.9,port=7777,state=online,"), "{}", slave0);
+    assert!(has_log(&w, "m", "Replica 10.0.0.9:7777 asks for synchronization"));
+    assert_eq!(info_field(&mut w, "r", "slave_priority"), "42");
+    assert_eq!(
+        cmd(&mut w, "m", "ROLE").lines().take(4).collect::<Vec<_>>().join("\n"),
+        format!(
+            "1) \"master\"\n2) (integer) {}\n3) 1) 1) \"10.0.0.9\"\n      2) \"7777\"",
+            info_field(&mut w, "m", "master_repl_offset")
+        )
+    );
+}
