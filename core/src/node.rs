@@ -580,27 +580,7 @@ impl Server {
             self.bgsave_finished(&result);
             return;
         }
-        match &result {
-            Ok(_) => {
-                self.log(LogLevel::Notice, "DB saved on disk");
-                self.persist.dirty = 0;
-                self.persist.last_save_ms = self.now;
-                self.persist.rdb_saves += 1;
-                self.persist.last_bgsave_ok = true;
-            }
-            Err(e) => {
-                self.log(
-                    LogLevel::Warning,
-                    format!(
-                        "Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}",
-                        self.pid,
-                        self.config.get_str("dir"),
-                        e
-                    ),
-                );
-                self.persist.last_bgsave_ok = false;
-            }
-        }
+        self.record_save(&result, false);
         match purpose {
             PersistPurpose::Background | PersistPurpose::Sync => {}
             PersistPurpose::Save { conn } => {
@@ -628,13 +608,19 @@ impl Server {
 }
 
 impl Server {
-    /// A background save to disk ended (BGSAVE, a save point, or a snapshot for replicas).
-    fn bgsave_finished(&mut self, result: &Result<usize, String>) {
+    /// Log a finished save and keep INFO persistence's books: the changes it covered, when,
+    /// and whether it worked.
+    fn record_save(&mut self, result: &Result<usize, String>, background: bool) {
         match result {
             Ok(_) => {
                 self.log(LogLevel::Notice, "DB saved on disk");
-                self.log(LogLevel::Notice, "Background saving terminated with success");
-                self.persist.dirty = self.persist.dirty.saturating_sub(self.persist.dirty_at_bgsave_start);
+                if background {
+                    self.log(LogLevel::Notice, "Background saving terminated with success");
+                    // Writes made while the snapshot was written still wait for the next save.
+                    self.persist.dirty = self.persist.dirty.saturating_sub(self.persist.dirty_at_bgsave_start);
+                } else {
+                    self.persist.dirty = 0;
+                }
                 self.persist.last_save_ms = self.now;
                 self.persist.rdb_saves += 1;
                 self.persist.last_bgsave_ok = true;
@@ -649,10 +635,17 @@ impl Server {
                         e
                     ),
                 );
-                self.log(LogLevel::Warning, "Background saving error");
+                if background {
+                    self.log(LogLevel::Warning, "Background saving error");
+                }
                 self.persist.last_bgsave_ok = false;
             }
         }
+    }
+
+    /// A background save to disk ended (BGSAVE, a save point, or a snapshot for replicas).
+    fn bgsave_finished(&mut self, result: &Result<usize, String>) {
+        self.record_save(result, true);
         if let Some(start) = self.persist.bgsave_started_ms.take() {
             self.persist.last_bgsave_duration_ms = Some(self.now.saturating_sub(start));
         }

@@ -46,6 +46,25 @@ pub struct NodeView {
     pub flags: Vec<String>,
 }
 
+impl NodeView {
+    /// A node whose process is not running.
+    pub fn down(name: &str, addr: &str) -> NodeView {
+        NodeView {
+            name: name.to_string(),
+            addr: addr.to_string(),
+            up: false,
+            role: "down".into(),
+            run_id: String::new(),
+            master_replid: String::new(),
+            master_repl_offset: 0,
+            keys: Vec::new(),
+            connected_clients: 0,
+            slots: Vec::new(),
+            flags: vec!["down".into()],
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkView {
     pub from: String,
@@ -113,19 +132,7 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
                     flags: Vec::new(),
                 });
             }
-            None => nodes.push(NodeView {
-                name: name.clone(),
-                addr,
-                up: false,
-                role: "down".into(),
-                run_id: String::new(),
-                master_replid: String::new(),
-                master_repl_offset: 0,
-                keys: Vec::new(),
-                connected_clients: 0,
-                slots: Vec::new(),
-                flags: vec!["down".into()],
-            }),
+            None => nodes.push(NodeView::down(&name, &addr)),
         }
     }
     let faults = world.faulty_links();
@@ -252,19 +259,7 @@ pub fn from_observed(nodes: &[Observed], elapsed_ms: u64) -> ViewModel {
     let mut links = Vec::new();
     for n in nodes {
         let Some(info) = n.info else {
-            views.push(NodeView {
-                name: n.name.to_string(),
-                addr: n.addr.to_string(),
-                up: false,
-                role: "down".into(),
-                run_id: String::new(),
-                master_replid: String::new(),
-                master_repl_offset: 0,
-                keys: Vec::new(),
-                connected_clients: 0,
-                slots: Vec::new(),
-                flags: vec!["down".into()],
-            });
+            views.push(NodeView::down(n.name, n.addr));
             continue;
         };
         let field = |f: &str| info_field(info, f).unwrap_or_default();

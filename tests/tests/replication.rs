@@ -277,6 +277,20 @@ struct Pair {
     _dirs: (TempDir, TempDir),
 }
 
+/// The same check twice, on halab and on redis-server: the expectation is Redis's own.
+macro_rules! twins {
+    ($on_halab:ident, $on_redis:ident, $check:ident) => {
+        #[test]
+        fn $on_halab() {
+            $check(Flavor::Halab);
+        }
+        #[test]
+        fn $on_redis() {
+            $check(Flavor::Redis);
+        }
+    };
+}
+
 fn pair(master: Flavor, replica: Flavor, tag: &str, master_args: &[&str]) -> Pair {
     let (md, rd) = (TempDir::new(&format!("{tag}-m")), TempDir::new(&format!("{tag}-r")));
     let mut margs = vec!["--repl-diskless-sync", "no"];
@@ -421,15 +435,11 @@ fn replica_leaves_expiry_to_the_master(flavor: Flavor) {
     assert_eq!(rc.call(&["DBSIZE"]), int(1));
 }
 
-#[test]
-fn halab_replica_leaves_expiry_to_the_master() {
-    replica_leaves_expiry_to_the_master(Flavor::Halab);
-}
-
-#[test]
-fn redis_replica_leaves_expiry_to_the_master() {
-    replica_leaves_expiry_to_the_master(Flavor::Redis);
-}
+twins!(
+    halab_replica_leaves_expiry_to_the_master,
+    redis_replica_leaves_expiry_to_the_master,
+    replica_leaves_expiry_to_the_master
+);
 
 // ───────────────────────────── 2. redis replica of a halab master ─────────────────────────────
 
@@ -507,25 +517,9 @@ fn client_list_by_type(flavor: Flavor) {
     assert!(!normal.contains(" flags=M "), "the master listed as normal:\n{}", normal);
 }
 
-#[test]
-fn client_list_by_type_on_halab() {
-    client_list_by_type(Flavor::Halab);
-}
+twins!(client_list_by_type_on_halab, client_list_by_type_on_redis, client_list_by_type);
 
-#[test]
-fn client_list_by_type_on_redis() {
-    client_list_by_type(Flavor::Redis);
-}
-
-#[test]
-fn client_kill_by_type_cuts_the_link_on_halab() {
-    client_kill_by_type(Flavor::Halab);
-}
-
-#[test]
-fn client_kill_by_type_cuts_the_link_on_redis() {
-    client_kill_by_type(Flavor::Redis);
-}
+twins!(client_kill_by_type_cuts_the_link_on_halab, client_kill_by_type_cuts_the_link_on_redis, client_kill_by_type);
 
 /// `CLIENT KILL ID` of a replica's connection: the master forgets that replica.
 fn client_kill_replica_by_id(flavor: Flavor) {
@@ -545,15 +539,11 @@ fn client_kill_replica_by_id(flavor: Flavor) {
     assert!(p.master.log().contains(&lost), "no {:?} in\n{}", lost, log_tail(&p.master));
 }
 
-#[test]
-fn client_kill_id_of_a_replica_forgets_it_on_halab() {
-    client_kill_replica_by_id(Flavor::Halab);
-}
-
-#[test]
-fn client_kill_id_of_a_replica_forgets_it_on_redis() {
-    client_kill_replica_by_id(Flavor::Redis);
-}
+twins!(
+    client_kill_id_of_a_replica_forgets_it_on_halab,
+    client_kill_id_of_a_replica_forgets_it_on_redis,
+    client_kill_replica_by_id
+);
 
 // ───────────────────────────── 3. halab replica of a redis master ─────────────────────────────
 
@@ -796,15 +786,11 @@ fn replica_restart_beyond_backlog(flavor: Flavor) {
     assert_eq!(master.log().matches("Starting BGSAVE for SYNC").count(), 2, "{}", log_tail(&master));
 }
 
-#[test]
-fn halab_replica_beyond_the_backlog_gets_a_full_resync() {
-    replica_restart_beyond_backlog(Flavor::Halab);
-}
-
-#[test]
-fn redis_replica_beyond_the_backlog_gets_a_full_resync() {
-    replica_restart_beyond_backlog(Flavor::Redis);
-}
+twins!(
+    halab_replica_beyond_the_backlog_gets_a_full_resync,
+    redis_replica_beyond_the_backlog_gets_a_full_resync,
+    replica_restart_beyond_backlog
+);
 
 // ───────────────────────────── 7. chained replication ─────────────────────────────
 
@@ -844,15 +830,7 @@ fn chained(flavor: Flavor) {
     wait_synced(&b, &c);
 }
 
-#[test]
-fn chained_replicas_on_halab() {
-    chained(Flavor::Halab);
-}
-
-#[test]
-fn chained_replicas_on_redis() {
-    chained(Flavor::Redis);
-}
+twins!(chained_replicas_on_halab, chained_replicas_on_redis, chained);
 
 // ───────────────────────────── 8. promotion ─────────────────────────────
 
@@ -911,15 +889,7 @@ fn promotion(flavor: Flavor) {
     assert!(b.log().contains("Partial resynchronization request from"), "{}", log_tail(&b));
 }
 
-#[test]
-fn promoted_halab_replica_keeps_the_old_history() {
-    promotion(Flavor::Halab);
-}
-
-#[test]
-fn promoted_redis_replica_keeps_the_old_history() {
-    promotion(Flavor::Redis);
-}
+twins!(promoted_halab_replica_keeps_the_old_history, promoted_redis_replica_keeps_the_old_history, promotion);
 
 // ───────────────────────────── 9. WAIT and min-replicas ─────────────────────────────
 
@@ -947,15 +917,7 @@ fn wait_and_min_replicas(flavor: Flavor) {
     );
 }
 
-#[test]
-fn wait_and_min_replicas_on_halab() {
-    wait_and_min_replicas(Flavor::Halab);
-}
-
-#[test]
-fn wait_and_min_replicas_on_redis() {
-    wait_and_min_replicas(Flavor::Redis);
-}
+twins!(wait_and_min_replicas_on_halab, wait_and_min_replicas_on_redis, wait_and_min_replicas);
 
 // ───────────────────────────── 10. masterauth ─────────────────────────────
 
@@ -993,12 +955,4 @@ fn wrong_masterauth(flavor: Flavor) {
     assert_eq!(replica.client().call(&["GET", "k"]), bulk("v"));
 }
 
-#[test]
-fn wrong_masterauth_then_right_one_on_halab() {
-    wrong_masterauth(Flavor::Halab);
-}
-
-#[test]
-fn wrong_masterauth_then_right_one_on_redis() {
-    wrong_masterauth(Flavor::Redis);
-}
+twins!(wrong_masterauth_then_right_one_on_halab, wrong_masterauth_then_right_one_on_redis, wrong_masterauth);
