@@ -312,6 +312,7 @@ pub struct Replication {
     seldb: Option<usize>,
     /// Stream produced since the last flush to replicas.
     stream: BytesMut,
+    scratch: BytesMut,
     /// The sync snapshot being produced, and whether it goes over the socket.
     pub sync_job: Option<(u64, bool)>,
     /// A full sync is needed but not started yet (diskless delay, or a save is running).
@@ -344,6 +345,7 @@ impl Replication {
             cached_master: None,
             seldb: None,
             stream: BytesMut::new(),
+            scratch: BytesMut::new(),
             sync_job: None,
             sync_wanted_since: None,
             multi_emitted: false,
@@ -391,11 +393,11 @@ impl Replication {
 /// Encode a command as the RESP array a client would send.
 pub fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
     out.extend_from_slice(b"*");
-    out.extend_from_slice(args.len().to_string().as_bytes());
+    crate::resp::push_int(out, args.len() as i64);
     out.extend_from_slice(b"\r\n");
     for a in args {
         out.extend_from_slice(b"$");
-        out.extend_from_slice(a.len().to_string().as_bytes());
+        crate::resp::push_int(out, a.len() as i64);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
@@ -442,7 +444,9 @@ impl Server {
         if !self.repl.feeding() || self.repl.is_replica() {
             return;
         }
-        let mut buf = BytesMut::new();
+        // One scratch buffer serves every propagated command.
+        let mut buf = std::mem::take(&mut self.repl.scratch);
+        buf.clear();
         if self.repl.seldb != Some(db) {
             encode_command(&mut buf, &[b"SELECT", db.to_string().as_bytes()]);
             self.repl.seldb = Some(db);
@@ -453,6 +457,7 @@ impl Server {
         }
         encode_command(&mut buf, args);
         self.feed_raw(&buf);
+        self.repl.scratch = buf;
     }
 
     /// EXEC finished: close the transaction in the stream if it wrote anything.

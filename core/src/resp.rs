@@ -527,6 +527,11 @@ pub fn int_bytes(v: i64) -> Bytes {
     Bytes::copy_from_slice(itoa_buf(v).as_bytes_mut())
 }
 
+/// Append the decimal text of `v` to `out`, without allocating.
+pub fn push_int(out: &mut BytesMut, v: i64) {
+    out.extend_from_slice(itoa_buf(v).as_bytes_mut());
+}
+
 /// A small stack buffer for integer formatting without allocation.
 struct ItoaBuf {
     bytes: [u8; 20],
