@@ -173,6 +173,8 @@ pub struct Replica {
     pub sync_note: String,
     /// The snapshot job it was promised with `+FULLRESYNC`; `None` while it waits for one.
     pub snapshot_job: Option<u64>,
+    /// It asked with the old `SYNC`: no `+FULLRESYNC` line, the snapshot comes directly.
+    pub legacy_sync: bool,
 }
 
 impl Replica {
@@ -326,6 +328,8 @@ pub struct Replication {
     /// When the last replica left (for `repl-backlog-ttl`).
     no_replicas_since: Option<u64>,
     next_outbound: u64,
+    /// When the last failed handshake reconnected at once.
+    last_failure_ms: u64,
     /// Clients blocked in WAIT.
     pub waiting: Vec<ConnId>,
     /// A `REPLCONF GETACK` must go out at the end of this event (WAIT asked for acks).
@@ -354,6 +358,7 @@ impl Replication {
             last_ping_ms: 0,
             no_replicas_since: None,
             next_outbound: 0,
+            last_failure_ms: 0,
             waiting: Vec::new(),
             get_ack_pending: false,
         }
@@ -581,6 +586,7 @@ impl Server {
             diskless: false,
             sync_note: String::new(),
             snapshot_job: None,
+            legacy_sync: args[0].eq_ignore_ascii_case(b"sync"),
         };
         let name = replica.name();
         self.repl_log(format!("Replica {} asks for synchronization", name));
@@ -750,7 +756,9 @@ impl Server {
                 r.diskless = diskless;
                 r.snapshot_job = Some(id);
                 r.pending.clear();
-                self.outputs.push_back(Output::Send { conn: r.conn, bytes: reply.clone() });
+                if !r.legacy_sync {
+                    self.outputs.push_back(Output::Send { conn: r.conn, bytes: reply.clone() });
+                }
             }
         }
     }
@@ -1195,8 +1203,35 @@ impl Server {
             self.repl_log(format!("Master is currently unable to PSYNC but should be in the future: {}", line));
             self.abort_handshake();
         } else {
-            self.log(LogLevel::Warning, format!("Unexpected reply to PSYNC from master: {}", line));
-            self.abort_handshake();
+            // Redis falls back to the pre-2.8 SYNC, which a master in error answers with its
+            // error where the snapshot would be.
+            if line.starts_with("-ERR") {
+                self.repl_log(format!("Master does not support PSYNC or is in error state (reply: {})", line));
+            } else {
+                self.log(LogLevel::Warning, format!("Unexpected reply to PSYNC from master: {}", line));
+            }
+            self.repl_log("Retrying with SYNC...");
+            self.send_to_master(&[b"SYNC"]);
+            let link = self.repl.master.as_mut().unwrap();
+            link.full_sync_id = None;
+            link.state = LinkState::Transfer;
+            link.transfer_started_ms = self.now;
+            link.framing = None;
+            link.image.clear();
+        }
+    }
+
+    /// A failed handshake (Redis's `cancelReplicationHandshake(1)`): reconnect at once, as
+    /// Redis does — but at most once a second, where Redis loops as fast as the network goes
+    /// (a simulated world would fill its trace with the same lines).
+    fn handshake_failed(&mut self) {
+        self.abort_handshake();
+        let Some(link) = self.repl.master.as_ref() else { return };
+        if self.now.saturating_sub(self.repl.last_failure_ms) >= 1000 {
+            self.repl.last_failure_ms = self.now;
+            let where_to = format!("{}:{}", link.host, link.port);
+            self.repl_log(format!("Reconnecting to MASTER {} after failure", where_to));
+            self.connect_to_master(false);
         }
     }
 
@@ -1223,7 +1258,7 @@ impl Server {
             if let Some(err) = line.strip_prefix('-') {
                 let msg = format!("MASTER aborted replication with an error: {}", err);
                 self.log(LogLevel::Warning, msg);
-                self.abort_handshake();
+                self.handshake_failed();
                 return None;
             }
             let framing = if let Some(mark) = line.strip_prefix("$EOF:") {
@@ -1269,8 +1304,10 @@ impl Server {
         }
         let image = std::mem::take(&mut link.image);
         let rest = link.inbuf.split();
-        let (id, offset) = link.full_sync_id.clone().unwrap_or_default();
+        let promised = link.full_sync_id.clone();
         link.framing = None;
+        // After a legacy SYNC the master named no stream: start one of our own at 0.
+        let (id, offset) = promised.unwrap_or_else(|| (self.rng.hex40(), 0));
         Some(self.snapshot_received(image, id, offset, rest))
     }
 
@@ -1474,7 +1511,7 @@ impl Server {
                     if now.saturating_sub(last_io) > timeout =>
                 {
                     self.log(LogLevel::Warning, "Timeout connecting to the MASTER...");
-                    self.abort_handshake();
+                    self.handshake_failed();
                 }
                 _ => {}
             }

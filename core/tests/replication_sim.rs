@@ -294,3 +294,27 @@ fn a_replica_announces_the_address_it_is_told_to() {
         )
     );
 }
+
+#[test]
+fn a_missing_masterauth_falls_back_to_sync_and_fails_like_redis() {
+    let mut w = World::new(11);
+    add_node(&mut w, "m", "127.0.0.1:6379", "requirepass pw\nrepl-diskless-sync no\n");
+    add_node(&mut w, "r", "127.0.0.1:6380", "port 6380\n");
+    cmd(&mut w, "r", "REPLICAOF 127.0.0.1 6379");
+    w.advance(2500);
+    for line in [
+        "(Non critical) Master does not understand REPLCONF listening-port: -NOAUTH Authentication required.",
+        "Unexpected reply to PSYNC from master: -NOAUTH Authentication required.",
+        "Retrying with SYNC...",
+        "MASTER aborted replication with an error: NOAUTH Authentication required.",
+        "Reconnecting to MASTER 127.0.0.1:6379 after failure",
+    ] {
+        assert!(has_log(&w, "r", line), "no {:?} in {:#?}", line, logs(&w, "r"));
+    }
+    // At most one immediate retry a second, then the cron's.
+    assert!(count_log(&w, "r", "Retrying with SYNC...") <= 6, "{:#?}", logs(&w, "r"));
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "down");
+    cmd(&mut w, "r", "CONFIG SET masterauth pw");
+    w.advance(2000);
+    assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
+}
