@@ -305,6 +305,11 @@ pub trait LessonTarget {
     fn wait(&mut self, ms: u64);
     /// Log lines of a node so far, rendered as Redis writes them.
     fn logs(&self, node: &str) -> Vec<String>;
+    /// How long an expectation (log, view, info) may wait to come true, in ms. The simulator
+    /// has every effect at once (0); live processes log and answer a moment later.
+    fn patience_ms(&self) -> u64 {
+        0
+    }
     fn view(&self) -> ViewModel;
     /// The node's `INFO everything` text, or `None` while it is down.
     fn info(&mut self, node: &str) -> Option<String>;
@@ -452,6 +457,25 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
             target.wait(*ms);
             (true, None, String::new())
         }
+        Action::ExpectLog { .. } | Action::ExpectView { .. } | Action::ExpectInfo { .. } => {
+            // Check, and on a live target check again until it holds or patience runs out.
+            let mut waited = 0;
+            loop {
+                let outcome = check_expectation(&step.action, target);
+                if outcome.0 || waited >= target.patience_ms() {
+                    break outcome;
+                }
+                target.wait(50);
+                waited += 50;
+            }
+        }
+    };
+    StepResult { number, text: step.text.clone(), ok, expected, seen }
+}
+
+/// Evaluate an `expect …` step once: (holds, what was expected, what was seen).
+fn check_expectation(action: &Action, target: &mut dyn LessonTarget) -> (bool, Option<String>, String) {
+    match action {
         Action::ExpectLog { node, text } => {
             let logs = target.logs(node);
             let hit = logs.iter().find(|l| contains_pattern(l, text)).cloned();
@@ -493,8 +517,8 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
             };
             (matches_pattern(value, &seen), Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
         }
-    };
-    StepResult { number, text: step.text.clone(), ok, expected, seen }
+        _ => (true, None, String::new()),
+    }
 }
 
 /// Build the topology, then run every step; a failed expectation does not stop the run.

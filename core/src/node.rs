@@ -318,6 +318,10 @@ pub struct Stats {
     pub total_net_output_bytes: u64,
     pub total_net_repl_input_bytes: u64,
     pub total_net_repl_output_bytes: u64,
+    /// Full resyncs served, partial resyncs accepted and refused (a master's view).
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
     pub rejected_connections: u64,
     pub expired_keys: u64,
     pub keyspace_hits: u64,

@@ -596,13 +596,19 @@ impl Server {
             ("?".to_string(), -1)
         };
         client.role = ClientRole::Replica;
+        let partial_asked = asked_id != "?";
         // What we answered before (REPLCONF's +OK) must leave before the sync bytes, which
         // go straight to the connection.
         Server::flush_client(client, &mut self.outputs, &mut self.stats);
         if self.try_partial_resync(client, &mut replica, &asked_id, asked_offset) {
+            self.stats.sync_partial_ok += 1;
             self.repl.replicas.push(replica);
             self.repl.no_replicas_since = None;
             return;
+        }
+        self.stats.sync_full += 1;
+        if partial_asked {
+            self.stats.sync_partial_err += 1;
         }
         // Full resync: the replica will get `+FULLRESYNC <id> <offset>` when its snapshot
         // starts (the offset is the snapshot's), then the snapshot, then the stream from there.
@@ -757,6 +763,7 @@ impl Server {
                 r.snapshot_job = Some(id);
                 r.pending.clear();
                 if !r.legacy_sync {
+                    self.stats.total_net_repl_output_bytes += reply.len() as u64;
                     self.outputs.push_back(Output::Send { conn: r.conn, bytes: reply.clone() });
                 }
             }
@@ -798,17 +805,20 @@ impl Server {
                 out.extend_from_slice(format!("$EOF:{}\r\n", mark).as_bytes());
                 out.extend_from_slice(&image);
                 out.extend_from_slice(mark.as_bytes());
+                self.stats.total_net_repl_output_bytes += out.len() as u64;
                 self.outputs.push_back(Output::Send { conn: r.conn, bytes: out.freeze() });
                 r.state = ReplicaState::WaitAck;
                 names.push((r.name(), true));
             } else {
                 out.extend_from_slice(format!("${}\r\n", image.len()).as_bytes());
+                self.stats.total_net_repl_output_bytes += (out.len() + image.len()) as u64;
                 self.outputs.push_back(Output::Send { conn: r.conn, bytes: out.freeze() });
                 self.outputs.push_back(Output::Send { conn: r.conn, bytes: image.clone() });
                 r.state = ReplicaState::Online;
                 r.ack_ms = self.now;
                 let pending = r.pending.split().freeze();
                 if !pending.is_empty() {
+                    self.stats.total_net_repl_output_bytes += pending.len() as u64;
                     self.outputs.push_back(Output::Send { conn: r.conn, bytes: pending });
                 }
                 names.push((r.name(), false));

@@ -318,3 +318,22 @@ fn a_missing_masterauth_falls_back_to_sync_and_fails_like_redis() {
     w.advance(2000);
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
 }
+
+#[test]
+fn info_stats_count_full_and_partial_syncs_and_replication_bytes() {
+    let mut w = pair(12, "repl-timeout 3\n");
+    let stat = |w: &mut World, node: &str, f: &str| {
+        let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &["INFO", "stats"]) else { panic!() };
+        halab_core::lesson::info_field(&String::from_utf8_lossy(&text), f).unwrap()
+    };
+    assert_eq!(stat(&mut w, "m", "sync_full"), "1");
+    // REPLICAOF from a master asks to continue its own stream: a refused partial resync.
+    assert_eq!(stat(&mut w, "m", "sync_partial_err"), "1");
+    w.apply(WorldInput::Fault(Fault::Cut { from: n("m"), to: n("r"), one_way: false }));
+    w.advance(5000);
+    w.apply(WorldInput::Fault(Fault::Heal { a: n("m"), b: n("r") }));
+    w.advance(3000);
+    assert_eq!(stat(&mut w, "m", "sync_partial_ok"), "1");
+    assert!(stat(&mut w, "m", "total_net_repl_output_bytes").parse::<u64>().unwrap() > 100);
+    assert!(stat(&mut w, "r", "total_net_repl_input_bytes").parse::<u64>().unwrap() > 100);
+}

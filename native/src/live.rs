@@ -320,6 +320,10 @@ impl LessonTarget for LiveTarget {
         self.node_logs(node)
     }
 
+    fn patience_ms(&self) -> u64 {
+        2000
+    }
+
     fn view(&self) -> ViewModel {
         let names: Vec<String> = self.nodes.keys().cloned().collect();
         let mut infos = Vec::new();
