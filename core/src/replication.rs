@@ -55,49 +55,93 @@ pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
 /// the ids a driver gives to accepted connections.
 pub const OUTBOUND_CONN_BASE: ConnId = 1 << 62;
 
-/// The last `size` bytes of the replication stream (Redis's `repl_backlog`).
+/// The recent replication stream (Redis's `repl_backlog`), kept the way 7.0 keeps it so that
+/// `repl_backlog_histlen` and `repl_backlog_first_byte_offset` show the same figures.
+///
+/// 7.0 stores the stream in blocks of at least 16 KB (`PROTO_REPLY_CHUNK_BYTES`), each as large
+/// as the allocator made it (jemalloc rounds 16 KB + a 40-byte header up to 20 KB, so a block
+/// holds 20440 bytes). Data fills the last block, then a new one. Only when a block is added
+/// does it drop blocks from the front, and only while what remains still covers
+/// `repl-backlog-size`: the history is between the configured size and one block more.
 #[derive(Debug, Clone)]
 pub struct Backlog {
-    ring: Vec<u8>,
-    /// Index in `ring` where the next byte goes.
-    head: usize,
-    /// How many bytes of history the ring holds (`repl_backlog_histlen`).
+    blocks: std::collections::VecDeque<Vec<u8>>,
+    /// The capacity of each block (full ones hold exactly that much).
+    capacities: std::collections::VecDeque<usize>,
+    size: usize,
+    /// How many bytes of history it holds (`repl_backlog_histlen`).
     pub histlen: usize,
     /// Stream offset of the oldest byte held (`repl_backlog_first_byte_offset`).
     pub first_offset: u64,
 }
 
+/// `PROTO_REPLY_CHUNK_BYTES`: the smallest block.
+const BLOCK_MIN: usize = 16 * 1024;
+/// `sizeof(replBufBlock)`: the header allocated with each block.
+const BLOCK_HEADER: usize = 40;
+/// `REPL_BACKLOG_TRIM_BLOCKS_PER_CALL`.
+const TRIM_BLOCKS_PER_CALL: usize = 10;
+
+/// The usable bytes of a block for `len` bytes of data: the jemalloc size class of
+/// `max(len, 16 KB) + header`, less the header. Above 16 KB, jemalloc's classes are four per
+/// doubling (20, 24, 28, 32, 40 KB …).
+fn block_capacity(len: usize) -> usize {
+    let request = len.max(BLOCK_MIN) + BLOCK_HEADER;
+    let power = usize::BITS - 1 - (request - 1).leading_zeros();
+    let step = 1usize << (power - 2);
+    request.div_ceil(step) * step - BLOCK_HEADER
+}
+
 impl Backlog {
-    /// A backlog whose first byte will be stream offset `next_offset`.
+    /// A backlog of `size` bytes whose first byte will be stream offset `next_offset`.
     pub fn new(size: usize, next_offset: u64) -> Backlog {
-        Backlog { ring: vec![0; size.max(1)], head: 0, histlen: 0, first_offset: next_offset }
+        Backlog {
+            blocks: Default::default(),
+            capacities: Default::default(),
+            size: size.max(1),
+            histlen: 0,
+            first_offset: next_offset,
+        }
     }
 
+    /// The configured size (`repl-backlog-size`).
     pub fn size(&self) -> usize {
-        self.ring.len()
+        self.size
     }
 
     pub fn push(&mut self, mut bytes: &[u8]) {
-        let size = self.ring.len();
-        if bytes.len() > size {
-            let skip = bytes.len() - size;
-            self.first_offset += (self.histlen + skip) as u64;
-            self.histlen = 0;
-            bytes = &bytes[skip..];
+        if let (Some(tail), Some(&cap)) = (self.blocks.back_mut(), self.capacities.back()) {
+            let n = bytes.len().min(cap - tail.len());
+            tail.extend_from_slice(&bytes[..n]);
+            self.histlen += n;
+            bytes = &bytes[n..];
         }
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let n = rest.len().min(size - self.head);
-            self.ring[self.head..self.head + n].copy_from_slice(&rest[..n]);
-            self.head = (self.head + n) % size;
-            rest = &rest[n..];
+        if !bytes.is_empty() {
+            let cap = block_capacity(bytes.len());
+            let mut block = Vec::with_capacity(cap.min(1 << 20));
+            block.extend_from_slice(bytes);
+            self.blocks.push_back(block);
+            self.capacities.push_back(cap);
+            self.histlen += bytes.len();
+            self.trim();
         }
-        let grown = self.histlen + bytes.len();
-        if grown > size {
-            self.first_offset += (grown - size) as u64;
-            self.histlen = size;
-        } else {
-            self.histlen = grown;
+    }
+
+    /// 7.0's `incrementalTrimReplicationBacklog`: drop whole blocks from the front while the
+    /// rest still holds more than `size` bytes.
+    fn trim(&mut self) {
+        for _ in 0..TRIM_BLOCKS_PER_CALL {
+            if self.histlen <= self.size || self.blocks.len() <= 1 {
+                return;
+            }
+            let first = self.blocks[0].len();
+            if self.histlen - first <= self.size {
+                return;
+            }
+            self.blocks.pop_front();
+            self.capacities.pop_front();
+            self.histlen -= first;
+            self.first_offset += first as u64;
         }
     }
 
@@ -108,28 +152,23 @@ impl Backlog {
 
     /// The bytes from stream offset `from` to the end (`covers(from)` must hold).
     pub fn since(&self, from: u64) -> Vec<u8> {
-        let skip = (from - self.first_offset) as usize;
-        let len = self.histlen - skip;
-        let size = self.ring.len();
-        let start = (self.head + size - self.histlen + skip) % size;
-        let mut out = Vec::with_capacity(len);
-        let first = len.min(size - start);
-        out.extend_from_slice(&self.ring[start..start + first]);
-        out.extend_from_slice(&self.ring[..len - first]);
+        let mut skip = (from - self.first_offset) as usize;
+        let mut out = Vec::with_capacity(self.histlen - skip);
+        for block in &self.blocks {
+            if skip >= block.len() {
+                skip -= block.len();
+                continue;
+            }
+            out.extend_from_slice(&block[skip..]);
+            skip = 0;
+        }
         out
     }
 
-    /// Change the size keeping the newest history (`CONFIG SET repl-backlog-size`).
+    /// `CONFIG SET repl-backlog-size`: a new size, trimmed to as 7.0 trims.
     pub fn resize(&mut self, size: usize) {
-        let end = self.first_offset + self.histlen as u64;
-        let keep = self.since(self.first_offset);
-        *self = Backlog::new(size, end);
-        self.first_offset = end - keep.len().min(size) as u64;
-        self.histlen = 0;
-        let from = keep.len().saturating_sub(size);
-        let first = self.first_offset;
-        self.push(&keep[from..]);
-        self.first_offset = first;
+        self.size = size.max(1);
+        self.trim();
     }
 }
 
@@ -1622,33 +1661,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backlog_keeps_the_newest_bytes_and_their_offsets() {
-        let mut b = Backlog::new(8, 1);
-        b.push(b"abcde");
-        assert_eq!((b.first_offset, b.histlen), (1, 5));
-        assert_eq!(b.since(3), b"cde");
-        b.push(b"fghij");
-        assert_eq!((b.first_offset, b.histlen), (3, 8));
-        assert_eq!(b.since(3), b"cdefghij");
-        assert!(!b.covers(2));
-        assert!(b.covers(11));
-        assert!(b.since(11).is_empty());
-        b.push(b"0123456789xyz");
-        assert_eq!((b.first_offset, b.histlen), (16, 8));
-        assert_eq!(b.since(16), b"56789xyz");
+    fn blocks_are_sized_as_jemalloc_sizes_them() {
+        assert_eq!(block_capacity(10), 20440);
+        assert_eq!(block_capacity(20440), 20440);
+        assert_eq!(block_capacity(20441), 24536);
+        assert_eq!(block_capacity(100_000), 114_648);
     }
 
     #[test]
-    fn backlog_resize_keeps_history() {
-        let mut b = Backlog::new(8, 1);
-        b.push(b"abcdefgh");
-        b.resize(4);
-        assert_eq!((b.first_offset, b.histlen), (5, 4));
-        assert_eq!(b.since(5), b"efgh");
-        b.resize(16);
-        assert_eq!(b.since(5), b"efgh");
-        b.push(b"ij");
-        assert_eq!(b.since(5), b"efghij");
+    fn backlog_keeps_whole_blocks_covering_its_size() {
+        let mut b = Backlog::new(16384, 1);
+        let chunk = vec![b'x'; 1000];
+        for _ in 0..20 {
+            b.push(&chunk);
+        }
+        // 20000 bytes fit the first block: nothing dropped yet, though more than the size.
+        assert_eq!((b.first_offset, b.histlen), (1, 20000));
+        for _ in 0..30 {
+            b.push(&chunk);
+        }
+        // 50000 bytes: blocks of 20440, 20440, 9120. Dropping the first leaves 29560 > 16384,
+        // dropping the second would leave 9120: one block goes.
+        assert_eq!((b.first_offset, b.histlen), (20441, 29560));
+        assert!(b.covers(20441) && !b.covers(20440) && b.covers(50001));
+        assert_eq!(b.since(50000), b"x");
+        assert_eq!(b.since(20441).len(), 29560);
+        b.resize(1 << 20);
+        assert_eq!(b.histlen, 29560);
     }
 
     #[test]
