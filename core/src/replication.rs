@@ -282,12 +282,9 @@ pub struct MasterLink {
     image: Vec<u8>,
     /// The replid and offset `+FULLRESYNC` announced.
     full_sync_id: Option<(String, u64)>,
-    /// What we asked PSYNC for, to know what `+CONTINUE` continues.
-    asked: Option<(String, u64)>,
     pub last_io_ms: u64,
     /// When the link went down (`master_link_down_since_seconds`); `None` if it never was up.
     pub down_since_ms: Option<u64>,
-    pub transfer_started_ms: u64,
     /// Bytes of the master client's stream received but not yet applied.
     unapplied: BytesMut,
     /// Offset of the stream applied so far (`slave_repl_offset`), once synced.
@@ -309,10 +306,8 @@ impl MasterLink {
             framing: None,
             image: Vec::new(),
             full_sync_id: None,
-            asked: None,
             last_io_ms: now,
             down_since_ms: None,
-            transfer_started_ms: 0,
             unapplied: BytesMut::new(),
             applied: None,
             read: None,
@@ -1214,7 +1209,6 @@ impl Server {
         let off_text = if id == "?" { "-1".to_string() } else { offset.to_string() };
         self.send_to_master(&[b"PSYNC", id.as_bytes(), off_text.as_bytes()]);
         let link = self.repl.master.as_mut().unwrap();
-        link.asked = Some((id, offset));
         link.state = LinkState::ReceivePsync;
     }
 
@@ -1229,7 +1223,6 @@ impl Server {
             let link = self.repl.master.as_mut().unwrap();
             link.full_sync_id = Some((id.to_string(), off));
             link.state = LinkState::Transfer;
-            link.transfer_started_ms = self.now;
             link.framing = None;
             link.image.clear();
         } else if let Some(rest) = line.strip_prefix("+CONTINUE") {
@@ -1264,7 +1257,6 @@ impl Server {
             let link = self.repl.master.as_mut().unwrap();
             link.full_sync_id = None;
             link.state = LinkState::Transfer;
-            link.transfer_started_ms = self.now;
             link.framing = None;
             link.image.clear();
         }
