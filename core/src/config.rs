@@ -1536,7 +1536,12 @@ impl Config {
                 continue;
             }
             written[i] = true;
-            out.extend(self.directive_lines(p.name, &self.values[i]));
+            let lines = self.directive_lines(p.name, &self.values[i]);
+            if lines.is_empty() {
+                // Redis blanks the line of a directive that no longer applies.
+                out.push(String::new());
+            }
+            out.extend(lines);
         }
         let mut generated = Vec::new();
         for (i, p) in PARAMS.iter().enumerate() {
@@ -1569,6 +1574,8 @@ impl Config {
                 let w: Vec<&str> = value.split_whitespace().collect();
                 w.chunks(4).map(|c| format!("client-output-buffer-limit {}", c.join(" "))).collect()
             }
+            // No master (REPLICAOF NO ONE): the directive goes away.
+            "replicaof" if value.is_empty() => Vec::new(),
             "bind" | "replicaof" | "oom-score-adj-values" | "latency-tracking-info-percentiles" => {
                 vec![format!("{} {}", name, value)]
             }
@@ -1700,5 +1707,19 @@ mod tests {
         // Rewriting again is stable.
         let c2 = load(&text).unwrap();
         assert_eq!(c2.rewrite(&text), text);
+    }
+
+    #[test]
+    fn rewrite_follows_replicaof_and_drops_it_after_no_one() {
+        let original = "port 7001\nreplicaof 10.0.0.1 6379\n";
+        let mut c = load(original).unwrap();
+        assert!(c.set_internal("replicaof", "127.0.0.1 7000"));
+        let text = c.rewrite(original);
+        assert_eq!(text, "port 7001\nreplicaof 127.0.0.1 7000\n");
+        c.set_internal("replicaof", "");
+        let text = c.rewrite(&text);
+        assert_eq!(text, "port 7001\n\n");
+        // The rewritten file loads, as a master.
+        assert_eq!(load(&text).unwrap().replicaof(), None);
     }
 }
