@@ -992,21 +992,28 @@ impl Node {
             let before = client.inbuf.len();
             client.parser.authenticated = true;
             let parsed = client.parser.next(&mut client.inbuf);
+            // The parser keeps a partial command's bytes: they count as applied (our offset,
+            // what our replicas get) only once the whole command has run, as in Redis.
             let consumed = before - client.inbuf.len();
+            let parsed_so_far = match self.srv.repl.master.as_mut() {
+                Some(link) => {
+                    link.parsed_unapplied += consumed;
+                    link.parsed_unapplied
+                }
+                None => consumed,
+            };
             match parsed {
                 Ok(Some(args)) => {
                     let now = self.srv.now;
                     let mut ctx = Ctx { srv: &mut self.srv, client: &mut client, now };
                     command::execute(&mut ctx, args);
                     client.reply.buf.clear();
-                    self.srv.master_stream_applied(consumed);
-                }
-                Ok(None) => {
-                    if consumed > 0 {
-                        self.srv.master_stream_applied(consumed);
+                    if let Some(link) = self.srv.repl.master.as_mut() {
+                        link.parsed_unapplied = 0;
                     }
-                    break;
+                    self.srv.master_stream_applied(parsed_so_far);
                 }
+                Ok(None) => break,
                 Err(e) => {
                     self.srv.log(LogLevel::Warning, format!("Protocol error ({}) from master", e.0));
                     self.srv.clients.insert(conn, client);

@@ -287,6 +287,8 @@ pub struct MasterLink {
     pub down_since_ms: Option<u64>,
     /// Bytes of the master client's stream received but not yet applied.
     unapplied: BytesMut,
+    /// Of those, how many the parser has consumed into a command not complete yet.
+    pub parsed_unapplied: usize,
     /// Offset of the stream applied so far (`slave_repl_offset`), once synced.
     pub applied: Option<u64>,
     /// Offset of the stream read so far (`slave_read_repl_offset`).
@@ -309,6 +311,7 @@ impl MasterLink {
             last_io_ms: now,
             down_since_ms: None,
             unapplied: BytesMut::new(),
+            parsed_unapplied: 0,
             applied: None,
             read: None,
         }
@@ -631,6 +634,9 @@ impl Server {
         };
         client.role = ClientRole::Replica;
         let partial_asked = asked_id != "?";
+        // What the stream produced earlier in this event goes to the replicas already there:
+        // the new one gets it from the backlog or the snapshot.
+        self.flush_replication_stream();
         // What we answered before (REPLCONF's +OK) must leave before the sync bytes, which
         // go straight to the connection.
         Server::flush_client(client, &mut self.outputs, &mut self.stats);
@@ -771,6 +777,9 @@ impl Server {
             }
         }
         self.repl.sync_wanted_since = None;
+        // Stream produced before the snapshot belongs to replicas already online, not to the
+        // ones the snapshot is for.
+        self.flush_replication_stream();
         // The snapshot is the dataset at this offset: its replicas learn both now, and the
         // stream they will get after it starts here, with a SELECT.
         let id = if diskless {
@@ -1076,6 +1085,7 @@ impl Server {
         link.framing = None;
         link.image = Vec::new();
         link.unapplied.clear();
+        link.parsed_unapplied = 0;
         link.read = None;
         let applied = link.applied.take();
         if was_connected {
@@ -1378,6 +1388,7 @@ impl Server {
     fn attach_master_client(&mut self, offset: u64) {
         let link = self.repl.master.as_mut().unwrap();
         link.state = LinkState::Connected;
+        link.parsed_unapplied = 0;
         link.applied = Some(offset);
         link.read = Some(offset);
         link.down_since_ms = None;

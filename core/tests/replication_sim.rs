@@ -337,3 +337,53 @@ fn info_stats_count_full_and_partial_syncs_and_replication_bytes() {
     assert!(stat(&mut w, "m", "total_net_repl_output_bytes").parse::<u64>().unwrap() > 100);
     assert!(stat(&mut w, "r", "total_net_repl_input_bytes").parse::<u64>().unwrap() > 100);
 }
+
+/// Driven by hand as a replica: a command split across two reads counts in
+/// `slave_read_repl_offset` at once, in `slave_repl_offset` (what it ACKs and forwards) only
+/// once it has run.
+#[test]
+fn a_half_received_command_is_read_but_not_yet_applied() {
+    use halab_core::config::Config;
+    use halab_core::keyspace::Keyspace;
+    use halab_core::node::{Input, Node, NodeOptions, Output};
+    use halab_core::rdb::{encode_rdb, RdbAux};
+    let t = 1_795_383_386_000;
+    let mut node = Node::new(NodeOptions {
+        seed: 3,
+        pid: 7,
+        config: Config::default(),
+        config_file: None,
+        executable: "halab".into(),
+        start_ms: t,
+    });
+    node.handle(t, Input::Connected { conn: 1, addr: "127.0.0.1:5000".into(), laddr: "127.0.0.1:6379".into() });
+    node.handle(t, Input::Data { conn: 1, bytes: &Frame::command([b"REPLICAOF".as_slice(), b"127.0.0.1", b"6380"]) });
+    let link = std::iter::from_fn(|| node.poll())
+        .find_map(|o| match o {
+            Output::Connect { conn, .. } => Some(conn),
+            _ => None,
+        })
+        .unwrap();
+    node.handle(t, Input::Outbound { conn: link, result: Ok("127.0.0.1:50000".into()) });
+    let id = "0123456789abcdef0123456789abcdef01234567";
+    let image = encode_rdb(&Keyspace::new(16), &RdbAux::standard(t / 1000, 0, id, 100));
+    let mut handshake = format!("+PONG\r\n+OK\r\n+OK\r\n+FULLRESYNC {} 100\r\n${}\r\n", id, image.len()).into_bytes();
+    handshake.extend_from_slice(&image);
+    node.handle(t, Input::Data { conn: link, bytes: &handshake });
+    let set = Frame::command([b"SET".as_slice(), b"k", b"v"]);
+    node.handle(t, Input::Data { conn: link, bytes: &set[..10] });
+    let info = |node: &mut Node| {
+        let now = node.srv.now;
+        halab_core::command::server::info_text(&node.srv, now, &["replication".to_string()])
+    };
+    let text = info(&mut node);
+    assert!(text.contains("master_link_status:up"), "{}", text);
+    assert!(text.contains("slave_read_repl_offset:110\r\n"), "{}", text);
+    assert!(text.contains("slave_repl_offset:100\r\n"), "{}", text);
+    node.handle(t, Input::Data { conn: link, bytes: &set[10..] });
+    let text = info(&mut node);
+    let end = 100 + set.len();
+    assert!(text.contains(&format!("slave_read_repl_offset:{}\r\n", end)), "{}", text);
+    assert!(text.contains(&format!("slave_repl_offset:{}\r\n", end)), "{}", text);
+    assert!(text.contains(&format!("master_repl_offset:{}\r\n", end)), "{}", text);
+}
