@@ -64,6 +64,7 @@ pub struct LiveTarget {
 impl LiveTarget {
     pub fn new() -> std::io::Result<LiveTarget> {
         let pid = std::process::id();
+        remove_stale_runs();
         let root = std::env::temp_dir().join(format!("halab-lesson-{}", pid));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root)?;
@@ -109,15 +110,19 @@ impl LiveTarget {
 
     fn spawn(&mut self, name: &str) -> Result<(), String> {
         let node = self.nodes.get_mut(name).ok_or_else(|| format!("no node {}", name))?;
-        let child = Command::new(&self.exe)
-            .arg("server")
-            .arg(&node.conf)
-            .current_dir(&node.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {}", name, e))?;
+        let mut command = Command::new(&self.exe);
+        command.arg("server").arg(&node.conf).current_dir(&node.dir);
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        // The servers die with the runner, even when it is interrupted before its Drop runs.
+        // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no Rust state.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command.spawn().map_err(|e| format!("cannot start {}: {}", name, e))?;
         node.child = Some(child);
         let addr = node.live_addr();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -186,6 +191,18 @@ impl Drop for LiveTarget {
             self.kill(&n);
         }
         let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Remove the directories of earlier runs whose runner is gone (interrupted before cleaning up).
+fn remove_stale_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("halab-lesson-").and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if !std::path::Path::new(&format!("/proc/{}", pid)).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
