@@ -1531,6 +1531,11 @@ impl Server {
             return;
         }
         self.repl.last_cron_ms = now;
+        if self.repl.master.is_none() && self.repl.replicas.is_empty() && self.repl.backlog.is_none() {
+            // A node with no replication at all has nothing to do here but time out WAITs.
+            self.serve_waiting_clients();
+            return;
+        }
         let timeout = self.config.get_i64("repl-timeout").unwrap_or(60).max(1) as u64 * 1000;
         // Replica side.
         if let Some(link) = self.repl.master.as_ref() {
@@ -1621,7 +1626,11 @@ impl Server {
         if self.repl.master.is_some() || !self.repl.replicas.is_empty() || self.repl.backlog.is_some() {
             t = Some(self.repl.last_cron_ms + 1000);
         }
-        let wait = self.clients.values().filter_map(|c| c.wait.and_then(|w| w.deadline)).min();
+        let wait = if self.repl.waiting.is_empty() {
+            None
+        } else {
+            self.repl.waiting.iter().filter_map(|c| self.clients.get(c)?.wait?.deadline).min()
+        };
         match (t, wait) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
