@@ -214,6 +214,17 @@ fn parse_duration(s: &str) -> Result<u64, String> {
     }
 }
 
+/// `<node>: <field>=<value>` (backquotes around field and value are Markdown, not text).
+fn parse_fact(text: &str) -> Option<(String, String, String)> {
+    let (node, fact) = text.split_once(':')?;
+    let (field, value) = fact.trim().split_once('=')?;
+    Some((
+        node.trim().to_string(),
+        field.trim().trim_matches('`').to_string(),
+        value.trim().trim_matches('`').to_string(),
+    ))
+}
+
 fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
     if let Some(rest) = step.strip_prefix("repeat ") {
         let (count, command) = rest.split_once(':').ok_or("repeat <n>: <client>> <command>")?;
@@ -242,22 +253,12 @@ fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
         });
     }
     if let Some(rest) = step.strip_prefix("expect info ") {
-        let (node, fact) = rest.split_once(':').ok_or("expect info <node>: <field>=<value>")?;
-        let (field, value) = fact.trim().split_once('=').ok_or("expect info <node>: <field>=<value>")?;
-        return Ok(Action::ExpectInfo {
-            node: node.trim().to_string(),
-            field: field.trim().trim_matches('`').to_string(),
-            value: value.trim().trim_matches('`').to_string(),
-        });
+        let (node, field, value) = parse_fact(rest).ok_or("expect info <node>: <field>=<value>")?;
+        return Ok(Action::ExpectInfo { node, field, value });
     }
     if let Some(rest) = step.strip_prefix("expect view ") {
-        let (node, fact) = rest.split_once(':').ok_or("expect view <node>: <field>=<value>")?;
-        let (field, value) = fact.trim().split_once('=').ok_or("expect view <node>: <field>=<value>")?;
-        return Ok(Action::ExpectView {
-            node: node.trim().to_string(),
-            field: field.trim().to_string(),
-            value: value.trim().to_string(),
-        });
+        let (node, field, value) = parse_fact(rest).ok_or("expect view <node>: <field>=<value>")?;
+        return Ok(Action::ExpectView { node, field, value });
     }
     let words: Vec<&str> = step.split_whitespace().collect();
     let pair =
@@ -370,27 +371,23 @@ pub fn contains_pattern(line: &str, pattern: &str) -> bool {
     line_matches(pattern, line, false)
 }
 
+/// `…` is a `*` of the glob matcher KEYS uses; everything else in the text is literal.
 fn line_matches(pattern: &str, line: &str, whole: bool) -> bool {
-    let parts: Vec<&str> = pattern.split('…').collect();
-    if parts.len() == 1 {
-        return if whole { pattern == line } else { line.contains(pattern) };
+    let mut glob = Vec::with_capacity(pattern.len() + 2);
+    if !whole {
+        glob.push(b'*');
     }
-    let mut rest = line;
-    for (i, part) in parts.iter().enumerate() {
-        let last = i == parts.len() - 1;
-        if i == 0 && whole {
-            let Some(r) = rest.strip_prefix(part) else { return false };
-            rest = r;
-        } else if last && whole {
-            return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(at) => rest = &rest[at + part.len()..],
-                None => return false,
-            }
+    for c in pattern.chars() {
+        match c {
+            '…' => glob.push(b'*'),
+            '*' | '?' | '[' | ']' | '\\' => glob.extend_from_slice(&[b'\\', c as u8]),
+            _ => glob.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
         }
     }
-    true
+    if !whole {
+        glob.push(b'*');
+    }
+    crate::pattern::glob_match(&glob, line.as_bytes(), false)
 }
 
 /// The value of `field` in an INFO text.
@@ -422,11 +419,7 @@ pub fn setup(lesson: &Lesson, target: &mut dyn LessonTarget) {
 pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> StepResult {
     let (ok, expected, seen) = match &step.action {
         Action::Command { client, args, expect } => {
-            let words: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-            let seen = match target.command(client, args) {
-                Some(f) => render_cli_for(&words, &f),
-                None => "(no reply)".to_string(),
-            };
+            let seen = run_command(target, client, args);
             (expect.as_ref().is_none_or(|e| matches_pattern(e, &seen)), expect.clone(), seen)
         }
         Action::Repeat { count, client, args, expect } => {
@@ -436,11 +429,7 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
                 let n = i.to_string();
                 let args: Vec<Vec<u8>> =
                     args.iter().map(|a| String::from_utf8_lossy(a).replace("{i}", &n).into_bytes()).collect();
-                let words: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-                let reply = match target.command(client, &args) {
-                    Some(f) => render_cli_for(&words, &f),
-                    None => "(no reply)".to_string(),
-                };
+                let reply = run_command(target, client, &args);
                 if expect.as_ref().is_some_and(|e| !matches_pattern(e, &reply)) {
                     ok = false;
                     seen = format!("reply {} of {}: {}", i, count, reply);
@@ -471,6 +460,15 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
         }
     };
     StepResult { number, text: step.text.clone(), ok, expected, seen }
+}
+
+/// Run a command and render its reply as redis-cli prints it.
+fn run_command(target: &mut dyn LessonTarget, client: &str, args: &[Vec<u8>]) -> String {
+    let words: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    match target.command(client, args) {
+        Some(f) => render_cli_for(&words, &f),
+        None => "(no reply)".to_string(),
+    }
 }
 
 /// Evaluate an `expect …` step once: (holds, what was expected, what was seen).

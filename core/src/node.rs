@@ -401,8 +401,6 @@ pub struct Server {
     pub run_id: String,
     /// Replication ids, offsets, backlog, replicas, the link to our master.
     pub repl: Replication,
-    /// A full-resync snapshot received from our master, loaded at the end of the event.
-    pub pending_rdb_load: Option<Vec<u8>>,
     /// Clients whose pipelined input can run again (after WAIT).
     pub resume_queue: Vec<ConnId>,
     /// Keys lazily expired during the current command (they change `dirty` but are not the
@@ -535,12 +533,19 @@ impl Server {
         if self.persist.bgsave_job.is_some() {
             return false;
         }
-        let id = self.start_persist(true, PersistPurpose::Background);
+        self.begin_bgsave(PersistPurpose::Background, false);
+        true
+    }
+
+    /// Start a background save of dump.rdb (a BGSAVE, or a snapshot for replicas on disk when
+    /// `with_image`) and keep INFO persistence's books; returns the job id.
+    pub(crate) fn begin_bgsave(&mut self, purpose: PersistPurpose, with_image: bool) -> u64 {
+        let id = self.start_persist_job(true, true, with_image, purpose);
         self.persist.bgsave_job = Some(id);
         self.persist.bgsave_started_ms = Some(self.now);
         self.persist.dirty_at_bgsave_start = self.persist.dirty;
         self.log(LogLevel::Notice, format!("Background saving started by pid {}", self.pid));
-        true
+        id
     }
 
     /// SAVE: a foreground save; the reply is sent when the driver reports the write.
@@ -572,22 +577,17 @@ impl Server {
     fn persist_done(&mut self, job: u64, result: Result<usize, String>, image: Option<Bytes>) {
         let Some(pos) = self.pending_persist.iter().position(|(id, _)| *id == job) else { return };
         let (_, purpose) = self.pending_persist.remove(pos);
-        if purpose == PersistPurpose::Sync {
-            let on_disk = self.persist.bgsave_job == Some(job);
-            if on_disk {
-                self.bgsave_finished(&result);
-            }
-            self.sync_snapshot_ready(job, if result.is_ok() { image } else { None });
-            return;
-        }
-        if purpose == PersistPurpose::Background {
-            self.bgsave_finished(&result);
-            return;
-        }
-        self.record_save(&result, false);
         match purpose {
-            PersistPurpose::Background | PersistPurpose::Sync => {}
+            PersistPurpose::Sync => {
+                // A snapshot for replicas on disk is also this node's BGSAVE.
+                if self.persist.bgsave_job == Some(job) {
+                    self.bgsave_finished(&result);
+                }
+                self.sync_snapshot_ready(job, if result.is_ok() { image } else { None });
+            }
+            PersistPurpose::Background => self.bgsave_finished(&result),
             PersistPurpose::Save { conn } => {
+                self.record_save(&result, false);
                 if let Some(c) = self.clients.get_mut(&conn) {
                     match &result {
                         Ok(_) => c.reply.ok(),
@@ -597,6 +597,7 @@ impl Server {
                 }
             }
             PersistPurpose::Shutdown { conn } => {
+                self.record_save(&result, false);
                 if result.is_ok() {
                     self.finish_shutdown();
                 } else {
@@ -700,7 +701,6 @@ impl Node {
             rng,
             run_id,
             repl: Replication::new(replid),
-            pending_rdb_load: None,
             resume_queue: Vec::new(),
             expired_in_call: 0,
             pid: opts.pid,
@@ -903,7 +903,7 @@ impl Node {
         if bind != "* -::*" {
             return false;
         }
-        let ip = addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(addr).trim_matches(['[', ']']);
+        let ip = crate::replication::host_of(addr);
         !(ip.starts_with("127.") || ip == "::1" || ip.starts_with("unix") || ip.is_empty())
     }
 
@@ -913,10 +913,8 @@ impl Node {
             return;
         }
         if let Some(mut c) = self.srv.clients.remove(&conn) {
+            // A replica's client forgets its replica entry as it goes.
             command::release_client_state(&mut self.srv, &mut c);
-            if c.role == ClientRole::Replica {
-                self.srv.replica_closed(conn);
-            }
         }
     }
 
@@ -951,9 +949,12 @@ impl Node {
         let stream = if self.srv.repl.link_up() {
             Some(BytesMut::from(bytes))
         } else {
-            let rest = self.srv.master_handshake_data(bytes);
-            self.load_master_snapshot();
-            rest
+            self.srv.master_handshake_data(bytes).map(|read| {
+                if let Some(image) = read.snapshot {
+                    self.load_master_snapshot(&image);
+                }
+                read.stream
+            })
         };
         if let Some(stream) = stream.filter(|s| !s.is_empty()) {
             if self.srv.repl.link_up() {
@@ -963,9 +964,8 @@ impl Node {
     }
 
     /// Load the snapshot of a full resync (Redis's `readSyncBulkPayload`, after the transfer).
-    fn load_master_snapshot(&mut self) {
-        let Some(image) = self.srv.pending_rdb_load.take() else { return };
-        let result = self.load_rdb_image(&image, true);
+    fn load_master_snapshot(&mut self, image: &[u8]) {
+        let result = self.load_rdb_image(image, true);
         match result {
             Ok(_) => self.srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Finished with success"),
             Err(e) => {

@@ -45,7 +45,7 @@
 use crate::command;
 use crate::log::LogLevel;
 use crate::node::{Client, ClientRole, ConnId, Output, PersistPurpose, Server};
-use crate::resp::{Frame, Protocol};
+use crate::resp::Frame;
 use bytes::{Bytes, BytesMut};
 
 /// Replication ids are 40 hex characters; `0000…` means "none".
@@ -206,8 +206,6 @@ pub struct Replica {
     pub ack_ms: u64,
     /// Stream bytes produced since its snapshot started, sent when it goes online.
     pub pending: BytesMut,
-    /// Whether the snapshot it waits for goes over the socket (`$EOF:` framing).
-    pub diskless: bool,
     /// How its last synchronisation went and why, for the views.
     pub sync_note: String,
     /// The snapshot job it was promised with `+FULLRESYNC`; `None` while it waits for one.
@@ -257,6 +255,29 @@ impl LinkState {
             _ => "handshake",
         }
     }
+}
+
+/// What bytes from the master amounted to once the handshake has read them: a snapshot to
+/// load (a full resync completed), and what follows, the stream to apply.
+#[derive(Debug)]
+pub struct FromMaster {
+    pub snapshot: Option<Vec<u8>>,
+    pub stream: BytesMut,
+}
+
+/// What a master answers a PSYNC, before it says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PsyncVerdict {
+    /// `+CONTINUE`: the backlog holds what the replica lacks.
+    Continue,
+    /// `PSYNC ? -1`.
+    NothingToContinue,
+    /// Neither our replication id nor the previous one.
+    OtherHistory,
+    /// Our previous id, but past the offset where it ended.
+    PastSecondId,
+    /// Our history, but the offset is no longer (or not yet) in the backlog.
+    LackOfBacklog,
 }
 
 /// How the snapshot of a full resync is framed on the wire.
@@ -315,6 +336,21 @@ impl MasterLink {
             applied: None,
             read: None,
         }
+    }
+
+    /// Forget everything about the current connection (it is gone or abandoned); back to
+    /// `Connect`. Returns the connection and, if the link was synced, the offset applied.
+    fn reset(&mut self) -> (Option<ConnId>, Option<u64>) {
+        let synced = self.state == LinkState::Connected;
+        self.state = LinkState::Connect;
+        self.inbuf.clear();
+        self.framing = None;
+        self.image = Vec::new();
+        self.unapplied.clear();
+        self.parsed_unapplied = 0;
+        self.read = None;
+        let applied = self.applied.take();
+        (self.conn.take(), if synced { applied } else { None })
     }
 
     /// Bytes of the snapshot received so far, and its size when known.
@@ -458,15 +494,13 @@ impl Server {
             return;
         }
         let size = self.config.get_i64("repl-backlog-size").unwrap_or(1 << 20).max(16 * 1024) as usize;
+        self.repl.backlog = Some(Backlog::new(size, self.repl.offset + 1));
         if !self.repl.is_replica() {
             self.repl.replid = self.rng.hex40();
             self.repl.replid2 = NO_REPLID.into();
             self.repl.second_offset = -1;
-            self.repl.backlog = Some(Backlog::new(size, self.repl.offset + 1));
             let (a, b) = (self.repl.replid.clone(), self.repl.replid2.clone());
             self.repl_log(format!("Replication backlog created, my new replication IDs are '{}' and '{}'", a, b));
-        } else {
-            self.repl.backlog = Some(Backlog::new(size, self.repl.offset + 1));
         }
     }
 
@@ -481,25 +515,29 @@ impl Server {
         }
     }
 
+    /// Append one command to the stream, encoded in the one scratch buffer.
+    fn feed_command(&mut self, args: &[&[u8]]) {
+        let mut buf = std::mem::take(&mut self.repl.scratch);
+        buf.clear();
+        encode_command(&mut buf, args);
+        self.feed_raw(&buf);
+        self.repl.scratch = buf;
+    }
+
     /// Propagate one command executed against `db` (Redis's `replicationFeedSlaves`).
     pub fn propagate(&mut self, db: usize, args: &[&[u8]]) {
         if !self.repl.feeding() || self.repl.is_replica() {
             return;
         }
-        // One scratch buffer serves every propagated command.
-        let mut buf = std::mem::take(&mut self.repl.scratch);
-        buf.clear();
         if self.repl.seldb != Some(db) {
-            encode_command(&mut buf, &[b"SELECT", db.to_string().as_bytes()]);
+            self.feed_command(&[b"SELECT", db.to_string().as_bytes()]);
             self.repl.seldb = Some(db);
         }
         if self.repl.in_exec && !self.repl.multi_emitted {
-            encode_command(&mut buf, &[b"MULTI"]);
+            self.feed_command(&[b"MULTI"]);
             self.repl.multi_emitted = true;
         }
-        encode_command(&mut buf, args);
-        self.feed_raw(&buf);
-        self.repl.scratch = buf;
+        self.feed_command(args);
     }
 
     /// EXEC finished: close the transaction in the stream if it wrote anything.
@@ -507,10 +545,14 @@ impl Server {
         self.repl.in_exec = false;
         if self.repl.multi_emitted {
             self.repl.multi_emitted = false;
-            let mut buf = BytesMut::new();
-            encode_command(&mut buf, &[b"EXEC"]);
-            self.feed_raw(&buf);
+            self.feed_command(&[b"EXEC"]);
         }
+    }
+
+    /// Send bytes to a replica's connection, counted as replication output.
+    fn send_to_replica(&mut self, conn: ConnId, bytes: Bytes) {
+        self.stats.total_net_repl_output_bytes += bytes.len() as u64;
+        self.outputs.push_back(Output::Send { conn, bytes });
     }
 
     /// Send what the stream produced during this event: to online replicas now, to the others
@@ -518,21 +560,22 @@ impl Server {
     pub fn flush_replication_stream(&mut self) {
         if self.repl.get_ack_pending {
             self.repl.get_ack_pending = false;
-            let mut buf = BytesMut::new();
-            encode_command(&mut buf, &[b"REPLCONF", b"GETACK", b"*"]);
-            self.feed_raw(&buf);
+            self.feed_command(&[b"REPLCONF", b"GETACK", b"*"]);
         }
         if self.repl.stream.is_empty() {
             return;
         }
         let bytes = self.repl.stream.split().freeze();
+        let mut online = Vec::new();
         for r in self.repl.replicas.iter_mut() {
             if r.state == ReplicaState::Online {
-                self.stats.total_net_repl_output_bytes += bytes.len() as u64;
-                self.outputs.push_back(Output::Send { conn: r.conn, bytes: bytes.clone() });
+                online.push(r.conn);
             } else {
                 r.pending.extend_from_slice(&bytes);
             }
+        }
+        for conn in online {
+            self.send_to_replica(conn, bytes.clone());
         }
     }
 
@@ -573,7 +616,7 @@ impl Server {
                     }
                     if let Some((conn, name, pending)) = went_online {
                         if !pending.is_empty() {
-                            self.outputs.push_back(Output::Send { conn, bytes: pending });
+                            self.send_to_replica(conn, pending);
                         }
                         self.repl_log(format!("Synchronization with replica {} succeeded", name));
                     }
@@ -620,7 +663,6 @@ impl Server {
             ack_offset: 0,
             ack_ms: self.now,
             pending: BytesMut::new(),
-            diskless: false,
             sync_note: String::new(),
             snapshot_job: None,
             legacy_sync: args[0].eq_ignore_ascii_case(b"sync"),
@@ -653,7 +695,6 @@ impl Server {
         // Full resync: the replica will get `+FULLRESYNC <id> <offset>` when its snapshot
         // starts (the offset is the snapshot's), then the snapshot, then the stream from there.
         self.ensure_backlog();
-        replica.diskless = self.config.get_bool("repl-diskless-sync");
         self.repl.replicas.push(replica);
         self.repl.no_replicas_since = None;
         // A snapshot already being made started before this replica asked: it waits for the
@@ -666,72 +707,81 @@ impl Server {
         self.start_pending_sync();
     }
 
-    /// In words, why a PSYNC for (`id`, `offset`) needs a full resync (or would not).
-    fn full_resync_reason(&self, id: &str, offset: i64) -> String {
-        let short = |s: &str| s[..s.len().min(8)].to_string();
+    /// Can a PSYNC for (`id`, `offset`) continue our stream? (Redis's
+    /// `masterTryPartialResynchronization`, the decision only.)
+    fn psync_verdict(&self, id: &str, offset: i64) -> PsyncVerdict {
         if id == "?" {
-            return "full resync: the replica had no data to continue (PSYNC ? -1)".into();
+            return PsyncVerdict::NothingToContinue;
         }
-        let known = id.eq_ignore_ascii_case(&self.repl.replid)
-            || (id.eq_ignore_ascii_case(&self.repl.replid2) && offset <= self.repl.second_offset);
-        if !known {
-            return format!(
-                "full resync: the replica's history {}… is not this master's ({}…)",
-                short(id),
-                short(&self.repl.replid)
-            );
+        let same_id = id.eq_ignore_ascii_case(&self.repl.replid);
+        let old_id = id.eq_ignore_ascii_case(&self.repl.replid2);
+        if !same_id && !old_id {
+            return PsyncVerdict::OtherHistory;
+        }
+        if !same_id && offset > self.repl.second_offset {
+            return PsyncVerdict::PastSecondId;
         }
         match &self.repl.backlog {
-            Some(b) if offset >= 0 && (offset as u64) < b.first_offset => format!(
-                "full resync: offset {} fell out of the backlog (it holds {}..{}, repl-backlog-size {})",
-                offset,
-                b.first_offset,
-                b.first_offset + b.histlen as u64,
-                b.size()
-            ),
-            None => "full resync: no backlog".into(),
-            _ => String::new(),
+            Some(b) if offset >= 0 && b.covers(offset as u64) => PsyncVerdict::Continue,
+            _ => PsyncVerdict::LackOfBacklog,
         }
     }
 
     fn try_partial_resync(&mut self, client: &mut Client, replica: &mut Replica, id: &str, offset: i64) -> bool {
         let name = replica.name();
-        replica.sync_note = self.full_resync_reason(id, offset);
-        let same_id = id.eq_ignore_ascii_case(&self.repl.replid);
-        let old_id = id.eq_ignore_ascii_case(&self.repl.replid2) && offset <= self.repl.second_offset;
-        if !same_id && !old_id {
-            if id == "?" {
+        let short = |s: &str| s[..s.len().min(8)].to_string();
+        let verdict = self.psync_verdict(id, offset);
+        match verdict {
+            PsyncVerdict::NothingToContinue => {
+                replica.sync_note = "full resync: the replica had no data to continue (PSYNC ? -1)".into();
                 self.repl_log(format!("Full resync requested by replica {}", name));
-            } else if id.eq_ignore_ascii_case(&self.repl.replid2) {
+            }
+            PsyncVerdict::PastSecondId => {
                 let s = self.repl.second_offset;
+                replica.sync_note =
+                    format!("full resync: offset {} is past where this master's old history ends ({})", offset, s);
                 self.repl_log(format!(
                     "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
                     offset, s
                 ));
-            } else {
+            }
+            PsyncVerdict::OtherHistory => {
                 let (a, b) = (self.repl.replid.clone(), self.repl.replid2.clone());
+                replica.sync_note =
+                    format!("full resync: the replica's history {}… is not this master's ({}…)", short(id), short(&a));
                 self.repl_log(format!(
                     "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
                     id, a, b
                 ));
             }
-            return false;
-        }
-        let covered = offset >= 0 && self.repl.backlog.as_ref().is_some_and(|b| b.covers(offset as u64));
-        if !covered {
-            self.repl_log(format!(
-                "Unable to partial resync with replica {} for lack of backlog (Replica request was: {}).",
-                name, offset
-            ));
-            if offset > self.repl.offset as i64 {
-                self.log(
-                    LogLevel::Warning,
-                    format!(
-                        "Warning: replica {} tried to PSYNC with an offset that is greater than the master replication offset.",
-                        name
+            PsyncVerdict::LackOfBacklog => {
+                replica.sync_note = match &self.repl.backlog {
+                    Some(b) => format!(
+                        "full resync: offset {} fell out of the backlog (it holds {}..{}, repl-backlog-size {})",
+                        offset,
+                        b.first_offset,
+                        b.first_offset + b.histlen as u64,
+                        b.size()
                     ),
-                );
+                    None => "full resync: no backlog".into(),
+                };
+                self.repl_log(format!(
+                    "Unable to partial resync with replica {} for lack of backlog (Replica request was: {}).",
+                    name, offset
+                ));
+                if offset > self.repl.offset as i64 {
+                    self.log(
+                        LogLevel::Warning,
+                        format!(
+                            "Warning: replica {} tried to PSYNC with an offset that is greater than the master replication offset.",
+                            name
+                        ),
+                    );
+                }
             }
+            PsyncVerdict::Continue => {}
+        }
+        if verdict != PsyncVerdict::Continue {
             return false;
         }
         let backlog = self.repl.backlog.as_ref().unwrap().since(offset as u64);
@@ -741,7 +791,7 @@ impl Server {
         replica.ack_offset = offset.saturating_sub(1) as u64;
         replica.sync_note = format!(
             "partial resync: asked to continue {}… at offset {}, sent {} bytes from the backlog",
-            &id[..id.len().min(8)],
+            short(id),
             offset,
             backlog.len()
         );
@@ -784,37 +834,31 @@ impl Server {
         // stream they will get after it starts here, with a SELECT.
         let id = if diskless {
             self.repl_log("Starting BGSAVE for SYNC with target: replicas sockets");
-            let id = self.start_sync_snapshot(false);
+            let id = self.start_persist_job(true, false, true, PersistPurpose::Sync);
             self.repl.sync_job = Some((id, true));
             self.repl_log(format!("Background RDB transfer started by pid {}", self.pid));
             id
         } else {
             self.repl_log("Starting BGSAVE for SYNC with target: disk");
-            let id = self.start_sync_snapshot(true);
+            let id = self.begin_bgsave(PersistPurpose::Sync, true);
             self.repl.sync_job = Some((id, false));
-            self.persist.bgsave_job = Some(id);
-            self.persist.bgsave_started_ms = Some(self.now);
-            self.persist.dirty_at_bgsave_start = self.persist.dirty;
-            self.log(LogLevel::Notice, format!("Background saving started by pid {}", self.pid));
             id
         };
         self.repl.seldb = None;
         let reply = Bytes::from(format!("+FULLRESYNC {} {}\r\n", self.repl.replid, self.repl.offset));
+        let mut promised = Vec::new();
         for r in self.repl.replicas.iter_mut() {
             if r.state == ReplicaState::WaitBgsave && r.snapshot_job.is_none() {
-                r.diskless = diskless;
                 r.snapshot_job = Some(id);
                 r.pending.clear();
                 if !r.legacy_sync {
-                    self.stats.total_net_repl_output_bytes += reply.len() as u64;
-                    self.outputs.push_back(Output::Send { conn: r.conn, bytes: reply.clone() });
+                    promised.push(r.conn);
                 }
             }
         }
-    }
-
-    fn start_sync_snapshot(&mut self, write_file: bool) -> u64 {
-        self.start_persist_job(true, write_file, true, PersistPurpose::Sync)
+        for conn in promised {
+            self.send_to_replica(conn, reply.clone());
+        }
     }
 
     /// The snapshot for replicas is ready: send it to each waiting replica, then what the
@@ -836,52 +880,48 @@ impl Server {
             }
             return;
         };
-        let mut names = Vec::new();
+        let now = self.now;
+        let mut served = Vec::new();
         for r in self.repl.replicas.iter_mut() {
             if r.snapshot_job != Some(job) {
                 continue;
             }
             r.snapshot_job = None;
-            let mut out = BytesMut::with_capacity(image.len() + 100);
             if diskless {
-                let mark = self.rng.hex40();
-                out.extend_from_slice(format!("$EOF:{}\r\n", mark).as_bytes());
-                out.extend_from_slice(&image);
-                out.extend_from_slice(mark.as_bytes());
-                self.stats.total_net_repl_output_bytes += out.len() as u64;
-                self.outputs.push_back(Output::Send { conn: r.conn, bytes: out.freeze() });
+                // Streaming starts when the replica acknowledges the snapshot.
                 r.state = ReplicaState::WaitAck;
-                names.push((r.name(), true));
+                served.push((r.conn, r.name(), Bytes::new()));
             } else {
-                out.extend_from_slice(format!("${}\r\n", image.len()).as_bytes());
-                self.stats.total_net_repl_output_bytes += (out.len() + image.len()) as u64;
-                self.outputs.push_back(Output::Send { conn: r.conn, bytes: out.freeze() });
-                self.outputs.push_back(Output::Send { conn: r.conn, bytes: image.clone() });
                 r.state = ReplicaState::Online;
-                r.ack_ms = self.now;
-                let pending = r.pending.split().freeze();
-                if !pending.is_empty() {
-                    self.stats.total_net_repl_output_bytes += pending.len() as u64;
-                    self.outputs.push_back(Output::Send { conn: r.conn, bytes: pending });
-                }
-                names.push((r.name(), false));
+                r.ack_ms = now;
+                served.push((r.conn, r.name(), r.pending.split().freeze()));
             }
         }
         if diskless {
-            let up = names.len();
             self.log(
                 LogLevel::Warning,
-                format!("Diskless rdb transfer, done reading from pipe, {} replicas still up.", up),
+                format!("Diskless rdb transfer, done reading from pipe, {} replicas still up.", served.len()),
             );
             self.repl_log("Background RDB transfer terminated with success");
         }
-        for (name, diskless) in names {
+        for (conn, name, pending) in served {
             if diskless {
+                let mark = self.rng.hex40();
+                let mut out = BytesMut::with_capacity(image.len() + 100);
+                out.extend_from_slice(format!("$EOF:{}\r\n", mark).as_bytes());
+                out.extend_from_slice(&image);
+                out.extend_from_slice(mark.as_bytes());
+                self.send_to_replica(conn, out.freeze());
                 self.repl_log(format!(
                     "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming",
                     name
                 ));
             } else {
+                self.send_to_replica(conn, Bytes::from(format!("${}\r\n", image.len())));
+                self.send_to_replica(conn, image.clone());
+                if !pending.is_empty() {
+                    self.send_to_replica(conn, pending);
+                }
                 self.repl_log(format!("Synchronization with replica {} succeeded", name));
             }
         }
@@ -908,15 +948,20 @@ impl Server {
         }
     }
 
+    /// Close a replica's connection; releasing its client forgets the replica.
+    fn close_replica(&mut self, conn: ConnId) {
+        if let Some(mut c) = self.clients.remove(&conn) {
+            command::release_client_state(self, &mut c);
+        }
+        self.replica_closed(conn);
+        self.outputs.push_back(Output::Close { conn });
+    }
+
     /// Close every replica connection (they will reconnect and PSYNC).
     pub fn disconnect_replicas(&mut self) {
         let conns: Vec<ConnId> = self.repl.replicas.iter().map(|r| r.conn).collect();
         for conn in conns {
-            if let Some(mut c) = self.clients.remove(&conn) {
-                command::release_client_state(self, &mut c);
-            }
-            self.replica_closed(conn);
-            self.outputs.push_back(Output::Close { conn });
+            self.close_replica(conn);
         }
     }
 
@@ -979,20 +1024,32 @@ impl Server {
     /// the role `M`, as Redis's lines do), caching a synced master's state.
     fn close_master_link(&mut self) -> Option<MasterLink> {
         let mut link = self.repl.master.take()?;
-        if let Some(conn) = link.conn.take() {
-            if let Some(mut c) = self.clients.remove(&conn) {
-                command::release_client_state(self, &mut c);
-            }
+        let was_synced = link.state == LinkState::Connected;
+        let (conn, applied) = link.reset();
+        if let Some(conn) = conn {
+            self.forget_master_client(conn);
             self.outputs.push_back(Output::Close { conn });
         }
-        if link.state == LinkState::Connected {
-            self.log(LogLevel::Warning, "Connection with master lost.");
-            if let Some(offset) = link.applied {
-                self.repl_log("Caching the disconnected master state.");
-                self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset });
-            }
+        if was_synced {
+            self.master_lost(applied);
         }
         Some(link)
+    }
+
+    /// The master client goes with its connection.
+    fn forget_master_client(&mut self, conn: ConnId) {
+        if let Some(mut c) = self.clients.remove(&conn) {
+            command::release_client_state(self, &mut c);
+        }
+    }
+
+    /// A synced link is gone: say so, and keep what we hold as a cached master.
+    fn master_lost(&mut self, applied: Option<u64>) {
+        self.log(LogLevel::Warning, "Connection with master lost.");
+        if let Some(offset) = applied {
+            self.repl_log("Caching the disconnected master state.");
+            self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset });
+        }
     }
 
     /// New id for our stream; the old one stays valid up to the current offset.
@@ -1071,7 +1128,7 @@ impl Server {
     /// The driver closed the link to the master (the peer went away, or a timeout).
     pub fn master_conn_closed(&mut self) {
         let Some(link) = self.repl.master.as_mut() else { return };
-        let was_connected = link.state == LinkState::Connected;
+        let was_synced = link.state == LinkState::Connected;
         let lost_transfer = match link.state {
             LinkState::Transfer if link.framing.is_none() => {
                 Some("I/O error reading bulk count from MASTER: connection lost")
@@ -1079,33 +1136,19 @@ impl Server {
             LinkState::Transfer => Some("I/O error trying to sync with MASTER: connection lost"),
             _ => None,
         };
-        let conn = link.conn.take();
-        link.state = LinkState::Connect;
-        link.inbuf.clear();
-        link.framing = None;
-        link.image = Vec::new();
-        link.unapplied.clear();
-        link.parsed_unapplied = 0;
-        link.read = None;
-        let applied = link.applied.take();
-        if was_connected {
+        let (conn, applied) = link.reset();
+        if was_synced {
             link.down_since_ms = Some(self.now);
         }
         let (host, port) = (link.host.clone(), link.port);
         if let Some(conn) = conn {
-            if let Some(mut c) = self.clients.remove(&conn) {
-                command::release_client_state(self, &mut c);
-            }
+            self.forget_master_client(conn);
         }
         if let Some(msg) = lost_transfer {
             self.log(LogLevel::Warning, msg);
         }
-        if was_connected {
-            self.log(LogLevel::Warning, "Connection with master lost.");
-            if let Some(offset) = applied {
-                self.repl_log("Caching the disconnected master state.");
-                self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset });
-            }
+        if was_synced {
+            self.master_lost(applied);
             // Reconnect at once rather than at the next cron: the backlog may be recycled.
             self.repl_log(format!("Reconnecting to MASTER {}:{}", host, port));
             self.connect_to_master(false);
@@ -1114,7 +1157,7 @@ impl Server {
 
     /// Bytes from the master during the handshake or the snapshot transfer. Returns bytes
     /// that belong to the stream (after the snapshot), for the master client.
-    pub fn master_handshake_data(&mut self, bytes: &[u8]) -> Option<BytesMut> {
+    pub fn master_handshake_data(&mut self, bytes: &[u8]) -> Option<FromMaster> {
         let link = self.repl.master.as_mut()?;
         link.last_io_ms = self.now;
         link.inbuf.extend_from_slice(bytes);
@@ -1123,7 +1166,7 @@ impl Server {
             match link.state {
                 LinkState::Transfer => return self.read_snapshot(),
                 // +CONTINUE: what follows it is the stream.
-                LinkState::Connected => return Some(link.inbuf.split()),
+                LinkState::Connected => return Some(FromMaster { snapshot: None, stream: link.inbuf.split() }),
                 LinkState::Connect | LinkState::Connecting => return None,
                 _ => {}
             }
@@ -1167,37 +1210,30 @@ impl Server {
                     self.send_to_master(&[b"REPLCONF", b"ip-address", ip.as_bytes()]);
                 }
                 self.send_to_master(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
-                self.repl.master.as_mut().unwrap().state = next;
+                self.set_link_state(next);
             }
             LinkState::ReceiveAuth => {
                 if line.starts_with('-') {
                     self.log(LogLevel::Warning, format!("Unable to AUTH to MASTER: {}", line));
                     return self.abort_handshake();
                 }
-                self.repl.master.as_mut().unwrap().state = LinkState::ReceivePort;
+                self.set_link_state(LinkState::ReceivePort);
             }
-            LinkState::ReceivePort => {
+            LinkState::ReceivePort | LinkState::ReceiveIp | LinkState::ReceiveCapa => {
+                let what = match state {
+                    LinkState::ReceivePort => "listening-port",
+                    LinkState::ReceiveIp => "ip-address",
+                    _ => "capa",
+                };
                 if line.starts_with('-') {
-                    self.repl_log(format!(
-                        "(Non critical) Master does not understand REPLCONF listening-port: {}",
-                        line
-                    ));
+                    self.repl_log(format!("(Non critical) Master does not understand REPLCONF {}: {}", what, line));
                 }
-                let has_ip = !self.config.get_str("replica-announce-ip").is_empty();
-                self.repl.master.as_mut().unwrap().state =
-                    if has_ip { LinkState::ReceiveIp } else { LinkState::ReceiveCapa };
-            }
-            LinkState::ReceiveIp => {
-                if line.starts_with('-') {
-                    self.repl_log(format!("(Non critical) Master does not understand REPLCONF ip-address: {}", line));
+                let announces_ip = !self.config.get_str("replica-announce-ip").is_empty();
+                match state {
+                    LinkState::ReceivePort if announces_ip => self.set_link_state(LinkState::ReceiveIp),
+                    LinkState::ReceivePort | LinkState::ReceiveIp => self.set_link_state(LinkState::ReceiveCapa),
+                    _ => self.send_psync(),
                 }
-                self.repl.master.as_mut().unwrap().state = LinkState::ReceiveCapa;
-            }
-            LinkState::ReceiveCapa => {
-                if line.starts_with('-') {
-                    self.repl_log(format!("(Non critical) Master does not understand REPLCONF capa: {}", line));
-                }
-                self.send_psync();
             }
             LinkState::ReceivePsync => self.psync_reply(line),
             _ => {}
@@ -1218,8 +1254,13 @@ impl Server {
         };
         let off_text = if id == "?" { "-1".to_string() } else { offset.to_string() };
         self.send_to_master(&[b"PSYNC", id.as_bytes(), off_text.as_bytes()]);
-        let link = self.repl.master.as_mut().unwrap();
-        link.state = LinkState::ReceivePsync;
+        self.set_link_state(LinkState::ReceivePsync);
+    }
+
+    fn set_link_state(&mut self, state: LinkState) {
+        if let Some(link) = self.repl.master.as_mut() {
+            link.state = state;
+        }
     }
 
     fn psync_reply(&mut self, line: String) {
@@ -1230,11 +1271,7 @@ impl Server {
                 return self.abort_handshake();
             };
             self.repl_log(format!("Full resync from master: {}:{}", id, off));
-            let link = self.repl.master.as_mut().unwrap();
-            link.full_sync_id = Some((id.to_string(), off));
-            link.state = LinkState::Transfer;
-            link.framing = None;
-            link.image.clear();
+            self.expect_snapshot(Some((id.to_string(), off)));
         } else if let Some(rest) = line.strip_prefix("+CONTINUE") {
             let new_id = rest.trim();
             let Some(cached) = self.repl.cached_master.take() else { return self.abort_handshake() };
@@ -1264,12 +1301,17 @@ impl Server {
             }
             self.repl_log("Retrying with SYNC...");
             self.send_to_master(&[b"SYNC"]);
-            let link = self.repl.master.as_mut().unwrap();
-            link.full_sync_id = None;
-            link.state = LinkState::Transfer;
-            link.framing = None;
-            link.image.clear();
+            self.expect_snapshot(None);
         }
+    }
+
+    /// The snapshot comes next; `promised` is the stream it starts (`None` after a SYNC).
+    fn expect_snapshot(&mut self, promised: Option<(String, u64)>) {
+        let link = self.repl.master.as_mut().unwrap();
+        link.full_sync_id = promised;
+        link.state = LinkState::Transfer;
+        link.framing = None;
+        link.image.clear();
     }
 
     /// A failed handshake (Redis's `cancelReplicationHandshake(1)`): reconnect at once, as
@@ -1289,16 +1331,13 @@ impl Server {
     /// Give up this attempt; the cron tries again in a second.
     fn abort_handshake(&mut self) {
         let Some(link) = self.repl.master.as_mut() else { return };
-        let conn = link.conn.take();
-        link.state = LinkState::Connect;
-        link.inbuf.clear();
-        if let Some(conn) = conn {
+        if let (Some(conn), _) = link.reset() {
             self.outputs.push_back(Output::Close { conn });
         }
     }
 
     /// Read the snapshot; when complete, load it and start applying the stream.
-    fn read_snapshot(&mut self) -> Option<BytesMut> {
+    fn read_snapshot(&mut self) -> Option<FromMaster> {
         let link = self.repl.master.as_mut()?;
         if link.framing.is_none() {
             // Newlines are the master's keep-alive while it prepares the snapshot.
@@ -1359,10 +1398,12 @@ impl Server {
         link.framing = None;
         // After a legacy SYNC the master named no stream: start one of our own at 0.
         let (id, offset) = promised.unwrap_or_else(|| (self.rng.hex40(), 0));
-        Some(self.snapshot_received(image, id, offset, rest))
+        self.snapshot_received(id, offset);
+        Some(FromMaster { snapshot: Some(image), stream: rest })
     }
 
-    fn snapshot_received(&mut self, image: Vec<u8>, id: String, offset: u64, rest: BytesMut) -> BytesMut {
+    /// A full snapshot arrived: start over from the stream it begins (the node loads it).
+    fn snapshot_received(&mut self, id: String, offset: u64) {
         if self.repl.cached_master.take().is_some() {
             self.repl_log("Discarding previously cached master state.");
         }
@@ -1370,7 +1411,6 @@ impl Server {
         self.keyspace.flush_all();
         self.all_keys_modified(None);
         self.repl_log("MASTER <-> REPLICA sync: Loading DB in memory");
-        self.pending_rdb_load = Some(image);
         self.repl.replid = id;
         self.repl.replid2 = NO_REPLID.into();
         self.repl.second_offset = -1;
@@ -1381,7 +1421,6 @@ impl Server {
         // Sub-replicas must resync with the new dataset.
         self.disconnect_replicas();
         self.attach_master_client(offset);
-        rest
     }
 
     /// The link is synced: the master becomes a client whose commands we apply.
@@ -1400,7 +1439,6 @@ impl Server {
         let mut client = Client::new(self.next_client_id, conn, addr, laddr, self.now, true);
         client.role = ClientRole::Master;
         client.user = "(superuser)".into();
-        client.reply = crate::resp::ReplyBuf::new(Protocol::Resp2);
         self.clients.insert(conn, client);
         self.repl.seldb = None;
         self.send_ack(offset);
@@ -1580,9 +1618,7 @@ impl Server {
         let due = loop_no.is_multiple_of(period / 1000) && loop_no != self.repl.last_ping_ms;
         if !self.repl.is_replica() && !self.repl.replicas.is_empty() && due {
             self.repl.last_ping_ms = loop_no;
-            let mut buf = BytesMut::new();
-            encode_command(&mut buf, &[b"PING"]);
-            self.feed_raw(&buf);
+            self.feed_command(&[b"PING"]);
         }
         // Replicas that stopped acknowledging.
         let stale: Vec<(ConnId, String)> = self
@@ -1594,11 +1630,7 @@ impl Server {
             .collect();
         for (conn, name) in stale {
             self.log(LogLevel::Warning, format!("Disconnecting timedout replica (streaming sync): {}", name));
-            if let Some(mut c) = self.clients.remove(&conn) {
-                command::release_client_state(self, &mut c);
-            }
-            self.drop_replica(conn);
-            self.outputs.push_back(Output::Close { conn });
+            self.close_replica(conn);
         }
         // A backlog nobody needs is freed after repl-backlog-ttl.
         let ttl = self.config.get_i64("repl-backlog-ttl").unwrap_or(3600).max(0) as u64 * 1000;

@@ -622,37 +622,25 @@ impl World {
         if let Endpoint::Node(n) = &sc.from {
             self.outbound.remove(&(n.clone(), sc.from_conn));
         }
-        let to_node = Endpoint::Node(sc.to.clone());
-        if *closer == to_node {
-            match &sc.from {
-                Endpoint::Client(client) => {
-                    if let Some(c) = self.clients.get_mut(client) {
-                        if c.conn == Some(conn) {
-                            c.conn = None;
-                        }
-                    }
-                    self.trace
-                        .push(TraceEvent { at: self.elapsed(), kind: TraceKind::Closed { client: client.clone() } });
-                }
-                Endpoint::Node(n) => {
-                    let n = n.clone();
-                    if let Some(node) = self.nodes.get_mut(&n).and_then(|s| s.node.as_mut()) {
-                        node.handle(self.now, Input::Closed { conn: sc.from_conn });
-                        self.pump(&n);
-                    }
-                }
-            }
-        } else {
-            if let Endpoint::Client(client) = &sc.from {
-                if let Some(c) = self.clients.get_mut(client) {
+        // The other end, and the id it knows the connection by.
+        let (other, id) = match closer {
+            Endpoint::Node(n) if *n == sc.to => (sc.from, sc.from_conn),
+            _ => (Endpoint::Node(sc.to), conn),
+        };
+        match other {
+            Endpoint::Client(client) => {
+                if let Some(c) = self.clients.get_mut(&client) {
                     if c.conn == Some(conn) {
                         c.conn = None;
                     }
                 }
+                self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Closed { client } });
             }
-            if let Some(node) = self.nodes.get_mut(&sc.to).and_then(|s| s.node.as_mut()) {
-                node.handle(self.now, Input::Closed { conn });
-                self.pump(&sc.to);
+            Endpoint::Node(n) => {
+                if let Some(node) = self.nodes.get_mut(&n).and_then(|s| s.node.as_mut()) {
+                    node.handle(self.now, Input::Closed { conn: id });
+                    self.pump(&n);
+                }
             }
         }
     }
@@ -788,18 +776,18 @@ impl World {
                 let accepted = target.filter(|t| self.nodes.get(t).is_some_and(|s| s.node.is_some()));
                 let result = match accepted {
                     Some(t) => {
-                        let laddr = format!("{}:{}", initiator_host, 40000 + self.next_conn + 1);
                         self.next_conn += 1;
                         let global = self.next_conn;
+                        // The initiator's end of the connection, as both sides see it.
+                        let laddr = format!("{}:{}", initiator_host, 40000 + global);
                         let taddr = self.nodes[&t].addr.clone();
                         self.conns.insert(
                             global,
                             SimConn { from: Endpoint::Node(node.clone()), from_conn: local, to: t.clone() },
                         );
                         self.outbound.insert((node.clone(), local), global);
-                        let addr = format!("{}:{}", initiator_host, 40000 + global);
                         if let Some(n) = self.nodes.get_mut(&t).and_then(|s| s.node.as_mut()) {
-                            n.handle(self.now, Input::Connected { conn: global, addr, laddr: taddr });
+                            n.handle(self.now, Input::Connected { conn: global, addr: laddr.clone(), laddr: taddr });
                         }
                         self.pump(&t);
                         Ok(laddr)

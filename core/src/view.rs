@@ -140,7 +140,7 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
     for (client, node, open) in world.client_links() {
         let from = Endpoint::Client(client.clone());
         let to = Endpoint::Node(node.clone());
-        let fault = faults.iter().find(|l| (l.from == from && l.to == to) || (l.from == to && l.to == from));
+        let fault = fault_between(&faults, &from, &to);
         let state = match fault {
             _ if !open => "closed",
             Some(f) if f.cut => "cut",
@@ -154,11 +154,7 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
             state: state.into(),
             extra_latency_ms: fault.map(|f| f.extra_ms).unwrap_or(0),
             loss_per_mille: fault.map(|f| f.drop_per_mille).unwrap_or(0),
-            held_messages: faults
-                .iter()
-                .filter(|l| (l.from == from && l.to == to) || (l.from == to && l.to == from))
-                .map(|l| l.held_messages)
-                .sum(),
+            held_messages: held_between(&faults, &from, &to),
             offset: 0,
             lag_s: None,
             note: String::new(),
@@ -201,23 +197,43 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
     ViewModel { elapsed_ms: world.elapsed(), nodes, links, messages, events: events.into_iter().skip(skip).collect() }
 }
 
+/// The fault on the link between `a` and `b`, whichever way it was set.
+fn fault_between<'f>(
+    faults: &'f [crate::sim::LinkSummary],
+    a: &Endpoint,
+    b: &Endpoint,
+) -> Option<&'f crate::sim::LinkSummary> {
+    faults.iter().find(|l| (l.from == *a && l.to == *b) || (l.from == *b && l.to == *a))
+}
+
+/// Messages a held link keeps back, both ways.
+fn held_between(faults: &[crate::sim::LinkSummary], a: &Endpoint, b: &Endpoint) -> usize {
+    faults
+        .iter()
+        .filter(|l| (l.from == *a && l.to == *b) || (l.from == *b && l.to == *a))
+        .map(|l| l.held_messages)
+        .sum()
+}
+
 /// One link per replica, from it to its master: state, offset, lag and why it last synced
 /// the way it did.
 fn replication_links(world: &World, faults: &[crate::sim::LinkSummary]) -> Vec<LinkView> {
     use crate::replication::LinkState;
     let mut links = Vec::new();
-    for name in world.node_names() {
-        let Some(node) = world.node(&name) else { continue };
+    let names = world.node_names();
+    for name in &names {
+        let Some(node) = world.node(name) else { continue };
         let Some(link) = node.srv.repl.master.as_ref() else { continue };
         let target = format!("{}:{}", link.host, link.port);
-        let master = world.node_names().into_iter().find(|m| world.node_addr(m) == Some(target.as_str()));
-        let to = master.clone().unwrap_or(target);
-        let my_addr = world.node_addr(&name).unwrap_or("").to_string();
-        let seen_by_master = master.as_ref().and_then(|m| world.node(m)).and_then(|m| {
-            m.srv.repl.replicas.iter().find(|r| format!("{}:{}", r.ip, r.listening_port) == my_addr).cloned()
-        });
+        let master = names.iter().find(|m| world.node_addr(m) == Some(target.as_str()));
+        let my_addr = world.node_addr(name).unwrap_or("");
+        // The master's entry for this replica: its lag and how it last synced.
+        let seen_by_master = master
+            .and_then(|m| world.node(m))
+            .and_then(|m| m.srv.repl.replicas.iter().find(|r| format!("{}:{}", r.ip, r.listening_port) == my_addr));
+        let to = master.cloned().unwrap_or(target);
         let (a, b) = (Endpoint::Node(name.clone()), Endpoint::Node(to.clone()));
-        let fault = faults.iter().find(|l| (l.from == a && l.to == b) || (l.from == b && l.to == a));
+        let fault = fault_between(faults, &a, &b);
         let state = match (fault, link.state) {
             (Some(f), _) if f.cut => "cut",
             (Some(f), _) if f.held => "held",
@@ -233,10 +249,10 @@ fn replication_links(world: &World, faults: &[crate::sim::LinkSummary]) -> Vec<L
             state: state.into(),
             extra_latency_ms: fault.map(|f| f.extra_ms).unwrap_or(0),
             loss_per_mille: fault.map(|f| f.drop_per_mille).unwrap_or(0),
-            held_messages: fault.map(|f| f.held_messages).unwrap_or(0),
+            held_messages: held_between(faults, &a, &b),
             offset: link.applied.map(|o| o as i64).unwrap_or(-1),
             lag_s: seen_by_master.as_ref().map(|r| world.now().saturating_sub(r.ack_ms) / 1000),
-            note: seen_by_master.map(|r| r.sync_note).unwrap_or_default(),
+            note: seen_by_master.map(|r| r.sync_note.clone()).unwrap_or_default(),
         });
     }
     links

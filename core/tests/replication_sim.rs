@@ -2,7 +2,7 @@
 //! Every scenario is deterministic; the last test runs one twice and compares the traces.
 
 use halab_core::resp::{render_cli, Frame};
-use halab_core::sim::{Endpoint, Fault, TraceKind, World, WorldInput};
+use halab_core::sim::{Endpoint, Fault, World, WorldInput};
 
 fn add_node(w: &mut World, name: &str, addr: &str, config: &str) {
     w.apply(WorldInput::AddNode { name: name.into(), addr: addr.into(), config: config.into() });
@@ -21,19 +21,12 @@ fn info_field(w: &mut World, node: &str, field: &str) -> String {
     let words = ["INFO", "replication"];
     let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &words) else { panic!("no INFO") };
     let text = String::from_utf8_lossy(&text).into_owned();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{}:", field)).map(str::to_string))
-        .unwrap_or_else(|| panic!("no {} in {}", field, text))
+    halab_core::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
 }
 
+/// A node's log lines, as lessons read them.
 fn logs(w: &World, node: &str) -> Vec<String> {
-    w.trace()
-        .iter()
-        .filter_map(|e| match &e.kind {
-            TraceKind::Log { node: n, line } if n == node => Some(line.clone()),
-            _ => None,
-        })
-        .collect()
+    halab_core::lesson::LessonTarget::logs(w, node)
 }
 
 fn has_log(w: &World, node: &str, text: &str) -> bool {

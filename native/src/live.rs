@@ -168,19 +168,7 @@ impl LiveTarget {
             c.stream = Some(s);
             c.inbox.clear();
         }
-        let stream = c.stream.as_mut().unwrap();
-        stream.write_all(&Frame::command(args))?;
-        let mut buf = [0u8; 16384];
-        loop {
-            if let Ok(Some(frame)) = Frame::decode(&mut c.inbox) {
-                return Ok(frame);
-            }
-            let n = stream.read(&mut buf)?;
-            if n == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
-            }
-            c.inbox.extend_from_slice(&buf[..n]);
-        }
+        call(c.stream.as_mut().unwrap(), &mut c.inbox, args)
     }
 }
 
@@ -367,34 +355,37 @@ impl LessonTarget for LiveTarget {
     }
 }
 
+/// Send one command and read one reply (bytes after it stay in `inbox`).
+fn call<A: AsRef<[u8]>>(stream: &mut TcpStream, inbox: &mut BytesMut, args: &[A]) -> std::io::Result<Frame> {
+    stream.write_all(&Frame::command(args))?;
+    let mut buf = [0u8; 16384];
+    loop {
+        if let Ok(Some(frame)) = Frame::decode(inbox) {
+            return Ok(frame);
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+        }
+        inbox.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// `INFO everything` over a fresh connection, authenticating with the first password that
 /// works when the node asks for one.
 fn info_of(addr: &str, passwords: &[String]) -> Option<String> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut inbox = BytesMut::new();
-    let mut call = |s: &mut TcpStream, args: &[&[u8]]| -> Option<Frame> {
-        s.write_all(&Frame::command(args)).ok()?;
-        let mut buf = [0u8; 16384];
-        loop {
-            if let Ok(Some(frame)) = Frame::decode(&mut inbox) {
-                return Some(frame);
-            }
-            let n = s.read(&mut buf).ok()?;
-            if n == 0 {
-                return None;
-            }
-            inbox.extend_from_slice(&buf[..n]);
-        }
-    };
-    let mut reply = call(&mut s, &[b"INFO", b"everything"])?;
+    let mut ask = |s: &mut TcpStream, args: &[&[u8]]| call(s, &mut inbox, args).ok();
+    let mut reply = ask(&mut s, &[b"INFO", b"everything"])?;
     if matches!(&reply, Frame::Error(e) if e.starts_with("NOAUTH")) {
         for pw in passwords.iter().rev() {
-            if matches!(call(&mut s, &[b"AUTH", pw.as_bytes()])?, Frame::Simple(_)) {
+            if matches!(ask(&mut s, &[b"AUTH", pw.as_bytes()])?, Frame::Simple(_)) {
                 break;
             }
         }
-        reply = call(&mut s, &[b"INFO", b"everything"])?;
+        reply = ask(&mut s, &[b"INFO", b"everything"])?;
     }
     match reply {
         Frame::Bulk(b) => Some(String::from_utf8_lossy(&b).into_owned()),

@@ -141,21 +141,14 @@ impl Shared {
             let handle = tokio::task::spawn_blocking(move || write_rdb(&job));
             let shared = SHARED.with(|s| s.borrow().clone()).expect("driver state");
             tokio::task::spawn_local(async move {
-                let (result, image) = match handle.await {
-                    Ok(Ok((n, image))) => (Ok(n), image),
-                    Ok(Err(e)) => (Err(e), None),
-                    Err(e) => (Err(e.to_string()), None),
-                };
+                let outcome = handle.await.unwrap_or_else(|e| Err(e.to_string()));
                 let mut s = shared.borrow_mut();
-                s.node.handle(now_ms(), Input::PersistDone { job: id, result, image });
+                s.node.handle(now_ms(), persist_done(id, outcome));
                 s.drain(None);
             });
         } else {
-            let (result, image) = match write_rdb(&job) {
-                Ok((n, image)) => (Ok(n), image),
-                Err(e) => (Err(e), None),
-            };
-            self.node.handle(now_ms(), Input::PersistDone { job: job.id, result, image });
+            let outcome = write_rdb(&job);
+            self.node.handle(now_ms(), persist_done(job.id, outcome));
         }
     }
 
@@ -172,6 +165,14 @@ impl Shared {
 thread_local! {
     /// The driver's shared state, reachable from background-save completions.
     static SHARED: RefCell<Option<Rc<RefCell<Shared>>>> = const { RefCell::new(None) };
+}
+
+/// The node's input for a finished persist job.
+fn persist_done(job: u64, outcome: Result<(usize, Option<Bytes>), String>) -> Input<'static> {
+    match outcome {
+        Ok((bytes, image)) => Input::PersistDone { job, result: Ok(bytes), image },
+        Err(e) => Input::PersistDone { job, result: Err(e), image: None },
+    }
 }
 
 /// Serialize a snapshot and write it atomically (temp file + rename), as rdbSave does; hand

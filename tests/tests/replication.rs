@@ -70,7 +70,7 @@ fn info(s: &Server) -> String {
 
 /// The value of `name:` in an INFO text.
 fn field(info: &str, name: &str) -> Option<String> {
-    info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(|v| v.trim_end().to_string()))
+    halab_core::lesson::info_field(info, name)
 }
 
 fn num(info: &str, name: &str) -> i64 {
@@ -208,31 +208,20 @@ fn write_dataset(c: &mut Client, tag: &str) {
     must(c, &["INCR", &k("counter")]);
     must(c, &["APPEND", &k("str"), " world"]);
     must(c, &["RPUSH", &k("list"), "a", "b", "1", "2"]);
-    let mut big = vec!["RPUSH".to_string(), k("biglist")];
-    big.extend((0..300).map(|i| format!("element-{i}")));
-    must_owned(c, &big);
+    let big = |c: &mut Client, cmd: &str, key: String, items: Vec<String>| {
+        must_owned(c, &[vec![cmd.to_string(), key], items].concat());
+    };
+    big(c, "RPUSH", k("biglist"), (0..300).map(|i| format!("element-{i}")).collect());
     must(c, &["LPOP", &k("biglist")]);
     must(c, &["HSET", &k("hash"), "f1", "v1", "f2", "2"]);
-    let mut big = vec!["HSET".to_string(), k("bighash")];
-    for i in 0..600 {
-        big.push(format!("field{i}"));
-        big.push(format!("value{i}"));
-    }
-    must_owned(c, &big);
+    big(c, "HSET", k("bighash"), (0..600).flat_map(|i| [format!("field{i}"), format!("value{i}")]).collect());
     must(c, &["SADD", &k("intset"), "3", "1", "2"]);
     must(c, &["SADD", &k("strset"), "a", "b", "c"]);
-    let mut big = vec!["SADD".to_string(), k("bigset")];
-    big.extend((0..600).map(|i| i.to_string()));
-    must_owned(c, &big);
+    big(c, "SADD", k("bigset"), (0..600).map(|i| i.to_string()).collect());
     must(c, &["SADD", &k("popped"), "a", "b", "c", "d", "e"]);
     must(c, &["SPOP", &k("popped"), "2"]);
     must(c, &["ZADD", &k("zset"), "1", "a", "2.5", "b", "-3", "c"]);
-    let mut big = vec!["ZADD".to_string(), k("bigzset")];
-    for i in 0..200 {
-        big.push(format!("{i}.25"));
-        big.push(format!("member{i}"));
-    }
-    must_owned(c, &big);
+    big(c, "ZADD", k("bigzset"), (0..200).flat_map(|i| [format!("{i}.25"), format!("member{i}")]).collect());
     must(c, &["SET", &k("ttl"), "v", "EX", "1000"]);
     must(c, &["SET", &k("ttl2"), "v"]);
     must(c, &["EXPIRE", &k("ttl2"), "2000"]);

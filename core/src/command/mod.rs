@@ -443,8 +443,8 @@ fn protected_action_allowed(ctx: &Ctx, option: &str) -> bool {
     match ctx.srv.config.get_str(option).as_str() {
         "yes" => true,
         "local" => {
-            let ip = ctx.client.addr.rsplit_once(':').map(|(ip, _)| ip).unwrap_or("");
-            ip.starts_with("127.") || ip == "[::1]" || ip == "::1"
+            let ip = crate::replication::host_of(&ctx.client.addr);
+            ip.starts_with("127.") || ip == "::1"
         }
         _ => false,
     }
@@ -476,16 +476,7 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     let before = ctx.client.reply.buf.len();
     // CLIENT LIST run by this very command shows it as `cmd=`, as Redis sets `c->cmd` first.
     ctx.client.last_command = stat_name;
-    // The arguments as given: the handler may move them out, propagation needs them.
-    let propagating = ctx.srv.repl.feeding() && propagate::may_propagate(cmd.meta);
-    let original: Option<Vec<Bytes>> = if propagating { Some(args.to_vec()) } else { None };
-    let dirty_before = ctx.srv.persist.dirty;
-    ctx.srv.expired_in_call = 0;
-    (cmd.handler)(ctx, args);
-    if let Some(original) = original {
-        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call;
-        propagate::after_call(ctx, cmd.meta, &original, changed, before);
-    }
+    invoke(ctx, cmd, args);
     ctx.client.woff = ctx.srv.repl.offset;
     ctx.srv.stats.total_commands_processed += 1;
     let failed = ctx.client.reply.buf.get(before) == Some(&b'-');
@@ -499,6 +490,21 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
         entry.failed += 1;
     }
     ctx.client.last_command = stat_name;
+}
+
+/// Run a command's handler; when the node feeds replicas, what it changed goes down the
+/// replication stream (as sent, or rewritten by [`propagate`]).
+fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
+    let reply_start = ctx.client.reply.buf.len();
+    // The arguments as given: the handler may move them out, propagation needs them.
+    let original = (ctx.srv.repl.feeding() && propagate::may_propagate(cmd.meta)).then(|| args.to_vec());
+    let dirty_before = ctx.srv.persist.dirty;
+    ctx.srv.expired_in_call = 0;
+    (cmd.handler)(ctx, args);
+    if let Some(original) = original {
+        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call;
+        propagate::after_call(ctx, cmd.meta, &original, changed, reply_start);
+    }
 }
 
 /// Block the client on `keys` until data arrives or `timeout_ms` (0 = forever) passes.
@@ -535,13 +541,7 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     let Some(cmd) = lookup(&blocked.args[0]) else { return };
     let before = ctx.client.reply.buf.len();
     let mut args = blocked.args.clone();
-    let dirty_before = ctx.srv.persist.dirty;
-    ctx.srv.expired_in_call = 0;
-    (cmd.handler)(ctx, &mut args);
-    if ctx.srv.repl.feeding() {
-        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call;
-        propagate::after_call(ctx, cmd.meta, &blocked.args, changed, before);
-    }
+    invoke(ctx, cmd, &mut args);
     if ctx.client.blocked.is_some() {
         // Still nothing: keep the original deadline.
         ctx.client.reply.buf.truncate(before);
