@@ -51,13 +51,45 @@ pub struct LogLine {
     pub role: char,
     pub level: LogLevel,
     pub message: String,
+    /// Written as it is, without the `pid:role time level` prefix (Redis's `LL_RAW`, used for
+    /// the start-up logo).
+    pub raw: bool,
 }
 
 impl LogLine {
     /// Render the line as Redis writes it, for process `pid`.
     pub fn render(&self, pid: u32) -> String {
+        if self.raw {
+            return self.message.clone();
+        }
         format!("{}:{} {} {} {}", pid, self.role, format_log_time(self.at_ms), self.level.mark(), self.message)
     }
+}
+
+/// The ASCII-art logo Redis 7.0 prints at start-up instead of the `Running mode=…` line when
+/// `always-show-logo` is `yes` or it logs to a terminal (`redisAsciiArt` in server.c). Tools
+/// read it: Redis's test harness waits for its ` PID: <pid>` to know the server started.
+pub fn startup_logo(mode: &str, port: u16, pid: u32) -> String {
+    let lines = [
+        "                _._                                                  ".to_string(),
+        "           _.-``__ ''-._                                             ".to_string(),
+        format!("      _.-``    `.  `_.  ''-._           Redis {} (00000000/0) 64 bit", crate::config::REDIS_VERSION),
+        "  .-`` .-```.  ```\\/    _.,_ ''-._                                  ".to_string(),
+        format!(" (    '      ,       .-`  | `,    )     Running in {} mode", mode),
+        format!(" |`-._`-...-` __...-.``-._|'` _.-'|     Port: {}", port),
+        format!(" |    `-._   `._    /     _.-'    |     PID: {}", pid),
+        "  `-._    `-._  `-./  _.-'    _.-'                                   ".to_string(),
+        " |`-._`-._    `-.__.-'    _.-'_.-'|                                  ".to_string(),
+        " |    `-._`-._        _.-'_.-'    |           https://redis.io       ".to_string(),
+        "  `-._    `-._`-.__.-'_.-'    _.-'                                   ".to_string(),
+        " |`-._`-._    `-.__.-'    _.-'_.-'|                                  ".to_string(),
+        " |    `-._`-._        _.-'_.-'    |                                  ".to_string(),
+        "  `-._    `-._`-.__.-'_.-'    _.-'                                   ".to_string(),
+        "      `-._    `-.__.-'    _.-'                                       ".to_string(),
+        "          `-._        _.-'                                           ".to_string(),
+        "              `-.__.-'                                               ".to_string(),
+    ];
+    lines.join("\n") + "\n"
 }
 
 impl fmt::Display for LogLine {
@@ -111,8 +143,17 @@ mod tests {
             role: 'M',
             level: LogLevel::Notice,
             message: "Ready to accept connections tcp".into(),
+            raw: false,
         };
         assert_eq!(line.render(4242), "4242:M 22 Nov 2026 21:36:26.123 * Ready to accept connections tcp");
+    }
+
+    #[test]
+    fn logo_carries_the_pid_line_the_test_harness_waits_for() {
+        let logo = startup_logo("standalone", 6379, 4242);
+        assert!(logo.contains("\n |    `-._   `._    /     _.-'    |     PID: 4242\n"), "{}", logo);
+        assert!(logo.contains("Running in standalone mode"));
+        assert_eq!(logo.lines().count(), 17);
     }
 
     #[test]

@@ -135,6 +135,8 @@ pub struct NodeOptions {
     pub executable: String,
     /// Unix ms at start.
     pub start_ms: u64,
+    /// The log goes to a terminal (Redis then shows its logo even without `always-show-logo`).
+    pub logs_to_terminal: bool,
 }
 
 /// A blocked client waiting for data on keys (BLPOP and friends).
@@ -427,7 +429,13 @@ impl Server {
     pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
         if level >= self.log_level {
             let role = self.role_char();
-            self.outputs.push_back(Output::Log(LogLine { at_ms: self.now, role, level, message: message.into() }));
+            self.outputs.push_back(Output::Log(LogLine {
+                at_ms: self.now,
+                role,
+                level,
+                message: message.into(),
+                raw: false,
+            }));
         }
     }
 
@@ -668,6 +676,7 @@ impl Server {
 #[derive(Debug)]
 pub struct Node {
     pub srv: Server,
+    logs_to_terminal: bool,
     /// The dump.rdb just loaded told which replication stream we hold.
     restored_replication: bool,
 }
@@ -722,7 +731,7 @@ impl Node {
             // unless the dump.rdb we load tells where we were.
             srv.repl.master = Some(crate::replication::MasterLink::new(host, port, opts.start_ms));
         }
-        Node { srv, restored_replication: false }
+        Node { srv, logs_to_terminal: opts.logs_to_terminal, restored_replication: false }
     }
 
     /// Log the line that ends the start-up, once the dataset is loaded.
@@ -730,10 +739,20 @@ impl Node {
         self.srv.log(LogLevel::Notice, "Ready to accept connections");
     }
 
-    /// Log the start-up banner lines Redis prints (after the driver printed its own).
+    /// Log the start-up banner lines Redis prints (after the driver printed its own): the logo
+    /// or the `Running mode` line, as `redisAsciiArt` chooses, then "Server initialized".
     pub fn log_startup(&mut self) {
         let port = self.srv.config.port();
-        self.srv.log(LogLevel::Notice, format!("Running mode=standalone, port={}.", port));
+        let show_logo = self.srv.config.get_bool("always-show-logo")
+            || (self.logs_to_terminal && self.srv.config.get_str("logfile").is_empty());
+        if show_logo && self.srv.log_level <= LogLevel::Notice {
+            let message = crate::log::startup_logo("standalone", port, self.srv.pid);
+            let role = self.srv.role_char();
+            let line = LogLine { at_ms: self.srv.now, role, level: LogLevel::Notice, message, raw: true };
+            self.srv.outputs.push_back(Output::Log(line));
+        } else {
+            self.srv.log(LogLevel::Notice, format!("Running mode=standalone, port={}.", port));
+        }
         self.srv.log(LogLevel::Warning, "Server initialized");
     }
 

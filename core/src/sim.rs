@@ -412,6 +412,7 @@ impl World {
         }
         sim.generation += 1;
         let mut node = Node::new(NodeOptions {
+            logs_to_terminal: false,
             seed,
             pid: sim.pid + sim.generation as u32,
             config,

@@ -37,6 +37,7 @@ fn frame() -> impl Strategy<Value = Frame> {
 
 fn node() -> Node {
     Node::new(NodeOptions {
+        logs_to_terminal: false,
         seed: 1,
         pid: 1,
         config: Config::default(),

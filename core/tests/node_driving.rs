@@ -11,6 +11,7 @@ const T0: u64 = 1_795_383_386_123; // 22 Nov 2026 21:36:26.123 UTC
 
 fn node(seed: u64) -> Node {
     Node::new(NodeOptions {
+        logs_to_terminal: false,
         seed,
         pid: 4242,
         config: Config::default(),

@@ -342,6 +342,7 @@ fn a_half_received_command_is_read_but_not_yet_applied() {
     use halab_core::rdb::{encode_rdb, RdbAux};
     let t = 1_795_383_386_000;
     let mut node = Node::new(NodeOptions {
+        logs_to_terminal: false,
         seed: 3,
         pid: 7,
         config: Config::default(),

@@ -60,7 +60,7 @@ impl LogSink {
         }
     }
     fn driver(&mut self, role: char, level: LogLevel, message: impl Into<String>) {
-        let line = LogLine { at_ms: now_ms(), role, level, message: message.into() };
+        let line = LogLine { at_ms: now_ms(), role, level, message: message.into(), raw: false };
         self.write(&line);
     }
 }
@@ -440,6 +440,7 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
         config_file: config_file.clone(),
         executable: exe,
         start_ms: now_ms(),
+        logs_to_terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     });
     node.set_process_stats(process_stats());
     node.log_startup();
