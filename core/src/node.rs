@@ -36,6 +36,10 @@ use bytes::{Bytes, BytesMut};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
+/// What `used_memory` counts before any key: the server's own structures (a pristine
+/// redis-server 7.0 reports about 900 KB).
+pub const STARTUP_MEMORY: u64 = 900_000;
+
 /// A connection, as numbered by the driver.
 pub type ConnId = u64;
 
@@ -120,6 +124,8 @@ pub(crate) enum PersistPurpose {
     Background,
     /// The final save of SHUTDOWN.
     Shutdown { conn: Option<ConnId> },
+    /// The save of the emptied dataset by FLUSHALL (its changes were reset already).
+    Flushall,
 }
 
 /// Everything the driver fixes when it creates a node.
@@ -186,8 +192,6 @@ pub struct Client {
     pub multi: Option<Vec<Vec<Bytes>>>,
     /// A command failed to queue: EXEC will abort with EXECABORT.
     pub multi_failed: bool,
-    /// A watched key was touched: EXEC will return a null array.
-    pub dirty_cas: bool,
     /// True while EXEC runs the queued commands (blocking commands then never block).
     pub in_exec: bool,
     pub watched: Vec<(usize, Bytes)>,
@@ -206,9 +210,13 @@ pub struct Client {
     /// `REPLCONF listening-port` / `ip-address` of a replica-to-be.
     pub repl_listening_port: u16,
     pub repl_announced_ip: Option<String>,
+    /// `REPLCONF capa eof`: a replica-to-be that reads diskless snapshots.
+    pub repl_capa_eof: bool,
     /// Stream offset after this client's last command (what WAIT waits for).
     pub woff: u64,
     pub wait: Option<WaitState>,
+    /// A command parsed but postponed by a client pause; it runs when the pause ends.
+    pub postponed: Option<Vec<Bytes>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +243,6 @@ impl Client {
             user: "default".into(),
             multi: None,
             multi_failed: false,
-            dirty_cas: false,
             in_exec: false,
             watched: Vec::new(),
             subscriptions: Default::default(),
@@ -251,8 +258,10 @@ impl Client {
             role: ClientRole::Normal,
             repl_listening_port: 0,
             repl_announced_ip: None,
+            repl_capa_eof: false,
             woff: 0,
             wait: None,
+            postponed: None,
         }
     }
     pub fn in_pubsub(&self) -> bool {
@@ -326,6 +335,7 @@ pub struct Stats {
     pub sync_partial_err: u64,
     pub rejected_connections: u64,
     pub expired_keys: u64,
+    pub evicted_keys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub total_error_replies: u64,
@@ -373,11 +383,19 @@ pub struct ProcessStats {
     pub cpu_sys: f64,
 }
 
-/// A client pause (`CLIENT PAUSE ms [WRITE|ALL]`).
-#[derive(Debug, Clone, Copy)]
+/// A client pause (`CLIENT PAUSE ms [WRITE|ALL]`, or the one `FAILOVER` makes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pause {
     pub until_ms: u64,
     pub writes_only: bool,
+}
+
+/// Who paused the clients: each purpose keeps its own pause, and clients stay paused while
+/// any is in force (Redis's `client_pause_per_purpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PausePurpose {
+    ClientCommand = 0,
+    Failover = 1,
 }
 
 /// The part of the node that commands act on: everything but the client running the command.
@@ -388,8 +406,13 @@ pub struct Server {
     pub clients: FxHashMap<ConnId, Client>,
     pub channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
     pub patterns: crate::keyspace::Map<Bytes, Vec<ConnId>>,
-    /// `(db, key)` → clients that WATCH it.
-    pub watched: FxHashMap<(usize, Bytes), Vec<ConnId>>,
+    /// `(db, key)` → the clients that WATCH it (Redis's `db->watched_keys`). Each client's
+    /// `watched` lists the same pairs, to unwatch them.
+    pub watched: FxHashMap<(usize, Bytes), Vec<crate::command::transactions::Watcher>>,
+    /// Clients whose watched keys were touched: their EXEC answers a null array (Redis's
+    /// `CLIENT_DIRTY_CAS`). Kept here rather than on the client, because the client running
+    /// a command is the one most likely to touch its own watched key.
+    pub cas_dirty: rustc_hash::FxHashSet<ConnId>,
     /// `(db, key)` → clients blocked on it, first come first served.
     pub blocking: FxHashMap<(usize, Bytes), VecDeque<ConnId>>,
     /// Keys that received data while clients were blocked on them.
@@ -414,12 +437,25 @@ pub struct Server {
     pub executable: String,
     pub config_file: Option<String>,
     pub next_client_id: u64,
-    pub pause: Option<Pause>,
+    /// The pauses in force, by purpose.
+    pub pauses: [Option<Pause>; 2],
+    /// A pause ended: postponed clients must run their commands.
+    pub unpaused: bool,
     pub outputs: VecDeque<Output>,
     pub log_level: LogLevel,
     pub active_expire_cursor: usize,
     /// Set when SHUTDOWN or a crash ends the node; no more input is processed.
     pub halted: bool,
+    /// The command running asked to be propagated whether or not it changed anything
+    /// (FLUSHALL, FLUSHDB: Redis's `forceCommandPropagation`).
+    pub force_propagation: bool,
+    /// Keys a writable replica's own clients gave a TTL (`slaveKeysWithExpire`): the replica
+    /// expires them itself, in its cron (INFO's `slave_expires_tracked_keys`).
+    pub replica_keys_with_expire: rustc_hash::FxHashSet<(usize, Bytes)>,
+    /// `DEBUG SET-ACTIVE-EXPIRE 0` turns the cron's expiry off (lazy expiry still works).
+    pub active_expire_enabled: bool,
+    /// `DEBUG PAUSE-CRON 1`: serverCron does nothing.
+    pub cron_paused: bool,
     pending_persist: Vec<(u64, PersistPurpose)>,
     last_cron_ms: u64,
 }
@@ -439,35 +475,154 @@ impl Server {
         }
     }
 
-    /// Mark that a key changed (Redis's `signalModifiedKey`): counts a change for the save
-    /// points, and invalidates transactions watching it.
+    /// Mark that a key changed (Redis's `signalModifiedKey` plus `server.dirty++`): counts a
+    /// change for the save points, and invalidates transactions watching it.
     pub fn key_modified(&mut self, db: usize, key: &[u8]) {
         self.persist.dirty += 1;
-        if self.watched.is_empty() {
-            return;
-        }
-        if let Some(watchers) = self.watched.get(&(db, Bytes::copy_from_slice(key))) {
-            for conn in watchers.clone() {
-                if let Some(c) = self.clients.get_mut(&conn) {
-                    c.dirty_cas = true;
-                }
+        crate::command::transactions::touch_watched_key(self, db, key);
+    }
+
+    /// Invalidate the watchers of keys in `db` (`None` = all dbs) that hold data — before a
+    /// FLUSHDB / FLUSHALL / full sync empties it.
+    pub fn all_keys_modified(&mut self, db: Option<usize>) {
+        for d in 0..self.keyspace.dbs.len() {
+            if db.is_none_or(|x| x == d) {
+                crate::command::transactions::touch_all_watched_keys_in_db(self, d, None);
             }
         }
     }
 
-    /// Invalidate every watcher of keys in `db` (`None` = all dbs): FLUSHDB / FLUSHALL.
-    pub fn all_keys_modified(&mut self, db: Option<usize>) {
-        let conns: Vec<ConnId> = self
-            .watched
-            .iter()
-            .filter(|((d, _), _)| db.is_none_or(|x| x == *d))
-            .flat_map(|(_, v)| v.iter().copied())
-            .collect();
-        for conn in conns {
-            if let Some(c) = self.clients.get_mut(&conn) {
-                c.dirty_cas = true;
+    /// `used_memory` as INFO reports it: a fixed start-up overhead plus the estimated size of
+    /// the dataset (halab has no allocator statistics; see docs/DESIGN.md).
+    pub fn used_memory(&self) -> u64 {
+        STARTUP_MEMORY + self.keyspace.dbs.iter().map(|d| d.approx_memory() as u64).sum::<u64>()
+    }
+
+    /// `stop-writes-on-bgsave-error`: the last save failed and save points are configured.
+    pub fn writes_denied_by_disk_error(&self) -> bool {
+        !self.persist.last_bgsave_ok
+            && self.config.get_bool("stop-writes-on-bgsave-error")
+            && !self.config.save_points().is_empty()
+    }
+
+    /// Bring memory under `maxmemory` by evicting keys as `maxmemory-policy` says (Redis's
+    /// `performEvictions`); false when that is not possible (`noeviction`, or nothing left to
+    /// evict), and the command that needs memory is refused with OOM. The `lru`/`lfu`
+    /// policies pick at random among the keys they may evict: halab keeps no access clock.
+    pub fn perform_evictions(&mut self) -> bool {
+        let max = self.config.get_i64("maxmemory").unwrap_or(0).max(0) as u64;
+        if max == 0 {
+            return true;
+        }
+        let mut used = self.used_memory();
+        if used <= max {
+            return true;
+        }
+        // While paused the dataset must not change.
+        if self.expiry_frozen() {
+            return false;
+        }
+        let policy = self.config.get_str("maxmemory-policy");
+        let volatile = policy.starts_with("volatile");
+        if policy == "noeviction" {
+            return false;
+        }
+        let samples = self.config.get_i64("maxmemory-samples").unwrap_or(5).max(1) as usize;
+        while used > max {
+            let dbs: Vec<usize> = (0..self.keyspace.dbs.len())
+                .filter(|&d| {
+                    if volatile {
+                        !self.keyspace.dbs[d].expires.is_empty()
+                    } else {
+                        !self.keyspace.dbs[d].is_empty()
+                    }
+                })
+                .collect();
+            if dbs.is_empty() {
+                return false;
+            }
+            let dbi = dbs[self.rng.below(dbs.len())];
+            let key: Bytes = {
+                let db = &self.keyspace.dbs[dbi];
+                if policy == "volatile-ttl" {
+                    // The soonest deadline among a few sampled keys.
+                    let mut best: Option<(u64, usize)> = None;
+                    for _ in 0..samples {
+                        let i = self.rng.below(db.expires.len());
+                        let (_, &at) = db.expires.get_index(i).unwrap();
+                        if best.is_none_or(|(b, _)| at < b) {
+                            best = Some((at, i));
+                        }
+                    }
+                    let i = best.unwrap().1;
+                    Bytes::copy_from_slice(db.expires.get_index(i).unwrap().0)
+                } else if volatile {
+                    let i = self.rng.below(db.expires.len());
+                    Bytes::copy_from_slice(db.expires.get_index(i).unwrap().0)
+                } else {
+                    let i = self.rng.below(db.entries.len());
+                    Bytes::copy_from_slice(db.entries.get_index(i).unwrap().0)
+                }
+            };
+            let size = {
+                let db = &self.keyspace.dbs[dbi];
+                let v = db.entries.get(&key[..]).map_or(0, |v| v.approx_size()) + key.len() + 40;
+                v + if db.expires.contains_key(&key[..]) { 32 } else { 0 }
+            };
+            self.keyspace.dbs[dbi].remove(&key);
+            self.stats.evicted_keys += 1;
+            crate::command::transactions::touch_watched_key(self, dbi, &key);
+            self.persist.dirty += 1;
+            self.propagate(dbi, &[b"DEL", &key]);
+            used = used.saturating_sub(size as u64);
+        }
+        true
+    }
+
+    /// The pause in force, if any: the strictest type and the latest end of all purposes.
+    /// Pauses whose time is up are lifted here.
+    pub fn pause_in_force(&mut self) -> Option<Pause> {
+        let now = self.now;
+        for slot in self.pauses.iter_mut() {
+            if slot.is_some_and(|p| p.until_ms <= now) {
+                *slot = None;
+                self.unpaused = true;
             }
         }
+        self.pauses
+            .iter()
+            .flatten()
+            .copied()
+            .reduce(|a, b| Pause { until_ms: a.until_ms.max(b.until_ms), writes_only: a.writes_only && b.writes_only })
+    }
+
+    /// Whether a command must wait for the pause to end: every command under a full pause,
+    /// those that may write or replicate under a WRITE pause.
+    pub fn pause_postpones(&mut self, may_replicate: bool) -> bool {
+        self.pause_in_force().is_some_and(|p| !p.writes_only || may_replicate)
+    }
+
+    /// Pause clients for `purpose` (Redis's `pauseClients`): a second pause of the same
+    /// purpose keeps the stricter type and the later end.
+    pub fn pause_clients(&mut self, purpose: PausePurpose, until_ms: u64, writes_only: bool) {
+        let slot = &mut self.pauses[purpose as usize];
+        *slot = Some(match *slot {
+            Some(p) => Pause { until_ms: p.until_ms.max(until_ms), writes_only: p.writes_only && writes_only },
+            None => Pause { until_ms, writes_only },
+        });
+    }
+
+    /// Lift the pause of `purpose`; postponed clients run again.
+    pub fn unpause_clients(&mut self, purpose: PausePurpose) {
+        if self.pauses[purpose as usize].take().is_some() {
+            self.unpaused = true;
+        }
+    }
+
+    /// While clients are paused the dataset stays as it is: no key is deleted for expiring
+    /// (a key past its deadline reads as missing), so a failover hands over a fixed dataset.
+    pub fn expiry_frozen(&mut self) -> bool {
+        self.pause_in_force().is_some()
     }
 
     /// A list or sorted set key got elements: blocked clients may now be served.
@@ -507,7 +662,7 @@ impl Server {
     }
 
     /// Start a persist job; returns its id.
-    fn start_persist(&mut self, background: bool, purpose: PersistPurpose) -> u64 {
+    pub(crate) fn start_persist(&mut self, background: bool, purpose: PersistPurpose) -> u64 {
         self.start_persist_job(background, true, false, purpose)
     }
 
@@ -522,7 +677,7 @@ impl Server {
         self.persist.next_job_id += 1;
         let id = self.persist.next_job_id;
         let used = self.keyspace.dbs.iter().map(|d| d.approx_memory()).sum::<usize>() as u64;
-        let aux = RdbAux::standard(self.now / 1000, used, &self.repl.replid, self.repl.offset as i64);
+        let aux = RdbAux::standard(self.now / 1000, used, self.rdb_save_info().as_ref());
         self.outputs.push_back(Output::Persist(PersistJob {
             id,
             path: self.rdb_path(),
@@ -554,6 +709,28 @@ impl Server {
         self.persist.dirty_at_bgsave_start = self.persist.dirty;
         self.log(LogLevel::Notice, format!("Background saving started by pid {}", self.pid));
         id
+    }
+
+    /// FLUSHALL (Redis's `flushAllDataAndResetRDB`): empty every db, abandon a running
+    /// BGSAVE (its file would hold the old data), and with save points configured save the
+    /// empty dataset at once, so the changes since the last save count from zero.
+    pub fn flush_all_and_reset_rdb(&mut self) {
+        self.all_keys_modified(None);
+        self.persist.dirty += self.keyspace.total_keys() as u64;
+        self.keyspace.flush_all();
+        if let Some(job) = self.persist.bgsave_job {
+            let background = self.pending_persist.iter().any(|(id, p)| *id == job && *p == PersistPurpose::Background);
+            if background {
+                self.pending_persist.retain(|(id, _)| *id != job);
+                self.persist.bgsave_job = None;
+                self.persist.bgsave_started_ms = None;
+                self.log(LogLevel::Warning, "Background saving terminated by signal 10");
+            }
+        }
+        if !self.config.save_points().is_empty() {
+            self.start_persist(false, PersistPurpose::Flushall);
+            self.persist.dirty = 0;
+        }
     }
 
     /// SAVE: a foreground save; the reply is sent when the driver reports the write.
@@ -594,6 +771,12 @@ impl Server {
                 self.sync_snapshot_ready(job, if result.is_ok() { image } else { None });
             }
             PersistPurpose::Background => self.bgsave_finished(&result),
+            PersistPurpose::Flushall => {
+                let dirty = self.persist.dirty;
+                self.record_save(&result, false);
+                // Writes after the FLUSHALL still wait for the next save.
+                self.persist.dirty = dirty;
+            }
             PersistPurpose::Save { conn } => {
                 self.record_save(&result, false);
                 if let Some(c) = self.clients.get_mut(&conn) {
@@ -677,8 +860,6 @@ impl Server {
 pub struct Node {
     pub srv: Server,
     logs_to_terminal: bool,
-    /// The dump.rdb just loaded told which replication stream we hold.
-    restored_replication: bool,
 }
 
 /// How often serverCron runs: `1000 / hz` ms.
@@ -701,6 +882,7 @@ impl Node {
             channels: Default::default(),
             patterns: Default::default(),
             watched: FxHashMap::default(),
+            cas_dirty: Default::default(),
             blocking: FxHashMap::default(),
             ready_keys: Vec::new(),
             to_flush: Vec::new(),
@@ -718,11 +900,16 @@ impl Node {
             executable: opts.executable,
             config_file: opts.config_file,
             next_client_id: 0,
-            pause: None,
+            pauses: [None, None],
+            unpaused: false,
             outputs: VecDeque::new(),
             log_level,
             active_expire_cursor: 0,
             halted: false,
+            force_propagation: false,
+            active_expire_enabled: true,
+            replica_keys_with_expire: Default::default(),
+            cron_paused: false,
             pending_persist: Vec::new(),
             last_cron_ms: opts.start_ms,
         };
@@ -731,7 +918,7 @@ impl Node {
             // unless the dump.rdb we load tells where we were.
             srv.repl.master = Some(crate::replication::MasterLink::new(host, port, opts.start_ms));
         }
-        Node { srv, logs_to_terminal: opts.logs_to_terminal, restored_replication: false }
+        Node { srv, logs_to_terminal: opts.logs_to_terminal }
     }
 
     /// Log the line that ends the start-up, once the dataset is loaded.
@@ -763,41 +950,43 @@ impl Node {
     }
 
     /// Load an RDB image: our own dump.rdb, or (`from_master`) a full-resync snapshot.
+    ///
+    /// Loading our own file also restores where its dataset stands in a replication stream
+    /// (Redis's `loadDataFromDisk`). A replica takes the stream's id and offset as a cached
+    /// master, to ask its master for a partial resync. A master keeps the file's id as its
+    /// *previous* id (`master_replid2`), valid up to the file's offset, so the replicas it had
+    /// before the restart can continue too; keys that expired while it was down go into its
+    /// backlog as `DEL`s, after that offset.
     fn load_rdb_image(&mut self, data: &[u8], from_master: bool) -> Result<usize, String> {
         let loaded = rdb::decode_rdb(data).map_err(|e| e.0)?;
         // A replica keeps keys whose deadline passed: its master will send their DEL.
         let keep_expired = self.srv.repl.is_replica();
-        if keep_expired && !from_master {
-            // A replica restarting from its own dump.rdb knows which stream it holds: it can
-            // ask its master to continue it.
-            let id = loaded.aux.get("repl-id").map(str::to_string);
-            let offset = loaded.aux.get("repl-offset").and_then(|o| o.parse::<u64>().ok());
-            if let (Some(id), Some(offset)) = (id, offset) {
-                if id.len() == 40 && id != crate::replication::NO_REPLID {
-                    self.srv.repl.replid = id.clone();
-                    self.srv.repl.offset = offset;
-                    self.srv.repl.cached_master = Some(crate::replication::CachedMaster { replid: id, offset });
-                    self.restored_replication = true;
-                }
-            }
+        let save_info = if from_master { None } else { loaded.aux.repl_save_info() };
+        let master_restart = !from_master && !keep_expired;
+        if master_restart {
+            self.srv.create_backlog();
         }
         let now = self.srv.now;
         let mut keys = 0;
         let mut expired = 0;
         for (dbi, entries) in loaded.dbs {
-            let Some(db) = self.srv.keyspace.dbs.get_mut(dbi) else {
+            if dbi >= self.srv.keyspace.dbs.len() {
                 return Err(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting", self.srv.keyspace.dbs.len()));
             };
             for (key, value, expire) in entries {
                 if let Some(at) = expire {
                     if at <= now && !keep_expired {
                         expired += 1;
+                        if master_restart {
+                            self.srv.propagate(dbi, &[b"DEL", &key]);
+                        }
                         continue;
                     }
+                    let db = &mut self.srv.keyspace.dbs[dbi];
                     db.set(key.clone(), value);
                     db.set_expire(&key, at);
                 } else {
-                    db.set(key, value);
+                    self.srv.keyspace.dbs[dbi].set(key, value);
                 }
                 keys += 1;
             }
@@ -818,11 +1007,23 @@ impl Node {
             ),
         );
         self.srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: {}.", keys, expired));
-        if std::mem::take(&mut self.restored_replication) {
-            self.srv.log(
-                LogLevel::Notice,
-                "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.",
-            );
+        match save_info {
+            Some(info) if keep_expired => {
+                self.srv.repl.replid = info.replid.clone();
+                self.srv.repl.offset = info.offset;
+                self.srv.repl.cached_master = Some(crate::replication::CachedMaster {
+                    replid: info.replid,
+                    offset: info.offset,
+                    db: info.stream_db,
+                });
+                self.srv.log(
+                    LogLevel::Notice,
+                    "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.",
+                );
+            }
+            Some(info) if master_restart => self.srv.continue_saved_stream(&info),
+            _ if master_restart => self.srv.repl.backlog = None,
+            _ => {}
         }
         Ok(keys)
     }
@@ -845,6 +1046,7 @@ impl Node {
         }
         self.serve_ready_keys();
         self.resume_clients();
+        self.resume_paused_clients();
         self.flush_pending();
         self.srv.flush_replication_stream();
     }
@@ -868,6 +1070,10 @@ impl Node {
             self.srv.clients.values().filter_map(|c| c.blocked.as_ref().and_then(|b| b.deadline)).min()
         };
         let mut next = blocked.map_or(cron, |b| b.min(cron));
+        // A pause ends on time, not a cron later.
+        if let Some(end) = self.srv.pauses.iter().flatten().map(|p| p.until_ms).min() {
+            next = next.min(end);
+        }
         if let Some(r) = self.srv.replication_deadline() {
             next = next.min(r);
         }
@@ -1062,9 +1268,16 @@ impl Node {
             if client.close_after_reply || client.blocked.is_some() || client.wait.is_some() || self.srv.halted {
                 return;
             }
-            if self.srv.pause.is_some_and(|p| self.srv.now < p.until_ms) {
-                // Paused clients keep their input buffered until the pause ends.
-                return;
+            if client.postponed.is_some() {
+                // Postponed by a pause: that command first, when the pause allows it.
+                let args = client.postponed.take().unwrap();
+                let now = self.srv.now;
+                let mut ctx = Ctx { srv: &mut self.srv, client, now };
+                command::execute(&mut ctx, args);
+                if client.postponed.is_some() {
+                    return;
+                }
+                continue;
             }
             client.parser.authenticated = client.authenticated;
             let args = match client.parser.next(&mut client.inbuf) {
@@ -1084,6 +1297,11 @@ impl Node {
             let now = self.srv.now;
             let mut ctx = Ctx { srv: &mut self.srv, client, now };
             command::execute(&mut ctx, args);
+            // Clients blocked on keys this command fed are served before the next command
+            // (Redis's `processCommand` → `handleClientsBlockedOnKeys`).
+            if !self.srv.ready_keys.is_empty() {
+                self.serve_ready_keys();
+            }
         }
     }
 
@@ -1139,9 +1357,17 @@ impl Node {
             return;
         }
         self.srv.last_cron_ms = now;
-        // Replicas do not expire keys: their master's DELs do.
-        if !self.srv.repl.is_replica() {
-            self.active_expire_cycle();
+        if self.srv.cron_paused {
+            return;
+        }
+        // Replicas do not expire keys: their master's DELs do — but for the keys their own
+        // clients wrote with a TTL. Paused clients freeze the dataset.
+        if self.srv.active_expire_enabled && !self.srv.expiry_frozen() {
+            if !self.srv.repl.is_replica() {
+                self.active_expire_cycle();
+            } else if !self.srv.replica_keys_with_expire.is_empty() {
+                self.expire_replica_keys();
+            }
         }
         self.srv.replication_cron();
         self.expire_blocked_clients();
@@ -1164,10 +1390,12 @@ impl Node {
                     break;
                 }
                 let mut deleted = Vec::new();
-                let feeding = self.srv.repl.feeding();
+                // The deleted keys are needed to propagate their DEL and to touch their watchers.
+                let wanted = self.srv.repl.feeding() || !self.srv.watched.is_empty();
                 let (looked, expired, next) =
-                    db.active_expire_sample(now, SAMPLE, cursor, if feeding { Some(&mut deleted) } else { None });
+                    db.active_expire_sample(now, SAMPLE, cursor, if wanted { Some(&mut deleted) } else { None });
                 for key in deleted {
+                    command::transactions::touch_watched_key(&mut self.srv, dbi, &key);
                     self.srv.propagate(dbi, &[b"DEL", &key]);
                 }
                 self.srv.active_expire_cursor = next;
@@ -1175,6 +1403,27 @@ impl Node {
                 budget = budget.saturating_sub(1);
                 if looked == 0 || expired * 4 <= looked || budget == 0 {
                     break;
+                }
+            }
+        }
+    }
+
+    /// Redis's `expireSlaveKeys`: delete the tracked keys whose deadline passed, locally (a
+    /// replica propagates nothing); forget those that lost their TTL or are gone.
+    fn expire_replica_keys(&mut self) {
+        let now = self.srv.now;
+        let tracked: Vec<(usize, Bytes)> = self.srv.replica_keys_with_expire.iter().cloned().collect();
+        for (db, key) in tracked {
+            match self.srv.keyspace.dbs[db].expire_at(&key) {
+                Some(at) if at <= now => {
+                    self.srv.keyspace.dbs[db].remove(&key);
+                    self.srv.stats.expired_keys += 1;
+                    command::transactions::touch_watched_key(&mut self.srv, db, &key);
+                    self.srv.replica_keys_with_expire.remove(&(db, key));
+                }
+                Some(_) => {}
+                None => {
+                    self.srv.replica_keys_with_expire.remove(&(db, key));
                 }
             }
         }
@@ -1223,18 +1472,21 @@ impl Node {
         }
     }
 
+    /// A pause ended: clients whose command was postponed run it, and what they pipelined
+    /// behind it, in the order they connected.
     fn resume_paused_clients(&mut self) {
-        if let Some(p) = self.srv.pause {
-            if self.srv.now >= p.until_ms {
-                self.srv.pause = None;
-                let conns: Vec<ConnId> = self.srv.clients.keys().copied().collect();
-                for conn in conns {
-                    let mut c = self.srv.clients.remove(&conn).unwrap();
-                    self.process_input(&mut c);
-                    Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
-                    self.srv.clients.insert(conn, c);
-                }
-            }
+        self.srv.pause_in_force();
+        if !std::mem::take(&mut self.srv.unpaused) {
+            return;
+        }
+        let mut conns: Vec<(u64, ConnId)> =
+            self.srv.clients.values().filter(|c| c.postponed.is_some()).map(|c| (c.id, c.conn)).collect();
+        conns.sort_unstable();
+        for (_, conn) in conns {
+            let Some(mut c) = self.srv.clients.remove(&conn) else { continue };
+            self.process_input(&mut c);
+            Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+            self.srv.clients.insert(conn, c);
         }
     }
 

@@ -82,6 +82,16 @@ pub fn crc64(data: &[u8]) -> u64 {
     CRC.checksum(data)
 }
 
+/// Where in a replication stream a saved dataset stands (Redis's `rdbSaveInfo`): the stream's
+/// id, the offset the dataset corresponds to, and the db the stream had selected there, so
+/// that a node restarting from the file can continue the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplSaveInfo {
+    pub replid: String,
+    pub offset: u64,
+    pub stream_db: usize,
+}
+
 /// The auxiliary fields at the top of an RDB file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RdbAux {
@@ -89,21 +99,32 @@ pub struct RdbAux {
 }
 
 impl RdbAux {
-    /// The fields Redis 7.0 writes (`rdbSaveInfoAuxFields`).
-    pub fn standard(ctime_secs: u64, used_mem: u64, repl_id: &str, repl_offset: i64) -> Self {
+    /// The fields Redis 7.0 writes (`rdbSaveInfoAuxFields`). The replication fields are there
+    /// only when the node belongs to a replication stream (`rdbPopulateSaveInfo`).
+    pub fn standard(ctime_secs: u64, used_mem: u64, repl: Option<&ReplSaveInfo>) -> Self {
         let f = |k: &str, v: String| (k.to_string(), v);
-        RdbAux {
-            fields: vec![
-                f("redis-ver", crate::config::REDIS_VERSION.to_string()),
-                f("redis-bits", "64".into()),
-                f("ctime", ctime_secs.to_string()),
-                f("used-mem", used_mem.to_string()),
-                f("repl-stream-db", "0".into()),
-                f("repl-id", repl_id.to_string()),
-                f("repl-offset", repl_offset.to_string()),
-                f("aof-base", "0".into()),
-            ],
+        let mut fields = vec![
+            f("redis-ver", crate::config::REDIS_VERSION.to_string()),
+            f("redis-bits", "64".into()),
+            f("ctime", ctime_secs.to_string()),
+            f("used-mem", used_mem.to_string()),
+        ];
+        if let Some(r) = repl {
+            fields.push(f("repl-stream-db", r.stream_db.to_string()));
+            fields.push(f("repl-id", r.replid.clone()));
+            fields.push(f("repl-offset", r.offset.to_string()));
         }
+        fields.push(f("aof-base", "0".into()));
+        RdbAux { fields }
+    }
+
+    /// The replication stream an RDB file says its dataset is at, if it says one.
+    pub fn repl_save_info(&self) -> Option<ReplSaveInfo> {
+        let replid = self.get("repl-id")?.to_string();
+        let offset = self.get("repl-offset")?.parse::<i64>().ok().filter(|&o| o >= 0)?;
+        // Older servers could write -1 here; such a file tells no usable position.
+        let stream_db = self.get("repl-stream-db")?.parse::<i64>().ok().filter(|&d| d >= 0)?;
+        (replid.len() == 40).then_some(ReplSaveInfo { replid, offset: offset as u64, stream_db: stream_db as usize })
     }
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
@@ -1003,7 +1024,11 @@ mod tests {
                 ks.dbs[i % 3].set_expire(&k, 1_800_000_000_000 + i as u64);
             }
         }
-        let aux = RdbAux::standard(1_795_383_386, 1_000_000, "8433079b63365f3e51531d8ac12ec2bf024ec8ac", 0);
+        let aux = RdbAux::standard(
+            1_795_383_386,
+            1_000_000,
+            Some(&ReplSaveInfo { replid: "8433079b63365f3e51531d8ac12ec2bf024ec8ac".into(), offset: 0, stream_db: 0 }),
+        );
         let image = encode_rdb(&ks, &aux);
         assert_eq!(&image[..9], b"REDIS0010");
         let loaded = decode_rdb(&image).unwrap();

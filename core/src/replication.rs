@@ -212,6 +212,10 @@ pub struct Replica {
     pub snapshot_job: Option<u64>,
     /// It asked with the old `SYNC`: no `+FULLRESYNC` line, the snapshot comes directly.
     pub legacy_sync: bool,
+    /// It said `REPLCONF capa eof`: it can read a snapshot streamed with an end mark, so it
+    /// may be served diskless. A replica that cannot (an old one, or a bare `SYNC`) gets a
+    /// snapshot made on disk and sent as `$<len>`.
+    pub capa_eof: bool,
 }
 
 impl Replica {
@@ -368,6 +372,10 @@ impl MasterLink {
 pub struct CachedMaster {
     pub replid: String,
     pub offset: u64,
+    /// The db the master's stream had selected at `offset`. A `+CONTINUE` resumes the stream
+    /// right there, without a new SELECT, so the master client must come back with it (Redis
+    /// keeps the whole cached master client, `server.cached_master`, for this).
+    pub db: usize,
 }
 
 /// All replication state of a node.
@@ -392,9 +400,13 @@ pub struct Replication {
     pub sync_job: Option<(u64, bool)>,
     /// A full sync is needed but not started yet (diskless delay, or a save is running).
     sync_wanted_since: Option<u64>,
-    /// A MULTI was emitted for the transaction now executing.
-    multi_emitted: bool,
-    pub in_exec: bool,
+    /// What the command being executed (with whatever it ran nested: EXEC's queue, lazy
+    /// expiry) propagates, encoded, until the top-level call ends (Redis's
+    /// `server.also_propagate`); `pending_ops` holds each op's db and where it ends.
+    pending: BytesMut,
+    pending_ops: Vec<(usize, usize)>,
+    /// How deep in `call` the node is; propagation waits until it is back at 0.
+    pub call_depth: u32,
     last_cron_ms: u64,
     /// The cron loop (seconds since start) of the last PING into the stream.
     last_ping_ms: u64,
@@ -425,8 +437,9 @@ impl Replication {
             scratch: BytesMut::new(),
             sync_job: None,
             sync_wanted_since: None,
-            multi_emitted: false,
-            in_exec: false,
+            pending: BytesMut::new(),
+            pending_ops: Vec::new(),
+            call_depth: 0,
             last_cron_ms: 0,
             last_ping_ms: 0,
             no_replicas_since: None,
@@ -462,6 +475,11 @@ impl Replication {
             .count()
     }
 
+    /// The db the stream has selected (0 before any SELECT).
+    pub fn stream_db(&self) -> usize {
+        self.seldb.unwrap_or(0)
+    }
+
     /// Replicas that acknowledged at least `offset`.
     pub fn acked(&self, offset: u64) -> usize {
         self.replicas.iter().filter(|r| r.state == ReplicaState::Online && r.ack_offset >= offset).count()
@@ -493,8 +511,7 @@ impl Server {
         if self.repl.backlog.is_some() {
             return;
         }
-        let size = self.config.get_i64("repl-backlog-size").unwrap_or(1 << 20).max(16 * 1024) as usize;
-        self.repl.backlog = Some(Backlog::new(size, self.repl.offset + 1));
+        self.create_backlog();
         if !self.repl.is_replica() {
             self.repl.replid = self.rng.hex40();
             self.repl.replid2 = NO_REPLID.into();
@@ -502,6 +519,26 @@ impl Server {
             let (a, b) = (self.repl.replid.clone(), self.repl.replid2.clone());
             self.repl_log(format!("Replication backlog created, my new replication IDs are '{}' and '{}'", a, b));
         }
+    }
+
+    /// A backlog whose first byte will be the stream's next (Redis's `createReplicationBacklog`).
+    pub(crate) fn create_backlog(&mut self) {
+        let size = self.config.get_i64("repl-backlog-size").unwrap_or(1 << 20).max(16 * 1024) as usize;
+        self.repl.backlog = Some(Backlog::new(size, self.repl.offset + 1));
+    }
+
+    /// A master restarted from an RDB file that was at `info` in a stream: that stream becomes
+    /// its previous id, valid up to the file's offset, and its own offsets continue from
+    /// there, past what it put into the backlog while loading (the `DEL`s of keys that
+    /// expired meanwhile).
+    pub(crate) fn continue_saved_stream(&mut self, info: &crate::rdb::ReplSaveInfo) {
+        self.repl.replid2 = info.replid.clone();
+        self.repl.second_offset = info.offset as i64 + 1;
+        self.repl.offset += info.offset;
+        if let Some(b) = self.repl.backlog.as_mut() {
+            b.first_offset = self.repl.offset + 1 - b.histlen as u64;
+        }
+        self.repl.no_replicas_since = Some(self.now);
     }
 
     /// Append bytes to the stream: backlog, offset, and the buffer flushed to replicas.
@@ -524,28 +561,66 @@ impl Server {
         self.repl.scratch = buf;
     }
 
-    /// Propagate one command executed against `db` (Redis's `replicationFeedSlaves`).
+    /// Propagate one command executed against `db` (Redis's `alsoPropagate`). Inside a
+    /// command it waits for the top-level call to end ([`Server::propagate_pending`]), so
+    /// that what one call propagates reaches replicas as one unit; outside any command
+    /// (active expiry, loading) it goes at once.
     pub fn propagate(&mut self, db: usize, args: &[&[u8]]) {
         if !self.repl.feeding() || self.repl.is_replica() {
             return;
         }
+        encode_command(&mut self.repl.pending, args);
+        self.repl.pending_ops.push((db, self.repl.pending.len()));
+        if self.repl.call_depth == 0 {
+            self.propagate_pending(false);
+        }
+    }
+
+    /// The top-level call ended: its ops go down the stream, each after a `SELECT` when its db
+    /// is not the stream's, and wrapped in `MULTI` … `EXEC` when there are several (so a
+    /// replica applies a transaction, or a command that propagated more than one op, as
+    /// one) — unless `may_wrap` is false (SCAN and RANDOMKEY, whose only ops are unrelated
+    /// lazy expirations). Redis's `propagatePendingCommands`.
+    pub fn propagate_pending(&mut self, may_wrap: bool) {
+        let ops = std::mem::take(&mut self.repl.pending_ops);
+        if ops.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.repl.pending);
+        let transaction = may_wrap && ops.len() > 1;
+        if transaction {
+            self.select_stream_db(ops[0].0);
+            self.feed_command(&[b"MULTI"]);
+        }
+        let mut start = 0;
+        for &(db, end) in &ops {
+            self.select_stream_db(db);
+            self.feed_raw(&pending[start..end]);
+            start = end;
+        }
+        if transaction {
+            self.feed_command(&[b"EXEC"]);
+        }
+        let mut pending = pending;
+        pending.clear();
+        self.repl.pending = pending;
+        let mut ops = ops;
+        ops.clear();
+        self.repl.pending_ops = ops;
+    }
+
+    /// `DEBUG CHANGE-REPL-ID`: a fresh id for our stream and no previous one.
+    pub fn change_replication_id(&mut self) {
+        self.repl.replid = self.rng.hex40();
+        self.repl.replid2 = NO_REPLID.into();
+        self.repl.second_offset = -1;
+    }
+
+    /// Put a `SELECT` into the stream unless it already has `db` selected.
+    fn select_stream_db(&mut self, db: usize) {
         if self.repl.seldb != Some(db) {
             self.feed_command(&[b"SELECT", db.to_string().as_bytes()]);
             self.repl.seldb = Some(db);
-        }
-        if self.repl.in_exec && !self.repl.multi_emitted {
-            self.feed_command(&[b"MULTI"]);
-            self.repl.multi_emitted = true;
-        }
-        self.feed_command(args);
-    }
-
-    /// EXEC finished: close the transaction in the stream if it wrote anything.
-    pub fn propagate_exec_end(&mut self) {
-        self.repl.in_exec = false;
-        if self.repl.multi_emitted {
-            self.repl.multi_emitted = false;
-            self.feed_command(&[b"EXEC"]);
         }
     }
 
@@ -600,7 +675,12 @@ impl Server {
                     }
                 },
                 "ip-address" => client.repl_announced_ip = Some(String::from_utf8_lossy(val).into_owned()),
-                "capa" | "rdb-only" | "rdb-filter-only" => {}
+                "capa" => {
+                    if val.eq_ignore_ascii_case(b"eof") {
+                        client.repl_capa_eof = true;
+                    }
+                }
+                "rdb-only" | "rdb-filter-only" => {}
                 "ack" => {
                     // No reply: this is the replica reporting its offset.
                     let offset = crate::resp::parse_i64(val).unwrap_or(0).max(0) as u64;
@@ -666,6 +746,7 @@ impl Server {
             sync_note: String::new(),
             snapshot_job: None,
             legacy_sync: args[0].eq_ignore_ascii_case(b"sync"),
+            capa_eof: client.repl_capa_eof,
         };
         let name = replica.name();
         self.repl_log(format!("Replica {} asks for synchronization", name));
@@ -700,7 +781,8 @@ impl Server {
         // A snapshot already being made started before this replica asked: it waits for the
         // next one. Diskless, the first replica waits a little for others to join.
         let delay = self.config.get_i64("repl-diskless-sync-delay").unwrap_or(5);
-        if self.config.get_bool("repl-diskless-sync") && delay > 0 && self.repl.sync_job.is_none() {
+        let capa_eof = self.repl.replicas.last().is_some_and(|r| r.capa_eof);
+        if self.config.get_bool("repl-diskless-sync") && capa_eof && delay > 0 && self.repl.sync_job.is_none() {
             self.repl_log("Delay next BGSAVE for diskless SYNC");
         }
         self.repl.sync_wanted_since.get_or_insert(self.now);
@@ -817,7 +899,15 @@ impl Server {
             self.repl.sync_wanted_since = None;
             return;
         }
-        let diskless = self.config.get_bool("repl-diskless-sync");
+        // Diskless only if every replica it is for can read an end-marked stream (Redis's
+        // `mincapa` in `startBgsaveForReplication`); a bare SYNC does not wait for others.
+        let all_eof = self
+            .repl
+            .replicas
+            .iter()
+            .filter(|r| r.state == ReplicaState::WaitBgsave && r.snapshot_job.is_none())
+            .all(|r| r.capa_eof);
+        let diskless = self.config.get_bool("repl-diskless-sync") && all_eof;
         if diskless {
             let delay = self.config.get_i64("repl-diskless-sync-delay").unwrap_or(5).max(0) as u64 * 1000;
             let max = self.config.get_i64("repl-diskless-sync-max-replicas").unwrap_or(0).max(0) as usize;
@@ -1001,7 +1091,9 @@ impl Server {
             self.repl_log(
                 "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.",
             );
-            self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset: self.repl.offset });
+            // Any db will do: the new master starts our stream with a SELECT.
+            let (replid, offset) = (self.repl.replid.clone(), self.repl.offset);
+            self.repl.cached_master = Some(CachedMaster { replid, offset, db: 0 });
         }
         self.connect_to_master(true);
     }
@@ -1026,29 +1118,62 @@ impl Server {
         let mut link = self.repl.master.take()?;
         let was_synced = link.state == LinkState::Connected;
         let (conn, applied) = link.reset();
+        let mut db = 0;
         if let Some(conn) = conn {
-            self.forget_master_client(conn);
+            db = self.forget_master_client(conn);
             self.outputs.push_back(Output::Close { conn });
         }
         if was_synced {
-            self.master_lost(applied);
+            self.master_lost(applied, db);
         }
         Some(link)
     }
 
-    /// The master client goes with its connection.
-    fn forget_master_client(&mut self, conn: ConnId) {
-        if let Some(mut c) = self.clients.remove(&conn) {
-            command::release_client_state(self, &mut c);
+    /// The master client goes with its connection; returns the db its stream had selected.
+    fn forget_master_client(&mut self, conn: ConnId) -> usize {
+        match self.clients.remove(&conn) {
+            Some(mut c) => {
+                command::release_client_state(self, &mut c);
+                c.db
+            }
+            None => 0,
         }
     }
 
-    /// A synced link is gone: say so, and keep what we hold as a cached master.
-    fn master_lost(&mut self, applied: Option<u64>) {
+    /// A synced link is gone: say so, and keep what we hold as a cached master (Redis's
+    /// `replicationCacheMaster`), with the db its stream had selected.
+    fn master_lost(&mut self, applied: Option<u64>, db: usize) {
         self.log(LogLevel::Warning, "Connection with master lost.");
         if let Some(offset) = applied {
             self.repl_log("Caching the disconnected master state.");
-            self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset });
+            self.repl.cached_master = Some(CachedMaster { replid: self.repl.replid.clone(), offset, db });
+        }
+    }
+
+    /// Where this node's dataset stands in a replication stream, for the RDB it saves (Redis's
+    /// `rdbPopulateSaveInfo`): a master with a backlog is at its own offset, with the db its
+    /// stream last selected; a replica at what it applied of its master's (or cached
+    /// master's) stream. `None` outside any stream.
+    pub fn rdb_save_info(&self) -> Option<crate::rdb::ReplSaveInfo> {
+        let replid = self.repl.replid.clone();
+        let offset = self.repl.offset;
+        match self.repl.master.as_ref() {
+            None => {
+                self.repl.backlog.as_ref()?;
+                Some(crate::rdb::ReplSaveInfo { replid, offset, stream_db: self.repl.seldb.unwrap_or(0) })
+            }
+            Some(link) => {
+                if let Some(conn) = link.conn.filter(|_| link.state == LinkState::Connected) {
+                    let stream_db = self.clients.get(&conn).map_or(0, |c| c.db);
+                    return Some(crate::rdb::ReplSaveInfo { replid, offset, stream_db });
+                }
+                let cached = self.repl.cached_master.as_ref()?;
+                Some(crate::rdb::ReplSaveInfo {
+                    replid: cached.replid.clone(),
+                    offset: cached.offset,
+                    stream_db: cached.db,
+                })
+            }
         }
     }
 
@@ -1141,14 +1266,12 @@ impl Server {
             link.down_since_ms = Some(self.now);
         }
         let (host, port) = (link.host.clone(), link.port);
-        if let Some(conn) = conn {
-            self.forget_master_client(conn);
-        }
+        let db = conn.map_or(0, |conn| self.forget_master_client(conn));
         if let Some(msg) = lost_transfer {
             self.log(LogLevel::Warning, msg);
         }
         if was_synced {
-            self.master_lost(applied);
+            self.master_lost(applied, db);
             // Reconnect at once rather than at the next cron: the backlog may be recycled.
             self.repl_log(format!("Reconnecting to MASTER {}:{}", host, port));
             self.connect_to_master(false);
@@ -1235,6 +1358,9 @@ impl Server {
                     _ => self.send_psync(),
                 }
             }
+            // A master that delays the snapshot (`repl-diskless-sync-delay`, or a save already
+            // running) keeps the link alive with bare newlines before it answers.
+            LinkState::ReceivePsync if line.is_empty() => {}
             LinkState::ReceivePsync => self.psync_reply(line),
             _ => {}
         }
@@ -1287,7 +1413,7 @@ impl Server {
             self.repl.offset = cached.offset;
             self.ensure_backlog();
             self.repl_log("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-            self.attach_master_client(cached.offset);
+            self.attach_master_client(cached.offset, cached.db);
         } else if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
             self.repl_log(format!("Master is currently unable to PSYNC but should be in the future: {}", line));
             self.abort_handshake();
@@ -1408,8 +1534,8 @@ impl Server {
             self.repl_log("Discarding previously cached master state.");
         }
         self.repl_log("MASTER <-> REPLICA sync: Flushing old data");
-        self.keyspace.flush_all();
         self.all_keys_modified(None);
+        self.keyspace.flush_all();
         self.repl_log("MASTER <-> REPLICA sync: Loading DB in memory");
         self.repl.replid = id;
         self.repl.replid2 = NO_REPLID.into();
@@ -1420,11 +1546,13 @@ impl Server {
         self.ensure_backlog();
         // Sub-replicas must resync with the new dataset.
         self.disconnect_replicas();
-        self.attach_master_client(offset);
+        // The stream after a snapshot starts with a SELECT.
+        self.attach_master_client(offset, 0);
     }
 
-    /// The link is synced: the master becomes a client whose commands we apply.
-    fn attach_master_client(&mut self, offset: u64) {
+    /// The link is synced: the master becomes a client whose commands we apply, in the db its
+    /// stream has selected.
+    fn attach_master_client(&mut self, offset: u64, db: usize) {
         let link = self.repl.master.as_mut().unwrap();
         link.state = LinkState::Connected;
         link.parsed_unapplied = 0;
@@ -1439,6 +1567,7 @@ impl Server {
         let mut client = Client::new(self.next_client_id, conn, addr, laddr, self.now, true);
         client.role = ClientRole::Master;
         client.user = "(superuser)".into();
+        client.db = db;
         self.clients.insert(conn, client);
         self.repl.seldb = None;
         self.send_ack(offset);
@@ -1619,6 +1748,21 @@ impl Server {
         if !self.repl.is_replica() && !self.repl.replicas.is_empty() && due {
             self.repl.last_ping_ms = loop_no;
             self.feed_command(&[b"PING"]);
+        }
+        // Replicas waiting for their snapshot to start (or to be written to disk) hear a bare
+        // newline every second, so their handshake does not time out.
+        let socket_job = self.repl.sync_job.filter(|&(_, socket)| socket).map(|(id, _)| id);
+        let presync: Vec<ConnId> = self
+            .repl
+            .replicas
+            .iter()
+            .filter(|r| {
+                r.state == ReplicaState::WaitBgsave && (r.snapshot_job.is_none() || r.snapshot_job != socket_job)
+            })
+            .map(|r| r.conn)
+            .collect();
+        for conn in presync {
+            self.outputs.push_back(Output::Send { conn, bytes: Bytes::from_static(b"\n") });
         }
         // Replicas that stopped acknowledging.
         let stale: Vec<(ConnId, String)> = self

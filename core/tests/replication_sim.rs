@@ -360,7 +360,14 @@ fn a_half_received_command_is_read_but_not_yet_applied() {
         .unwrap();
     node.handle(t, Input::Outbound { conn: link, result: Ok("127.0.0.1:50000".into()) });
     let id = "0123456789abcdef0123456789abcdef01234567";
-    let image = encode_rdb(&Keyspace::new(16), &RdbAux::standard(t / 1000, 0, id, 100));
+    let image = encode_rdb(
+        &Keyspace::new(16),
+        &RdbAux::standard(
+            t / 1000,
+            0,
+            Some(&halab_core::rdb::ReplSaveInfo { replid: id.into(), offset: 100, stream_db: 0 }),
+        ),
+    );
     let mut handshake = format!("+PONG\r\n+OK\r\n+OK\r\n+FULLRESYNC {} 100\r\n${}\r\n", id, image.len()).into_bytes();
     handshake.extend_from_slice(&image);
     node.handle(t, Input::Data { conn: link, bytes: &handshake });

@@ -6,7 +6,7 @@
 //! answers `NOAUTH Authentication required.`
 
 use super::{arg_i64, eq_ic, Ctx, Handler, SYNTAX_ERR};
-use crate::node::{Pause, ReplyMode};
+use crate::node::{PausePurpose, ReplyMode};
 use crate::resp::Protocol;
 use bytes::Bytes;
 
@@ -161,9 +161,10 @@ fn swapdb(ctx: &mut Ctx, args: &mut [Bytes]) {
     if a < 0 || a >= n || b < 0 || b >= n {
         return ctx.error("ERR DB index is out of range");
     }
-    ctx.srv.keyspace.dbs.swap(a as usize, b as usize);
-    ctx.srv.all_keys_modified(Some(a as usize));
-    ctx.srv.all_keys_modified(Some(b as usize));
+    let (a, b) = (a as usize, b as usize);
+    crate::command::transactions::touch_all_watched_keys_in_db(ctx.srv, a, Some(b));
+    crate::command::transactions::touch_all_watched_keys_in_db(ctx.srv, b, Some(a));
+    ctx.srv.keyspace.dbs.swap(a, b);
     ctx.srv.persist.dirty += 1;
     ctx.ok();
 }
@@ -329,9 +330,12 @@ fn client(ctx: &mut Ctx, args: &mut [Bytes]) {
     } else if eq_ic(sub, "KILL") && args.len() >= 3 {
         client_kill(ctx, args);
     } else if eq_ic(sub, "PAUSE") && (args.len() == 3 || args.len() == 4) {
-        let Some(ms) = crate::resp::parse_i64(&args[2]).filter(|v| *v >= 0) else {
+        let Some(ms) = crate::resp::parse_i64(&args[2]) else {
             return ctx.error("ERR timeout is not an integer or out of range");
         };
+        if ms < 0 {
+            return ctx.error("ERR timeout is negative");
+        }
         let writes_only = if args.len() == 4 {
             if eq_ic(&args[3], "WRITE") {
                 true
@@ -343,12 +347,11 @@ fn client(ctx: &mut Ctx, args: &mut [Bytes]) {
         } else {
             false
         };
-        ctx.srv.pause = Some(Pause { until_ms: now + ms as u64, writes_only });
+        let until = now.saturating_add(ms as u64);
+        ctx.srv.pause_clients(PausePurpose::ClientCommand, until, writes_only);
         ctx.ok();
     } else if eq_ic(sub, "UNPAUSE") && args.len() == 2 {
-        if let Some(p) = ctx.srv.pause.as_mut() {
-            p.until_ms = now;
-        }
+        ctx.srv.unpause_clients(PausePurpose::ClientCommand);
         ctx.ok();
     } else if eq_ic(sub, "REPLY") && args.len() == 3 {
         if eq_ic(&args[2], "ON") {

@@ -8,6 +8,8 @@
 //! browser simulator.
 
 pub mod connection;
+pub mod debug;
+pub mod functions;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
@@ -104,15 +106,25 @@ impl<'a> Ctx<'a> {
     /// is past its deadline but still stored: on a replica, which answers as if it were gone
     /// and waits for its master's DEL (so both datasets stay equal).
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed_as(key, false)
+    }
+    /// [`Ctx::expire_if_needed`] for a key about to be written: a writable replica then does
+    /// delete a key past its deadline (7.0's `EXPIRE_FORCE_DELETE_EXPIRED`), so that a write
+    /// does not resurrect it; the deletion stays local.
+    fn expire_if_needed_as(&mut self, key: &[u8], write: bool) -> bool {
         let (now, db) = (self.now, self.client.db);
         // The master client's commands see its dataset as the master sent it.
         if self.client.role == crate::node::ClientRole::Master {
             return false;
         }
-        if self.srv.repl.is_replica() {
+        // A replica, and any node while clients are paused, keeps the key: it reads as
+        // missing until a DEL (from the master, or after the pause) removes it.
+        let keep = (self.srv.repl.is_replica() && !write) || self.srv.expiry_frozen();
+        if keep {
             return self.srv.keyspace.dbs[db].expire_at(key).is_some_and(|at| at <= now);
         }
         if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
+            transactions::touch_watched_key(self.srv, db, key);
             self.srv.stats.expired_keys += 1;
             self.srv.persist.dirty += 1;
             self.srv.expired_in_call += 1;
@@ -123,7 +135,7 @@ impl<'a> Ctx<'a> {
     }
     /// Look up a key for writing (lazily expiring it).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
-        self.expire_if_needed(key);
+        self.expire_if_needed_as(key, true);
         let db = self.client.db;
         self.srv.keyspace.dbs[db].entries.get_mut(key)
     }
@@ -242,8 +254,10 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
     static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut map = FxHashMap::default();
-        let families: [&[(&str, Handler)]; 12] = [
+        let families: [&[(&str, Handler)]; 13] = [
             connection::COMMANDS,
+            debug::COMMANDS,
+            functions::COMMANDS,
             keys::COMMANDS,
             strings::COMMANDS,
             lists::COMMANDS,
@@ -254,7 +268,6 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
             pubsub::COMMANDS,
             server::COMMANDS,
             replication::COMMANDS,
-            &[],
         ];
         for family in families {
             for &(name, handler) in family {
@@ -325,31 +338,86 @@ fn allowed_in_pubsub(name: &str) -> bool {
 
 /// Run one command for the client in `ctx` (Redis's `processCommand` + `call`).
 pub fn execute(ctx: &mut Ctx, mut args: Vec<Bytes>) {
+    use crate::node::ReplyMode;
     let reply_mode = ctx.client.reply_mode;
     let mark = ctx.client.reply.buf.len();
+    let pushes = matches!(
+        lookup(&args[0]).map(|c| c.meta.name),
+        Some("subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe")
+    );
     execute_inner(ctx, &mut args);
-    // CLIENT REPLY OFF / SKIP: drop what this command wrote.
-    use crate::node::ReplyMode;
-    match reply_mode {
-        ReplyMode::Off | ReplyMode::Skip => ctx.client.reply.buf.truncate(mark),
-        _ => {}
+    // CLIENT REPLY OFF / SKIP: drop what this command wrote — but not pushes (subscription
+    // confirmations), which Redis sends regardless, nor the +OK of the CLIENT REPLY ON that
+    // ends the silence.
+    let silenced = matches!(reply_mode, ReplyMode::Off | ReplyMode::Skip);
+    if silenced && !pushes && ctx.client.reply_mode != ReplyMode::On {
+        ctx.client.reply.buf.truncate(mark);
     }
     if ctx.client.reply_mode == ReplyMode::SkipNext {
         ctx.client.reply_mode = ReplyMode::Skip;
-    } else if reply_mode == ReplyMode::Skip {
+    } else if reply_mode == ReplyMode::Skip && ctx.client.reply_mode == ReplyMode::Skip {
         ctx.client.reply_mode = ReplyMode::On;
     }
 }
 
+/// What `processCommand` asks of a command's flags; for EXEC, of the flags of the commands
+/// it queued (Redis's `mstate.cmd_flags` / `cmd_inv_flags`).
+#[derive(Debug, Clone, Copy, Default)]
+struct CommandTraits {
+    write: bool,
+    denyoom: bool,
+    may_replicate: bool,
+    /// Some command lacks the `stale` flag: a replica with its link down and
+    /// `replica-serve-stale-data no` refuses it.
+    deny_stale: bool,
+    /// Reads or writes keys (what a replica's own connection may not do).
+    keyspace: bool,
+}
+
+impl CommandTraits {
+    fn of(meta: &CommandMeta) -> CommandTraits {
+        let may_replicate = matches!(meta.name, "publish" | "spublish" | "pfcount" | "eval" | "evalsha" | "fcall");
+        CommandTraits {
+            write: meta.has_flag("write"),
+            denyoom: meta.has_flag("denyoom"),
+            may_replicate: meta.has_flag("write") || may_replicate,
+            deny_stale: !meta.has_flag("stale"),
+            keyspace: meta.has_flag("write") || meta.has_flag("readonly") || may_replicate,
+        }
+    }
+
+    fn add(&mut self, other: CommandTraits) {
+        self.write |= other.write;
+        self.denyoom |= other.denyoom;
+        self.may_replicate |= other.may_replicate;
+        self.deny_stale |= other.deny_stale;
+        self.keyspace |= other.keyspace;
+    }
+}
+
+/// The metadata that governs a command line: the subcommand's for container commands.
+fn effective_meta(cmd: &'static Command, args: &[Bytes]) -> &'static CommandMeta {
+    if !cmd.meta.subcommands.is_empty() && args.len() >= 2 {
+        cmd.meta.subcommand(&args[1]).unwrap_or(cmd.meta)
+    } else {
+        cmd.meta
+    }
+}
+
+/// The MISCONF error: a save failed and `stop-writes-on-bgsave-error` is on.
+const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Redis's `processCommand`, check by check in its order, then queue (inside MULTI), postpone
+/// (while clients are paused) or run the command.
 fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(cmd) = lookup(&args[0]) else {
         let err = unknown_command_error(args);
-        reject(ctx, &err);
+        reject(ctx, None, &err);
         return;
     };
     let name = cmd.meta.name;
     if !cmd.meta.arity_ok(args.len()) {
-        reject(ctx, &format!("ERR wrong number of arguments for '{}' command", name));
+        reject(ctx, Some(cmd), &format!("ERR wrong number of arguments for '{}' command", name));
         return;
     }
     // Container commands (CONFIG, CLIENT, …): the subcommand has its own arity and flags.
@@ -358,7 +426,7 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
         match cmd.meta.subcommand(&args[1]) {
             Some(sub) => {
                 if !sub.arity_ok(args.len()) {
-                    reject(ctx, &format!("ERR wrong number of arguments for '{}' command", sub.name));
+                    reject(ctx, Some(cmd), &format!("ERR wrong number of arguments for '{}' command", sub.name));
                     return;
                 }
                 flags_meta = sub;
@@ -369,65 +437,104 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
                     truncate_lossy(&args[1], 128),
                     cmd.meta.name.to_ascii_uppercase()
                 );
-                reject(ctx, &err);
+                reject(ctx, Some(cmd), &err);
                 return;
             }
         }
     }
-    if !ctx.client.authenticated && !flags_meta.has_flag("no_auth") {
-        reject(ctx, "NOAUTH Authentication required.");
-        return;
-    }
     if name == "debug" && !protected_action_allowed(ctx, "enable-debug-command") {
         reject(
             ctx,
+            Some(cmd),
             "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
         );
         return;
     }
-    if let Some(err) = replication_denies(ctx, flags_meta) {
-        reject(ctx, err);
+    let mut traits = CommandTraits::of(flags_meta);
+    if name == "exec" {
+        if let Some(queue) = &ctx.client.multi {
+            for queued in queue {
+                if let Some(c) = lookup(&queued[0]) {
+                    traits.add(CommandTraits::of(effective_meta(c, queued)));
+                }
+            }
+        }
+    }
+    if !ctx.client.authenticated && !flags_meta.has_flag("no_auth") {
+        reject(ctx, Some(cmd), "NOAUTH Authentication required.");
         return;
     }
-    if ctx.client.multi.is_some() && !matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
-        if flags_meta.has_flag("no_multi") {
-            reject(ctx, "ERR Command not allowed inside a transaction");
+    let in_multi = ctx.client.multi.is_some();
+    if in_multi && flags_meta.has_flag("no_multi") {
+        reject(ctx, Some(cmd), "ERR Command not allowed inside a transaction");
+        return;
+    }
+    let obey = ctx.client.role == crate::node::ClientRole::Master;
+    // Out of memory (`maxmemory`): commands that grow memory are refused; inside MULTI every
+    // command but EXEC, DISCARD, QUIT and RESET, since queueing grows memory too.
+    if !obey && ctx.srv.config.get_i64("maxmemory").unwrap_or(0) > 0 {
+        let reject_on_oom = traits.denyoom || (in_multi && !matches!(name, "exec" | "discard" | "quit" | "reset"));
+        if reject_on_oom && !ctx.srv.perform_evictions() {
+            reject(ctx, Some(cmd), "OOM command not allowed when used memory > 'maxmemory'.");
             return;
         }
-        ctx.client.multi.as_mut().unwrap().push(args.to_vec());
-        ctx.client.reply.simple("QUEUED");
+    }
+    if !obey && (traits.write || name == "ping") && ctx.srv.writes_denied_by_disk_error() {
+        reject(ctx, Some(cmd), MISCONF);
+        return;
+    }
+    if let Some(err) = replication_denies(ctx, traits) {
+        reject(ctx, Some(cmd), err);
         return;
     }
     if ctx.client.in_pubsub() && ctx.client.protocol() == crate::resp::Protocol::Resp2 && !allowed_in_pubsub(name) {
-        reject(
-            ctx,
-            &format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                name
-            ),
+        let err = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            flags_meta.name
         );
+        reject(ctx, Some(cmd), &err);
+        return;
+    }
+    if !obey
+        && ctx.srv.repl.is_replica()
+        && !ctx.srv.repl.link_up()
+        && !ctx.srv.config.get_bool("replica-serve-stale-data")
+        && traits.deny_stale
+    {
+        reject(ctx, Some(cmd), "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        return;
+    }
+    if ctx.client.role == crate::node::ClientRole::Replica && traits.keyspace {
+        reject(ctx, Some(cmd), "ERR Replica can't interact with the keyspace");
+        return;
+    }
+    // Paused clients (CLIENT PAUSE, FAILOVER): the command waits, parsed, until the pause
+    // ends. Replicas and our master are never paused.
+    if ctx.client.role == crate::node::ClientRole::Normal && ctx.srv.pause_postpones(traits.may_replicate) {
+        ctx.client.postponed = Some(args.to_vec());
+        return;
+    }
+    if in_multi && !matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+        ctx.client.multi.as_mut().unwrap().push(args.to_vec());
+        ctx.client.reply.simple("QUEUED");
         return;
     }
     call(ctx, cmd, args);
 }
 
-/// The replication rules of `processCommand`: a read-only replica refuses writes, a master
-/// without enough good replicas (`min-replicas-to-write`) too, and a replica whose link is down
-/// serves only `stale`-flagged commands when `replica-serve-stale-data` is `no`.
-fn replication_denies(ctx: &Ctx, meta: &CommandMeta) -> Option<&'static str> {
+/// The replication rules of `processCommand`: a master without enough good replicas
+/// (`min-replicas-to-write`) refuses writes, and so does a read-only replica (but not to its
+/// own master's stream).
+fn replication_denies(ctx: &Ctx, traits: CommandTraits) -> Option<&'static str> {
     let srv = &ctx.srv;
-    if ctx.client.role == crate::node::ClientRole::Master {
+    if !traits.write || ctx.client.role == crate::node::ClientRole::Master {
         return None;
     }
-    let write = meta.has_flag("write");
     if srv.repl.is_replica() {
-        if write && srv.config.get_bool("replica-read-only") {
+        if srv.config.get_bool("replica-read-only") {
             return Some("READONLY You can't write against a read only replica.");
         }
-        if !srv.repl.link_up() && !srv.config.get_bool("replica-serve-stale-data") && !meta.has_flag("stale") {
-            return Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
-        }
-    } else if write {
+    } else {
         let min = srv.config.get_i64("min-replicas-to-write").unwrap_or(0);
         let lag = srv.config.get_i64("min-replicas-max-lag").unwrap_or(10);
         if min > 0 && lag > 0 && (srv.repl.good_replicas(ctx.now, lag as u64) as i64) < min {
@@ -450,10 +557,23 @@ fn protected_action_allowed(ctx: &Ctx, option: &str) -> bool {
     }
 }
 
-/// Reply with an error for a command that was not run, and flag a pending MULTI.
-fn reject(ctx: &mut Ctx, err: &str) {
+/// Reply with an error for a command that was not run (Redis's `rejectCommand`): flag a
+/// pending MULTI, count it as a rejected call of the command, and for EXEC abort the
+/// transaction with the reason.
+fn reject(ctx: &mut Ctx, cmd: Option<&'static Command>, err: &str) {
+    let exec = cmd.is_some_and(|c| c.meta.name == "exec") && ctx.client.multi.is_some();
     if ctx.client.multi.is_some() {
         ctx.client.multi_failed = true;
+    }
+    if let Some(cmd) = cmd {
+        ctx.srv.stats.commands.entry(cmd.meta.name).or_default().rejected += 1;
+    }
+    if exec {
+        transactions::discard_transaction(ctx);
+        let msg = format!("EXECABORT Transaction discarded because of: {}", err);
+        ctx.client.reply.error(&msg);
+        count_error(ctx.srv, &msg);
+        return;
     }
     ctx.client.reply.error(err);
     count_error(ctx.srv, err);
@@ -476,7 +596,29 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     let before = ctx.client.reply.buf.len();
     // CLIENT LIST run by this very command shows it as `cmd=`, as Redis sets `c->cmd` first.
     ctx.client.last_command = stat_name;
+    ctx.srv.repl.call_depth += 1;
+    let remember_ttls = ctx.srv.repl.is_replica()
+        && ctx.client.role == crate::node::ClientRole::Normal
+        && cmd.meta.has_flag("write")
+        && !ctx.srv.config.get_bool("replica-read-only");
+    let keys = if remember_ttls {
+        cmd.meta.key_positions(args).iter().map(|&i| args[i].clone()).collect()
+    } else {
+        Vec::new()
+    };
     invoke(ctx, cmd, args);
+    ctx.srv.repl.call_depth -= 1;
+    if ctx.srv.repl.call_depth == 0 {
+        ctx.srv.propagate_pending(!matches!(cmd.meta.name, "scan" | "randomkey"));
+    }
+    // A writable replica expires the keys its own clients gave a TTL: its master never
+    // will (Redis's `rememberSlaveKeyWithExpire`).
+    for key in keys {
+        let db = ctx.client.db;
+        if ctx.srv.keyspace.dbs[db].expire_at(&key).is_some() {
+            ctx.srv.replica_keys_with_expire.insert((db, key));
+        }
+    }
     ctx.client.woff = ctx.srv.repl.offset;
     ctx.srv.stats.total_commands_processed += 1;
     let failed = ctx.client.reply.buf.get(before) == Some(&b'-');
@@ -500,9 +642,11 @@ fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     let original = (ctx.srv.repl.feeding() && propagate::may_propagate(cmd.meta)).then(|| args.to_vec());
     let dirty_before = ctx.srv.persist.dirty;
     ctx.srv.expired_in_call = 0;
+    ctx.srv.force_propagation = false;
     (cmd.handler)(ctx, args);
     if let Some(original) = original {
-        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call;
+        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call
+            || std::mem::take(&mut ctx.srv.force_propagation);
         propagate::after_call(ctx, cmd.meta, &original, changed, reply_start);
     }
 }
@@ -541,7 +685,12 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     let Some(cmd) = lookup(&blocked.args[0]) else { return };
     let before = ctx.client.reply.buf.len();
     let mut args = blocked.args.clone();
+    ctx.srv.repl.call_depth += 1;
     invoke(ctx, cmd, &mut args);
+    ctx.srv.repl.call_depth -= 1;
+    if ctx.srv.repl.call_depth == 0 {
+        ctx.srv.propagate_pending(true);
+    }
     if ctx.client.blocked.is_some() {
         // Still nothing: keep the original deadline.
         ctx.client.reply.buf.truncate(before);

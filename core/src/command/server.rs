@@ -7,7 +7,7 @@
 //! the driver through [`crate::node::ProcessStats`]; in the simulator they are zero.
 
 use super::connection::REDIS_VERSION;
-use super::{arg_i64, eq_ic, Ctx, Handler, SYNTAX_ERR};
+use super::{eq_ic, Ctx, Handler, SYNTAX_ERR};
 use crate::log::LogLevel;
 use crate::node::{Output, Server};
 use bytes::Bytes;
@@ -22,7 +22,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("save", save),
     ("bgsave", bgsave),
     ("shutdown", shutdown),
-    ("debug", debug),
     ("dbsize", dbsize),
     ("flushdb", flushdb),
     ("flushall", flushall),
@@ -75,7 +74,7 @@ pub fn info_text(srv: &Server, now: u64, requested: &[String]) -> String {
     };
     let mut out = String::new();
     let uptime = now.saturating_sub(srv.start_ms) / 1000;
-    let used_memory = 900_000 + srv.keyspace.dbs.iter().map(|d| d.approx_memory() as u64).sum::<u64>();
+    let used_memory = srv.used_memory();
     let client_count = srv.clients.len() + 1;
     for section in ALL_SECTIONS.iter().filter(|s| wanted.contains(s)) {
         if !out.is_empty() {
@@ -156,7 +155,7 @@ pub fn info_text(srv: &Server, now: u64, requested: &[String]) -> String {
                 let s = &srv.stats;
                 let _ = write!(
                     out,
-                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:{}\r\ntotal_net_repl_output_bytes:{}\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                    "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:{}\r\ntotal_net_repl_output_bytes:{}\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:{}\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                     s.total_connections_received,
                     s.total_commands_processed,
                     s.total_net_input_bytes,
@@ -168,10 +167,12 @@ pub fn info_text(srv: &Server, now: u64, requested: &[String]) -> String {
                     s.sync_partial_ok,
                     s.sync_partial_err,
                     s.expired_keys,
+                    s.evicted_keys,
                     s.keyspace_hits,
                     s.keyspace_misses,
                     srv.channels.len(),
                     srv.patterns.len(),
+                    srv.replica_keys_with_expire.len(),
                     s.total_error_replies,
                     s.total_reads_processed,
                     s.total_writes_processed,
@@ -486,9 +487,11 @@ fn flushdb(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let db = ctx.client.db;
     let n = ctx.srv.keyspace.dbs[db].len() as u64;
-    ctx.srv.keyspace.dbs[db].clear();
     ctx.srv.all_keys_modified(Some(db));
+    ctx.srv.keyspace.dbs[db].clear();
     ctx.srv.persist.dirty += n;
+    // Propagated even when the db was already empty.
+    ctx.srv.force_propagation = true;
     ctx.ok();
 }
 
@@ -496,14 +499,9 @@ fn flushall(ctx: &mut Ctx, args: &mut [Bytes]) {
     if !flush_mode_ok(ctx, args) {
         return;
     }
-    let n = ctx.srv.keyspace.total_keys() as u64;
-    ctx.srv.keyspace.flush_all();
-    ctx.srv.all_keys_modified(None);
-    ctx.srv.persist.dirty += n;
-    // Like Redis, FLUSHALL with save points configured writes an empty RDB right away.
-    if !ctx.srv.config.save_points().is_empty() && ctx.srv.persist.bgsave_job.is_none() {
-        ctx.srv.start_bgsave();
-    }
+    ctx.srv.flush_all_and_reset_rdb();
+    // Propagated even when every db was already empty.
+    ctx.srv.force_propagation = true;
     ctx.ok();
 }
 
@@ -528,227 +526,4 @@ fn memory(ctx: &mut Ctx, args: &mut [Bytes]) {
             String::from_utf8_lossy(sub)
         ));
     }
-}
-
-/// `DEBUG SLEEP|SEGFAULT|RELOAD|OBJECT|DIGEST-VALUE|POPULATE|SET-ACTIVE-EXPIRE|JMAP…`
-fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let sub = &args[1];
-    if eq_ic(sub, "SLEEP") && args.len() == 3 {
-        let Some(secs) = super::parse_f64(&args[2]) else { return ctx.error(super::NOT_FLOAT) };
-        let ms = (secs * 1000.0).max(0.0) as u64;
-        ctx.srv.outputs.push_back(Output::Stall { ms });
-        ctx.ok();
-    } else if eq_ic(sub, "SEGFAULT") && args.len() == 2 {
-        ctx.srv.log(LogLevel::Warning, "Redis 7.0.15 crashed by signal: 11, si_code: 0");
-        ctx.srv.halted = true;
-        ctx.srv.outputs.push_back(Output::Crash);
-    } else if eq_ic(sub, "RELOAD") {
-        // Save and load back the dataset: an RDB round trip in memory.
-        let aux = crate::rdb::RdbAux::standard(ctx.now / 1000, 0, &ctx.srv.repl.replid, ctx.srv.repl.offset as i64);
-        let image = crate::rdb::encode_rdb(&ctx.srv.keyspace, &aux);
-        match crate::rdb::decode_rdb(&image) {
-            Ok(loaded) => {
-                ctx.srv.keyspace.flush_all();
-                for (dbi, entries) in loaded.dbs {
-                    let db = &mut ctx.srv.keyspace.dbs[dbi];
-                    for (k, v, exp) in entries {
-                        db.set(k.clone(), v);
-                        if let Some(at) = exp {
-                            db.set_expire(&k, at);
-                        }
-                    }
-                }
-                ctx.srv.log(LogLevel::Notice, "DB reloaded by DEBUG RELOAD");
-                ctx.ok();
-            }
-            Err(e) => ctx.error(&format!("ERR Error trying to load the RDB dump: {}", e.0)),
-        }
-    } else if eq_ic(sub, "OBJECT") && args.len() == 3 {
-        let key = args[2].clone();
-        match ctx.lookup_read(&key) {
-            None => ctx.error("ERR no such key"),
-            Some(v) => {
-                let enc = v.encoding();
-                let serialized = crate::rdb::dump_payload(v).len().saturating_sub(10);
-                let extra = match v {
-                    crate::keyspace::Value::List(l) => format!(
-                        " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{}",
-                        l.len().div_ceil(128).max(1),
-                        l.len() as f64 / l.len().div_ceil(128).max(1) as f64,
-                        serialized
-                    ),
-                    _ => String::new(),
-                };
-                let line = format!(
-                    "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0{}",
-                    enc, serialized, extra
-                );
-                ctx.reply().simple(&line);
-            }
-        }
-    } else if eq_ic(sub, "DIGEST-VALUE") {
-        let keys = args[2..].to_vec();
-        ctx.reply().array(keys.len());
-        // Like Redis, logically expired keys still count: no lazy expiry here.
-        let db = &ctx.srv.keyspace.dbs[ctx.client.db];
-        let digests: Vec<String> = keys
-            .iter()
-            .map(|k| {
-                let mut d = [0u8; 20];
-                if let Some(v) = db.entries.get(&k[..]) {
-                    object_digest(v, db.expires.contains_key(&k[..]), &mut d);
-                }
-                hex20(&d)
-            })
-            .collect();
-        for d in digests {
-            ctx.reply().simple(&d);
-        }
-    } else if eq_ic(sub, "DIGEST") && args.len() == 2 {
-        // Redis's computeDatasetDigest: per non-empty db, mix in its number, then xor in each
-        // key's digest (key mixed with its value's digest, and a marker if it has a TTL).
-        let mut fin = [0u8; 20];
-        let now = ctx.now;
-        for (dbi, db) in ctx.srv.keyspace.dbs.iter().enumerate() {
-            if db.is_empty() {
-                continue;
-            }
-            mix_digest(&mut fin, &(dbi as u32).to_be_bytes());
-            for (k, v) in db.entries.iter() {
-                if db.expires.get(&k[..]).is_some_and(|&at| at <= now) {
-                    continue;
-                }
-                let mut d = [0u8; 20];
-                mix_digest(&mut d, k);
-                object_digest(v, db.expires.contains_key(&k[..]), &mut d);
-                xor_digest(&mut fin, &d);
-            }
-        }
-        ctx.reply().simple(&hex20(&fin));
-    } else if eq_ic(sub, "POPULATE") && (3..=5).contains(&args.len()) {
-        let Some(count) = arg_i64(ctx, &args[2]) else { return };
-        if count < 0 {
-            return ctx.error("ERR count is not an integer or out of range");
-        }
-        let prefix = args.get(3).map(|p| p.to_vec()).unwrap_or_else(|| b"key".to_vec());
-        let size = match args.get(4) {
-            Some(s) => match arg_i64(ctx, s) {
-                Some(v) if v >= 0 => Some(v as usize),
-                Some(_) => return ctx.error("ERR size is not an integer or out of range"),
-                None => return,
-            },
-            None => None,
-        };
-        let dbi = ctx.client.db;
-        let db = &mut ctx.srv.keyspace.dbs[dbi];
-        db.entries.reserve(count as usize);
-        let mut key = prefix.clone();
-        for i in 0..count {
-            key.truncate(prefix.len());
-            key.push(b':');
-            key.extend_from_slice(i.to_string().as_bytes());
-            if db.entries.contains_key(&key[..]) {
-                continue;
-            }
-            let mut val = format!("value:{}", i).into_bytes();
-            // Compact keys and values: short ones live inline in the table entry.
-            if let Some(sz) = size {
-                val.resize(sz, 0);
-            }
-            db.entries.insert(key.as_slice().into(), crate::keyspace::Value::Str(val.into()));
-        }
-        ctx.ok();
-    } else if eq_ic(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {
-        ctx.ok();
-    } else if eq_ic(sub, "LOG") && args.len() == 3 {
-        let msg = format!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
-        ctx.srv.log(LogLevel::Warning, msg);
-        ctx.ok();
-    } else if eq_ic(sub, "HELP") {
-        let lines = [
-            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "DIGEST",
-            "    Output a hex signature representing the current DB content.",
-            "DIGEST-VALUE <key> [<key> ...]",
-            "    Output a hex signature of the values of all the specified keys.",
-            "LOG <message>",
-            "    Write <message> to the server log.",
-            "OBJECT <key>",
-            "    Show low level info about the key and associated value.",
-            "POPULATE <count> [<prefix>] [<size>]",
-            "    Create <count> string keys named key:<num>.",
-            "RELOAD",
-            "    Save the RDB on disk and reload it back to memory.",
-            "SEGFAULT",
-            "    Crash the server with sigsegv.",
-            "SLEEP <seconds>",
-            "    Stop the server for <seconds>. Decimals allowed.",
-            "HELP",
-            "    Prints this help.",
-        ];
-        super::reply_help(ctx, &lines);
-    } else {
-        ctx.error(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(sub)
-        ));
-    }
-}
-
-/// SHA1 of `data` xored into `digest`: order-independent accumulation (Redis's `xorDigest`).
-fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
-    let hash = sha1_smol::Sha1::from(data).digest().bytes();
-    for (d, h) in digest.iter_mut().zip(hash.iter()) {
-        *d ^= h;
-    }
-}
-
-/// `xorDigest` then SHA1 of the result: order-dependent accumulation (Redis's `mixDigest`).
-fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
-    xor_digest(digest, data);
-    *digest = sha1_smol::Sha1::from(&digest[..]).digest().bytes();
-}
-
-/// A value's digest exactly as Redis 7.0's `xorObjectDigest` computes it (debug.c), so
-/// `DEBUG DIGEST-VALUE` and `DEBUG DIGEST` compare datasets across halab and redis-server:
-/// the type code first, then ordered types mix their elements in order while sets and
-/// hashes xor them, and a key with a TTL adds a marker.
-fn object_digest(v: &crate::keyspace::Value, has_ttl: bool, digest: &mut [u8; 20]) {
-    use crate::keyspace::Value;
-    let type_code: u32 = match v {
-        Value::Str(_) => 0,
-        Value::List(_) => 1,
-        Value::Set(_) => 2,
-        Value::ZSet(_) => 3,
-        Value::Hash(_) => 4,
-    };
-    mix_digest(digest, &type_code.to_be_bytes());
-    match v {
-        Value::Str(s) => mix_digest(digest, s),
-        Value::List(l) => l.iter().for_each(|e| mix_digest(digest, e)),
-        Value::Set(s) => s.iter().for_each(|m| xor_digest(digest, m)),
-        Value::ZSet(z) => {
-            for (m, score) in z.iter() {
-                let mut ele = [0u8; 20];
-                mix_digest(&mut ele, m);
-                mix_digest(&mut ele, crate::resp::format_g17(score).as_bytes());
-                xor_digest(digest, &ele);
-            }
-        }
-        Value::Hash(h) => {
-            for (f, val) in h.iter() {
-                let mut ele = [0u8; 20];
-                mix_digest(&mut ele, f);
-                mix_digest(&mut ele, val);
-                xor_digest(digest, &ele);
-            }
-        }
-    }
-    if has_ttl {
-        xor_digest(digest, b"!!expire!!");
-    }
-}
-
-fn hex20(d: &[u8; 20]) -> String {
-    d.iter().map(|b| format!("{:02x}", b)).collect()
 }

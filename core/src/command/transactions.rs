@@ -6,12 +6,98 @@
 //! `EXECABORT Transaction discarded because of previous errors.`; a runtime error inside the
 //! queue (e.g. WRONGTYPE) is just one element of the array, the rest still runs.
 //!
-//! `WATCH` is optimistic locking: if any watched key is modified by anyone before `EXEC`,
-//! `EXEC` answers a null array and runs nothing.
+//! `WATCH` is optimistic locking: if any watched key is modified by anyone (the watching
+//! client included) before `EXEC`, or expires, `EXEC` answers a null array and runs nothing.
+//! A key that was already logically expired when it was watched is "stale": its deletion is
+//! no change, so neither lazy expiry nor a flush of it fails the transaction (Redis's
+//! `watchedKey.expired`, `touchWatchedKey`, `touchAllWatchedKeysInDb`, `isWatchedKeyExpired`).
 
 use super::{Ctx, Handler};
-use crate::node::{Client, Server};
+use crate::node::{Client, ConnId, Server};
 use bytes::Bytes;
+
+/// A client watching one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watcher {
+    pub conn: ConnId,
+    /// The key was already expired when WATCH ran.
+    pub expired: bool,
+}
+
+fn key_is_expired(srv: &Server, db: usize, key: &[u8], now: u64) -> bool {
+    srv.keyspace.dbs[db].expire_at(key).is_some_and(|at| at <= now)
+}
+
+/// `key` in `db` changed: every client watching it will fail its EXEC — except one that
+/// watched it already stale, for which the deletion of that stale key changes nothing.
+pub fn touch_watched_key(srv: &mut Server, db: usize, key: &[u8]) {
+    if srv.watched.is_empty() {
+        return;
+    }
+    let exists = srv.keyspace.dbs[db].entries.contains_key(key);
+    let Some(watchers) = srv.watched.get_mut(&(db, Bytes::copy_from_slice(key))) else { return };
+    for w in watchers.iter_mut() {
+        if w.expired {
+            if !exists {
+                // The stale key is gone: logically nothing changed, and it is no longer stale.
+                w.expired = false;
+                continue;
+            }
+            // As 7.0's loop does, a stale key that exists again stops the marking here.
+            break;
+        }
+        srv.cas_dirty.insert(w.conn);
+    }
+}
+
+/// `emptied` is about to be flushed (`replaced_with`: or swapped with that db, SWAPDB): the
+/// watchers of keys that exist in either fail their EXEC, stale keys aside.
+pub fn touch_all_watched_keys_in_db(srv: &mut Server, emptied: usize, replaced_with: Option<usize>) {
+    if srv.watched.is_empty() {
+        return;
+    }
+    let now = srv.now;
+    let keys: Vec<Bytes> = srv.watched.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
+    for key in keys {
+        let in_emptied = srv.keyspace.dbs[emptied].entries.contains_key(&key[..]);
+        let in_replacement = replaced_with.is_some_and(|r| srv.keyspace.dbs[r].entries.contains_key(&key[..]));
+        if !in_emptied && !in_replacement {
+            continue;
+        }
+        let replacement_expired = replaced_with.is_some_and(|r| key_is_expired(srv, r, &key, now));
+        let mut dirty = Vec::new();
+        if let Some(watchers) = srv.watched.get_mut(&(emptied, key.clone())) {
+            for w in watchers.iter_mut() {
+                if w.expired {
+                    if !in_replacement {
+                        w.expired = false;
+                        continue;
+                    } else if replacement_expired {
+                        continue;
+                    }
+                } else if !in_emptied && replacement_expired {
+                    // A missing key replaced by a stale one.
+                    w.expired = true;
+                    continue;
+                }
+                dirty.push(w.conn);
+            }
+        }
+        srv.cas_dirty.extend(dirty);
+    }
+}
+
+/// Whether a key the client watched (not stale at the time) has expired since.
+fn watched_key_expired(srv: &Server, client: &Client, now: u64) -> bool {
+    client.watched.iter().any(|(db, key)| {
+        let stale = srv
+            .watched
+            .get(&(*db, key.clone()))
+            .and_then(|v| v.iter().find(|w| w.conn == client.conn))
+            .is_some_and(|w| w.expired);
+        !stale && key_is_expired(srv, *db, key, now)
+    })
+}
 
 pub const COMMANDS: &[(&str, Handler)] =
     &[("multi", multi), ("exec", exec), ("discard", discard), ("watch", watch), ("unwatch", unwatch)];
@@ -23,6 +109,11 @@ fn multi(ctx: &mut Ctx, _args: &mut [Bytes]) {
     ctx.client.multi = Some(Vec::new());
     ctx.client.multi_failed = false;
     ctx.ok();
+}
+
+/// Leave MULTI, forgetting the queue and the watched keys (Redis's `discardTransaction`).
+pub fn discard_transaction(ctx: &mut Ctx) {
+    reset_multi(ctx);
 }
 
 fn reset_multi(ctx: &mut Ctx) {
@@ -49,17 +140,15 @@ fn exec(ctx: &mut Ctx, _args: &mut [Bytes]) {
     }
     // A watched key that expired since WATCH also counts as modified (Redis 7.0).
     let now = ctx.now;
-    let expired_watched =
-        ctx.client.watched.iter().any(|(db, key)| ctx.srv.keyspace.dbs[*db].expire_at(key).is_some_and(|at| at <= now));
-    if ctx.client.dirty_cas || expired_watched {
+    if ctx.srv.cas_dirty.contains(&ctx.client.conn) || watched_key_expired(ctx.srv, ctx.client, now) {
         reset_multi(ctx);
         return ctx.reply().null_array();
     }
     unwatch_all(ctx.srv, ctx.client);
     ctx.reply().array(queue.len());
     ctx.client.in_exec = true;
-    // Writes of the transaction reach replicas wrapped in MULTI … EXEC.
-    ctx.srv.repl.in_exec = true;
+    // What the queued commands propagate accumulates until EXEC's own call ends, and reaches
+    // replicas wrapped in MULTI … EXEC when there is more than one write.
     for mut args in queue {
         // The commands were checked when queued; run them like any other.
         match super::lookup(&args[0]) {
@@ -68,7 +157,6 @@ fn exec(ctx: &mut Ctx, _args: &mut [Bytes]) {
         }
     }
     ctx.client.in_exec = false;
-    ctx.srv.propagate_exec_end();
     ctx.client.multi_failed = false;
 }
 
@@ -76,13 +164,19 @@ fn watch(ctx: &mut Ctx, args: &mut [Bytes]) {
     if ctx.client.multi.is_some() {
         return ctx.error("ERR WATCH inside MULTI is not allowed");
     }
+    // No point in watching more once the transaction is bound to fail.
+    if ctx.srv.cas_dirty.contains(&ctx.client.conn) {
+        return ctx.ok();
+    }
     let db = ctx.client.db;
+    let now = ctx.now;
     for key in &args[1..] {
         let entry = (db, key.clone());
         if ctx.client.watched.contains(&entry) {
             continue;
         }
-        ctx.srv.watched.entry(entry.clone()).or_default().push(ctx.client.conn);
+        let expired = key_is_expired(ctx.srv, db, key, now);
+        ctx.srv.watched.entry(entry.clone()).or_default().push(Watcher { conn: ctx.client.conn, expired });
         ctx.client.watched.push(entry);
     }
     ctx.ok();
@@ -90,7 +184,6 @@ fn watch(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 fn unwatch(ctx: &mut Ctx, _args: &mut [Bytes]) {
     unwatch_all(ctx.srv, ctx.client);
-    ctx.client.dirty_cas = false;
     ctx.ok();
 }
 
@@ -98,11 +191,11 @@ fn unwatch(ctx: &mut Ctx, _args: &mut [Bytes]) {
 pub fn unwatch_all(srv: &mut Server, client: &mut Client) {
     for entry in client.watched.drain(..) {
         if let Some(v) = srv.watched.get_mut(&entry) {
-            v.retain(|&c| c != client.conn);
+            v.retain(|w| w.conn != client.conn);
             if v.is_empty() {
                 srv.watched.remove(&entry);
             }
         }
     }
-    client.dirty_cas = false;
+    srv.cas_dirty.remove(&client.conn);
 }
