@@ -1169,6 +1169,12 @@ impl Default for Config {
     }
 }
 
+/// `%f` without trailing zeros: 50.0 → "50", 99.9 → "99.9".
+pub fn trim_float(v: f64) -> String {
+    let s = format!("{:.6}", v);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Validate and normalize one value for a parameter; the error is Redis's reason text.
 fn normalize(p: &Param, args: &[String]) -> Result<String, String> {
     let one = || -> Result<&String, String> {
@@ -1297,7 +1303,8 @@ fn normalize_special(name: &str, args: &[String]) -> Result<String, String> {
             if split.iter().any(|w| w.parse::<f64>().map(|f| !(0.0..=100.0).contains(&f)).unwrap_or(true)) {
                 return Err("latency-tracking-info-percentiles can't be parsed".into());
             }
-            Ok(split.join(" "))
+            // Shown as Redis prints them: `%f` without its trailing zeros ("0 50 99.9").
+            Ok(split.iter().map(|w| trim_float(w.parse::<f64>().unwrap())).collect::<Vec<_>>().join(" "))
         }
         _ => {
             if args.len() != 1 {

@@ -217,6 +217,8 @@ pub struct Client {
     pub wait: Option<WaitState>,
     /// A command parsed but postponed by a client pause; it runs when the pause ends.
     pub postponed: Option<Vec<Bytes>>,
+    /// `MONITOR`: it is sent every command the server runs (`flags=O`).
+    pub monitor: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +264,7 @@ impl Client {
             woff: 0,
             wait: None,
             postponed: None,
+            monitor: false,
         }
     }
     pub fn in_pubsub(&self) -> bool {
@@ -286,6 +289,9 @@ impl Client {
         }
         if self.blocked.is_some() || self.wait.is_some() {
             flags.push('b');
+        }
+        if self.monitor {
+            flags.push('O');
         }
         if self.close_after_reply {
             flags.push('c');
@@ -352,6 +358,10 @@ pub struct CommandStat {
     pub calls: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Time spent in the command (virtual: see `command::latency`).
+    pub usec: u64,
+    /// Its latency histogram (`latency-tracking`), in power-of-two buckets.
+    pub histogram: [u64; crate::command::latency::HISTOGRAM_BUCKETS],
 }
 
 /// Persistence bookkeeping (`INFO persistence`).
@@ -452,6 +462,13 @@ pub struct Server {
     /// Keys a writable replica's own clients gave a TTL (`slaveKeysWithExpire`): the replica
     /// expires them itself, in its cron (INFO's `slave_expires_tracked_keys`).
     pub replica_keys_with_expire: rustc_hash::FxHashSet<(usize, Bytes)>,
+    /// Clients in MONITOR mode.
+    pub monitors: Vec<ConnId>,
+    /// The slow log and the latency monitor's events.
+    pub latency: crate::command::latency::LatencyRecords,
+    /// Virtual time the running command stalled the server for (`DEBUG SLEEP`), in µs: its
+    /// duration for the slow log and the latency records.
+    pub call_stall_us: u64,
     /// `DEBUG SET-ACTIVE-EXPIRE 0` turns the cron's expiry off (lazy expiry still works).
     pub active_expire_enabled: bool,
     /// `DEBUG PAUSE-CRON 1`: serverCron does nothing.
@@ -908,6 +925,9 @@ impl Node {
             halted: false,
             force_propagation: false,
             active_expire_enabled: true,
+            latency: Default::default(),
+            monitors: Vec::new(),
+            call_stall_us: 0,
             replica_keys_with_expire: Default::default(),
             cron_paused: false,
             pending_persist: Vec::new(),

@@ -20,7 +20,39 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("swapdb", swapdb),
     ("reset", reset),
     ("client", client),
+    ("monitor", monitor),
 ];
+
+/// `MONITOR`: from now on the client is sent every command the server runs, one status line
+/// each (`+<unix secs>.<µs> [<db> <addr>] "arg" …`, Redis's `replicationFeedMonitors`).
+fn monitor(ctx: &mut Ctx, _args: &mut [Bytes]) {
+    if ctx.client.role == crate::node::ClientRole::Replica || ctx.client.monitor {
+        return;
+    }
+    if ctx.client.in_exec || ctx.client.multi.is_some() {
+        return ctx.error("ERR MONITOR isn't allowed for DENY BLOCKING client");
+    }
+    ctx.client.monitor = true;
+    ctx.srv.monitors.push(ctx.client.conn);
+    ctx.ok();
+}
+
+/// Show a command that ran to every MONITOR client.
+pub fn feed_monitors(srv: &mut crate::node::Server, db: usize, peer: &str, args: &[Bytes]) {
+    let now = srv.now;
+    let mut line = format!("+{}.{:06} [{} {}]", now / 1000, (now % 1000) * 1000, db, peer);
+    for a in args {
+        line.push(' ');
+        line.push_str(&crate::resp::repr(a));
+    }
+    line.push_str("\r\n");
+    for conn in srv.monitors.clone() {
+        if let Some(c) = srv.clients.get_mut(&conn) {
+            c.reply.raw(line.as_bytes());
+            srv.to_flush.push(conn);
+        }
+    }
+}
 
 pub const REDIS_VERSION: &str = "7.0.15";
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";

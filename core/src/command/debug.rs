@@ -208,6 +208,7 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
             let secs = String::from_utf8_lossy(&args[2]).trim().parse::<f64>().unwrap_or(0.0);
             let ms = (secs * 1000.0).max(0.0) as u64;
             ctx.srv.outputs.push_back(Output::Stall { ms });
+            ctx.srv.call_stall_us += (secs * 1e6).max(0.0) as u64;
             ctx.ok();
         }
         ("set-active-expire", 3) => {

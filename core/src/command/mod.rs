@@ -12,6 +12,7 @@ pub mod debug;
 pub mod functions;
 pub mod hashes;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod meta;
 pub mod propagate;
@@ -254,8 +255,9 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
     static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut map = FxHashMap::default();
-        let families: [&[(&str, Handler)]; 13] = [
+        let families: [&[(&str, Handler)]; 14] = [
             connection::COMMANDS,
+            latency::COMMANDS,
             debug::COMMANDS,
             functions::COMMANDS,
             keys::COMMANDS,
@@ -504,7 +506,7 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
         reject(ctx, Some(cmd), "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
         return;
     }
-    if ctx.client.role == crate::node::ClientRole::Replica && traits.keyspace {
+    if (ctx.client.role == crate::node::ClientRole::Replica || ctx.client.monitor) && traits.keyspace {
         reject(ctx, Some(cmd), "ERR Replica can't interact with the keyspace");
         return;
     }
@@ -606,7 +608,17 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     } else {
         Vec::new()
     };
+    // The slow log wants the arguments as sent; a handler may move them out. Only a command
+    // that stalls (DEBUG SLEEP) takes time here, unless every command is to be logged.
+    let skip_slowlog = cmd.meta.has_flag("skip_slowlog");
+    let keep_args = !skip_slowlog
+        && (cmd.meta.name == "debug" || ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000) <= 0);
+    let monitored = !ctx.srv.monitors.is_empty() && !cmd.meta.has_flag("admin") && !cmd.meta.has_flag("skip_monitor");
+    let sent = (keep_args || monitored).then(|| args.to_vec());
+    let outer_stall = std::mem::take(&mut ctx.srv.call_stall_us);
     invoke(ctx, cmd, args);
+    let duration_us = ctx.srv.call_stall_us;
+    ctx.srv.call_stall_us = outer_stall + duration_us;
     ctx.srv.repl.call_depth -= 1;
     if ctx.srv.repl.call_depth == 0 {
         ctx.srv.propagate_pending(!matches!(cmd.meta.name, "scan" | "randomkey"));
@@ -628,10 +640,20 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     }
     let entry = ctx.srv.stats.commands.entry(stat_name).or_default();
     entry.calls += 1;
+    entry.usec += duration_us;
     if failed {
         entry.failed += 1;
     }
     ctx.client.last_command = stat_name;
+    if monitored {
+        let (db, peer) = (ctx.client.db, ctx.client.addr.clone());
+        connection::feed_monitors(ctx.srv, db, &peer, sent.as_deref().unwrap_or(&[]));
+    }
+    // A blocked command is recorded when it is served.
+    if ctx.client.blocked.is_none() {
+        let fast = cmd.meta.has_flag("fast");
+        latency::record_call(ctx, stat_name, fast, skip_slowlog || !keep_args, sent.as_deref().unwrap_or(&[]), duration_us);
+    }
 }
 
 /// Run a command's handler; when the node feeds replicas, what it changed goes down the
@@ -699,6 +721,8 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
         }
     } else {
         ctx.srv.stats.total_commands_processed += 1;
+        let keep = ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000) <= 0;
+        latency::record_call(ctx, cmd.meta.name, cmd.meta.has_flag("fast"), !keep, &blocked.args, 0);
     }
 }
 
@@ -708,6 +732,9 @@ pub fn release_client_state(srv: &mut Server, client: &mut Client) {
         srv.replica_closed(client.conn);
     }
     client.closed = true;
+    if client.monitor {
+        srv.monitors.retain(|&c| c != client.conn);
+    }
     unblock_client(srv, client);
     transactions::unwatch_all(srv, client);
     pubsub::unsubscribe_all(srv, client);

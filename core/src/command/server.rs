@@ -194,10 +194,11 @@ pub fn info_text(srv: &Server, now: u64, requested: &[String]) -> String {
                 stats.sort_by_key(|(name, _)| **name);
                 for (name, st) in stats {
                     let (calls, rejected, failed) = (st.calls, st.rejected, st.failed);
+                    let per_call = if calls > 0 { st.usec as f64 / calls as f64 } else { 0.0 };
                     let _ = write!(
                         out,
-                        "cmdstat_{}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
-                        name, calls, rejected, failed
+                        "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+                        name, calls, st.usec, per_call, rejected, failed
                     );
                 }
             }
@@ -207,7 +208,22 @@ pub fn info_text(srv: &Server, now: u64, requested: &[String]) -> String {
                     let _ = write!(out, "errorstat_{}:count={}\r\n", prefix, count);
                 }
             }
-            "latencystats" => out.push_str("# Latencystats\r\n"),
+            "latencystats" => {
+                out.push_str("# Latencystats\r\n");
+                let percentiles: Vec<f64> = srv
+                    .config
+                    .get_str("latency-tracking-info-percentiles")
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
+                let mut stats: Vec<_> = srv.stats.commands.iter().collect();
+                stats.sort_by_key(|(name, _)| **name);
+                for (name, st) in stats {
+                    if let Some(line) = super::latency::percentiles_line(&st.histogram, &percentiles) {
+                        let _ = write!(out, "latency_percentiles_usec_{}:{}\r\n", name, line);
+                    }
+                }
+            }
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => {
                 out.push_str("# Keyspace\r\n");
