@@ -165,6 +165,30 @@ const KEYWORDS: &[&str] = &[
     "list-max-listpack-size",
 ];
 
+/// The options most commands on keys take, right after the key.
+const OPTIONS: &[&str] = &[
+    "NX",
+    "XX",
+    "GT",
+    "LT",
+    "CH",
+    "INCR",
+    "EX",
+    "PX",
+    "KEEPTTL",
+    "GET",
+    "WITHSCORES",
+    "LIMIT",
+    "BYSCORE",
+    "BYLEX",
+    "REV",
+    "COUNT",
+    "MATCH",
+    "RANK",
+    "MAXLEN",
+    "REPLACE",
+];
+
 /// Members, patterns, type names and odd strings.
 const OTHER_WORDS: &[&str] = &[
     "abc",
@@ -261,6 +285,12 @@ fn drawable() -> Vec<&'static CommandMeta> {
                 | "sync" | "psync"
             )
         })
+        // Commands on data come three times: that is where the argument parsing is.
+        .flat_map(|m| {
+            let n =
+                if matches!(m.group, "string" | "list" | "hash" | "set" | "sorted-set" | "generic") { 3 } else { 1 };
+            std::iter::repeat_n(m, n)
+        })
         .collect()
 }
 
@@ -301,38 +331,49 @@ fn build(step: &Step, table: &[&'static CommandMeta]) -> Vec<Cmd> {
     out.truncate(n);
     // Keys where the key specs say keys go.
     let args: Vec<Bytes> = out.iter().map(|a| Bytes::copy_from_slice(a)).collect();
-    for (i, pos) in meta.key_positions(&args).into_iter().enumerate() {
+    let positions = meta.key_positions(&args);
+    for (i, &pos) in positions.iter().enumerate() {
         let k = keys.get(i % keys.len().max(1)).copied().unwrap_or(0) as usize;
         out[pos] = key_of(k, top.group).as_bytes().to_vec();
+    }
+    // Options mostly follow the key: one time in two, the word after the first key is one.
+    if let (Some(&pos), Some(&w)) = (positions.first(), words.last()) {
+        if pos + 1 < out.len() && w % 2 == 0 && !positions.contains(&(pos + 1)) {
+            out[pos + 1] = OPTIONS[w as usize / 2 % OPTIONS.len()].as_bytes().to_vec();
+        }
     }
     sanitize(&mut out, words);
     vec![Cmd(out)]
 }
 
-/// A word: two times in five a number, then keywords, then the rest.
+/// A word: two times in five a number (one of them a plain small one), then keywords, then
+/// the rest.
 fn word_of(w: usize) -> &'static str {
+    const SMALL: &[&str] = &["0", "1", "2", "3", "-1", "1.5", "10"];
     let (class, i) = (w % 5, w / 5);
     match class {
-        0 | 1 => NUMBERS[i % NUMBERS.len()],
+        0 => SMALL[i % SMALL.len()],
+        1 => NUMBERS[i % NUMBERS.len()],
         2 | 3 => KEYWORDS[i % KEYWORDS.len()],
         _ => OTHER_WORDS[i % OTHER_WORDS.len()],
     }
 }
 
-/// A key: half the time the one holding the command family's own type, else any.
+/// A key: one time in three the one holding the command family's own type, else any (wrong
+/// types are where a handler may reply an error and carry on).
 fn key_of(k: usize, group: &str) -> &'static str {
     let own = match group {
-        "string" => ["s", "n"][k / 2 % 2],
+        "string" => ["s", "n"][k / 3 % 2],
         "list" => "l",
         "hash" => "h",
-        "set" => ["st", "is"][k / 2 % 2],
+        "set" => ["st", "is"][k / 3 % 2],
         "sorted-set" => "z",
-        _ => KEYS[k / 2 % KEYS.len()],
+        _ => KEYS[k / 3 % KEYS.len()],
     };
-    if k.is_multiple_of(2) {
+    if k.is_multiple_of(3) {
         own
     } else {
-        KEYS[k / 2 % KEYS.len()]
+        KEYS[k / 3 % KEYS.len()]
     }
 }
 
@@ -648,7 +689,7 @@ fn cases() -> impl Strategy<Value = (bool, Vec<Cmd>)> {
 
 #[test]
 fn every_command_answers_exactly_once() {
-    let config = config(256);
+    let config = config(2048);
     let seed = seed_of(&config);
     let mut runner = TestRunner::new(config);
     let result = runner.run(&cases(), |(resp3, cmds)| {
