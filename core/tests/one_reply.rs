@@ -484,7 +484,8 @@ impl Session {
             seed: 7,
             pid: 7,
             config: Config::default(),
-            config_file: None,
+            // A path only: the node never opens files; CONFIG REWRITE asks the driver.
+            config_file: Some("one-reply.conf".into()),
             executable: "halab".into(),
             start_ms: T0,
         });
@@ -518,9 +519,7 @@ impl Session {
                     Output::Connect { conn, .. } => {
                         answers.push(Input::Outbound { conn, result: Err("Connection refused".into()) })
                     }
-                    Output::RewriteConfig { conn } => {
-                        self.node.config_rewrite_done(conn, Err("the test driver has no config file".into()))
-                    }
+                    Output::RewriteConfig { conn } => self.node.config_rewrite_done(conn, Ok(())),
                     Output::Exit { .. } | Output::Crash | Output::Stall { .. } => panic!("unexpected {out:?}"),
                     _ => {}
                 }
