@@ -219,6 +219,9 @@ pub struct Client {
     pub postponed: Option<Vec<Bytes>>,
     /// `MONITOR`: it is sent every command the server runs (`flags=O`).
     pub monitor: bool,
+    /// Its command waits for the driver (SAVE's write, CONFIG REWRITE): what it pipelined
+    /// behind waits too, so replies keep their order.
+    pub awaiting_io: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +268,7 @@ impl Client {
             wait: None,
             postponed: None,
             monitor: false,
+            awaiting_io: false,
         }
     }
     pub fn in_pubsub(&self) -> bool {
@@ -649,6 +653,16 @@ impl Server {
         }
     }
 
+    /// The driver finished what a client's command waited for: its reply goes out and what it
+    /// pipelined behind runs.
+    pub fn io_done(&mut self, conn: ConnId) {
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.awaiting_io = false;
+            self.to_flush.push(conn);
+            self.resume_queue.push(conn);
+        }
+    }
+
     /// Queue a client's pending replies for sending.
     pub fn flush_client(client: &mut Client, outputs: &mut VecDeque<Output>, stats: &mut Stats) {
         if !client.reply.buf.is_empty() && !client.closed {
@@ -801,7 +815,7 @@ impl Server {
                         Ok(_) => c.reply.ok(),
                         Err(_) => c.reply.error("ERR"),
                     }
-                    self.to_flush.push(conn);
+                    self.io_done(conn);
                 }
             }
             PersistPurpose::Shutdown { conn } => {
@@ -812,7 +826,8 @@ impl Server {
                     self.log(LogLevel::Warning, "Error trying to save the DB, can't exit.");
                     if let Some(c) = conn.and_then(|c| self.clients.get_mut(&c)) {
                         c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
-                        self.to_flush.push(c.conn);
+                        let conn = c.conn;
+                        self.io_done(conn);
                     }
                 }
             }
@@ -1110,8 +1125,9 @@ impl Node {
                 }
                 Err(e) => c.reply.error(&format!("ERR Rewriting config file: {}", e)),
             }
-            self.srv.to_flush.push(conn);
+            self.srv.io_done(conn);
         }
+        self.resume_clients();
         self.flush_pending();
     }
 
@@ -1285,7 +1301,12 @@ impl Node {
     /// `processInputBuffer`). Stops at a blocked client, a paused client or a protocol error.
     fn process_input(&mut self, client: &mut Client) {
         loop {
-            if client.close_after_reply || client.blocked.is_some() || client.wait.is_some() || self.srv.halted {
+            if client.close_after_reply
+                || client.blocked.is_some()
+                || client.wait.is_some()
+                || client.awaiting_io
+                || self.srv.halted
+            {
                 return;
             }
             if client.postponed.is_some() {

@@ -256,6 +256,7 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
         ("stringmatch-test", 2) => ctx.reply().simple("Apparently Redis did not crash: test passed"),
         ("config-rewrite-force-all", 2) => {
             ctx.srv.outputs.push_back(Output::RewriteConfig { conn: ctx.client.conn });
+            ctx.client.awaiting_io = true;
         }
         ("client-eviction", 2) => ctx.error("ERR maxmemory-clients is disabled."),
         ("loadaof", 2) => ctx.error("ERR DEBUG LOADAOF: AOF is not implemented in HA Lab"),
@@ -305,6 +306,7 @@ fn reload(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.srv.log(LogLevel::Warning, "DB reloaded by DEBUG RELOAD");
     if save {
         ctx.srv.start_persist(false, PersistPurpose::Save { conn: ctx.client.conn });
+        ctx.client.awaiting_io = true;
     } else {
         ctx.ok();
     }

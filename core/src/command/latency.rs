@@ -175,7 +175,14 @@ fn trimmed(args: &[Bytes]) -> Vec<Bytes> {
 
 /// Record a finished command: slow log, latency event, histogram. `args` are the arguments
 /// as the client sent them (before any rewrite for propagation).
-pub fn record_call(ctx: &mut Ctx, name: &'static str, fast: bool, skip_slowlog: bool, args: &[Bytes], duration_us: u64) {
+pub fn record_call(
+    ctx: &mut Ctx,
+    name: &'static str,
+    fast: bool,
+    skip_slowlog: bool,
+    args: &[Bytes],
+    duration_us: u64,
+) {
     let now_secs = ctx.now / 1000;
     let threshold = ctx.srv.config.get_i64("latency-monitor-threshold").unwrap_or(0);
     let event = if fast { "fast-command" } else { "command" };
@@ -302,7 +309,8 @@ fn latency(ctx: &mut Ctx, args: &mut [Bytes]) {
     match sub.as_str() {
         "help" if argc == 2 => super::reply_help(ctx, LATENCY_HELP),
         "history" if argc == 3 => {
-            let samples: Vec<(u64, u64)> = find_event(ctx, &args[2]).map(|s| s.samples.iter().copied().collect()).unwrap_or_default();
+            let samples: Vec<(u64, u64)> =
+                find_event(ctx, &args[2]).map(|s| s.samples.iter().copied().collect()).unwrap_or_default();
             let r = ctx.reply();
             r.array(samples.len());
             for (t, ms) in samples {
@@ -334,7 +342,8 @@ fn latency(ctx: &mut Ctx, args: &mut [Bytes]) {
         }
         "graph" if argc == 3 => {
             let Some(series) = find_event(ctx, &args[2]).cloned() else {
-                return ctx.error(&format!("ERR No samples available for event '{}'", String::from_utf8_lossy(&args[2])));
+                return ctx
+                    .error(&format!("ERR No samples available for event '{}'", String::from_utf8_lossy(&args[2])));
             };
             let name = String::from_utf8_lossy(&args[2]).into_owned();
             let now_secs = ctx.now / 1000;
@@ -406,7 +415,8 @@ fn histogram(ctx: &mut Ctx, names: &[Bytes]) {
         r.bulk_str("calls");
         r.int(calls as i64);
         r.bulk_str("histogram_usec");
-        let filled: Vec<(usize, u64)> = buckets.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| (i, n)).collect();
+        let filled: Vec<(usize, u64)> =
+            buckets.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| (i, n)).collect();
         r.map(filled.len());
         let mut cumulative = 0;
         for (i, n) in filled {

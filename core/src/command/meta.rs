@@ -133,7 +133,12 @@ impl CommandMeta {
         for k in self.key_specs {
             k.reply(r);
         }
-        r.set(self.subcommands.len());
+        // An empty set, but subcommands as an array (7.0's `addReplyCommandSubCommands`).
+        if self.subcommands.is_empty() {
+            r.set(0);
+        } else {
+            r.array(self.subcommands.len());
+        }
         for s in self.subcommands {
             s.reply_info(r);
         }
@@ -172,12 +177,23 @@ impl CommandMeta {
     /// The positions of the keys in `args` (args[0] is the command name), following the key
     /// specs the way Redis's `getKeysUsingKeySpecs` does, falling back to first/last/step.
     pub fn key_positions(&self, args: &[Bytes]) -> Vec<usize> {
+        self.key_positions_as(args, false).unwrap_or_default()
+    }
+
+    /// Like [`CommandMeta::key_positions`], but `None` when a key spec does not fit the
+    /// arguments (a key count that is not a non-negative integer, or keys past the end):
+    /// what `COMMAND GETKEYS` calls "Invalid arguments specified for command".
+    pub fn key_positions_strict(&self, args: &[Bytes]) -> Option<Vec<usize>> {
+        self.key_positions_as(args, true)
+    }
+
+    fn key_positions_as(&self, args: &[Bytes], strict: bool) -> Option<Vec<usize>> {
         let mut out = Vec::new();
         if self.key_specs.is_empty() {
             if self.first_key > 0 {
                 push_range(&mut out, args.len(), self.first_key as usize, self.last_key, self.key_step.max(1) as usize);
             }
-            return out;
+            return Some(out);
         }
         for spec in self.key_specs {
             let Some(begin) = spec.get("begin_search") else { continue };
@@ -202,6 +218,9 @@ impl CommandMeta {
                 _ => continue,
             };
             if first == 0 || first >= args.len() {
+                if strict && first >= args.len() {
+                    return None;
+                }
                 continue;
             }
             let Some(find) = spec.get("find_keys") else { continue };
@@ -231,7 +250,17 @@ impl CommandMeta {
                     let numidx = fs.int("keynumidx").unwrap_or(0) as usize;
                     let firstkey = fs.int("firstkey").unwrap_or(1) as usize;
                     let step = fs.int("keystep").unwrap_or(1).max(1) as usize;
-                    let Some(n) = args.get(first + numidx).and_then(|a| crate::resp::parse_i64(a)) else { continue };
+                    let n = args.get(first + numidx).and_then(|a| crate::resp::parse_i64(a)).filter(|&n| n >= 0);
+                    let Some(n) = n else {
+                        if strict {
+                            return None;
+                        }
+                        continue;
+                    };
+                    let last = (first + firstkey) as i64 + (n - 1) * step as i64;
+                    if strict && (n == 0 || last >= args.len() as i64) {
+                        return None;
+                    }
                     let mut i = first + firstkey;
                     for _ in 0..n.max(0) {
                         if i >= args.len() {
@@ -244,7 +273,7 @@ impl CommandMeta {
                 _ => {}
             }
         }
-        out
+        Some(out)
     }
 }
 

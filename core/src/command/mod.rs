@@ -652,7 +652,14 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     // A blocked command is recorded when it is served.
     if ctx.client.blocked.is_none() {
         let fast = cmd.meta.has_flag("fast");
-        latency::record_call(ctx, stat_name, fast, skip_slowlog || !keep_args, sent.as_deref().unwrap_or(&[]), duration_us);
+        latency::record_call(
+            ctx,
+            stat_name,
+            fast,
+            skip_slowlog || !keep_args,
+            sent.as_deref().unwrap_or(&[]),
+            duration_us,
+        );
     }
 }
 

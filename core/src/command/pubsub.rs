@@ -42,9 +42,6 @@ fn push_confirm(r: &mut ReplyBuf, kind: &str, name: Option<&[u8]>, count: usize)
 }
 
 fn subscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
-    if ctx.client.in_exec {
-        return ctx.error("ERR SUBSCRIBE isn't allowed for a DENY BLOCKING client");
-    }
     for ch in &args[1..] {
         if ctx.client.subscriptions.insert(ch.clone()) {
             ctx.srv.channels.entry(ch.clone()).or_default().push(ctx.client.conn);
@@ -55,9 +52,6 @@ fn subscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn psubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
-    if ctx.client.in_exec {
-        return ctx.error("ERR PSUBSCRIBE isn't allowed for a DENY BLOCKING client");
-    }
     for p in &args[1..] {
         if ctx.client.patterns.insert(p.clone()) {
             ctx.srv.patterns.entry(p.clone()).or_default().push(ctx.client.conn);

@@ -113,5 +113,7 @@ fn wait(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.client.wait = Some(WaitState { offset, replicas: numreplicas.max(0) as usize, deadline });
     ctx.srv.repl.waiting.push(ctx.client.conn);
     // Ask the replicas where they are now rather than waiting for their next ACK.
-    ctx.srv.repl.get_ack_pending = true;
+    if !ctx.srv.repl.replicas.is_empty() {
+        ctx.srv.repl.get_ack_pending = true;
+    }
 }

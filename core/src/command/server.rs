@@ -276,6 +276,7 @@ fn config(ctx: &mut Ctx, args: &mut [Bytes]) {
         }
         let conn = ctx.client.conn;
         ctx.srv.outputs.push_back(Output::RewriteConfig { conn });
+        ctx.client.awaiting_io = true;
     } else if eq_ic(sub, "HELP") && args.len() == 2 {
         let lines = [
             "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -350,7 +351,7 @@ fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
         for n in names {
             match lookup_with_sub(&n) {
                 Some(m) => m.reply_info(&mut ctx.client.reply),
-                None => ctx.reply().null_array(),
+                None => ctx.reply().null(),
             }
         }
     } else if eq_ic(sub, "DOCS") {
@@ -372,7 +373,9 @@ fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
         if !cmd.meta.arity_ok(cmd_args.len()) {
             return ctx.error("ERR Invalid number of arguments specified for command");
         }
-        let positions = cmd.meta.key_positions(cmd_args);
+        let Some(positions) = cmd.meta.key_positions_strict(cmd_args) else {
+            return ctx.error("ERR Invalid arguments specified for command");
+        };
         if positions.is_empty() {
             return ctx.error("ERR The command has no key arguments");
         }
@@ -447,6 +450,7 @@ fn save(ctx: &mut Ctx, _args: &mut [Bytes]) {
     }
     let conn = ctx.client.conn;
     ctx.srv.start_foreground_save(conn);
+    ctx.client.awaiting_io = true;
 }
 
 fn bgsave(ctx: &mut Ctx, args: &mut [Bytes]) {
@@ -482,6 +486,7 @@ fn shutdown(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let conn = ctx.client.conn;
     ctx.srv.shutdown(Some(conn), save);
+    ctx.client.awaiting_io = true;
 }
 
 fn dbsize(ctx: &mut Ctx, _args: &mut [Bytes]) {
