@@ -63,6 +63,15 @@ pub struct Param {
     pub mutability: Mutability,
 }
 
+/// Parameters `CONFIG GET` shows only when asked by name.
+const HIDDEN: &[&str] = &[
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "loading-process-events-interval-bytes",
+    "watchdog-period",
+    "use-exit-on-panic",
+];
+
 /// A configuration error, rendered like Redis's fatal message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -1107,6 +1116,32 @@ pub static PARAMS: &[Param] = &[
         default: "64",
         mutability: Mutability::Mutable,
     },
+    // Test-only parameters Redis hides from `CONFIG GET *` (`HIDDEN_CONFIG`); its own test
+    // suite sets them. The delays are µs per key (negative: sleep 1 µs with probability
+    // 1/|n|, `debugDelay`).
+    Param {
+        name: "rdb-key-save-delay",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "0",
+        mutability: Mutability::Mutable,
+    },
+    Param { name: "key-load-delay", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param {
+        name: "loading-process-events-interval-bytes",
+        alias_of: None,
+        kind: Kind::Int,
+        default: "2097152",
+        mutability: Mutability::Mutable,
+    },
+    Param { name: "watchdog-period", alias_of: None, kind: Kind::Int, default: "0", mutability: Mutability::Mutable },
+    Param {
+        name: "use-exit-on-panic",
+        alias_of: None,
+        kind: Kind::Bool,
+        default: "no",
+        mutability: Mutability::Mutable,
+    },
 ];
 
 fn index() -> &'static FxHashMap<&'static str, usize> {
@@ -1475,7 +1510,16 @@ impl Config {
     pub fn get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for p in PARAMS.iter() {
-            if patterns.iter().any(|pat| glob_match(pat, p.name.as_bytes(), true)) {
+            let hidden = HIDDEN.contains(&p.name);
+            // A hidden parameter answers to its own name only, not to a pattern.
+            let shown = |pat: &&[u8]| {
+                if hidden {
+                    pat.eq_ignore_ascii_case(p.name.as_bytes())
+                } else {
+                    glob_match(pat, p.name.as_bytes(), true)
+                }
+            };
+            if patterns.iter().any(shown) {
                 let v = self.value(p.name).unwrap_or("").to_string();
                 out.push((p.name.to_string(), v));
             }
@@ -1486,6 +1530,14 @@ impl Config {
     /// `CONFIG SET name value [name value …]`: all or nothing. Returns the canonical names
     /// that changed, or Redis's error text (with the `ERR ` prefix).
     pub fn set(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<Vec<&'static str>, String> {
+        let protected_ok = self.value("enable-protected-configs") == Some("yes");
+        self.set_as(pairs, protected_ok)
+    }
+
+    /// [`Config::set`] for a caller that may (`protected_ok`) or may not change protected
+    /// parameters: `enable-protected-configs local` allows a loopback client, and the server
+    /// itself may always.
+    pub fn set_as(&mut self, pairs: &[(&[u8], &[u8])], protected_ok: bool) -> Result<Vec<&'static str>, String> {
         let mut staged: Vec<(usize, String)> = Vec::new();
         for (name, value) in pairs {
             let name_s = String::from_utf8_lossy(name).into_owned();
@@ -1500,9 +1552,7 @@ impl Config {
             }
             match p.mutability {
                 Mutability::Immutable => return Err(failed("can't set immutable config")),
-                Mutability::Protected if self.value("enable-protected-configs") != Some("yes") => {
-                    return Err(failed("can't set protected config"))
-                }
+                Mutability::Protected if !protected_ok => return Err(failed("can't set protected config")),
                 _ => {}
             }
             let args = vec![String::from_utf8_lossy(value).into_owned()];

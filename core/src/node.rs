@@ -111,6 +111,22 @@ pub struct PersistJob {
     pub return_image: bool,
     pub snapshot: Box<Keyspace>,
     pub aux: RdbAux,
+    /// `rdb-key-save-delay`: the save takes this many µs longer per key (a test switch that
+    /// makes a save last long enough to watch or interrupt).
+    pub key_delay_us: i64,
+}
+
+impl PersistJob {
+    /// How much longer than the encoding itself the save must take, in µs
+    /// (`rdb-key-save-delay`: negative n means 1 µs for one key in |n|).
+    pub fn extra_duration_us(&self) -> u64 {
+        let keys = self.snapshot.total_keys() as u64;
+        match self.key_delay_us {
+            d if d > 0 => keys * d as u64,
+            d if d < 0 => keys / d.unsigned_abs(),
+            _ => 0,
+        }
+    }
 }
 
 /// Why a persist job was started, to know what to do when it ends.
@@ -717,6 +733,7 @@ impl Server {
             return_image,
             snapshot: Box::new(self.keyspace.clone()),
             aux,
+            key_delay_us: self.config.get_i64("rdb-key-save-delay").unwrap_or(0),
         }));
         self.pending_persist.push((id, purpose));
         id
@@ -959,6 +976,10 @@ impl Node {
     /// Log the line that ends the start-up, once the dataset is loaded.
     pub fn log_ready(&mut self) {
         self.srv.log(LogLevel::Notice, "Ready to accept connections");
+        let unix = self.srv.config.get_str("unixsocket");
+        if !unix.is_empty() {
+            self.srv.log(LogLevel::Notice, format!("The server is now ready to accept connections at {}", unix));
+        }
     }
 
     /// Log the start-up banner lines Redis prints (after the driver printed its own): the logo
@@ -1165,7 +1186,8 @@ impl Node {
             return false;
         }
         let ip = crate::replication::host_of(addr);
-        !(ip.starts_with("127.") || ip == "::1" || ip.starts_with("unix") || ip.is_empty())
+        // Unix socket clients (`/path:0`) are local.
+        !(ip.starts_with("127.") || ip == "::1" || ip.starts_with('/') || ip.is_empty())
     }
 
     fn on_close(&mut self, conn: ConnId) {
@@ -1500,7 +1522,10 @@ impl Node {
             .clients
             .values()
             .filter(|c| {
-                c.blocked.is_none()
+                // Replicas and our master are never idle-timed-out, nor blocked or subscribed
+                // clients (Redis's `clientsCronHandleTimeout`).
+                c.role == ClientRole::Normal
+                    && c.blocked.is_none()
                     && !c.in_pubsub()
                     && now.saturating_sub(c.last_interaction_ms) > timeout as u64 * 1000
             })

@@ -378,6 +378,30 @@ pub struct CachedMaster {
     pub db: usize,
 }
 
+/// Where a coordinated failover (`FAILOVER`) stands, Redis's `failover_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailoverState {
+    /// Writes are paused; waiting for a replica to acknowledge our whole stream.
+    WaitForSync,
+    /// We turned into a replica of the target and ask it `PSYNC … FAILOVER`.
+    InProgress,
+}
+
+/// A coordinated failover in progress: the master pauses writes, waits until a replica (the
+/// one named, or the first) has acknowledged everything, then becomes that replica's replica
+/// and asks it to take over with `PSYNC <replid> <offset> FAILOVER` (Redis's
+/// `failoverCommand` / `updateFailoverStatus`). No write is lost: the target has the whole
+/// stream when the roles swap, and the old master continues it with a partial resync.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    pub state: FailoverState,
+    /// The replica to hand over to (`TO host port`), or the one found caught up.
+    pub target: Option<(String, u16)>,
+    /// `TIMEOUT`: when waiting gives up (or, with FORCE, fails over anyway).
+    pub end_ms: Option<u64>,
+    pub force: bool,
+}
+
 /// All replication state of a node.
 #[derive(Debug, Clone)]
 pub struct Replication {
@@ -415,6 +439,8 @@ pub struct Replication {
     next_outbound: u64,
     /// When the last failed handshake reconnected at once.
     last_failure_ms: u64,
+    /// A coordinated failover (`FAILOVER`) in progress.
+    pub failover: Option<Failover>,
     /// Clients blocked in WAIT.
     pub waiting: Vec<ConnId>,
     /// A `REPLCONF GETACK` must go out at the end of this event (WAIT asked for acks).
@@ -445,6 +471,7 @@ impl Replication {
             no_replicas_since: None,
             next_outbound: 0,
             last_failure_ms: 0,
+            failover: None,
             waiting: Vec::new(),
             get_ack_pending: false,
         }
@@ -723,6 +750,28 @@ impl Server {
     /// `PSYNC replid offset` / `SYNC` (Redis's `syncCommand`).
     pub fn psync(&mut self, client: &mut Client, args: &[Bytes]) {
         if client.role == ClientRole::Replica {
+            return;
+        }
+        // `PSYNC <replid> <offset> FAILOVER`: our master hands its role over to us.
+        if args.len() > 3 && args[0].eq_ignore_ascii_case(b"psync") && args[3].eq_ignore_ascii_case(b"failover") {
+            self.log(
+                LogLevel::Warning,
+                format!("Failover request received for replid {}.", String::from_utf8_lossy(&args[1])),
+            );
+            if !self.repl.is_replica() {
+                client.reply.error("ERR PSYNC FAILOVER can't be sent to a master.");
+                return;
+            }
+            if !args[1].eq_ignore_ascii_case(self.repl.replid.as_bytes()) {
+                client.reply.error("ERR PSYNC FAILOVER replid must match my replid.");
+                return;
+            }
+            self.unset_master();
+            let who = client.info_line(self.now);
+            self.repl_log(format!("MASTER MODE enabled (failover request from '{}')", who));
+        }
+        if self.repl.failover.is_some() {
+            client.reply.error("NOMASTERLINK Can't SYNC while failing over");
             return;
         }
         if self.repl.is_replica() && !self.repl.link_up() {
@@ -1081,6 +1130,9 @@ impl Server {
 
     /// `REPLICAOF host port`: become a replica (Redis's `replicationSetMaster`).
     pub fn set_master(&mut self, host: String, port: u16) {
+        // Clients blocked on keys of the master we were would wait for writes a replica never
+        // makes itself (Redis's `disconnectAllBlockedClients`).
+        self.disconnect_blocked_clients();
         let old = self.close_master_link();
         // Our replicas must follow the new stream.
         self.disconnect_replicas();
@@ -1096,6 +1148,21 @@ impl Server {
             self.repl.cached_master = Some(CachedMaster { replid, offset, db: 0 });
         }
         self.connect_to_master(true);
+    }
+
+    /// Clients blocked on keys get an error and are disconnected once it is sent.
+    fn disconnect_blocked_clients(&mut self) {
+        let blocked: Vec<ConnId> = self.clients.values().filter(|c| c.blocked.is_some()).map(|c| c.conn).collect();
+        for conn in blocked {
+            let Some(mut c) = self.clients.remove(&conn) else { continue };
+            command::unblock_client(self, &mut c);
+            c.reply
+                .error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+            c.close_after_reply = true;
+            Server::flush_client(&mut c, &mut self.outputs, &mut self.stats);
+            self.outputs.push_back(Output::Close { conn });
+            command::release_client_state(self, &mut c);
+        }
     }
 
     /// `REPLICAOF NO ONE`: become a master (Redis's `replicationUnsetMaster`).
@@ -1379,7 +1446,12 @@ impl Server {
             }
         };
         let off_text = if id == "?" { "-1".to_string() } else { offset.to_string() };
-        self.send_to_master(&[b"PSYNC", id.as_bytes(), off_text.as_bytes()]);
+        // A master failing over asks its target to take over as it resyncs.
+        if self.repl.failover.as_ref().is_some_and(|f| f.state == FailoverState::InProgress) {
+            self.send_to_master(&[b"PSYNC", id.as_bytes(), off_text.as_bytes(), b"FAILOVER"]);
+        } else {
+            self.send_to_master(&[b"PSYNC", id.as_bytes(), off_text.as_bytes()]);
+        }
         self.set_link_state(LinkState::ReceivePsync);
     }
 
@@ -1390,6 +1462,15 @@ impl Server {
     }
 
     fn psync_reply(&mut self, line: String) {
+        // A failover ends when the target accepts our PSYNC, partial or full.
+        if self.repl.failover.as_ref().is_some_and(|f| f.state == FailoverState::InProgress) {
+            if line.starts_with("+FULLRESYNC") || line.starts_with("+CONTINUE") {
+                self.clear_failover();
+            } else {
+                self.abort_failover("Failover target rejected psync request");
+                return;
+            }
+        }
         if let Some(rest) = line.strip_prefix("+FULLRESYNC") {
             let mut words = rest.split_whitespace();
             let (Some(id), Some(off)) = (words.next(), words.next().and_then(|o| o.parse::<u64>().ok())) else {
@@ -1675,7 +1756,8 @@ impl Server {
         };
         let _ = write!(
             out,
-            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+            "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
+            self.failover_state_name(),
             repl.replid,
             repl.replid2,
             repl.offset,
@@ -1688,16 +1770,104 @@ impl Server {
         out
     }
 
+    // ───────────────────────────── coordinated failover ─────────────────────────────
+
+    /// `FAILOVER [TO host port [FORCE]] [TIMEOUT ms]`, once the arguments are checked: pause
+    /// writes and wait for a replica to catch up (Redis's `failoverCommand`).
+    pub fn start_failover(&mut self, target: Option<(String, u16)>, timeout_ms: Option<u64>, force: bool) {
+        match &target {
+            Some((h, p)) => self.repl_log(format!("FAILOVER requested to {}:{}.", h, p)),
+            None => self.repl_log("FAILOVER requested to any replica."),
+        }
+        let end_ms = timeout_ms.map(|t| self.now + t);
+        self.repl.failover = Some(Failover { state: FailoverState::WaitForSync, target, end_ms, force });
+        self.pause_clients(crate::node::PausePurpose::Failover, u64::MAX, true);
+    }
+
+    /// The online replica announcing itself as `host:port` (Redis's `findReplica`).
+    pub fn find_replica(&self, host: &str, port: u16) -> Option<&Replica> {
+        self.repl.replicas.iter().find(|r| r.ip.eq_ignore_ascii_case(host) && r.listening_port == port)
+    }
+
+    /// Redis's `updateFailoverStatus`: time out, or start when the target acknowledged our
+    /// whole stream.
+    fn update_failover_status(&mut self) {
+        let Some(f) = self.repl.failover.clone() else { return };
+        if f.state != FailoverState::WaitForSync {
+            return;
+        }
+        if f.end_ms.is_some_and(|end| end <= self.now) {
+            if f.force {
+                let (host, port) = f.target.clone().unwrap_or_default();
+                self.repl_log(format!("FAILOVER to {}:{} time out exceeded, failing over.", host, port));
+                self.fail_over_to(host, port);
+            } else {
+                self.abort_failover("Replica never caught up before timeout");
+            }
+            return;
+        }
+        let offset = self.repl.offset;
+        let caught_up = match &f.target {
+            Some((h, p)) => self.find_replica(h, *p).filter(|r| r.ack_offset == offset).map(|_| (h.clone(), *p)),
+            None => {
+                self.repl.replicas.iter().find(|r| r.ack_offset == offset).map(|r| (r.ip.clone(), r.listening_port))
+            }
+        };
+        if let Some((host, port)) = caught_up {
+            self.repl_log(format!("Failover target {}:{} is synced, failing over.", host, port));
+            self.fail_over_to(host, port);
+        }
+    }
+
+    fn fail_over_to(&mut self, host: String, port: u16) {
+        if let Some(f) = self.repl.failover.as_mut() {
+            f.state = FailoverState::InProgress;
+            f.target = Some((host.clone(), port));
+        }
+        self.set_master(host, port);
+    }
+
+    /// The failover is over (done or aborted): writes resume (Redis's `clearFailoverState`).
+    fn clear_failover(&mut self) {
+        self.repl.failover = None;
+        self.unpause_clients(crate::node::PausePurpose::Failover);
+    }
+
+    /// Redis's `abortFailover`: say why, become a master again if we had turned, resume.
+    pub fn abort_failover(&mut self, reason: &str) {
+        let Some(f) = self.repl.failover.clone() else { return };
+        match &f.target {
+            Some((h, p)) => self.repl_log(format!("FAILOVER to {}:{} aborted: {}", h, p, reason)),
+            None => self.repl_log(format!("FAILOVER to any replica aborted: {}", reason)),
+        }
+        if f.state == FailoverState::InProgress {
+            self.unset_master();
+        }
+        self.clear_failover();
+    }
+
+    /// `master_failover_state` of INFO.
+    pub fn failover_state_name(&self) -> &'static str {
+        match self.repl.failover.as_ref().map(|f| f.state) {
+            None => "no-failover",
+            Some(FailoverState::WaitForSync) => "waiting-for-sync",
+            Some(FailoverState::InProgress) => "failover-in-progress",
+        }
+    }
+
     // ───────────────────────────── cron ─────────────────────────────
 
-    /// `replicationCron`: once a second.
+    /// `replicationCron`: once a second (ten times a second during a failover, so that its
+    /// handshake goes quickly).
     pub fn replication_cron(&mut self) {
         let now = self.now;
-        if now < self.repl.last_cron_ms + 1000 {
+        let period = if self.repl.failover.is_some() { 100 } else { 1000 };
+        if now < self.repl.last_cron_ms + period {
             self.start_pending_sync();
             return;
         }
         self.repl.last_cron_ms = now;
+        self.update_failover_status();
         if self.repl.master.is_none() && self.repl.replicas.is_empty() && self.repl.backlog.is_none() {
             // A node with no replication at all has nothing to do here but time out WAITs.
             self.serve_waiting_clients();
@@ -1799,7 +1969,9 @@ impl Server {
     /// The next time the replication machinery needs a tick.
     pub fn replication_deadline(&self) -> Option<u64> {
         let mut t: Option<u64> = None;
-        if self.repl.master.is_some() || !self.repl.replicas.is_empty() || self.repl.backlog.is_some() {
+        if self.repl.failover.is_some() {
+            t = Some(self.repl.last_cron_ms + 100);
+        } else if self.repl.master.is_some() || !self.repl.replicas.is_empty() || self.repl.backlog.is_some() {
             t = Some(self.repl.last_cron_ms + 1000);
         }
         let wait = if self.repl.waiting.is_empty() {

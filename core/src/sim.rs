@@ -567,7 +567,9 @@ impl World {
                     }
                     // A background save takes a little virtual time (one more ms per 64 KB);
                     // a foreground one none.
-                    let at = self.now + if job.background { 10 + bytes as u64 / 65536 } else { 0 };
+                    let at = self.now
+                        + if job.background { 10 + bytes as u64 / 65536 } else { 0 }
+                        + job.extra_duration_us() / 1000;
                     self.schedule(
                         at,
                         Event::PersistDone { node: name.to_string(), generation, job: job.id, bytes, image: returned },

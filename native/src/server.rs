@@ -30,8 +30,8 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::sync::Notify;
 
 /// Unix time in ms: the only clock the node ever sees.
@@ -179,6 +179,10 @@ fn persist_done(job: u64, outcome: Result<(usize, Option<Bytes>), String>) -> In
 /// the image back when the job asks (a snapshot for replicas).
 fn write_rdb(job: &PersistJob) -> Result<(usize, Option<Bytes>), String> {
     let image = rdb::encode_rdb(&job.snapshot, &job.aux);
+    let extra = job.extra_duration_us();
+    if extra > 0 {
+        std::thread::sleep(Duration::from_micros(extra));
+    }
     let len = image.len();
     if !job.write_file {
         return Ok((len, Some(Bytes::from(image))));
@@ -428,8 +432,17 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
         log.driver('M', LogLevel::Warning, format!("Failed listening on port {} (TCP), aborting.", cfg.port()));
         return 1;
     }
+    let unix_path = cfg.get_str("unixsocket");
+    let unix_listener = if unix_path.is_empty() {
+        None
+    } else {
+        match unix_listen(&unix_path, &cfg.get_str("unixsocketperm"), &mut log) {
+            Ok(l) => Some(l),
+            Err(()) => return 1,
+        }
+    };
     if let Ok(cwd) = std::env::current_dir() {
-        let _ = cfg.set(&[(b"dir".as_slice(), cwd.display().to_string().as_bytes())]);
+        let _ = cfg.set_as(&[(b"dir".as_slice(), cwd.display().to_string().as_bytes())], true);
     }
     let seed = now_ms() ^ ((std::process::id() as u64) << 32);
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
@@ -498,6 +511,9 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
     for listener in listeners {
         tokio::task::spawn_local(accept_loop(listener, shared.clone(), next_conn.clone()));
     }
+    if let Some(listener) = unix_listener {
+        tokio::task::spawn_local(accept_unix_loop(listener, unix_path.clone(), shared.clone(), next_conn.clone()));
+    }
     tokio::task::spawn_local(timer_loop(shared.clone()));
     tokio::task::spawn_local(signal_loop(shared.clone()));
     let exit_wake = shared.borrow().exit_wake.clone();
@@ -547,6 +563,53 @@ async fn timer_loop(shared: Rc<RefCell<Shared>>) {
                 s.drain(None);
             }
             _ = wake.notified() => {}
+        }
+    }
+}
+
+/// `unixsocket`: the same service on a Unix domain socket. Its clients show as
+/// `<socket path>:0`, as Redis names them.
+async fn accept_unix_loop(
+    listener: UnixListener,
+    path: String,
+    shared: Rc<RefCell<Shared>>,
+    next_conn: Rc<std::cell::Cell<u64>>,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let id = next_conn.get() + 1;
+        next_conn.set(id);
+        let wake = Rc::new(Notify::new());
+        let addr = format!("{}:0", path);
+        {
+            let mut s = shared.borrow_mut();
+            s.conns.insert(id, Conn { out: VecDeque::new(), close: false, wake: wake.clone() });
+            s.node.handle(now_ms(), Input::Connected { conn: id, addr: addr.clone(), laddr: addr });
+            s.drain(Some(id));
+        }
+        tokio::task::spawn_local(connection(stream, id, wake, shared.clone()));
+    }
+}
+
+/// Listen on the `unixsocket` path (a stale socket file is replaced), with `unixsocketperm`.
+fn unix_listen(path: &str, perm: &str, log: &mut LogSink) -> Result<UnixListener, ()> {
+    let _ = std::fs::remove_file(path);
+    match UnixListener::bind(path) {
+        Ok(l) => {
+            if let Ok(mode) = u32::from_str_radix(perm, 8) {
+                if mode != 0 {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+                }
+            }
+            Ok(l)
+        }
+        Err(e) => {
+            log.driver('M', LogLevel::Warning, format!("Failed opening Unix socket: {}", io_error_text(&e)));
+            Err(())
         }
     }
 }
@@ -653,7 +716,12 @@ fn io_error_text(e: &std::io::Error) -> String {
 }
 
 /// One client connection: read → node → write, until either side closes.
-async fn connection(mut stream: TcpStream, id: ConnId, wake: Rc<Notify>, shared: Rc<RefCell<Shared>>) {
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    id: ConnId,
+    wake: Rc<Notify>,
+    shared: Rc<RefCell<Shared>>,
+) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut pending: Vec<Bytes> = Vec::new();
     loop {
@@ -699,7 +767,7 @@ async fn connection(mut stream: TcpStream, id: ConnId, wake: Rc<Notify>, shared:
     s.drain(None);
 }
 
-async fn write_all_vectored(stream: &mut TcpStream, chunks: &[Bytes]) -> std::io::Result<()> {
+async fn write_all_vectored<S: AsyncWrite + Unpin>(stream: &mut S, chunks: &[Bytes]) -> std::io::Result<()> {
     let total: usize = chunks.iter().map(|c| c.len()).sum();
     if chunks.len() == 1 || total > 256 * 1024 {
         // Big writes (a snapshot for a replica) go as they are, without a copy.

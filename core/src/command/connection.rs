@@ -490,9 +490,13 @@ fn client_kill(ctx: &mut Ctx, args: &mut [Bytes]) {
     let victims: Vec<u64> = ctx.srv.clients.values().filter(|c| matches(c)).map(|c| c.conn).collect();
     let mut killed = victims.len();
     for conn in victims {
-        if let Some(mut c) = ctx.srv.clients.remove(&conn) {
+        ctx.srv.outputs.push_back(crate::node::Output::Close { conn });
+        if ctx.srv.is_master_conn(conn) {
+            // Killing our master's client is losing the link: the replication code caches
+            // the master (with the db its stream selected) and reconnects.
+            ctx.srv.master_conn_closed();
+        } else if let Some(mut c) = ctx.srv.clients.remove(&conn) {
             super::release_client_state(ctx.srv, &mut c);
-            ctx.srv.outputs.push_back(crate::node::Output::Close { conn });
         }
     }
     if !skipme && matches(ctx.client) {

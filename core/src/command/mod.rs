@@ -548,12 +548,12 @@ fn replication_denies(ctx: &Ctx, traits: CommandTraits) -> Option<&'static str> 
 
 /// Redis 7.0's `enable-debug-command` / `enable-protected-configs`: `yes`, `no`, or `local`
 /// (only from a loopback connection).
-fn protected_action_allowed(ctx: &Ctx, option: &str) -> bool {
+pub(crate) fn protected_action_allowed(ctx: &Ctx, option: &str) -> bool {
     match ctx.srv.config.get_str(option).as_str() {
         "yes" => true,
         "local" => {
             let ip = crate::replication::host_of(&ctx.client.addr);
-            ip.starts_with("127.") || ip == "::1"
+            ip.starts_with("127.") || ip == "::1" || ip.starts_with('/')
         }
         _ => false,
     }

@@ -15,11 +15,78 @@ pub const COMMANDS: &[(&str, super::Handler)] = &[
     ("sync", psync),
     ("role", role),
     ("wait", wait),
+    ("failover", failover),
 ];
+
+/// `FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]`: hand the master role to a replica
+/// without losing a write (see [`crate::replication::Failover`]).
+fn failover(ctx: &mut Ctx, args: &mut [Bytes]) {
+    if ctx.srv.config.get_bool("cluster-enabled") {
+        return ctx.error("ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.");
+    }
+    if args.len() == 2 && eq_ic(&args[1], "abort") {
+        if ctx.srv.repl.failover.is_none() {
+            return ctx.error("ERR No failover in progress.");
+        }
+        ctx.srv.abort_failover("Failover manually aborted");
+        return ctx.ok();
+    }
+    let (mut timeout, mut force, mut target): (i64, bool, Option<(String, i64)>) = (0, false, None);
+    let mut j = 1;
+    while j < args.len() {
+        if eq_ic(&args[j], "timeout") && j + 1 < args.len() && timeout == 0 {
+            let Some(t) = super::arg_i64(ctx, &args[j + 1]) else { return };
+            if t <= 0 {
+                return ctx.error("ERR FAILOVER timeout must be greater than 0");
+            }
+            timeout = t;
+            j += 2;
+        } else if eq_ic(&args[j], "to") && j + 2 < args.len() && target.is_none() {
+            let Some(port) = super::arg_i64(ctx, &args[j + 2]) else { return };
+            target = Some((String::from_utf8_lossy(&args[j + 1]).into_owned(), port));
+            j += 3;
+        } else if eq_ic(&args[j], "force") && !force {
+            force = true;
+            j += 1;
+        } else {
+            return ctx.error(super::SYNTAX_ERR);
+        }
+    }
+    if ctx.srv.repl.failover.is_some() {
+        return ctx.error("ERR FAILOVER already in progress.");
+    }
+    if ctx.srv.repl.is_replica() {
+        return ctx.error("ERR FAILOVER is not valid when server is a replica.");
+    }
+    if ctx.srv.repl.replicas.is_empty() {
+        return ctx.error("ERR FAILOVER requires connected replicas.");
+    }
+    if force && (timeout == 0 || target.is_none()) {
+        return ctx.error("ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
+    }
+    let target = match target {
+        Some((host, port)) => {
+            let found = u16::try_from(port).ok().and_then(|p| ctx.srv.find_replica(&host, p));
+            match found {
+                None => return ctx.error("ERR FAILOVER target HOST and PORT is not a replica."),
+                Some(r) if r.state != crate::replication::ReplicaState::Online => {
+                    return ctx.error("ERR FAILOVER target replica is not online.")
+                }
+                Some(_) => Some((host, port as u16)),
+            }
+        }
+        None => None,
+    };
+    ctx.srv.start_failover(target, (timeout > 0).then_some(timeout as u64), force);
+    ctx.ok();
+}
 
 fn replicaof(ctx: &mut Ctx, args: &mut [Bytes]) {
     if ctx.srv.config.get_bool("cluster-enabled") {
         return ctx.error("ERR REPLICAOF not allowed in cluster mode.");
+    }
+    if ctx.srv.repl.failover.is_some() {
+        return ctx.error("ERR REPLICAOF not allowed while failing over.");
     }
     if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
         if ctx.srv.repl.is_replica() {

@@ -260,7 +260,8 @@ fn config(ctx: &mut Ctx, args: &mut [Bytes]) {
         }
     } else if eq_ic(sub, "SET") && args.len() >= 4 && args.len().is_multiple_of(2) {
         let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
-        match ctx.srv.config.set(&pairs) {
+        let protected_ok = super::protected_action_allowed(ctx, "enable-protected-configs");
+        match ctx.srv.config.set_as(&pairs, protected_ok) {
             Ok(changed) => {
                 apply_config_changes(ctx, &changed);
                 ctx.ok();
