@@ -799,7 +799,7 @@ impl Server {
         };
         let name = replica.name();
         self.repl_log(format!("Replica {} asks for synchronization", name));
-        let (asked_id, asked_offset) = if args[0].eq_ignore_ascii_case(b"psync") && args.len() == 3 {
+        let (asked_id, asked_offset) = if args[0].eq_ignore_ascii_case(b"psync") && args.len() >= 3 {
             (String::from_utf8_lossy(&args[1]).into_owned(), crate::resp::parse_i64(&args[2]).unwrap_or(-1))
         } else {
             ("?".to_string(), -1)

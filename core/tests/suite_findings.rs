@@ -1,0 +1,292 @@
+//! The bugs Redis's own test suite and the differential run found, each pinned by a test of
+//! our own (issue: "Redis's own test suite as the judge"). Every test here failed before its
+//! fix; the Redis unit that exposed it is named in the comment.
+
+use halab_core::resp::{render_cli, Frame};
+use halab_core::sim::{Endpoint, World, WorldInput};
+
+fn add_node(w: &mut World, name: &str, addr: &str, config: &str) {
+    w.apply(WorldInput::AddNode { name: name.into(), addr: addr.into(), config: config.into() });
+    add_client(w, &format!("cli-{}", name), name);
+}
+
+fn add_client(w: &mut World, client: &str, node: &str) {
+    w.apply(WorldInput::AddClient { name: client.into(), node: node.into() });
+}
+
+fn on(w: &mut World, client: &str, args: &str) -> String {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    match w.command(client, &words) {
+        Some(f) => render_cli(&f),
+        None => "(no reply)".into(),
+    }
+}
+
+fn cmd(w: &mut World, node: &str, args: &str) -> String {
+    on(w, &format!("cli-{}", node), args)
+}
+
+fn info(w: &mut World, node: &str, field: &str) -> String {
+    let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &["INFO", "all"]) else { panic!("no INFO") };
+    let text = String::from_utf8_lossy(&text).into_owned();
+    halab_core::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
+}
+
+fn logs(w: &World, node: &str) -> Vec<String> {
+    halab_core::lesson::LessonTarget::logs(w, node)
+}
+
+/// A node as the test suite runs them: DEBUG allowed.
+const DEBUG: &str = "enable-debug-command yes\n";
+
+fn node(w: &mut World, name: &str, addr: &str, config: &str) {
+    add_node(w, name, addr, &format!("{}{}", DEBUG, config));
+}
+
+fn pair(seed: u64, master_conf: &str) -> World {
+    let mut w = World::new(seed);
+    node(&mut w, "m", "127.0.0.1:6379", master_conf);
+    node(&mut w, "r", "127.0.0.1:6380", "port 6380\n");
+    assert_eq!(cmd(&mut w, "r", "REPLICAOF 127.0.0.1 6379"), "OK");
+    // 7.0's default diskless sync waits 5 s for more replicas.
+    w.advance(7000);
+    assert_eq!(info(&mut w, "r", "master_link_status"), "up");
+    w
+}
+
+/// integration/replication-psync (reconnect: 1): the replica kills its master's client; after
+/// the partial resync the stream goes on in the db it had selected, not in db 0.
+#[test]
+fn a_partial_resync_continues_the_stream_in_its_db() {
+    let mut w = pair(3, "repl-diskless-sync no\n");
+    cmd(&mut w, "m", "SELECT 11");
+    cmd(&mut w, "m", "SET a 1");
+    w.advance(200);
+    let master = "127.0.0.1:6379";
+    assert_eq!(cmd(&mut w, "r", &format!("CLIENT KILL {}", master)), "OK");
+    w.advance(100);
+    cmd(&mut w, "m", "SET b 2");
+    w.advance(3000);
+    assert!(logs(&w, "r").iter().any(|l| l.contains("Successful partial resynchronization")));
+    cmd(&mut w, "m", "SET c 3");
+    w.advance(500);
+    cmd(&mut w, "r", "SELECT 11");
+    assert_eq!(cmd(&mut w, "r", "MGET a b c"), "1) \"1\"\n2) \"2\"\n3) \"3\"");
+    cmd(&mut w, "r", "SELECT 0");
+    assert_eq!(cmd(&mut w, "r", "DBSIZE"), "(integer) 0");
+    assert_eq!(cmd(&mut w, "m", "DEBUG DIGEST"), cmd(&mut w, "r", "DEBUG DIGEST"));
+}
+
+/// unit/multi "MULTI / EXEC is propagated correctly (multiple commands)" and the 7.0 rules:
+/// a transaction of several writes is wrapped in MULTI/EXEC, a single write is not, and
+/// SPOP with a count propagates one SREM per member.
+#[test]
+fn a_call_propagates_its_ops_as_one_unit() {
+    let mut w = pair(4, "repl-diskless-sync no\n");
+    add_client(&mut w, "m2", "m");
+    on(&mut w, "m2", "MULTI");
+    on(&mut w, "m2", "SET x 1");
+    on(&mut w, "m2", "SET y 2");
+    assert_eq!(on(&mut w, "m2", "EXEC"), "1) OK\n2) OK");
+    cmd(&mut w, "m", "SADD s a b c d");
+    cmd(&mut w, "m", "SPOP s 2");
+    cmd(&mut w, "m", "GETSET x 5");
+    w.advance(500);
+    assert_eq!(cmd(&mut w, "r", "MGET x y"), "1) \"5\"\n2) \"2\"");
+    assert_eq!(cmd(&mut w, "r", "SCARD s"), "(integer) 2");
+    assert_eq!(cmd(&mut w, "m", "DEBUG DIGEST"), cmd(&mut w, "r", "DEBUG DIGEST"));
+    // The replica ran what 7.0 propagates: SET for GETSET, SREM for SPOP, and EXEC once.
+    let stats = {
+        let Some(Frame::Bulk(t)) = w.command("cli-r", &["INFO", "commandstats"]) else { panic!() };
+        String::from_utf8_lossy(&t).into_owned()
+    };
+    assert!(stats.contains("cmdstat_srem:calls=2,"), "{}", stats);
+    assert!(!stats.contains("cmdstat_getset"), "{}", stats);
+    assert!(!stats.contains("cmdstat_spop"), "{}", stats);
+    assert!(stats.contains("cmdstat_exec:calls=2,"), "{}", stats);
+}
+
+/// integration/replication "diskless … with 7.0's defaults": a master that delays the
+/// snapshot keeps the link alive with newlines before +FULLRESYNC; the replica waits.
+#[test]
+fn newlines_before_fullresync_are_keepalives() {
+    let mut w = World::new(5);
+    add_node(&mut w, "m", "127.0.0.1:6379", "repl-diskless-sync yes\nrepl-diskless-sync-delay 3\n");
+    add_node(&mut w, "r", "127.0.0.1:6380", "port 6380\n");
+    cmd(&mut w, "m", "SET k v");
+    cmd(&mut w, "r", "REPLICAOF 127.0.0.1 6379");
+    w.advance(6000);
+    assert_eq!(info(&mut w, "r", "master_link_status"), "up");
+    assert!(!logs(&w, "r").iter().any(|l| l.contains("Unexpected reply to PSYNC")));
+    assert_eq!(cmd(&mut w, "r", "GET k"), "\"v\"");
+}
+
+/// unit/multi "EXEC fail on WATCHed key modified (1 key of 1 watched)": the watching client's
+/// own write invalidates its transaction; a key already expired when watched does not.
+#[test]
+fn watch_is_touched_by_its_own_client_and_not_by_stale_keys() {
+    let mut w = World::new(6);
+    node(&mut w, "m", "127.0.0.1:6379", "");
+    cmd(&mut w, "m", "SET x 30");
+    cmd(&mut w, "m", "WATCH x");
+    cmd(&mut w, "m", "SET x 40");
+    cmd(&mut w, "m", "MULTI");
+    cmd(&mut w, "m", "PING");
+    assert_eq!(cmd(&mut w, "m", "EXEC"), "(nil)");
+    cmd(&mut w, "m", "DEBUG SET-ACTIVE-EXPIRE 0");
+    cmd(&mut w, "m", "SET y foo PX 1");
+    w.advance(5);
+    cmd(&mut w, "m", "WATCH y");
+    cmd(&mut w, "m", "MULTI");
+    cmd(&mut w, "m", "PING");
+    assert_eq!(cmd(&mut w, "m", "EXEC"), "1) PONG");
+}
+
+/// unit/multi "EXEC fails if there are errors while queueing commands #2": a command refused
+/// while queueing (here for OOM) aborts EXEC with the reason.
+#[test]
+fn a_command_refused_while_queueing_aborts_exec() {
+    let mut w = World::new(7);
+    node(&mut w, "m", "127.0.0.1:6379", "");
+    add_client(&mut w, "other", "m");
+    cmd(&mut w, "m", "MULTI");
+    cmd(&mut w, "m", "SET foo1 bar1");
+    on(&mut w, "other", "CONFIG SET maxmemory 1");
+    assert!(cmd(&mut w, "m", "LPUSH mylist myvalue").starts_with("(error) OOM"));
+    on(&mut w, "other", "CONFIG SET maxmemory 0");
+    cmd(&mut w, "m", "SET foo2 bar2");
+    assert_eq!(cmd(&mut w, "m", "EXEC"), "(error) EXECABORT Transaction discarded because of previous errors.");
+    assert_eq!(cmd(&mut w, "m", "EXISTS foo1 foo2"), "(integer) 0");
+}
+
+/// unit/pause: a WRITE pause postpones writes only; reads and CLIENT UNPAUSE answer at once,
+/// and the postponed write runs when the pause ends.
+#[test]
+fn client_pause_write_postpones_writes_only() {
+    let mut w = World::new(8);
+    node(&mut w, "m", "127.0.0.1:6379", "");
+    add_client(&mut w, "writer", "m");
+    cmd(&mut w, "m", "SET k 1");
+    assert_eq!(cmd(&mut w, "m", "CLIENT PAUSE 100000 WRITE"), "OK");
+    assert_eq!(on(&mut w, "writer", "SET k 2"), "(no reply)");
+    assert_eq!(cmd(&mut w, "m", "GET k"), "\"1\"");
+    assert!(cmd(&mut w, "m", "INFO").contains("role:master"));
+    assert_eq!(cmd(&mut w, "m", "CLIENT UNPAUSE"), "OK");
+    w.advance(10);
+    assert_eq!(w.replies("writer").last().map(render_cli).as_deref(), Some("OK"));
+    assert_eq!(cmd(&mut w, "m", "GET k"), "\"2\"");
+}
+
+/// unit/other and the differential run: CLIENT REPLY ON answers, and a client with replies
+/// off still gets its subscription confirmations and messages.
+#[test]
+fn client_reply_modes_keep_pushes_and_the_on_reply() {
+    let mut w = World::new(9);
+    node(&mut w, "m", "127.0.0.1:6379", "");
+    add_client(&mut w, "pub", "m");
+    w.client_send("cli-m", &Frame::command(["CLIENT", "REPLY", "OFF"]));
+    w.advance(10);
+    w.client_send("cli-m", &Frame::command(["SUBSCRIBE", "ch"]));
+    w.advance(10);
+    on(&mut w, "pub", "PUBLISH ch hello");
+    w.advance(10);
+    let seen: Vec<String> = w.replies("cli-m").iter().map(render_cli).collect();
+    assert!(seen.iter().any(|r| r.contains("subscribe") && r.contains("ch")), "{:?}", seen);
+    assert!(seen.iter().any(|r| r.contains("hello")), "{:?}", seen);
+    w.client_send("cli-m", &Frame::command(["UNSUBSCRIBE"]));
+    w.advance(10);
+    assert_eq!(cmd(&mut w, "m", "CLIENT REPLY ON"), "OK");
+}
+
+/// integration/rdb "bgsave resets the change counter" and unit/other: FLUSHALL with save
+/// points saves the empty dataset, so no change is pending after it.
+#[test]
+fn flushall_with_save_points_resets_the_change_counter() {
+    let mut w = World::new(10);
+    node(&mut w, "m", "127.0.0.1:6379", "save 3600 1\n");
+    cmd(&mut w, "m", "SET k v");
+    assert_eq!(info(&mut w, "m", "rdb_changes_since_last_save"), "1");
+    cmd(&mut w, "m", "FLUSHALL");
+    w.advance(10);
+    assert_eq!(info(&mut w, "m", "rdb_changes_since_last_save"), "0");
+}
+
+/// unit/expire "expired key which is created in writeable replicas should be deleted by
+/// active expiry": a writable replica expires what its own clients wrote with a TTL.
+#[test]
+fn a_writable_replica_expires_its_own_keys() {
+    let mut w = pair(11, "");
+    cmd(&mut w, "r", "CONFIG SET replica-read-only no");
+    cmd(&mut w, "r", "SET mine v PX 100");
+    assert_eq!(info(&mut w, "r", "slave_expires_tracked_keys"), "1");
+    w.advance(1000);
+    assert_eq!(cmd(&mut w, "r", "DBSIZE"), "(integer) 0");
+}
+
+/// unit/expire with DEBUG SET-ACTIVE-EXPIRE 0: the cron leaves expired keys alone.
+#[test]
+fn debug_set_active_expire_stops_the_expiry_cycle() {
+    let mut w = World::new(12);
+    node(&mut w, "m", "127.0.0.1:6379", "");
+    cmd(&mut w, "m", "DEBUG SET-ACTIVE-EXPIRE 0");
+    cmd(&mut w, "m", "SET k v PX 10");
+    w.advance(2000);
+    assert_eq!(cmd(&mut w, "m", "DBSIZE"), "(integer) 1");
+    cmd(&mut w, "m", "DEBUG SET-ACTIVE-EXPIRE 1");
+    w.advance(2000);
+    assert_eq!(cmd(&mut w, "m", "DBSIZE"), "(integer) 0");
+}
+
+/// The harness sends FUNCTION FLUSH to any server: an empty library answers as 7.0 does.
+#[test]
+fn the_function_library_is_empty_but_answers() {
+    let mut w = World::new(13);
+    node(&mut w, "m", "127.0.0.1:6379", "");
+    assert_eq!(cmd(&mut w, "m", "FUNCTION FLUSH"), "OK");
+    assert_eq!(cmd(&mut w, "m", "FUNCTION LIST"), "(empty array)");
+    let dump = w.command("cli-m", &["FUNCTION", "DUMP"]);
+    let Some(Frame::Bulk(payload)) = dump else { panic!("{:?}", dump) };
+    w.client_send("cli-m", &Frame::command([&b"FUNCTION"[..], b"RESTORE", &payload[..]]));
+    w.advance(10);
+    assert_eq!(w.replies("cli-m").last().map(render_cli).as_deref(), Some("OK"));
+}
+
+/// integration/failover: FAILOVER hands the master role to a caught-up replica; the old
+/// master becomes its replica with a partial resync and nothing is lost.
+#[test]
+fn failover_swaps_roles_without_losing_writes() {
+    let mut w = pair(14, "repl-diskless-sync no\n");
+    cmd(&mut w, "m", "SET before 1");
+    w.advance(1500);
+    assert_eq!(cmd(&mut w, "m", "FAILOVER TO 127.0.0.1 6380"), "OK");
+    w.advance(3000);
+    assert_eq!(info(&mut w, "m", "master_failover_state"), "no-failover");
+    assert_eq!(info(&mut w, "m", "role"), "slave");
+    assert_eq!(info(&mut w, "r", "role"), "master");
+    assert!(logs(&w, "r").iter().any(|l| l.contains("MASTER MODE enabled (failover request from")));
+    cmd(&mut w, "r", "SET after 2");
+    w.advance(1500);
+    assert_eq!(cmd(&mut w, "m", "MGET before after"), "1) \"1\"\n2) \"2\"");
+    assert_eq!(info(&mut w, "r", "sync_partial_ok"), "1");
+}
+
+/// A replica's link cut is a partition, and its master keeps writing: the replica still
+/// catches up (a plain regression guard for the CLIENT KILL path above, across a heal).
+#[test]
+fn a_cut_link_heals_into_a_consistent_replica() {
+    let mut w = pair(15, "repl-diskless-sync no\n");
+    w.apply(WorldInput::Fault(halab_core::sim::Fault::Cut {
+        from: Endpoint::Node("m".into()),
+        to: Endpoint::Node("r".into()),
+        one_way: false,
+    }));
+    cmd(&mut w, "m", "SELECT 9");
+    cmd(&mut w, "m", "RPUSH l a b c");
+    w.advance(500);
+    w.apply(WorldInput::Fault(halab_core::sim::Fault::Heal {
+        a: Endpoint::Node("m".into()),
+        b: Endpoint::Node("r".into()),
+    }));
+    w.advance(3000);
+    assert_eq!(cmd(&mut w, "m", "DEBUG DIGEST"), cmd(&mut w, "r", "DEBUG DIGEST"));
+}
