@@ -484,6 +484,8 @@ pub struct Server {
     pub replica_keys_with_expire: rustc_hash::FxHashSet<(usize, Bytes)>,
     /// Clients in MONITOR mode.
     pub monitors: Vec<ConnId>,
+    /// MIGRATE's connections to its targets, and the jobs waiting for them.
+    pub migrations: crate::command::migrate::Migrations,
     /// The slow log and the latency monitor's events.
     pub latency: crate::command::latency::LatencyRecords,
     /// Virtual time the running command stalled the server for (`DEBUG SLEEP`), in µs: its
@@ -959,6 +961,7 @@ impl Node {
             active_expire_enabled: true,
             latency: Default::default(),
             monitors: Vec::new(),
+            migrations: Default::default(),
             call_stall_us: 0,
             replica_keys_with_expire: Default::default(),
             cron_paused: false,
@@ -1098,6 +1101,9 @@ impl Node {
             Input::Closed { conn } => self.on_close(conn),
             Input::Tick => self.on_tick(),
             Input::PersistDone { job, result, image } => self.srv.persist_done(job, result, image),
+            Input::Outbound { conn, result } if self.srv.migrations.owns(conn) => {
+                self.srv.migrate_connected(conn, result)
+            }
             Input::Outbound { conn, result } => self.srv.outbound_result(conn, result),
         }
         self.serve_ready_keys();
@@ -1126,6 +1132,9 @@ impl Node {
             self.srv.clients.values().filter_map(|c| c.blocked.as_ref().and_then(|b| b.deadline)).min()
         };
         let mut next = blocked.map_or(cron, |b| b.min(cron));
+        if let Some(d) = self.srv.migrations.deadline() {
+            next = next.min(d);
+        }
         // A pause ends on time, not a cron later.
         if let Some(end) = self.srv.pauses.iter().flatten().map(|p| p.until_ms).min() {
             next = next.min(end);
@@ -1191,6 +1200,10 @@ impl Node {
     }
 
     fn on_close(&mut self, conn: ConnId) {
+        if self.srv.migrations.owns(conn) {
+            self.srv.migrate_closed(conn);
+            return;
+        }
         if self.srv.is_master_conn(conn) {
             self.srv.master_conn_closed();
             return;
@@ -1202,6 +1215,10 @@ impl Node {
     }
 
     fn on_data(&mut self, conn: ConnId, bytes: &[u8]) {
+        if self.srv.migrations.owns(conn) {
+            self.srv.migrate_data(conn, bytes);
+            return;
+        }
         if self.srv.is_master_conn(conn) {
             self.on_master_data(conn, bytes);
             return;
@@ -1409,6 +1426,9 @@ impl Node {
     /// serverCron: runs `hz` times a second.
     fn on_tick(&mut self) {
         let now = self.srv.now;
+        if !self.srv.migrations.sockets.is_empty() || !self.srv.migrations.jobs.is_empty() {
+            self.srv.migrate_cron();
+        }
         let hz = self.srv.config.get_i64("hz").unwrap_or(10).max(1) as u64;
         if now < self.srv.last_cron_ms + cron_period_ms(hz) {
             // An early tick still serves blocked-client deadlines.

@@ -1261,12 +1261,11 @@ impl Server {
     /// Open the connection to the master (Redis's `connectWithMaster`); `announce` logs
     /// "Connecting to MASTER" (a reconnection after a loss has logged "Reconnecting" instead).
     pub fn connect_to_master(&mut self, announce: bool) {
-        let Some(link) = self.repl.master.as_mut() else { return };
-        if link.state != LinkState::Connect {
+        if self.repl.master.as_ref().is_none_or(|l| l.state != LinkState::Connect) {
             return;
         }
-        self.repl.next_outbound += 1;
-        let conn = OUTBOUND_CONN_BASE + self.repl.next_outbound;
+        let conn = self.next_outbound_conn();
+        let link = self.repl.master.as_mut().expect("checked above");
         link.conn = Some(conn);
         link.state = LinkState::Connecting;
         link.last_io_ms = self.now;
@@ -1276,6 +1275,13 @@ impl Server {
         }
         self.outputs.push_back(Output::Connect { conn, addr });
         self.repl_log("MASTER <-> REPLICA sync started");
+    }
+
+    /// A fresh id for a connection this node opens (its master link, a MIGRATE target), from
+    /// a range the driver never gives to accepted connections.
+    pub(crate) fn next_outbound_conn(&mut self) -> ConnId {
+        self.repl.next_outbound += 1;
+        OUTBOUND_CONN_BASE + self.repl.next_outbound
     }
 
     /// The driver opened (or failed to open) an outbound connection.

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod latency;
 pub mod lists;
 pub mod meta;
+pub mod migrate;
 pub mod propagate;
 pub mod pubsub;
 pub mod replication;
@@ -255,8 +256,9 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
     static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut map = FxHashMap::default();
-        let families: [&[(&str, Handler)]; 14] = [
+        let families: [&[(&str, Handler)]; 15] = [
             connection::COMMANDS,
+            migrate::COMMANDS,
             latency::COMMANDS,
             debug::COMMANDS,
             functions::COMMANDS,
