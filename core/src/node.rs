@@ -238,6 +238,9 @@ pub struct Client {
     /// Its command waits for the driver (SAVE's write, CONFIG REWRITE): what it pipelined
     /// behind waits too, so replies keep their order.
     pub awaiting_io: bool,
+    /// Bytes of the command being executed, still counted in `qbuf` as Redis's query buffer
+    /// holds them until the command ends.
+    pub executing_len: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,6 +288,7 @@ impl Client {
             postponed: None,
             monitor: false,
             awaiting_io: false,
+            executing_len: 0,
         }
     }
     pub fn in_pubsub(&self) -> bool {
@@ -307,7 +311,7 @@ impl Client {
         if self.in_pubsub() {
             flags.push('P');
         }
-        if self.blocked.is_some() || self.wait.is_some() {
+        if self.blocked.is_some() || self.wait.is_some() || self.postponed.is_some() {
             flags.push('b');
         }
         if self.monitor {
@@ -336,7 +340,7 @@ impl Client {
             self.subscriptions.len(),
             self.patterns.len(),
             self.multi.as_ref().map(|m| m.len() as i64).unwrap_or(-1),
-            self.inbuf.len(),
+            self.inbuf.len() + self.executing_len,
             self.inbuf.capacity().saturating_sub(self.inbuf.len()),
             16384 + self.inbuf.capacity() + 20000,
             self.last_command,
@@ -1360,6 +1364,7 @@ impl Node {
                 continue;
             }
             client.parser.authenticated = client.authenticated;
+            let before = client.inbuf.len();
             let args = match client.parser.next(&mut client.inbuf) {
                 Ok(Some(args)) => args,
                 Ok(None) => return,
@@ -1375,8 +1380,10 @@ impl Node {
                 }
             };
             let now = self.srv.now;
+            client.executing_len = before - client.inbuf.len();
             let mut ctx = Ctx { srv: &mut self.srv, client, now };
             command::execute(&mut ctx, args);
+            client.executing_len = 0;
             // Clients blocked on keys this command fed are served before the next command
             // (Redis's `processCommand` → `handleClientsBlockedOnKeys`).
             if !self.srv.ready_keys.is_empty() {

@@ -417,7 +417,9 @@ fn client(ctx: &mut Ctx, args: &mut [Bytes]) {
                 let mut c = ctx.srv.clients.remove(&conn).unwrap();
                 super::unblock_client(ctx.srv, &mut c);
                 if with_error {
-                    c.reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                    let err = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+                    c.reply.error(err);
+                    super::count_error(ctx.srv, err);
                 } else {
                     c.reply.null_array();
                 }
@@ -466,6 +468,10 @@ fn client_kill(ctx: &mut Ctx, args: &mut [Bytes]) {
             } else if eq_ic(k, "LADDR") {
                 laddr = Some(v.clone());
             } else if eq_ic(k, "USER") {
+                // Only the default user exists (no ACL users in the lab).
+                if &v[..] != b"default" {
+                    return ctx.error(&format!("ERR No such user '{}'", String::from_utf8_lossy(v)));
+                }
                 user = Some(v.clone());
             } else if eq_ic(k, "SKIPME") {
                 if eq_ic(v, "YES") {

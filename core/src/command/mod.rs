@@ -583,7 +583,7 @@ fn reject(ctx: &mut Ctx, cmd: Option<&'static Command>, err: &str) {
     count_error(ctx.srv, err);
 }
 
-fn count_error(srv: &mut Server, err: &str) {
+pub(crate) fn count_error(srv: &mut Server, err: &str) {
     srv.stats.total_error_replies += 1;
     let prefix = err.split(' ').next().unwrap_or("ERR").to_string();
     *srv.stats.errors.entry(prefix).or_insert(0) += 1;
@@ -613,8 +613,10 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     // The slow log wants the arguments as sent; a handler may move them out. Only a command
     // that stalls (DEBUG SLEEP) takes time here, unless every command is to be logged.
     let skip_slowlog = cmd.meta.has_flag("skip_slowlog");
+    // (CONFIG SET may lower the threshold for its own entry.)
     let keep_args = !skip_slowlog
-        && (cmd.meta.name == "debug" || ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000) <= 0);
+        && (matches!(cmd.meta.name, "debug" | "config")
+            || ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000) <= 0);
     let monitored = !ctx.srv.monitors.is_empty() && !cmd.meta.has_flag("admin") && !cmd.meta.has_flag("skip_monitor");
     let sent = (keep_args || monitored).then(|| args.to_vec());
     let outer_stall = std::mem::take(&mut ctx.srv.call_stall_us);
