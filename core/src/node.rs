@@ -764,7 +764,8 @@ impl Node {
 
     /// Load an RDB image: our own dump.rdb, or (`from_master`) a full-resync snapshot.
     fn load_rdb_image(&mut self, data: &[u8], from_master: bool) -> Result<usize, String> {
-        let loaded = rdb::decode_rdb(data).map_err(|e| e.0)?;
+        let loaded =
+            rdb::decode_rdb(data, &crate::keyspace::EncodingLimits::from_config(&self.srv.config)).map_err(|e| e.0)?;
         // A replica keeps keys whose deadline passed: its master will send their DEL.
         let keep_expired = self.srv.repl.is_replica();
         if keep_expired && !from_master {

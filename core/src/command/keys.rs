@@ -92,6 +92,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     }
     ctx.modified(src);
     ctx.modified(dst);
+    let db = ctx.client.db;
+    ctx.srv.signal_key_ready(db, dst);
     if nx {
         ctx.reply().int(1)
     } else {
@@ -157,8 +159,9 @@ fn object(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let Some(v) = ctx.lookup_read(&args[2]) else { return ctx.reply().null() };
     let enc = v.encoding();
-    let is_shared_int =
-        matches!(v, Value::Str(s) if crate::resp::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
+    // Redis shares the int-encoded objects of 0..9999 (`OBJ_SHARED_INTEGERS`).
+    let is_shared_int = matches!(v, Value::Str(s) if enc == "int"
+        && crate::resp::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
     if eq_ic(sub, "ENCODING") {
         ctx.reply().bulk_str(enc);
     } else if eq_ic(sub, "REFCOUNT") {
@@ -217,7 +220,8 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     if !replace && ctx.exists(key) {
         return ctx.error("BUSYKEY Target key name already exists.");
     }
-    let value = match rdb::restore_payload(&args[3]) {
+    let limits = ctx.limits();
+    let value = match rdb::restore_payload(&args[3], &limits) {
         Ok(v) => v,
         Err(e) => return ctx.error(&format!("ERR {}", e.0)),
     };
@@ -239,6 +243,8 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
         db.set_expire(key, d);
     }
     ctx.modified(key);
+    let db = ctx.client.db;
+    ctx.srv.signal_key_ready(db, key);
     ctx.ok();
 }
 
@@ -501,6 +507,7 @@ fn copy(ctx: &mut Ctx, args: &mut [Bytes]) {
         tdb.set_expire(dst, at);
     }
     ctx.srv.key_modified(target_db, dst);
+    ctx.srv.signal_key_ready(target_db, dst);
     ctx.reply().int(1);
 }
 
@@ -528,5 +535,6 @@ fn move_(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     ctx.modified(key);
     ctx.srv.key_modified(target, key);
+    ctx.srv.signal_key_ready(target, key);
     ctx.reply().int(1);
 }

@@ -73,6 +73,10 @@ impl<'a> Ctx<'a> {
     pub fn ok(&mut self) {
         self.client.reply.ok();
     }
+    /// The `*-max-*` thresholds in force, for a command that may convert an encoding.
+    pub fn limits(&self) -> crate::keyspace::EncodingLimits {
+        crate::keyspace::EncodingLimits::from_config(&self.srv.config)
+    }
     /// Signal that `key` in the client's db changed.
     pub fn modified(&mut self, key: &[u8]) {
         let db = self.client.db;
@@ -182,15 +186,77 @@ pub fn reply_help(ctx: &mut Ctx, lines: &[&str]) {
 }
 
 /// The optional `count` of LPOP/RPOP/SPOP/ZPOPMIN/ZPOPMAX: `Ok(None)` when absent, `Err` after
-/// replying when it is not a non-negative integer.
+/// replying when it is not a non-negative integer — one message for both, as Redis's
+/// `getPositiveLongFromObjectOrReply` gives.
 pub fn optional_count(ctx: &mut Ctx, arg: Option<&Bytes>) -> Result<Option<usize>, Replied> {
     let Some(arg) = arg else { return Ok(None) };
-    let c = arg_i64(ctx, arg).ok_or(Replied)?;
-    if c < 0 {
-        ctx.error("ERR value is out of range, must be positive");
-        return Err(Replied);
+    positive_arg(ctx, arg, "ERR value is out of range, must be positive").map(Some).ok_or(Replied)
+}
+
+/// A non-negative integer argument; anything else (not a number, negative) replies `err`
+/// (`getPositiveLongFromObjectOrReply` with a message).
+pub fn positive_arg(ctx: &mut Ctx, arg: &[u8], err: &str) -> Option<usize> {
+    match parse_i64(arg) {
+        Some(v) if v >= 0 => Some(v as usize),
+        _ => {
+            ctx.error(err);
+            None
+        }
     }
-    Ok(Some(c as usize))
+}
+
+/// Most draws with repetition one SRANDMEMBER/HRANDFIELD/ZRANDMEMBER may ask for, and most
+/// bytes such a reply may take. Redis streams any number of draws until the client's output
+/// limit closes it (none by default, so memory is the bound); the lab refuses instead.
+const MAX_RANDOM_DRAWS: u64 = 1 << 24;
+const MAX_RANDOM_REPLY_BYTES: u64 = 1 << 30;
+
+/// The count of SRANDMEMBER/HRANDFIELD/ZRANDMEMBER, checked as Redis checks it
+/// (`getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)`); `paired` (WITHVALUES,
+/// WITHSCORES) halves the range, as the RESP2 reply holds two items per draw.
+pub fn random_count(ctx: &mut Ctx, arg: &[u8], paired: bool) -> Option<i64> {
+    let c = arg_i64(ctx, arg)?;
+    if c == i64::MIN {
+        ctx.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+        return None;
+    }
+    if paired && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
+        ctx.error("ERR value is out of range");
+        return None;
+    }
+    Some(c)
+}
+
+/// Indexes drawn for HRANDFIELD/SRANDMEMBER/ZRANDMEMBER from a collection of `len` items
+/// taking about `bytes` in all: no count → one; positive → distinct, at most `len`;
+/// negative → `|count|` draws with repetition, refused (after replying) past the lab's bounds.
+pub fn random_picks(ctx: &mut Ctx, len: usize, bytes: usize, count: Option<i64>) -> Result<Vec<usize>, Replied> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(match count {
+        None => vec![ctx.srv.rng.below(len)],
+        Some(c) if c < 0 => {
+            let draws = c.unsigned_abs();
+            let per_item = (bytes / len) as u64 + 16;
+            if draws > MAX_RANDOM_DRAWS || draws.saturating_mul(per_item) > MAX_RANDOM_REPLY_BYTES {
+                ctx.error("ERR count is out of range for HA Lab (at most 16777216 draws and 1 GB per reply)");
+                return Err(Replied);
+            }
+            (0..draws).map(|_| ctx.srv.rng.below(len)).collect()
+        }
+        Some(c) => {
+            let c = (c as usize).min(len);
+            let mut idx: Vec<usize> = (0..len).collect();
+            // Partial Fisher-Yates with the node's seeded generator.
+            for i in 0..c {
+                let j = i + ctx.srv.rng.below(len - i);
+                idx.swap(i, j);
+            }
+            idx.truncate(c);
+            idx
+        }
+    })
 }
 
 /// Parse an integer argument, replying with Redis's error when it is not one.
@@ -535,13 +601,22 @@ pub fn unblock_client(srv: &mut Server, client: &mut Client) {
 }
 
 /// Run a blocked command again now that one of its keys received data. If it still finds
-/// nothing, it blocks again (with its original deadline).
+/// nothing, it blocks again (with its original deadline). A key that now holds another type
+/// does not serve the client either: Redis serves a ready key only to the clients blocked for
+/// its type (`handleClientsBlockedOnKeys`), so a WRONGTYPE answer here means "keep waiting".
 pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     unblock_client(ctx.srv, ctx.client);
     let Some(cmd) = lookup(&blocked.args[0]) else { return };
     let before = ctx.client.reply.buf.len();
     let mut args = blocked.args.clone();
     invoke(ctx, cmd, &mut args);
+    let wrong_type = ctx.client.reply.buf[before..].starts_with(b"-WRONGTYPE");
+    if wrong_type && ctx.client.blocked.is_none() {
+        let db = ctx.client.db;
+        ctx.client.db = blocked.db;
+        block_client(ctx, &blocked.keys, 0, &blocked.args);
+        ctx.client.db = db;
+    }
     if ctx.client.blocked.is_some() {
         // Still nothing: keep the original deadline.
         ctx.client.reply.buf.truncate(before);

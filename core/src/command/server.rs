@@ -546,7 +546,7 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
         // Save and load back the dataset: an RDB round trip in memory.
         let aux = crate::rdb::RdbAux::standard(ctx.now / 1000, 0, &ctx.srv.repl.replid, ctx.srv.repl.offset as i64);
         let image = crate::rdb::encode_rdb(&ctx.srv.keyspace, &aux);
-        match crate::rdb::decode_rdb(&image) {
+        match crate::rdb::decode_rdb(&image, &crate::keyspace::EncodingLimits::from_config(&ctx.srv.config)) {
             Ok(loaded) => {
                 ctx.srv.keyspace.flush_all();
                 for (dbi, entries) in loaded.dbs {
