@@ -1,7 +1,7 @@
 //! The data-type families against the behaviour of redis-server 7.0.15, checked by hand
 //! (`redis-cli` against both servers) and pinned here: one reply per command, which error
-//! wins when several apply, bounded random replies, encodings that are real state, LCS and
-//! the multi-key pops.
+//! wins when several apply, bounded random replies, encodings that are real state, bitmaps,
+//! LCS and the multi-key pops.
 
 use bytes::BytesMut;
 use halab_core::config::Config;
@@ -222,6 +222,43 @@ fn set_algebra_builds_intsets_from_integers() {
     d.cli("SADD b y");
     d.cli("SUNIONSTORE u a b");
     assert_eq!(d.enc("u"), "\"hashtable\"");
+}
+
+#[test]
+fn bitmaps() {
+    let mut d = Driver::new();
+    assert_eq!(d.cli("SETBIT b 7 1"), "(integer) 0");
+    assert_eq!(d.cli("GET b"), "\"\\x01\"");
+    assert_eq!(d.enc("b"), "\"raw\"");
+    assert_eq!(d.cli("GETBIT b 7"), "(integer) 1");
+    assert_eq!(d.cli("GETBIT b 100"), "(integer) 0");
+    assert_eq!(d.cli("BITCOUNT b"), "(integer) 1");
+    assert_eq!(d.cli("BITPOS b 1"), "(integer) 7");
+    assert_eq!(d.cli("BITPOS b 0 0 -1"), "(integer) 0");
+    d.cli("SETBIT zero 7 0");
+    d.cli("BITOP NOT ones zero");
+    assert_eq!(d.cli("BITPOS ones 0"), "(integer) 8");
+    assert_eq!(d.cli("BITPOS ones 0 0 -1"), "(integer) -1");
+    assert_eq!(d.cli("BITPOS nosuch 0"), "(integer) 0");
+    assert_eq!(d.cli("BITPOS nosuch 1"), "(integer) -1");
+    assert_eq!(d.cli("SETBIT b 4294967296 1"), "(error) ERR bit offset is not an integer or out of range");
+    assert_eq!(d.cli("SETBIT b 0 2"), "(error) ERR bit is not an integer or out of range");
+    d.cli("SET x foobar");
+    assert_eq!(d.cli("BITCOUNT x"), "(integer) 26");
+    assert_eq!(d.cli("BITCOUNT x 1 1"), "(integer) 6");
+    assert_eq!(d.cli("BITCOUNT x 5 30 BIT"), "(integer) 17");
+    assert_eq!(d.cli("BITOP NOT nb b"), "(integer) 1");
+    assert_eq!(d.cli("GET nb"), "\"\\xfe\"");
+    assert_eq!(d.cli("BITOP AND d x nosuch"), "(integer) 6");
+    assert_eq!(d.cli("GET d"), "\"\\x00\\x00\\x00\\x00\\x00\\x00\"");
+    assert_eq!(d.cli("BITOP NOT d a b"), "(error) ERR BITOP NOT must be called with a single source key.");
+    assert_eq!(
+        d.cli("BITFIELD bf SET u8 0 255 GET u8 0 INCRBY u8 0 10 OVERFLOW SAT INCRBY u8 0 1000 OVERFLOW FAIL INCRBY i8 0 200"),
+        "1) (integer) 0\n2) (integer) 255\n3) (integer) 9\n4) (integer) 255\n5) (nil)"
+    );
+    assert_eq!(d.cli("BITFIELD_RO bf GET u8 #0"), "1) (integer) 255");
+    assert_eq!(d.cli("BITFIELD_RO bf SET u8 0 1"), "(error) ERR BITFIELD_RO only supports the GET subcommand");
+    assert!(d.cli("BITFIELD bf GET u64 0").starts_with("(error) ERR Invalid bitfield type"));
 }
 
 #[test]

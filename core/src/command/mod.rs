@@ -7,6 +7,7 @@
 //! the client's buffer. Handlers never do IO, so the same code serves the native server and the
 //! browser simulator.
 
+pub mod bits;
 pub mod connection;
 pub mod hashes;
 pub mod keys;
@@ -320,7 +321,7 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
             pubsub::COMMANDS,
             server::COMMANDS,
             replication::COMMANDS,
-            &[],
+            bits::COMMANDS,
         ];
         for family in families {
             for &(name, handler) in family {
@@ -601,17 +602,25 @@ pub fn unblock_client(srv: &mut Server, client: &mut Client) {
 }
 
 /// Run a blocked command again now that one of its keys received data. If it still finds
-/// nothing, it blocks again (with its original deadline). A key that now holds another type
-/// does not serve the client either: Redis serves a ready key only to the clients blocked for
-/// its type (`handleClientsBlockedOnKeys`), so a WRONGTYPE answer here means "keep waiting".
+/// nothing, it blocks again (with its original deadline). Redis serves a ready key only to
+/// the clients blocked for its type (`handleClientsBlockedOnKeys`): when none of the keys
+/// holds a list (or, for the zset pops, a sorted set) any more, a WRONGTYPE answer means
+/// "keep waiting"; a wrong destination of BLMOVE is still an error for the client.
 pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     unblock_client(ctx.srv, ctx.client);
     let Some(cmd) = lookup(&blocked.args[0]) else { return };
+    let wants_zset = cmd.meta.name.starts_with("bz");
+    let db = &ctx.srv.keyspace.dbs[blocked.db];
+    let servable = blocked.keys.iter().any(|k| match db.entries.get(&k[..]) {
+        Some(Value::List(_)) => !wants_zset,
+        Some(Value::ZSet(_)) => wants_zset,
+        _ => false,
+    });
     let before = ctx.client.reply.buf.len();
     let mut args = blocked.args.clone();
     invoke(ctx, cmd, &mut args);
     let wrong_type = ctx.client.reply.buf[before..].starts_with(b"-WRONGTYPE");
-    if wrong_type && ctx.client.blocked.is_none() {
+    if wrong_type && !servable && ctx.client.blocked.is_none() {
         let db = ctx.client.db;
         ctx.client.db = blocked.db;
         block_client(ctx, &blocked.keys, 0, &blocked.args);
