@@ -87,15 +87,24 @@ fn string_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> &'c mut CompactBytes {
     }
 }
 
-/// Read a string for the read-only commands: `Ok(None)` when missing.
-fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, ()> {
+/// Look at a string in place (a bitmap may be 512 MB: never copied): `Ok(None)` when
+/// missing, `Err` after a WRONGTYPE reply.
+fn with_string<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, ()> {
     match ctx.lookup_read(key) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.to_bytes())),
+        Some(Value::Str(s)) => Ok(Some(f(s))),
         Some(_) => {
             ctx.error(WRONGTYPE);
             Err(())
         }
+    }
+}
+
+/// The bytes of a string just looked up (no second lookup counted in the statistics).
+fn stored<'c>(ctx: &'c mut Ctx, key: &[u8]) -> &'c [u8] {
+    match ctx.db().entries.get(key) {
+        Some(Value::Str(s)) => s,
+        _ => b"",
     }
 }
 
@@ -136,9 +145,8 @@ fn setbit(ctx: &mut Ctx, args: &mut [Bytes]) {
 /// `GETBIT key offset`: 0 past the end or for a missing key.
 fn getbit(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(offset) = bit_offset(ctx, &args[2], None) else { return };
-    let Ok(s) = read_string(ctx, &args[1]) else { return };
-    let bit = s.is_some_and(|s| get_bit(&s, offset));
-    ctx.reply().int(bit as i64);
+    let Ok(bit) = with_string(ctx, &args[1], |s| get_bit(s, offset)) else { return };
+    ctx.reply().int(bit.unwrap_or(false) as i64);
 }
 
 /// A `start end [BYTE|BIT]` range normalized the way BITCOUNT and BITPOS do: negative
@@ -183,10 +191,10 @@ fn parse_unit(ctx: &mut Ctx, arg: &[u8]) -> Option<bool> {
 /// `BITCOUNT key [start end [BYTE|BIT]]`: a missing key counts 0 before any argument is
 /// looked at (`bitcountCommand`).
 fn bitcount(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Ok(s) = read_string(ctx, &args[1]) else { return };
-    let Some(s) = s else { return ctx.reply().int(0) };
+    let Ok(len) = with_string(ctx, &args[1], |s| s.len() as u64) else { return };
+    let Some(len) = len else { return ctx.reply().int(0) };
     let range = match args.len() {
-        2 => bit_range(s.len() as u64, 0, -1, false),
+        2 => bit_range(len, 0, -1, false),
         4 | 5 => {
             let Some(start) = arg_i64(ctx, &args[2]) else { return };
             let Some(end) = arg_i64(ctx, &args[3]) else { return };
@@ -199,11 +207,11 @@ fn bitcount(ctx: &mut Ctx, args: &mut [Bytes]) {
             } else {
                 false
             };
-            bit_range(s.len() as u64, start, end, in_bits)
+            bit_range(len, start, end, in_bits)
         }
         _ => return ctx.error(SYNTAX_ERR),
     };
-    let n = range.map(|(a, b)| count_ones(&s, a, b)).unwrap_or(0);
+    let n = range.map(|(a, b)| count_ones(stored(ctx, &args[1]), a, b)).unwrap_or(0);
     ctx.reply().int(n as i64);
 }
 
@@ -232,9 +240,8 @@ fn bitpos(ctx: &mut Ctx, args: &mut [Bytes]) {
         return ctx.error("ERR The bit argument must be 1 or 0.");
     }
     let want = bit == 1;
-    let Ok(s) = read_string(ctx, &args[1]) else { return };
-    let Some(s) = s else { return ctx.reply().int(if want { -1 } else { 0 }) };
-    let len = s.len() as u64;
+    let Ok(len) = with_string(ctx, &args[1], |s| s.len() as u64) else { return };
+    let Some(len) = len else { return ctx.reply().int(if want { -1 } else { 0 }) };
     let (range, end_given) = match args.len() {
         3 => (bit_range(len, 0, -1, false), false),
         4..=6 => {
@@ -256,7 +263,7 @@ fn bitpos(ctx: &mut Ctx, args: &mut [Bytes]) {
         _ => return ctx.error(SYNTAX_ERR),
     };
     let Some((from, to)) = range else { return ctx.reply().int(-1) };
-    let pos = match find_bit(&s, from, to, want) {
+    let pos = match find_bit(stored(ctx, &args[1]), from, to, want) {
         Some(p) => p as i64,
         None if want || end_given => -1,
         // The zero bits right after the string.
@@ -283,16 +290,24 @@ fn bitop(ctx: &mut Ctx, args: &mut [Bytes]) {
     if kind == b'~' && args.len() != 4 {
         return ctx.error("ERR BITOP NOT must be called with a single source key.");
     }
-    let mut inputs = Vec::with_capacity(args.len() - 3);
     for key in &args[3..] {
-        let Ok(s) = read_string(ctx, key) else { return };
-        inputs.push(s.unwrap_or_default());
+        if with_string(ctx, key, |_| ()).is_err() {
+            return;
+        }
     }
+    let db = &ctx.srv.keyspace.dbs[ctx.client.db];
+    let inputs: Vec<&[u8]> = args[3..]
+        .iter()
+        .map(|k| match db.entries.get(&k[..]) {
+            Some(Value::Str(s)) => s.as_bytes(),
+            _ => b"",
+        })
+        .collect();
     let max = inputs.iter().map(|s| s.len()).max().unwrap_or(0);
     let mut out = Vec::new();
     grow_zeroed(&mut out, max);
     for (i, byte) in out.iter_mut().enumerate() {
-        let at = |s: &Bytes| s.get(i).copied().unwrap_or(0);
+        let at = |s: &&[u8]| s.get(i).copied().unwrap_or(0);
         *byte = match kind {
             b'~' => !at(&inputs[0]),
             b'&' => inputs.iter().fold(0xFF, |acc, s| acc & at(s)),
@@ -450,59 +465,32 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) {
         j += if op_kind == 0 { 3 } else { 4 };
     }
     let key = &args[1];
-    let created_or_grew = match highest_write {
+    let replies = match highest_write {
         None => {
-            let Ok(_) = read_string(ctx, key) else { return };
-            false
+            let Ok(r) = with_string(ctx, key, |s| fields.iter().map(|f| Some(field_value(s, f))).collect::<Vec<_>>())
+            else {
+                return;
+            };
+            r.unwrap_or_else(|| fields.iter().map(|_| Some(0)).collect())
         }
         Some(_) if read_only => return ctx.error("ERR BITFIELD_RO only supports the GET subcommand"),
         Some(max_bit) => {
             let Some(grew) = string_for_bits(ctx, key, max_bit) else { return };
-            grew
-        }
-    };
-    let mut replies: Vec<Option<i64>> = Vec::with_capacity(fields.len());
-    let mut changes = 0;
-    // The bytes, taken out once and put back (raw) after the writes.
-    let mut bytes: Vec<u8> = match ctx.db().entries.get(&key[..]) {
-        Some(Value::Str(s)) => s.to_vec(),
-        _ => Vec::new(),
-    };
-    for f in &fields {
-        let raw = read_field(&bytes, f.offset, f.bits);
-        let old: i128 = if f.signed { sign_extend(raw, f.bits) as i128 } else { raw as i128 };
-        match f.op {
-            FieldOp::Get => replies.push(Some(old as i64)),
-            FieldOp::Set(v) => {
-                // Redis reads the value as unsigned for an unsigned field: a negative one
-                // overflows upwards.
-                let v = if f.signed { v as i128 } else { v as u64 as i128 };
-                match apply_overflow(f.signed, f.bits, 0, v, f.overflow) {
-                    None => replies.push(None),
-                    Some(new) => {
-                        write_field(&mut bytes, f.offset, f.bits, new as u64);
-                        changes += (created_or_grew || new != old) as usize;
-                        replies.push(Some(old as i64));
-                    }
+            let mut replies = Vec::with_capacity(fields.len());
+            let mut changes = 0;
+            modify_in_place(string_mut(ctx, key), |bytes| {
+                for f in &fields {
+                    let (reply, changed) = run_field(bytes, f, grew);
+                    replies.push(reply);
+                    changes += changed as usize;
                 }
+            });
+            if changes > 0 {
+                ctx.modified(key);
             }
-            FieldOp::IncrBy(incr) => match apply_overflow(f.signed, f.bits, old, incr as i128, f.overflow) {
-                None => replies.push(None),
-                Some(new) => {
-                    write_field(&mut bytes, f.offset, f.bits, new as u64);
-                    changes += (created_or_grew || new != old) as usize;
-                    replies.push(Some(new as i64));
-                }
-            },
+            replies
         }
-    }
-    if highest_write.is_some() {
-        let s = string_mut(ctx, key);
-        *s = CompactBytes::from_vec(bytes, StrEncoding::Raw);
-    }
-    if changes > 0 {
-        ctx.modified(key);
-    }
+    };
     let r = ctx.reply();
     r.array(replies.len());
     for v in replies {
@@ -511,6 +499,40 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) {
             None => r.null(),
         }
     }
+}
+
+/// The value of a field, sign-extended for a signed type (bits past the end read as 0).
+fn field_value(bytes: &[u8], f: &Field) -> i64 {
+    let raw = read_field(bytes, f.offset, f.bits);
+    if f.signed {
+        sign_extend(raw, f.bits)
+    } else {
+        raw as i64
+    }
+}
+
+/// Run one operation on the string: its reply (nil for a write refused by OVERFLOW FAIL) and
+/// whether it changed something (`grew`: the string was created or lengthened for it).
+fn run_field(bytes: &mut [u8], f: &Field, grew: bool) -> (Option<i64>, bool) {
+    let old = field_value(bytes, f) as i128;
+    let (new, reply) = match f.op {
+        FieldOp::Get => return (Some(old as i64), false),
+        FieldOp::Set(v) => {
+            // Redis reads the value as unsigned for an unsigned field: a negative one
+            // overflows upwards.
+            let v = if f.signed { v as i128 } else { v as u64 as i128 };
+            match apply_overflow(f.signed, f.bits, 0, v, f.overflow) {
+                None => return (None, false),
+                Some(new) => (new, old),
+            }
+        }
+        FieldOp::IncrBy(incr) => match apply_overflow(f.signed, f.bits, old, incr as i128, f.overflow) {
+            None => return (None, false),
+            Some(new) => (new, new),
+        },
+    };
+    write_field(bytes, f.offset, f.bits, new as u64);
+    (Some(reply as i64), grew || new != old)
 }
 
 #[cfg(test)]

@@ -368,23 +368,28 @@ fn append(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn strlen(ctx: &mut Ctx, args: &mut [Bytes]) {
-    if let Ok(v) = read_str(ctx, &args[1]) {
-        let n = v.map(|s| s.len()).unwrap_or(0);
-        ctx.reply().int(n as i64)
+    match ctx.read_and_reply(&args[1]) {
+        (None, r) => r.int(0),
+        (Some(Value::Str(s)), r) => r.int(s.len() as i64),
+        (Some(_), r) => r.error(WRONGTYPE),
     }
 }
 
+/// `GETRANGE key start end`, replied from the stored value without copying it.
 fn getrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(start) = arg_i64(ctx, &args[2]) else { return };
     let Some(end) = arg_i64(ctx, &args[3]) else { return };
-    let Ok(v) = read_str(ctx, &args[1]) else { return };
-    let s = v.unwrap_or_default();
+    let (s, r) = match ctx.read_and_reply(&args[1]) {
+        (None, r) => return r.bulk(b""),
+        (Some(Value::Str(s)), r) => (s, r),
+        (Some(_), r) => return r.error(WRONGTYPE),
+    };
     if start < 0 && end < 0 && start > end {
-        return ctx.reply().bulk(b"");
+        return r.bulk(b"");
     }
     match super::normalize_range(start, end, s.len()) {
-        Some((a, b)) => ctx.reply().bulk(&s[a..=b]),
-        None => ctx.reply().bulk(b""),
+        Some((a, b)) => r.bulk(&s[a..=b]),
+        None => r.bulk(b""),
     }
 }
 
