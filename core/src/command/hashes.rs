@@ -249,7 +249,9 @@ fn hrandfield(ctx: &mut Ctx, args: &mut [Bytes]) {
         None
     };
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
-    let (len, bytes) = h.map(|h| (h.len(), h.iter().map(|(f, v)| f.len() + v.len()).sum())).unwrap_or((0, 0));
+    let rep = super::draws_with_repetition(count);
+    let (len, bytes) =
+        h.map(|h| (h.len(), if rep { h.iter().map(|(f, v)| f.len() + v.len()).sum() } else { 0 })).unwrap_or((0, 0));
     let Ok(picks) = random_picks(ctx, len, bytes, count) else { return };
     // Bytes handles are reference counted: copying the picked pairs out copies no data.
     let pairs: Vec<(Bytes, Bytes)> = match read_hash(ctx, &args[1]) {

@@ -246,8 +246,22 @@ pub fn random_picks(ctx: &mut Ctx, len: usize, bytes: usize, count: Option<i64>)
             }
             (0..draws).map(|_| ctx.srv.rng.below(len)).collect()
         }
+        Some(c) if (c as usize) >= len => (0..len).collect(),
+        Some(c) if (c as usize) * 3 < len => {
+            // Few of many: draw until `c` distinct ones, in O(c) rather than O(len).
+            let c = c as usize;
+            let mut seen = rustc_hash::FxHashSet::default();
+            let mut picks = Vec::with_capacity(c);
+            while picks.len() < c {
+                let i = ctx.srv.rng.below(len);
+                if seen.insert(i) {
+                    picks.push(i);
+                }
+            }
+            picks
+        }
         Some(c) => {
-            let c = (c as usize).min(len);
+            let c = c as usize;
             let mut idx: Vec<usize> = (0..len).collect();
             // Partial Fisher-Yates with the node's seeded generator.
             for i in 0..c {
@@ -258,6 +272,12 @@ pub fn random_picks(ctx: &mut Ctx, len: usize, bytes: usize, count: Option<i64>)
             idx
         }
     })
+}
+
+/// Whether a count asks for draws with repetition (then [`random_picks`] wants the bytes of
+/// the collection, to bound the reply).
+pub fn draws_with_repetition(count: Option<i64>) -> bool {
+    count.is_some_and(|c| c < 0)
 }
 
 /// Parse an integer argument, replying with Redis's error when it is not one.

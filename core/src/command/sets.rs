@@ -315,7 +315,10 @@ fn srandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
     } else {
         None
     };
-    let Ok(info) = with_set(ctx, &args[1], |s| (s.len(), s.iter().map(|m| m.len()).sum::<usize>())) else { return };
+    let rep = super::draws_with_repetition(count);
+    let Ok(info) = with_set(ctx, &args[1], |s| (s.len(), if rep { s.iter().map(|m| m.len()).sum() } else { 0 })) else {
+        return;
+    };
     let (len, bytes) = info.unwrap_or((0, 0));
     let Ok(picks) = random_picks(ctx, len, bytes, count) else { return };
     let chosen: Vec<Bytes> = match with_set(ctx, &args[1], |s| picks.iter().map(|&i| s[i].clone()).collect()) {

@@ -1053,7 +1053,10 @@ fn zrandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
     } else {
         None
     };
-    let Ok(info) = with_zset(ctx, &args[1], |z| (z.len(), z.scores.keys().map(|m| m.len() + 8).sum::<usize>())) else {
+    let rep = super::draws_with_repetition(count);
+    let Ok(info) =
+        with_zset(ctx, &args[1], |z| (z.len(), if rep { z.scores.keys().map(|m| m.len() + 8).sum() } else { 0 }))
+    else {
         return;
     };
     let (len, bytes) = info.unwrap_or((0, 0));
