@@ -126,6 +126,15 @@ fn argument_errors_come_where_redis_checks_them() {
         d.cli("ZREVRANGE z 0 1 LIMIT 0 1"),
         "(error) ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
     );
+    // GETEX checks the key before the expire time; the *SCANs check it before COUNT.
+    assert_eq!(d.cli("GETEX l EX a"), "(error) WRONGTYPE Operation against a key holding the wrong kind of value");
+    assert_eq!(d.cli("GETEX nosuch EX a"), "(nil)");
+    assert_eq!(
+        d.cli("HSCAN k1 0 COUNT 0"),
+        "(error) WRONGTYPE Operation against a key holding the wrong kind of value"
+    );
+    assert_eq!(d.cli("SSCAN nosuch 0 COUNT 0"), "1) \"0\"\n2) (empty array)");
+    assert_eq!(d.cli("ZSCAN nosuch x"), "(error) ERR invalid cursor");
     // ZUNIONSTORE looks every key up before it parses WEIGHTS.
     assert_eq!(
         d.cli("ZUNIONSTORE out 2 k1 z WEIGHTS a b"),

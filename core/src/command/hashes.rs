@@ -9,7 +9,7 @@
 //! [`crate::keyspace::Hash`]). `HSCAN` of a listpack returns everything in one call, cursor 0,
 //! as Redis's `scanGenericCommand` does for the compact encodings.
 
-use super::keys::{parse_scan_args, reply_scan};
+use super::keys::{parse_scan_args, parse_scan_cursor, reply_scan};
 use super::{arg_i64, random_count, random_picks, read_as, write_as, Ctx, Handler, Replied, OVERFLOW};
 use crate::keyspace::{Hash, Value};
 use crate::long_double::{incr_by_float_text, is_infinite_text, IncrFloatError, LongDouble};
@@ -291,6 +291,14 @@ fn hrandfield(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn hscan(ctx: &mut Ctx, args: &mut [Bytes]) {
+    if parse_scan_cursor(ctx, &args[2]).is_none() {
+        return;
+    }
+    match read_hash(ctx, &args[1]) {
+        Err(Replied) => return,
+        Ok(None) => return reply_scan(ctx, 0, &[]),
+        Ok(Some(_)) => {}
+    }
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
     let mut items = Vec::new();

@@ -275,13 +275,7 @@ pub struct ScanArgs {
 }
 
 pub fn parse_scan_args(ctx: &mut Ctx, cursor: &[u8], opts: &[Bytes], allow_type: bool) -> Option<ScanArgs> {
-    let cursor = match std::str::from_utf8(cursor).ok().and_then(|s| s.parse::<u64>().ok()) {
-        Some(c) => c as usize,
-        None => {
-            ctx.error("ERR invalid cursor");
-            return None;
-        }
-    };
+    let cursor = parse_scan_cursor(ctx, cursor)?;
     let mut out = ScanArgs { cursor, pattern: None, count: 10, type_filter: None };
     let mut i = 0;
     while i < opts.len() {
@@ -304,6 +298,18 @@ pub fn parse_scan_args(ctx: &mut Ctx, cursor: &[u8], opts: &[Bytes], allow_type:
         i += 2;
     }
     Some(out)
+}
+
+/// A SCAN cursor (`parseScanCursorOrReply`). SSCAN, HSCAN and ZSCAN parse it before looking
+/// the key up, and their options after: a missing key answers an empty scan whatever they say.
+pub fn parse_scan_cursor(ctx: &mut Ctx, cursor: &[u8]) -> Option<usize> {
+    match std::str::from_utf8(cursor).ok().and_then(|s| s.parse::<u64>().ok()) {
+        Some(c) => Some(c as usize),
+        None => {
+            ctx.error("ERR invalid cursor");
+            None
+        }
+    }
 }
 
 /// Write a scan reply: `[next-cursor, [items...]]`.

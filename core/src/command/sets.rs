@@ -8,7 +8,7 @@
 //! in ascending numeric order, and the algebra builds its results by adding members one by
 //! one to a new intset, so a result of integers is an intset again (`sinterGenericCommand`).
 
-use super::keys::{parse_scan_args, reply_scan};
+use super::keys::{parse_scan_args, parse_scan_cursor, reply_scan};
 use super::{random_count, random_picks, read_as, write_as, Ctx, Handler, Replied};
 use crate::keyspace::{EncodingLimits, SetValue, Value};
 use crate::pattern::glob_match;
@@ -376,6 +376,14 @@ fn smove(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn sscan(ctx: &mut Ctx, args: &mut [Bytes]) {
+    if parse_scan_cursor(ctx, &args[2]).is_none() {
+        return;
+    }
+    match with_set(ctx, &args[1], |_| ()) {
+        Err(Replied) => return,
+        Ok(None) => return reply_scan(ctx, 0, &[]),
+        Ok(Some(_)) => {}
+    }
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
     let Ok(r) = with_set(ctx, &args[1], |s| {
         let mut items = Vec::new();

@@ -448,24 +448,26 @@ fn getset(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
 }
 
+/// `GETEX key [EX s|PX ms|EXAT ts|PXAT ts-ms|PERSIST]` (`getexCommand`): the options are
+/// checked, then the key, then the expire time.
 fn getex(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
-    let mut expiry = Expiry::None;
+    // (index of the time argument, ms per unit, absolute)
+    let mut time_arg: Option<(usize, u64, bool)> = None;
     let mut persist = false;
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
         if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT"))
-            && expiry == Expiry::None
+            && time_arg.is_none()
             && !persist
             && i + 1 < args.len()
         {
             let unit = if eq_ic(a, "EX") || eq_ic(a, "EXAT") { 1000 } else { 1 };
             let absolute = eq_ic(a, "EXAT") || eq_ic(a, "PXAT");
-            let Some(at) = parse_expiry(ctx, unit, absolute, &args[i + 1], "getex") else { return };
-            expiry = Expiry::At(at);
+            time_arg = Some((i + 1, unit, absolute));
             i += 2;
-        } else if eq_ic(a, "PERSIST") && expiry == Expiry::None && !persist {
+        } else if eq_ic(a, "PERSIST") && time_arg.is_none() && !persist {
             persist = true;
             i += 1;
         } else {
@@ -474,6 +476,11 @@ fn getex(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let Ok(v) = read_str(ctx, key) else { return };
     let Some(s) = v else { return ctx.reply().null() };
+    let mut expiry = Expiry::None;
+    if let Some((idx, unit, absolute)) = time_arg {
+        let Some(at) = parse_expiry(ctx, unit, absolute, &args[idx], "getex") else { return };
+        expiry = Expiry::At(at);
+    }
     if let Expiry::At(at) = expiry {
         if at <= ctx.now {
             ctx.db().remove(key);

@@ -19,7 +19,7 @@
 //! (`ZUNIONSTORE`, `ZRANGESTORE`…) make it a listpack again when it is small (see
 //! [`crate::keyspace::SortedSet`]).
 
-use super::keys::{parse_scan_args, reply_scan};
+use super::keys::{parse_scan_args, parse_scan_cursor, reply_scan};
 use super::{
     arg_i64, block_client, eq_ic, normalize_range, parse_block_timeout, parse_f64, random_count, random_picks, read_as,
     write_as, Ctx, Handler, Replied, NOT_FLOAT, SYNTAX_ERR, WRONGTYPE,
@@ -1083,6 +1083,14 @@ fn zrandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn zscan(ctx: &mut Ctx, args: &mut [Bytes]) {
+    if parse_scan_cursor(ctx, &args[2]).is_none() {
+        return;
+    }
+    match with_zset(ctx, &args[1], |_| ()) {
+        Err(Replied) => return,
+        Ok(None) => return reply_scan(ctx, 0, &[]),
+        Ok(Some(_)) => {}
+    }
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
     let Ok(r) = with_zset(ctx, &args[1], |z| {
         let mut items = Vec::new();
