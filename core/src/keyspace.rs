@@ -444,9 +444,11 @@ impl SortedSet {
     /// Insert or update; returns the previous score. Does not look at the encoding: see
     /// [`SortedSet::add`].
     pub fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
+        // A listpack keeps a score as text that reads back -0 as 0.
+        let score = if !self.skiplist && score == 0.0 { 0.0 } else { score };
         let old = self.scores.insert(member.clone(), score);
         if let Some(o) = old {
-            if o == score {
+            if o.to_bits() == score.to_bits() {
                 return old;
             }
             self.ordered.remove(&(Score(o), member.clone()));
@@ -454,14 +456,16 @@ impl SortedSet {
         self.ordered.insert((Score(score), member));
         old
     }
-    /// Insert or update as `zsetAdd` does, converting a listpack that outgrows the limits.
+    /// Insert or update as `zsetAdd` does: a listpack about to outgrow the limits becomes a
+    /// skiplist first.
     pub fn add(&mut self, member: Bytes, score: f64, limits: &EncodingLimits) -> Option<f64> {
-        let long = member.len() > limits.zset_max_listpack_value;
-        let old = self.insert(member, score);
-        if !self.skiplist && old.is_none() && (long || self.len() > limits.zset_max_listpack_entries) {
+        if !self.skiplist
+            && (member.len() > limits.zset_max_listpack_value || self.len() >= limits.zset_max_listpack_entries)
+            && !self.scores.contains_key(&member)
+        {
             self.skiplist = true;
         }
-        old
+        self.insert(member, score)
     }
     /// `zsetConvertToListpackIfNeeded`: a skiplist small enough becomes a listpack again.
     pub fn shrink_encoding_if_small(&mut self, limits: &EncodingLimits) {
@@ -470,6 +474,11 @@ impl SortedSet {
             && self.scores.keys().all(|m| m.len() <= limits.zset_max_listpack_value)
         {
             self.skiplist = false;
+            let negative_zeros: Vec<Bytes> =
+                self.iter().filter(|(_, s)| *s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.clone()).collect();
+            for m in negative_zeros {
+                self.insert(m, 0.0);
+            }
         }
     }
     /// The encoding `rdbLoadObject` gives a sorted set it read: listpack forms stay listpacks

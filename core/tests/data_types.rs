@@ -220,6 +220,19 @@ fn collections_convert_once_and_for_good() {
 }
 
 #[test]
+fn scores_parse_like_strtod_and_listpacks_drop_the_sign_of_zero() {
+    let mut d = Driver::new();
+    assert_eq!(d.cli("ZADD z 0x10 hex"), "(integer) 1");
+    assert_eq!(d.cli("ZADD z 1e400 big"), "(error) ERR value is not a valid float");
+    assert_eq!(d.cli("ZADD z -0 zero"), "(integer) 1");
+    assert_eq!(d.cli("ZSCORE z zero"), "\"0\"");
+    assert_eq!(d.cli("ZSCORE z hex"), "\"16\"");
+    d.cli("CONFIG SET zset-max-listpack-entries 0");
+    d.cli("ZADD s -0 zero");
+    assert_eq!(d.cli("ZSCORE s zero"), "\"-0\"");
+}
+
+#[test]
 fn set_algebra_builds_intsets_from_integers() {
     let mut d = Driver::new();
     d.cli("SADD a 1 2 3");

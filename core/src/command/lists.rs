@@ -364,7 +364,7 @@ fn lpos(ctx: &mut Ctx, args: &mut [Bytes]) {
         let more = i + 1 < args.len();
         if eq_ic(&args[i], "RANK") && more {
             let Some(v) = arg_i64(ctx, &args[i + 1]) else { return };
-            if v == 0 || v == i64::MIN {
+            if v == 0 {
                 return ctx.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
             }
             rank = v;
@@ -382,12 +382,16 @@ fn lpos(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(list) = read_list(ctx, &args[1]) else { return };
     let mut matches = Vec::new();
     if let Some(l) = list {
+        // RANK -9223372036854775808 negates to itself in 7.0's C: every match is past the
+        // rank (no skip) and the COUNT test never stops the walk.
+        let min_rank = rank == i64::MIN;
         let want = match count {
             Some(0) => usize::MAX,
+            Some(_) if min_rank => usize::MAX,
             Some(c) => c,
             None => 1,
         };
-        let mut skip = rank.unsigned_abs() as usize - 1;
+        let mut skip = if min_rank { 0 } else { rank.unsigned_abs() as usize - 1 };
         let n = l.len();
         let limit = if maxlen == 0 { n } else { maxlen.min(n) };
         for step in 0..limit {
