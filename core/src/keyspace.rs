@@ -27,29 +27,105 @@ pub type Set<K> = IndexSet<K, FxBuildHasher>;
 /// otherwise. A key or a string value then costs 24 bytes and, usually, no allocation of its
 /// own, where a `Bytes` handle costs 32 bytes plus a heap block. Redis makes the same trade
 /// with its embedded strings (`OBJ_ENCODING_EMBSTR`).
+///
+/// A string *value* also carries the [`StrEncoding`] Redis would give it; it lives in spare
+/// bits (the top bits of the inline length, a byte beside the box), so it costs nothing. Keys
+/// leave it at [`StrEncoding::Auto`]; equality and hashing look at the bytes only.
 #[derive(Clone)]
 pub enum CompactBytes {
     Inline { len: u8, data: [u8; CompactBytes::INLINE] },
-    Boxed(Box<[u8]>),
+    Boxed { data: Box<[u8]>, encoding: StrEncoding },
+}
+
+/// How Redis 7.0 stores a string object, as far as `OBJECT ENCODING` can tell.
+///
+/// * `Auto` — what `tryObjectEncoding` makes of a value that `SET`, `MSET`, `RESTORE` or loading
+///   stored: `int` for a canonical 64-bit integer of at most 20 characters, `embstr` up to 44
+///   bytes, `raw` beyond.
+/// * `Raw` — a string changed in place (`APPEND`, `SETRANGE`, `SETBIT`, `BITFIELD`, the
+///   destination of `BITOP`): Redis unshares it into a `raw` sds first
+///   (`dbUnshareStringValue`) and never re-encodes it until it is stored anew or reloaded.
+/// * `Embstr` — a string Redis creates with `createStringObject` and no `tryObjectEncoding`
+///   (`INCRBYFLOAT`'s result): `embstr` up to 44 bytes even when it reads as an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StrEncoding {
+    #[default]
+    Auto,
+    Raw,
+    Embstr,
+}
+
+impl StrEncoding {
+    /// Inline strings keep the encoding in the two top bits of their length byte.
+    const SHIFT: u8 = 6;
+    const LEN_MASK: u8 = (1 << Self::SHIFT) - 1;
+
+    fn to_bits(self) -> u8 {
+        (match self {
+            StrEncoding::Auto => 0,
+            StrEncoding::Raw => 1,
+            StrEncoding::Embstr => 2,
+        }) << Self::SHIFT
+    }
+
+    fn from_bits(len_byte: u8) -> StrEncoding {
+        match len_byte >> Self::SHIFT {
+            1 => StrEncoding::Raw,
+            2 => StrEncoding::Embstr,
+            _ => StrEncoding::Auto,
+        }
+    }
+
+    /// The name `OBJECT ENCODING` gives a string of these bytes stored this way.
+    pub fn name(self, s: &[u8]) -> &'static str {
+        const EMBSTR_MAX: usize = 44;
+        match self {
+            StrEncoding::Raw => "raw",
+            StrEncoding::Auto if s.len() <= 20 && crate::resp::parse_i64(s).is_some() => "int",
+            _ if s.len() <= EMBSTR_MAX => "embstr",
+            _ => "raw",
+        }
+    }
 }
 
 impl CompactBytes {
     pub const INLINE: usize = 22;
 
     pub fn new(b: &[u8]) -> CompactBytes {
+        Self::with_encoding(b, StrEncoding::Auto)
+    }
+
+    /// A string value stored the way `encoding` says (see [`StrEncoding`]).
+    pub fn with_encoding(b: &[u8], encoding: StrEncoding) -> CompactBytes {
         if b.len() <= Self::INLINE {
             let mut data = [0u8; Self::INLINE];
             data[..b.len()].copy_from_slice(b);
-            CompactBytes::Inline { len: b.len() as u8, data }
+            CompactBytes::Inline { len: b.len() as u8 | encoding.to_bits(), data }
         } else {
-            CompactBytes::Boxed(b.into())
+            CompactBytes::Boxed { data: b.into(), encoding }
+        }
+    }
+
+    /// Like [`CompactBytes::with_encoding`], reusing the vector's allocation when boxed.
+    pub fn from_vec(b: Vec<u8>, encoding: StrEncoding) -> CompactBytes {
+        if b.len() <= Self::INLINE {
+            Self::with_encoding(&b, encoding)
+        } else {
+            CompactBytes::Boxed { data: b.into_boxed_slice(), encoding }
         }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            CompactBytes::Inline { len, data } => &data[..*len as usize],
-            CompactBytes::Boxed(b) => b,
+            CompactBytes::Inline { len, data } => &data[..(*len & StrEncoding::LEN_MASK) as usize],
+            CompactBytes::Boxed { data, .. } => data,
+        }
+    }
+
+    pub fn encoding(&self) -> StrEncoding {
+        match self {
+            CompactBytes::Inline { len, .. } => StrEncoding::from_bits(*len),
+            CompactBytes::Boxed { encoding, .. } => *encoding,
         }
     }
 
@@ -109,20 +185,231 @@ impl From<&Bytes> for CompactBytes {
 }
 impl From<Vec<u8>> for CompactBytes {
     fn from(b: Vec<u8>) -> Self {
-        if b.len() <= Self::INLINE {
-            CompactBytes::new(&b)
-        } else {
-            CompactBytes::Boxed(b.into_boxed_slice())
+        CompactBytes::from_vec(b, StrEncoding::Auto)
+    }
+}
+
+/// The `*-max-*` thresholds that decide when Redis gives up a compact encoding
+/// (`hash-max-listpack-entries` …, with their `ziplist` aliases). Read from the config when a
+/// command may convert a value, and when an RDB image is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+}
+
+impl Default for EncodingLimits {
+    /// Redis 7.0's defaults.
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
         }
     }
 }
 
+impl EncodingLimits {
+    pub fn from_config(config: &crate::config::Config) -> EncodingLimits {
+        let d = EncodingLimits::default();
+        let get = |name: &str, default: usize| config.get_i64(name).map(|v| v.max(0) as usize).unwrap_or(default);
+        EncodingLimits {
+            hash_max_listpack_entries: get("hash-max-listpack-entries", d.hash_max_listpack_entries),
+            hash_max_listpack_value: get("hash-max-listpack-value", d.hash_max_listpack_value),
+            // intset.c cannot hold more than 2^30 entries.
+            set_max_intset_entries: get("set-max-intset-entries", d.set_max_intset_entries).min(1 << 30),
+            zset_max_listpack_entries: get("zset-max-listpack-entries", d.zset_max_listpack_entries),
+            zset_max_listpack_value: get("zset-max-listpack-value", d.zset_max_listpack_value),
+        }
+    }
+}
+
+/// A hash: `field → value` in insertion order, and whether Redis would still keep it as one
+/// *listpack* or has converted it to a *hashtable*.
+///
+/// Redis starts every hash as a listpack and converts it for good (`hashTypeConvert`) once it
+/// holds more than `hash-max-listpack-entries` fields or is given a field or value longer than
+/// `hash-max-listpack-value` bytes; deleting fields never converts back. A listpack keeps
+/// insertion order, and so does this table while the hash is "listpack"; once a hashtable, a
+/// delete swaps the last field into the hole (O(1)) as order no longer means anything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hash {
+    fields: Map<Bytes, Bytes>,
+    table: bool,
+}
+
+impl std::ops::Deref for Hash {
+    type Target = Map<Bytes, Bytes>;
+    fn deref(&self) -> &Map<Bytes, Bytes> {
+        &self.fields
+    }
+}
+
+impl Hash {
+    /// A new, empty, listpack-encoded hash (`createHashObject`).
+    pub fn new() -> Hash {
+        Hash::default()
+    }
+
+    pub fn is_listpack(&self) -> bool {
+        !self.table
+    }
+
+    /// Convert to a hashtable for good.
+    pub fn convert_to_table(&mut self) {
+        self.table = true;
+    }
+
+    /// Set a field; returns the old value. As `hashTypeSet` does, a listpack given a field or
+    /// value longer than `hash-max-listpack-value`, or holding more than
+    /// `hash-max-listpack-entries` fields, becomes a hashtable.
+    pub fn insert(&mut self, field: Bytes, value: Bytes, limits: &EncodingLimits) -> Option<Bytes> {
+        if !self.table && (field.len() > limits.hash_max_listpack_value || value.len() > limits.hash_max_listpack_value)
+        {
+            self.table = true;
+        }
+        let old = self.fields.insert(field, value);
+        if !self.table && self.fields.len() > limits.hash_max_listpack_entries {
+            self.table = true;
+        }
+        old
+    }
+
+    pub fn remove(&mut self, field: &[u8]) -> Option<Bytes> {
+        if self.table {
+            self.fields.swap_remove(field)
+        } else {
+            self.fields.shift_remove(field)
+        }
+    }
+
+    /// A hash read from an RDB image or a DUMP payload, encoded the way `rdbLoadObject` does:
+    /// a hashtable when it has more than `hash-max-listpack-entries` fields, or (for the forms
+    /// whose lengths it checks: a plain hash, a zipmap) a string longer than the value limit.
+    pub fn loaded(fields: Map<Bytes, Bytes>, check_lengths: bool, limits: &EncodingLimits) -> Hash {
+        let too_long = check_lengths
+            && fields
+                .iter()
+                .any(|(f, v)| f.len() > limits.hash_max_listpack_value || v.len() > limits.hash_max_listpack_value);
+        let table = fields.len() > limits.hash_max_listpack_entries || too_long;
+        Hash { fields, table }
+    }
+}
+
+/// A set of strings, and whether Redis would keep it as an *intset* (a sorted array of
+/// integers) or a *hashtable*.
+///
+/// `SADD` creates an intset when its first member is a canonical 64-bit integer
+/// (`setTypeCreate`); adding a member that is not, or growing past `set-max-intset-entries`,
+/// converts it for good (`setTypeAdd`). An intset replies in ascending numeric order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetValue {
+    members: Set<Bytes>,
+    table: bool,
+}
+
+impl std::ops::Deref for SetValue {
+    type Target = Set<Bytes>;
+    fn deref(&self) -> &Set<Bytes> {
+        &self.members
+    }
+}
+
+/// Whether Redis can keep `m` in an intset (`isSdsRepresentableAsLongLong`).
+pub fn is_intset_member(m: &[u8]) -> bool {
+    crate::resp::parse_i64(m).is_some()
+}
+
+impl SetValue {
+    /// An empty set shaped for its first member `first` (`setTypeCreate`).
+    pub fn for_member(first: &[u8]) -> SetValue {
+        SetValue { members: Set::default(), table: !is_intset_member(first) }
+    }
+
+    /// An empty intset (`createIntsetObject`), as SINTERSTORE and friends start their result.
+    pub fn new_intset() -> SetValue {
+        SetValue::default()
+    }
+
+    /// An empty hashtable-encoded set.
+    pub fn new_table() -> SetValue {
+        SetValue { members: Set::default(), table: true }
+    }
+
+    pub fn is_intset(&self) -> bool {
+        !self.table
+    }
+
+    /// Add a member; returns whether it was new (`setTypeAdd`).
+    pub fn insert(&mut self, member: Bytes, limits: &EncodingLimits) -> bool {
+        if !self.table && !is_intset_member(&member) {
+            self.table = true;
+        }
+        let added = self.members.insert(member);
+        if added && !self.table && self.members.len() > limits.set_max_intset_entries {
+            self.table = true;
+        }
+        added
+    }
+
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        self.members.swap_remove(member)
+    }
+
+    /// Remove and return the member at `index` (for SPOP).
+    pub fn remove_index(&mut self, index: usize) -> Option<Bytes> {
+        self.members.swap_remove_index(index)
+    }
+
+    /// A set read from an RDB image (`rdbLoadObject`): an intset stays one up to
+    /// `set-max-intset-entries`; a plain set becomes one when every member is an integer and
+    /// there are not too many.
+    pub fn loaded(members: Set<Bytes>, limits: &EncodingLimits) -> SetValue {
+        let table = members.len() > limits.set_max_intset_entries || !members.iter().all(|m| is_intset_member(m));
+        SetValue { members, table }
+    }
+
+    /// The members in the order Redis replies them: ascending numbers for an intset, table
+    /// order for a hashtable.
+    pub fn ordered_members(&self) -> Vec<&Bytes> {
+        let mut v: Vec<&Bytes> = self.members.iter().collect();
+        if !self.table {
+            v.sort_by_key(|m| crate::resp::parse_i64(m).unwrap_or(0));
+        }
+        v
+    }
+}
+
+impl FromIterator<Bytes> for SetValue {
+    /// A set built by adding members one by one to an intset, with the default limits.
+    fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> SetValue {
+        let limits = EncodingLimits::default();
+        let mut s = SetValue::new_intset();
+        for m in iter {
+            s.insert(m, &limits);
+        }
+        s
+    }
+}
+
 /// A sorted set: `member → score` for lookups and an ordered index for ranges, as Redis pairs
-/// a dict with a skiplist.
+/// a dict with a skiplist; and whether Redis would still keep it as one *listpack*.
+///
+/// A listpack becomes a *skiplist* when it grows past `zset-max-listpack-entries` members or
+/// gets a member longer than `zset-max-listpack-value` (`zsetAdd`). Unlike hashes and sets,
+/// the commands that build a new sorted set (`ZUNIONSTORE`, `ZRANGESTORE`…) build a skiplist
+/// and convert it back when the result is small (`zsetConvertToListpackIfNeeded`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SortedSet {
     pub scores: Map<Bytes, f64>,
     pub ordered: BTreeSet<(Score, Bytes)>,
+    /// False while Redis would keep this sorted set as a listpack.
+    pub skiplist: bool,
 }
 
 /// A score with a total order (scores are never NaN: Redis rejects NaN on input).
@@ -137,23 +424,72 @@ impl Ord for Score {
 }
 
 impl SortedSet {
+    /// An empty sorted set for a first member of `first_len` bytes, as ZADD creates it: a
+    /// skiplist right away when listpacks are disabled or the member is too long for one.
+    pub fn for_first_member(first_len: usize, limits: &EncodingLimits) -> SortedSet {
+        SortedSet {
+            skiplist: limits.zset_max_listpack_entries == 0 || first_len > limits.zset_max_listpack_value,
+            ..SortedSet::default()
+        }
+    }
     pub fn len(&self) -> usize {
         self.scores.len()
     }
     pub fn is_empty(&self) -> bool {
         self.scores.is_empty()
     }
-    /// Insert or update; returns the previous score.
+    pub fn is_listpack(&self) -> bool {
+        !self.skiplist
+    }
+    /// Insert or update; returns the previous score. Does not look at the encoding: see
+    /// [`SortedSet::add`].
     pub fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
+        // A listpack keeps a score as text that reads back -0 as 0.
+        let score = if !self.skiplist && score == 0.0 { 0.0 } else { score };
         let old = self.scores.insert(member.clone(), score);
         if let Some(o) = old {
-            if o == score {
+            if o.to_bits() == score.to_bits() {
                 return old;
             }
             self.ordered.remove(&(Score(o), member.clone()));
         }
         self.ordered.insert((Score(score), member));
         old
+    }
+    /// Insert or update as `zsetAdd` does: a listpack about to outgrow the limits becomes a
+    /// skiplist first.
+    pub fn add(&mut self, member: Bytes, score: f64, limits: &EncodingLimits) -> Option<f64> {
+        if !self.skiplist
+            && (member.len() > limits.zset_max_listpack_value || self.len() >= limits.zset_max_listpack_entries)
+            && !self.scores.contains_key(&member)
+        {
+            self.skiplist = true;
+        }
+        self.insert(member, score)
+    }
+    /// `zsetConvertToListpackIfNeeded`: a skiplist small enough becomes a listpack again.
+    pub fn shrink_encoding_if_small(&mut self, limits: &EncodingLimits) {
+        if self.skiplist
+            && self.len() <= limits.zset_max_listpack_entries
+            && self.scores.keys().all(|m| m.len() <= limits.zset_max_listpack_value)
+        {
+            self.skiplist = false;
+            let negative_zeros: Vec<Bytes> =
+                self.iter().filter(|(_, s)| *s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.clone()).collect();
+            for m in negative_zeros {
+                self.insert(m, 0.0);
+            }
+        }
+    }
+    /// The encoding `rdbLoadObject` gives a sorted set it read: listpack forms stay listpacks
+    /// up to `zset-max-listpack-entries`; the skiplist forms become listpacks when small.
+    pub fn set_loaded_encoding(&mut self, from_listpack: bool, limits: &EncodingLimits) {
+        if from_listpack {
+            self.skiplist = self.len() > limits.zset_max_listpack_entries;
+        } else {
+            self.skiplist = true;
+            self.shrink_encoding_if_small(limits);
+        }
     }
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let (m, s) = self.scores.swap_remove_entry(member)?;
@@ -182,8 +518,8 @@ impl SortedSet {
 pub enum Value {
     Str(CompactBytes),
     List(VecDeque<Bytes>),
-    Hash(Box<Map<Bytes, Bytes>>),
-    Set(Box<Set<Bytes>>),
+    Hash(Box<Hash>),
+    Set(Box<SetValue>),
     ZSet(Box<SortedSet>),
 }
 
@@ -199,36 +535,29 @@ impl Value {
         }
     }
 
-    /// The encoding `OBJECT ENCODING` reports in Redis 7.0, derived from size thresholds
-    /// (default `*-max-listpack-*` / `set-max-intset-entries` settings).
+    /// The encoding `OBJECT ENCODING` reports, as Redis 7.0 keeps it: each value remembers
+    /// whether it was converted out of its compact form (see [`Hash`], [`SetValue`],
+    /// [`SortedSet`], [`StrEncoding`]). Lists are always quicklists in 7.0.
     pub fn encoding(&self) -> &'static str {
         match self {
-            Value::Str(s) => {
-                if s.len() <= 20 && crate::resp::parse_i64(s).is_some() {
-                    "int"
-                } else if s.len() <= 44 {
-                    "embstr"
-                } else {
-                    "raw"
-                }
-            }
+            Value::Str(s) => s.encoding().name(s),
             Value::List(_) => "quicklist",
             Value::Hash(h) => {
-                if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
+                if h.is_listpack() {
                     "listpack"
                 } else {
                     "hashtable"
                 }
             }
             Value::Set(s) => {
-                if s.len() <= 512 && s.iter().all(|m| crate::resp::parse_i64(m).is_some()) {
+                if s.is_intset() {
                     "intset"
                 } else {
                     "hashtable"
                 }
             }
             Value::ZSet(z) => {
-                if z.len() <= 128 && z.scores.keys().all(|m| m.len() <= 64) {
+                if z.is_listpack() {
                     "listpack"
                 } else {
                     "skiplist"
@@ -459,7 +788,7 @@ mod tests {
         assert!(matches!(short, CompactBytes::Inline { .. }));
         assert_eq!(&short[..], b"key:123456");
         let long = CompactBytes::from(vec![7u8; 100]);
-        assert!(matches!(long, CompactBytes::Boxed(_)));
+        assert!(matches!(long, CompactBytes::Boxed { .. }));
         let mut m: Map<CompactBytes, u8> = Map::default();
         m.insert(short.clone(), 1);
         m.insert(long, 2);

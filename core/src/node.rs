@@ -1021,7 +1021,8 @@ impl Node {
     /// before the restart can continue too; keys that expired while it was down go into its
     /// backlog as `DEL`s, after that offset.
     fn load_rdb_image(&mut self, data: &[u8], from_master: bool) -> Result<usize, String> {
-        let loaded = rdb::decode_rdb(data).map_err(|e| e.0)?;
+        let loaded =
+            rdb::decode_rdb(data, &crate::keyspace::EncodingLimits::from_config(&self.srv.config)).map_err(|e| e.0)?;
         // A replica keeps keys whose deadline passed: its master will send their DEL.
         let keep_expired = self.srv.repl.is_replica();
         let save_info = if from_master { None } else { loaded.aux.repl_save_info() };

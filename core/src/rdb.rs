@@ -27,7 +27,7 @@
 //! The checksum is CRC-64/Jones as Redis computes it (`crc64.c`), the `CRC_64_REDIS` of the
 //! `crc` crate.
 
-use crate::keyspace::{Keyspace, Map, Set, SortedSet, Value};
+use crate::keyspace::{EncodingLimits, Hash, Keyspace, Map, Set, SetValue, SortedSet, Value};
 use bytes::Bytes;
 use std::collections::VecDeque;
 
@@ -286,16 +286,9 @@ fn score_text(s: f64) -> String {
     }
 }
 
-fn small_hash(h: &Map<Bytes, Bytes>) -> bool {
-    h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64)
-}
-
-fn small_zset(z: &SortedSet) -> bool {
-    z.len() <= 128 && z.scores.keys().all(|m| m.len() <= 64)
-}
-
-fn int_set(s: &Set<Bytes>) -> Option<Vec<i64>> {
-    if s.len() > 512 {
+/// The members of an intset-encoded set, sorted as an intset keeps them.
+fn int_set(s: &SetValue) -> Option<Vec<i64>> {
+    if !s.is_intset() {
         return None;
     }
     let mut v: Vec<i64> = s.iter().map(|m| crate::resp::parse_i64(m)).collect::<Option<_>>()?;
@@ -303,7 +296,8 @@ fn int_set(s: &Set<Bytes>) -> Option<Vec<i64>> {
     Some(v)
 }
 
-/// The type byte 7.0 uses for a value.
+/// The type byte 7.0 uses for a value: the one of the encoding the value has
+/// (`rdbSaveObjectType`).
 fn type_byte(v: &Value) -> u8 {
     match v {
         Value::Str(_) => RDB_TYPE_STRING,
@@ -316,14 +310,14 @@ fn type_byte(v: &Value) -> u8 {
             }
         }
         Value::Hash(h) => {
-            if small_hash(h) {
+            if h.is_listpack() {
                 RDB_TYPE_HASH_LISTPACK
             } else {
                 RDB_TYPE_HASH
             }
         }
         Value::ZSet(z) => {
-            if small_zset(z) {
+            if z.is_listpack() {
                 RDB_TYPE_ZSET_LISTPACK
             } else {
                 RDB_TYPE_ZSET_2
@@ -382,7 +376,7 @@ fn write_value(w: &mut Writer, v: &Value) {
             }
         },
         Value::Hash(h) => {
-            if small_hash(h) {
+            if h.is_listpack() {
                 let lp = listpack(h.iter().flat_map(|(k, v)| [&k[..], &v[..]]));
                 w.string(&lp);
             } else {
@@ -394,7 +388,7 @@ fn write_value(w: &mut Writer, v: &Value) {
             }
         }
         Value::ZSet(z) => {
-            if small_zset(z) {
+            if z.is_listpack() {
                 let texts: Vec<(Bytes, String)> = z.iter().map(|(m, s)| (m.clone(), score_text(s))).collect();
                 let lp = listpack(texts.iter().flat_map(|(m, s)| [&m[..], s.as_bytes()]));
                 w.string(&lp);
@@ -704,7 +698,51 @@ fn decode_intset(blob: &[u8]) -> Result<Vec<Bytes>, RdbError> {
         .collect())
 }
 
-fn pairs_to_hash(items: Vec<Bytes>) -> Result<Value, RdbError> {
+/// Decode a zipmap, the small-hash form of Redis 2.x files (zipmap.c):
+///
+/// ```text
+/// <zmlen u8> (<len>field <len><free u8>value <free bytes>)* 0xFF
+/// ```
+///
+/// A `<len>` is one byte below 254, or 254 then a 4-byte little-endian length.
+fn decode_zipmap(zm: &[u8]) -> Result<Vec<Bytes>, RdbError> {
+    let err = || bad("Zipmap integrity check failed");
+    let mut p = 1;
+    let mut out = Vec::new();
+    let read_len = |p: &mut usize| -> Result<Option<usize>, RdbError> {
+        let b = *zm.get(*p).ok_or_else(err)?;
+        match b {
+            255 => Ok(None),
+            254 => {
+                let n = zm.get(*p + 1..*p + 5).ok_or_else(err)?;
+                *p += 5;
+                Ok(Some(u32::from_le_bytes(n.try_into().unwrap()) as usize))
+            }
+            n => {
+                *p += 1;
+                Ok(Some(n as usize))
+            }
+        }
+    };
+    while let Some(flen) = read_len(&mut p)? {
+        out.push(Bytes::copy_from_slice(zm.get(p..p + flen).ok_or_else(err)?));
+        p += flen;
+        let vlen = read_len(&mut p)?.ok_or_else(err)?;
+        let free = *zm.get(p).ok_or_else(err)? as usize;
+        p += 1;
+        out.push(Bytes::copy_from_slice(zm.get(p..p + vlen).ok_or_else(err)?));
+        p += vlen + free;
+    }
+    if p != zm.len() - 1 {
+        return Err(err());
+    }
+    Ok(out)
+}
+
+/// Field/value pairs of a zipmap, ziplist or listpack as a hash. `check_lengths`: whether
+/// loading this form converts a hash with a long string (Redis does it for zipmaps only; for
+/// the listpack forms it trusts that the writer had the same limits).
+fn pairs_to_hash(items: Vec<Bytes>, check_lengths: bool, limits: &EncodingLimits) -> Result<Value, RdbError> {
     if !items.len().is_multiple_of(2) {
         return Err(bad("Hash listpack with an odd number of entries"));
     }
@@ -715,10 +753,10 @@ fn pairs_to_hash(items: Vec<Bytes>) -> Result<Value, RdbError> {
             return Err(bad("Duplicate hash fields detected"));
         }
     }
-    Ok(Value::Hash(Box::new(h)))
+    Ok(Value::Hash(Box::new(Hash::loaded(h, check_lengths, limits))))
 }
 
-fn pairs_to_zset(items: Vec<Bytes>) -> Result<Value, RdbError> {
+fn pairs_to_zset(items: Vec<Bytes>, limits: &EncodingLimits) -> Result<Value, RdbError> {
     if !items.len().is_multiple_of(2) {
         return Err(bad("Zset listpack with an odd number of entries"));
     }
@@ -730,6 +768,7 @@ fn pairs_to_zset(items: Vec<Bytes>) -> Result<Value, RdbError> {
             return Err(bad("Duplicate zset fields detected"));
         }
     }
+    z.set_loaded_encoding(true, limits);
     Ok(Value::ZSet(Box::new(z)))
 }
 
@@ -748,8 +787,9 @@ fn non_empty(v: Value) -> Result<Value, RdbError> {
     }
 }
 
-/// `rdbLoadObject`: read a value of type `t`.
-fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
+/// `rdbLoadObject`: read a value of type `t`, encoded as Redis would encode it on load under
+/// `limits` (so `DEBUG RELOAD` re-encodes a dataset, and old files get today's encodings).
+fn read_value(r: &mut Reader, t: u8, limits: &EncodingLimits) -> Result<Value, RdbError> {
     let v = match t {
         RDB_TYPE_STRING => Value::Str(r.string()?.into()),
         RDB_TYPE_LIST => {
@@ -790,7 +830,7 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
                     return Err(bad("Duplicate set members detected"));
                 }
             }
-            Value::Set(Box::new(s))
+            Value::Set(Box::new(SetValue::loaded(s, limits)))
         }
         RDB_TYPE_SET_INTSET | RDB_TYPE_SET_LISTPACK => {
             let blob = r.string()?;
@@ -801,7 +841,7 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
                     return Err(bad("Duplicate set members detected"));
                 }
             }
-            Value::Set(Box::new(s))
+            Value::Set(Box::new(SetValue::loaded(s, limits)))
         }
         RDB_TYPE_ZSET | RDB_TYPE_ZSET_2 => {
             let n = r.count()?;
@@ -813,10 +853,11 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
                     return Err(bad("Duplicate zset fields detected"));
                 }
             }
+            z.set_loaded_encoding(false, limits);
             Value::ZSet(Box::new(z))
         }
-        RDB_TYPE_ZSET_ZIPLIST => pairs_to_zset(decode_ziplist(&r.string()?)?)?,
-        RDB_TYPE_ZSET_LISTPACK => pairs_to_zset(decode_listpack(&r.string()?)?)?,
+        RDB_TYPE_ZSET_ZIPLIST => pairs_to_zset(decode_ziplist(&r.string()?)?, limits)?,
+        RDB_TYPE_ZSET_LISTPACK => pairs_to_zset(decode_listpack(&r.string()?)?, limits)?,
         RDB_TYPE_HASH => {
             let n = r.count()?;
             let mut h = Map::default();
@@ -827,11 +868,11 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
                     return Err(bad("Duplicate hash fields detected"));
                 }
             }
-            Value::Hash(Box::new(h))
+            Value::Hash(Box::new(Hash::loaded(h, true, limits)))
         }
-        RDB_TYPE_HASH_ZIPLIST => pairs_to_hash(decode_ziplist(&r.string()?)?)?,
-        RDB_TYPE_HASH_LISTPACK => pairs_to_hash(decode_listpack(&r.string()?)?)?,
-        RDB_TYPE_HASH_ZIPMAP => return Err(bad("Zipmap-encoded hashes (Redis 2.x files) are not supported")),
+        RDB_TYPE_HASH_ZIPLIST => pairs_to_hash(decode_ziplist(&r.string()?)?, false, limits)?,
+        RDB_TYPE_HASH_LISTPACK => pairs_to_hash(decode_listpack(&r.string()?)?, false, limits)?,
+        RDB_TYPE_HASH_ZIPMAP => pairs_to_hash(decode_zipmap(&r.string()?)?, true, limits)?,
         6 | 7 => return Err(bad("Modules are not supported by HA Lab")),
         15 | 19 | 21 => return Err(bad("Streams are not supported by HA Lab yet")),
         other => return Err(bad(format!("Unknown RDB encoding type {}", other))),
@@ -839,8 +880,9 @@ fn read_value(r: &mut Reader, t: u8) -> Result<Value, RdbError> {
     non_empty(v)
 }
 
-/// Decode a whole dump.rdb image (versions 1 to 10).
-pub fn decode_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
+/// Decode a whole dump.rdb image (versions 1 to 10), giving values the encodings Redis gives
+/// them when it loads a file under `limits`.
+pub fn decode_rdb(data: &[u8], limits: &EncodingLimits) -> Result<LoadedRdb, RdbError> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return Err(bad("Wrong signature trying to load DB from file"));
     }
@@ -902,7 +944,7 @@ pub fn decode_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
             }
             _ => {
                 let key = r.string()?;
-                let value = read_value(&mut r, t)?;
+                let value = read_value(&mut r, t, limits)?;
                 match out.dbs.last_mut() {
                     Some((d, entries)) if *d == db => entries.push((key, value, expire.take())),
                     _ => out.dbs.push((db, vec![(key, value, expire.take())])),
@@ -913,7 +955,7 @@ pub fn decode_rdb(data: &[u8]) -> Result<LoadedRdb, RdbError> {
 }
 
 /// `RESTORE`: check the footer (version and CRC64), then read exactly one value.
-pub fn restore_payload(payload: &[u8]) -> Result<Value, RdbError> {
+pub fn restore_payload(payload: &[u8], limits: &EncodingLimits) -> Result<Value, RdbError> {
     let checksum_err = || bad("DUMP payload version or checksum are wrong");
     if payload.len() < 10 {
         return Err(checksum_err());
@@ -929,7 +971,7 @@ pub fn restore_payload(payload: &[u8]) -> Result<Value, RdbError> {
     }
     let mut r = Reader { data: &payload[..footer], pos: 0 };
     let t = r.byte().map_err(|_| bad("Bad data format"))?;
-    let v = read_value(&mut r, t).map_err(|_| bad("Bad data format"))?;
+    let v = read_value(&mut r, t, limits).map_err(|_| bad("Bad data format"))?;
     if r.pos != footer {
         return Err(bad("Bad data format"));
     }
@@ -945,13 +987,14 @@ mod tests {
     }
 
     fn sample_values() -> Vec<Value> {
-        let mut big_hash = Map::default();
+        let limits = EncodingLimits::default();
+        let mut big_hash = Hash::new();
         for i in 0..300 {
-            big_hash.insert(b(&format!("field{i}")), b(&format!("value{i}")));
+            big_hash.insert(b(&format!("field{i}")), b(&format!("value{i}")), &limits);
         }
-        let mut small_hash = Map::default();
-        small_hash.insert(b("f"), b("v"));
-        small_hash.insert(b("n"), b("-4000"));
+        let mut small_hash = Hash::new();
+        small_hash.insert(b("f"), b("v"), &limits);
+        small_hash.insert(b("n"), b("-4000"), &limits);
         let mut zs = SortedSet::default();
         zs.insert(b("a"), 1.0);
         zs.insert(b("b"), 2.5);
@@ -959,10 +1002,10 @@ mod tests {
         zs.insert(b("d"), 0.1);
         let mut zb = SortedSet::default();
         for i in 0..200 {
-            zb.insert(b(&format!("m{i}")), i as f64 * 0.5);
+            zb.add(b(&format!("m{i}")), i as f64 * 0.5, &limits);
         }
-        let ints: Set<Bytes> = ["1", "-5", "70000", "9223372036854775807"].iter().map(|s| b(s)).collect();
-        let strs: Set<Bytes> = ["a", "b", "12"].iter().map(|s| b(s)).collect();
+        let ints: SetValue = ["1", "-5", "70000", "9223372036854775807"].iter().map(|s| b(s)).collect();
+        let strs: SetValue = ["a", "b", "12"].iter().map(|s| b(s)).collect();
         let list: VecDeque<Bytes> = (0..5000)
             .map(|i| b(&format!("item-{i}")))
             .chain(
@@ -993,7 +1036,7 @@ mod tests {
     fn dump_restore_round_trips_every_shape() {
         for v in sample_values() {
             let p = dump_payload(&v);
-            assert_eq!(restore_payload(&p).unwrap(), v, "type {}", v.type_name());
+            assert_eq!(restore_payload(&p, &EncodingLimits::default()).unwrap(), v, "type {}", v.type_name());
         }
     }
 
@@ -1010,8 +1053,14 @@ mod tests {
         let mut p = dump_payload(&Value::Str(b("hello").into()));
         let last = p.len() - 1;
         p[last] ^= 1;
-        assert_eq!(restore_payload(&p).unwrap_err().0, "DUMP payload version or checksum are wrong");
-        assert_eq!(restore_payload(b"garbage").unwrap_err().0, "DUMP payload version or checksum are wrong");
+        assert_eq!(
+            restore_payload(&p, &EncodingLimits::default()).unwrap_err().0,
+            "DUMP payload version or checksum are wrong"
+        );
+        assert_eq!(
+            restore_payload(b"garbage", &EncodingLimits::default()).unwrap_err().0,
+            "DUMP payload version or checksum are wrong"
+        );
     }
 
     #[test]
@@ -1031,7 +1080,7 @@ mod tests {
         );
         let image = encode_rdb(&ks, &aux);
         assert_eq!(&image[..9], b"REDIS0010");
-        let loaded = decode_rdb(&image).unwrap();
+        let loaded = decode_rdb(&image, &EncodingLimits::default()).unwrap();
         assert_eq!(loaded.aux, aux);
         let mut count = 0;
         for (d, entries) in loaded.dbs {
@@ -1044,7 +1093,7 @@ mod tests {
         assert_eq!(count, ks.total_keys());
         let mut corrupt = image.clone();
         corrupt[20] ^= 0x40;
-        assert!(decode_rdb(&corrupt).is_err());
+        assert!(decode_rdb(&corrupt, &EncodingLimits::default()).is_err());
     }
 
     #[test]
@@ -1081,5 +1130,19 @@ mod tests {
         let back = decode_listpack(&lp).unwrap();
         let back: Vec<&[u8]> = back.iter().map(|b| &b[..]).collect();
         assert_eq!(back, all);
+    }
+
+    #[test]
+    fn zipmaps_of_redis_2_files_load_as_hashes() {
+        // <zmlen> <1>"a" <1><free 0>"1" <1>"b" <2><free 1>"22"<pad> <end>
+        let zm = b"\x02\x01a\x01\x001\x01b\x02\x0122!\xff";
+        assert_eq!(decode_zipmap(zm).unwrap(), vec![b("a"), b("1"), b("b"), b("22")]);
+        let mut limits = EncodingLimits::default();
+        let Value::Hash(h) = pairs_to_hash(decode_zipmap(zm).unwrap(), true, &limits).unwrap() else { panic!() };
+        assert!(h.is_listpack());
+        limits.hash_max_listpack_value = 1;
+        let Value::Hash(h) = pairs_to_hash(decode_zipmap(zm).unwrap(), true, &limits).unwrap() else { panic!() };
+        assert!(!h.is_listpack());
+        assert!(decode_zipmap(b"\x01\x05ab").is_err());
     }
 }

@@ -860,7 +860,8 @@ impl Server {
 
     fn try_partial_resync(&mut self, client: &mut Client, replica: &mut Replica, id: &str, offset: i64) -> bool {
         let name = replica.name();
-        let short = |s: &str| s[..s.len().min(8)].to_string();
+        // The first 8 characters (not bytes: a replica may send anything).
+        let short = |s: &str| s.chars().take(8).collect::<String>();
         let verdict = self.psync_verdict(id, offset);
         match verdict {
             PsyncVerdict::NothingToContinue => {

@@ -197,6 +197,15 @@ fn swapdb(ctx: &mut Ctx, args: &mut [Bytes]) {
     crate::command::transactions::touch_all_watched_keys_in_db(ctx.srv, a, Some(b));
     crate::command::transactions::touch_all_watched_keys_in_db(ctx.srv, b, Some(a));
     ctx.srv.keyspace.dbs.swap(a, b);
+    // Clients blocked on keys of either db may find data there now (Redis's
+    // `scanDatabaseForReadyKeys`).
+    let waiting: Vec<(usize, Bytes)> =
+        ctx.srv.blocking.keys().filter(|(d, _)| *d == a || *d == b).cloned().collect();
+    for (d, key) in waiting {
+        if ctx.srv.keyspace.dbs[d].entries.contains_key(&key[..]) {
+            ctx.srv.signal_key_ready(d, &key);
+        }
+    }
     ctx.srv.persist.dirty += 1;
     ctx.ok();
 }

@@ -287,7 +287,7 @@ fn reload(ctx: &mut Ctx, args: &[Bytes]) {
     let _ = merge;
     let aux = crate::rdb::RdbAux::standard(ctx.now / 1000, 0, ctx.srv.rdb_save_info().as_ref());
     let image = crate::rdb::encode_rdb(&ctx.srv.keyspace, &aux);
-    let loaded = match crate::rdb::decode_rdb(&image) {
+    let loaded = match crate::rdb::decode_rdb(&image, &crate::keyspace::EncodingLimits::from_config(&ctx.srv.config)) {
         Ok(l) => l,
         Err(_) => return ctx.error("ERR Error trying to load the RDB dump"),
     };

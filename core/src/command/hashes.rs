@@ -3,10 +3,15 @@
 //! Fields keep insertion order, as Redis's small (listpack-encoded) hashes do, so `HGETALL`
 //! answers in the order fields were added. In RESP3 `HGETALL` is a map (`%`), in RESP2 a
 //! flat array of field, value, field, value…
+//!
+//! A hash is a listpack until it holds more than `hash-max-listpack-entries` fields or gets a
+//! field or value longer than `hash-max-listpack-value`; then a hashtable for good (see
+//! [`crate::keyspace::Hash`]). `HSCAN` of a listpack returns everything in one call, cursor 0,
+//! as Redis's `scanGenericCommand` does for the compact encodings.
 
-use super::keys::{parse_scan_args, reply_scan};
-use super::{arg_i64, read_as, write_as, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW};
-use crate::keyspace::{Map, Value};
+use super::keys::{parse_scan_args, parse_scan_cursor, reply_scan};
+use super::{arg_i64, random_count, random_picks, read_as, write_as, Ctx, Handler, Replied, OVERFLOW};
+use crate::keyspace::{Hash, Value};
 use crate::long_double::{incr_by_float_text, is_infinite_text, IncrFloatError, LongDouble};
 use crate::pattern::glob_match;
 use crate::resp::parse_i64;
@@ -31,7 +36,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("hscan", hscan),
 ];
 
-fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Map<Bytes, Bytes>>, Replied> {
+fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Replied> {
     read_as(ctx, key, |v| match v {
         Value::Hash(h) => Some(&**h),
         _ => None,
@@ -39,8 +44,8 @@ fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Map<Bytes, B
 }
 
 /// The hash at `key`, created empty when missing (if `create`).
-fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Map<Bytes, Bytes>>, Replied> {
-    let make: Option<fn() -> Value> = if create { Some(|| Value::Hash(Box::default())) } else { None };
+fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Hash>, Replied> {
+    let make: Option<fn() -> Value> = if create { Some(|| Value::Hash(Box::new(Hash::new()))) } else { None };
     write_as(ctx, key, make, |v| match v {
         Value::Hash(h) => Some(&mut **h),
         _ => None,
@@ -54,10 +59,11 @@ fn hset_pairs(ctx: &mut Ctx, args: &mut [Bytes], cmd: &str) -> Option<i64> {
     }
     let (head, pairs) = args.split_at_mut(2);
     let key = &head[1];
+    let limits = ctx.limits();
     let h = write_hash(ctx, key, true).ok()??;
     let mut added = 0;
     for pair in pairs.chunks_mut(2) {
-        if h.insert(std::mem::take(&mut pair[0]), std::mem::take(&mut pair[1])).is_none() {
+        if h.insert(std::mem::take(&mut pair[0]), std::mem::take(&mut pair[1]), &limits).is_none() {
             added += 1;
         }
     }
@@ -79,11 +85,12 @@ fn hmset(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 fn hsetnx(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
+    let limits = ctx.limits();
     let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
     if h.contains_key(&args[2][..]) {
         return ctx.reply().int(0);
     }
-    h.insert(args[2].clone(), args[3].clone());
+    h.insert(args[2].clone(), args[3].clone(), &limits);
     ctx.modified(key);
     ctx.reply().int(1);
 }
@@ -126,7 +133,7 @@ fn hdel(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let Ok(h) = write_hash(ctx, key, false) else { return };
     let Some(h) = h else { return ctx.reply().int(0) };
-    let n = args[2..].iter().filter(|f| h.shift_remove(&f[..]).is_some()).count();
+    let n = args[2..].iter().filter(|f| h.remove(&f[..]).is_some()).count();
     if n > 0 {
         ctx.db().remove_if_empty(key);
         ctx.modified(key);
@@ -176,6 +183,7 @@ fn hvals(ctx: &mut Ctx, args: &mut [Bytes]) {
 fn hincrby(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(delta) = arg_i64(ctx, &args[3]) else { return };
     let key = &args[1];
+    let limits = ctx.limits();
     let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
     let current = match h.get(&args[2][..]) {
         None => 0,
@@ -191,7 +199,7 @@ fn hincrby(ctx: &mut Ctx, args: &mut [Bytes]) {
         ctx.db().remove_if_empty(key);
         return ctx.error(OVERFLOW);
     };
-    h.insert(args[2].clone(), crate::resp::int_bytes(next));
+    h.insert(args[2].clone(), crate::resp::int_bytes(next), &limits);
     ctx.modified(key);
     ctx.reply().int(next);
 }
@@ -217,88 +225,89 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
             });
         }
     };
+    let limits = ctx.limits();
     let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
-    h.insert(args[2].clone(), text.clone());
+    h.insert(args[2].clone(), text.clone(), &limits);
     ctx.modified(key);
     ctx.reply().bulk(&text);
 }
 
-/// `HRANDFIELD key [count [WITHVALUES]]`
+/// `HRANDFIELD key [count [WITHVALUES]]`: the count is checked before the syntax, and both
+/// before the key (`hrandfieldCommand`).
 fn hrandfield(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let with_values = args.len() == 4 && super::eq_ic(&args[3], "WITHVALUES");
     let count = if args.len() >= 3 {
-        match parse_i64(&args[2]) {
-            Some(c) => Some(c),
-            None => return ctx.error(NOT_INTEGER),
+        let Some(c) = random_count(ctx, &args[2], false) else { return };
+        if args.len() > 4 || (args.len() == 4 && !with_values) {
+            return ctx.error(super::SYNTAX_ERR);
         }
+        if with_values && random_count(ctx, &args[2], true).is_none() {
+            return;
+        }
+        Some(c)
     } else {
         None
     };
-    let with_values = args.len() == 4 && super::eq_ic(&args[3], "WITHVALUES");
-    if args.len() > 4 || (args.len() == 4 && !with_values) {
-        return ctx.error(super::SYNTAX_ERR);
-    }
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
-    let pairs: Vec<(Bytes, Bytes)> =
-        h.map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
-    let picks = random_picks(ctx, pairs.len(), count);
+    let rep = super::draws_with_repetition(count);
+    let (len, bytes) =
+        h.map(|h| (h.len(), if rep { h.iter().map(|(f, v)| f.len() + v.len()).sum() } else { 0 })).unwrap_or((0, 0));
+    let Ok(picks) = random_picks(ctx, len, bytes, count) else { return };
+    // Bytes handles are reference counted: copying the picked pairs out copies no data.
+    let pairs: Vec<(Bytes, Bytes)> = match read_hash(ctx, &args[1]) {
+        Ok(Some(h)) => picks
+            .iter()
+            .map(|&i| {
+                let (f, v) = h.get_index(i).unwrap();
+                (f.clone(), v.clone())
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let r = ctx.reply();
     match count {
-        None => match picks.first() {
-            Some(&i) => ctx.reply().bulk(&pairs[i].0),
-            None => ctx.reply().null(),
+        None => match pairs.first() {
+            Some((f, _)) => r.bulk(f),
+            None => r.null(),
         },
-        Some(_) => {
-            if with_values && ctx.client.reply.is_resp3() {
-                ctx.reply().array(picks.len());
-                for i in picks {
-                    ctx.reply().array(2);
-                    ctx.reply().bulk(&pairs[i].0);
-                    ctx.reply().bulk(&pairs[i].1);
-                }
-            } else {
-                ctx.reply().array(picks.len() * if with_values { 2 } else { 1 });
-                for i in picks {
-                    ctx.reply().bulk(&pairs[i].0);
-                    if with_values {
-                        ctx.reply().bulk(&pairs[i].1);
-                    }
-                }
+        Some(_) if with_values && r.is_resp3() => {
+            r.array(pairs.len());
+            for (f, v) in &pairs {
+                r.array(2);
+                r.bulk(f);
+                r.bulk(v);
             }
         }
-    }
-}
-
-/// Indexes drawn for HRANDFIELD/SRANDMEMBER/ZRANDMEMBER: no count → one; positive → distinct,
-/// at most `len`; negative → `|count|` draws with repetition.
-pub fn random_picks(ctx: &mut Ctx, len: usize, count: Option<i64>) -> Vec<usize> {
-    if len == 0 {
-        return Vec::new();
-    }
-    match count {
-        None => vec![ctx.srv.rng.below(len)],
-        Some(c) if c < 0 => (0..c.unsigned_abs().min(1 << 24)).map(|_| ctx.srv.rng.below(len)).collect(),
-        Some(c) => {
-            let c = (c as usize).min(len);
-            let mut idx: Vec<usize> = (0..len).collect();
-            // Partial Fisher-Yates with the node's seeded generator.
-            for i in 0..c {
-                let j = i + ctx.srv.rng.below(len - i);
-                idx.swap(i, j);
+        Some(_) => {
+            r.array(pairs.len() * if with_values { 2 } else { 1 });
+            for (f, v) in &pairs {
+                r.bulk(f);
+                if with_values {
+                    r.bulk(v);
+                }
             }
-            idx.truncate(c);
-            idx
         }
     }
 }
 
 fn hscan(ctx: &mut Ctx, args: &mut [Bytes]) {
+    if parse_scan_cursor(ctx, &args[2]).is_none() {
+        return;
+    }
+    match read_hash(ctx, &args[1]) {
+        Err(Replied) => return,
+        Ok(None) => return reply_scan(ctx, 0, &[]),
+        Ok(Some(_)) => {}
+    }
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
     let Ok(h) = read_hash(ctx, &args[1]) else { return };
     let mut items = Vec::new();
     let mut next = 0;
     if let Some(h) = h {
-        let mut i = sa.cursor;
+        // A listpack is scanned whole in one call (`scanGenericCommand`).
+        let (mut i, budget) = if h.is_listpack() { (0, usize::MAX) } else { (sa.cursor, sa.count) };
         let mut visited = 0;
-        while i < h.len() && visited < sa.count {
+        while i < h.len() && visited < budget {
             let (k, v) = h.get_index(i).unwrap();
             if sa.pattern.as_ref().is_none_or(|p| glob_match(p, k, false)) {
                 items.push(k.clone());

@@ -92,6 +92,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     }
     ctx.modified(src);
     ctx.modified(dst);
+    let db = ctx.client.db;
+    ctx.srv.signal_key_ready(db, dst);
     if nx {
         ctx.reply().int(1)
     } else {
@@ -157,8 +159,9 @@ fn object(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let Some(v) = ctx.lookup_read(&args[2]) else { return ctx.reply().null() };
     let enc = v.encoding();
-    let is_shared_int =
-        matches!(v, Value::Str(s) if crate::resp::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
+    // Redis shares the int-encoded objects of 0..9999 (`OBJ_SHARED_INTEGERS`).
+    let is_shared_int = matches!(v, Value::Str(s) if enc == "int"
+        && crate::resp::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
     if eq_ic(sub, "ENCODING") {
         ctx.reply().bulk_str(enc);
     } else if eq_ic(sub, "REFCOUNT") {
@@ -217,7 +220,8 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     if !replace && ctx.exists(key) {
         return ctx.error("BUSYKEY Target key name already exists.");
     }
-    let value = match rdb::restore_payload(&args[3]) {
+    let limits = ctx.limits();
+    let value = match rdb::restore_payload(&args[3], &limits) {
         Ok(v) => v,
         Err(e) => return ctx.error(&format!("ERR {}", e.0)),
     };
@@ -239,6 +243,8 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
         db.set_expire(key, d);
     }
     ctx.modified(key);
+    let db = ctx.client.db;
+    ctx.srv.signal_key_ready(db, key);
     ctx.ok();
 }
 
@@ -269,13 +275,7 @@ pub struct ScanArgs {
 }
 
 pub fn parse_scan_args(ctx: &mut Ctx, cursor: &[u8], opts: &[Bytes], allow_type: bool) -> Option<ScanArgs> {
-    let cursor = match std::str::from_utf8(cursor).ok().and_then(|s| s.parse::<u64>().ok()) {
-        Some(c) => c as usize,
-        None => {
-            ctx.error("ERR invalid cursor");
-            return None;
-        }
-    };
+    let cursor = parse_scan_cursor(ctx, cursor)?;
     let mut out = ScanArgs { cursor, pattern: None, count: 10, type_filter: None };
     let mut i = 0;
     while i < opts.len() {
@@ -298,6 +298,18 @@ pub fn parse_scan_args(ctx: &mut Ctx, cursor: &[u8], opts: &[Bytes], allow_type:
         i += 2;
     }
     Some(out)
+}
+
+/// A SCAN cursor (`parseScanCursorOrReply`). SSCAN, HSCAN and ZSCAN parse it before looking
+/// the key up, and their options after: a missing key answers an empty scan whatever they say.
+pub fn parse_scan_cursor(ctx: &mut Ctx, cursor: &[u8]) -> Option<usize> {
+    match std::str::from_utf8(cursor).ok().and_then(|s| s.parse::<u64>().ok()) {
+        Some(c) => Some(c as usize),
+        None => {
+            ctx.error("ERR invalid cursor");
+            None
+        }
+    }
 }
 
 /// Write a scan reply: `[next-cursor, [items...]]`.
@@ -501,6 +513,7 @@ fn copy(ctx: &mut Ctx, args: &mut [Bytes]) {
         tdb.set_expire(dst, at);
     }
     ctx.srv.key_modified(target_db, dst);
+    ctx.srv.signal_key_ready(target_db, dst);
     ctx.reply().int(1);
 }
 
@@ -528,5 +541,6 @@ fn move_(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     ctx.modified(key);
     ctx.srv.key_modified(target, key);
+    ctx.srv.signal_key_ready(target, key);
     ctx.reply().int(1);
 }

@@ -10,6 +10,12 @@
 //! Blocking pops (`BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`) that find every key empty park the
 //! client; a push to one of its keys wakes it, first blocked first served, and the command is
 //! run again for it (Redis 7's `handleClientsBlockedOnKeys`). Inside MULTI they never block.
+//!
+//! `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT n]` (and `BLMPOP timeout …`) pop up to `n`
+//! elements from the first non-empty list and answer `[key, [elements]]`.
+//!
+//! Arguments are checked where Redis's t_list.c checks them: `LINDEX` and `LSET` look the key
+//! up before parsing the index, the others parse everything first.
 
 use super::{
     arg_i64, block_client, eq_ic, normalize_range, parse_block_timeout, read_as, write_as, Ctx, Handler, Replied,
@@ -40,6 +46,8 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("brpop", brpop),
     ("blmove", blmove),
     ("brpoplpush", brpoplpush),
+    ("lmpop", lmpop),
+    ("blmpop", blmpop),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -214,7 +222,13 @@ fn lrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
 }
 
+/// `LINDEX key index`: a missing key is nil whatever the index (`lindexCommand` looks up
+/// first).
 fn lindex(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let Ok(list) = read_list(ctx, &args[1]) else { return };
+    if list.is_none() {
+        return ctx.reply().null();
+    }
     let Some(idx) = arg_i64(ctx, &args[2]) else { return };
     let Ok(list) = read_list(ctx, &args[1]) else { return };
     let item = list.and_then(|l| {
@@ -231,12 +245,17 @@ fn lindex(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
 }
 
+/// `LSET key index element`: the key is looked up before the index is parsed.
 fn lset(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Some(idx) = arg_i64(ctx, &args[2]) else { return };
     let key = &args[1];
     match write_list(ctx, key) {
-        Err(Replied) => {}
-        Ok(None) => ctx.error(super::NO_SUCH_KEY),
+        Err(Replied) => return,
+        Ok(None) => return ctx.error(super::NO_SUCH_KEY),
+        Ok(Some(_)) => {}
+    }
+    let Some(idx) = arg_i64(ctx, &args[2]) else { return };
+    match write_list(ctx, key) {
+        Err(Replied) | Ok(None) => {}
         Ok(Some(l)) => {
             let i = if idx < 0 { l.len() as i64 + idx } else { idx };
             if i < 0 || i as usize >= l.len() {
@@ -342,25 +361,19 @@ fn lpos(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut maxlen: usize = 0;
     let mut i = 3;
     while i < args.len() {
-        if i + 1 >= args.len() {
-            return ctx.error(SYNTAX_ERR);
-        }
-        let Some(v) = arg_i64(ctx, &args[i + 1]) else { return };
-        if eq_ic(&args[i], "RANK") {
-            if v == 0 || v == i64::MIN {
+        let more = i + 1 < args.len();
+        if eq_ic(&args[i], "RANK") && more {
+            let Some(v) = arg_i64(ctx, &args[i + 1]) else { return };
+            if v == 0 {
                 return ctx.error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
             }
             rank = v;
-        } else if eq_ic(&args[i], "COUNT") {
-            if v < 0 {
-                return ctx.error("ERR COUNT can't be negative");
-            }
-            count = Some(v as usize);
-        } else if eq_ic(&args[i], "MAXLEN") {
-            if v < 0 {
-                return ctx.error("ERR MAXLEN can't be negative");
-            }
-            maxlen = v as usize;
+        } else if eq_ic(&args[i], "COUNT") && more {
+            let Some(v) = super::positive_arg(ctx, &args[i + 1], "ERR COUNT can't be negative") else { return };
+            count = Some(v);
+        } else if eq_ic(&args[i], "MAXLEN") && more {
+            let Some(v) = super::positive_arg(ctx, &args[i + 1], "ERR MAXLEN can't be negative") else { return };
+            maxlen = v;
         } else {
             return ctx.error(SYNTAX_ERR);
         }
@@ -369,12 +382,16 @@ fn lpos(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(list) = read_list(ctx, &args[1]) else { return };
     let mut matches = Vec::new();
     if let Some(l) = list {
+        // RANK -9223372036854775808 negates to itself in 7.0's C: every match is past the
+        // rank (no skip) and the COUNT test never stops the walk.
+        let min_rank = rank == i64::MIN;
         let want = match count {
             Some(0) => usize::MAX,
+            Some(_) if min_rank => usize::MAX,
             Some(c) => c,
             None => 1,
         };
-        let mut skip = rank.unsigned_abs() as usize - 1;
+        let mut skip = if min_rank { 0 } else { rank.unsigned_abs() as usize - 1 };
         let n = l.len();
         let limit = if maxlen == 0 { n } else { maxlen.min(n) };
         for step in 0..limit {
@@ -495,4 +512,86 @@ fn blmove(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 fn brpoplpush(ctx: &mut Ctx, args: &mut [Bytes]) {
     bmove_generic(ctx, args, End::Right, End::Left, &args[3]);
+}
+
+/// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` of LMPOP/BLMPOP, starting at numkeys
+/// (`lmpopGenericCommand`): the keys, the end, and the count.
+fn parse_mpop<'a>(ctx: &mut Ctx, args: &'a [Bytes]) -> Option<(&'a [Bytes], End, usize)> {
+    let n = match crate::resp::parse_i64(&args[0]) {
+        Some(n) if n > 0 => n as usize,
+        _ => {
+            ctx.error("ERR numkeys should be greater than 0");
+            return None;
+        }
+    };
+    if n >= args.len() - 1 {
+        ctx.error(SYNTAX_ERR);
+        return None;
+    }
+    let Some(end) = parse_end(&args[n + 1]) else {
+        ctx.error(SYNTAX_ERR);
+        return None;
+    };
+    let mut count = None;
+    let mut j = n + 2;
+    while j < args.len() {
+        if count.is_none() && eq_ic(&args[j], "COUNT") && j + 1 < args.len() {
+            match crate::resp::parse_i64(&args[j + 1]) {
+                Some(c) if c > 0 => count = Some(c as usize),
+                _ => {
+                    ctx.error("ERR count should be greater than 0");
+                    return None;
+                }
+            }
+            j += 2;
+        } else {
+            ctx.error(SYNTAX_ERR);
+            return None;
+        }
+    }
+    Some((&args[1..1 + n], end, count.unwrap_or(1)))
+}
+
+/// Pop from the first of `keys` that holds a non-empty list and reply `[key, [elements]]`;
+/// `Ok(false)` when every list is empty (`mpopGenericCommand`).
+fn mpop_first(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize) -> Result<bool, Replied> {
+    for key in keys {
+        if let Some(items) = pop_items(ctx, key, end, count)? {
+            if items.is_empty() {
+                continue;
+            }
+            let r = ctx.reply();
+            r.array(2);
+            r.bulk(key);
+            r.array(items.len());
+            for i in &items {
+                r.bulk(i);
+            }
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn lmpop(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let Some((keys, end, count)) = parse_mpop(ctx, &args[1..]) else { return };
+    match mpop_first(ctx, keys, end, count) {
+        Err(Replied) | Ok(true) => {}
+        Ok(false) => ctx.reply().null_array(),
+    }
+}
+
+fn blmpop(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let Some((keys, end, count)) = parse_mpop(ctx, &args[2..]) else { return };
+    let Some(timeout) = parse_block_timeout(ctx, &args[1]) else { return };
+    match mpop_first(ctx, keys, end, count) {
+        Err(Replied) | Ok(true) => {}
+        Ok(false) => {
+            if ctx.client.multi.is_some() || ctx.client.in_exec {
+                return ctx.reply().null_array();
+            }
+            let keys = keys.to_vec();
+            block_client(ctx, &keys, timeout, args);
+        }
+    }
 }

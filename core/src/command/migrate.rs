@@ -369,11 +369,9 @@ impl Server {
             let reply = replies.next();
             match (&error, reply) {
                 (None, Some(Frame::Error(e))) => error = Some(e),
-                (None, _) if !job.copy => {
-                    if self.keyspace.dbs[job.db].remove(key).is_some() {
-                        self.key_modified(job.db, key);
-                        deleted.push(key.clone());
-                    }
+                (None, _) if !job.copy && self.keyspace.dbs[job.db].remove(key).is_some() => {
+                    self.key_modified(job.db, key);
+                    deleted.push(key.clone());
                 }
                 _ => {}
             }

@@ -7,6 +7,7 @@
 //! the client's buffer. Handlers never do IO, so the same code serves the native server and the
 //! browser simulator.
 
+pub mod bits;
 pub mod connection;
 pub mod debug;
 pub mod functions;
@@ -76,6 +77,10 @@ impl<'a> Ctx<'a> {
     }
     pub fn ok(&mut self) {
         self.client.reply.ok();
+    }
+    /// The `*-max-*` thresholds in force, for a command that may convert an encoding.
+    pub fn limits(&self) -> crate::keyspace::EncodingLimits {
+        crate::keyspace::EncodingLimits::from_config(&self.srv.config)
     }
     /// Signal that `key` in the client's db changed.
     pub fn modified(&mut self, key: &[u8]) {
@@ -196,15 +201,97 @@ pub fn reply_help(ctx: &mut Ctx, lines: &[&str]) {
 }
 
 /// The optional `count` of LPOP/RPOP/SPOP/ZPOPMIN/ZPOPMAX: `Ok(None)` when absent, `Err` after
-/// replying when it is not a non-negative integer.
+/// replying when it is not a non-negative integer — one message for both, as Redis's
+/// `getPositiveLongFromObjectOrReply` gives.
 pub fn optional_count(ctx: &mut Ctx, arg: Option<&Bytes>) -> Result<Option<usize>, Replied> {
     let Some(arg) = arg else { return Ok(None) };
-    let c = arg_i64(ctx, arg).ok_or(Replied)?;
-    if c < 0 {
-        ctx.error("ERR value is out of range, must be positive");
-        return Err(Replied);
+    positive_arg(ctx, arg, "ERR value is out of range, must be positive").map(Some).ok_or(Replied)
+}
+
+/// A non-negative integer argument; anything else (not a number, negative) replies `err`
+/// (`getPositiveLongFromObjectOrReply` with a message).
+pub fn positive_arg(ctx: &mut Ctx, arg: &[u8], err: &str) -> Option<usize> {
+    match parse_i64(arg) {
+        Some(v) if v >= 0 => Some(v as usize),
+        _ => {
+            ctx.error(err);
+            None
+        }
     }
-    Ok(Some(c as usize))
+}
+
+/// Most draws with repetition one SRANDMEMBER/HRANDFIELD/ZRANDMEMBER may ask for, and most
+/// bytes such a reply may take. Redis streams any number of draws until the client's output
+/// limit closes it (none by default, so memory is the bound); the lab refuses instead.
+const MAX_RANDOM_DRAWS: u64 = 1 << 24;
+const MAX_RANDOM_REPLY_BYTES: u64 = 1 << 30;
+
+/// The count of SRANDMEMBER/HRANDFIELD/ZRANDMEMBER, checked as Redis checks it
+/// (`getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)`); `paired` (WITHVALUES,
+/// WITHSCORES) halves the range, as the RESP2 reply holds two items per draw.
+pub fn random_count(ctx: &mut Ctx, arg: &[u8], paired: bool) -> Option<i64> {
+    let c = arg_i64(ctx, arg)?;
+    if c == i64::MIN {
+        ctx.error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+        return None;
+    }
+    if paired && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
+        ctx.error("ERR value is out of range");
+        return None;
+    }
+    Some(c)
+}
+
+/// Indexes drawn for HRANDFIELD/SRANDMEMBER/ZRANDMEMBER from a collection of `len` items
+/// taking about `bytes` in all: no count → one; positive → distinct, at most `len`;
+/// negative → `|count|` draws with repetition, refused (after replying) past the lab's bounds.
+pub fn random_picks(ctx: &mut Ctx, len: usize, bytes: usize, count: Option<i64>) -> Result<Vec<usize>, Replied> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(match count {
+        None => vec![ctx.srv.rng.below(len)],
+        Some(c) if c < 0 => {
+            let draws = c.unsigned_abs();
+            let per_item = (bytes / len) as u64 + 16;
+            if draws > MAX_RANDOM_DRAWS || draws.saturating_mul(per_item) > MAX_RANDOM_REPLY_BYTES {
+                ctx.error("ERR count is out of range for HA Lab (at most 16777216 draws and 1 GB per reply)");
+                return Err(Replied);
+            }
+            (0..draws).map(|_| ctx.srv.rng.below(len)).collect()
+        }
+        Some(c) if (c as usize) >= len => (0..len).collect(),
+        Some(c) if (c as usize) * 3 < len => {
+            // Few of many: draw until `c` distinct ones, in O(c) rather than O(len).
+            let c = c as usize;
+            let mut seen = rustc_hash::FxHashSet::default();
+            let mut picks = Vec::with_capacity(c);
+            while picks.len() < c {
+                let i = ctx.srv.rng.below(len);
+                if seen.insert(i) {
+                    picks.push(i);
+                }
+            }
+            picks
+        }
+        Some(c) => {
+            let c = c as usize;
+            let mut idx: Vec<usize> = (0..len).collect();
+            // Partial Fisher-Yates with the node's seeded generator.
+            for i in 0..c {
+                let j = i + ctx.srv.rng.below(len - i);
+                idx.swap(i, j);
+            }
+            idx.truncate(c);
+            idx
+        }
+    })
+}
+
+/// Whether a count asks for draws with repetition (then [`random_picks`] wants the bytes of
+/// the collection, to bound the reply).
+pub fn draws_with_repetition(count: Option<i64>) -> bool {
+    count.is_some_and(|c| c < 0)
 }
 
 /// Parse an integer argument, replying with Redis's error when it is not one.
@@ -218,24 +305,65 @@ pub fn arg_i64(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parse a float the way Redis's `getDoubleFromObject`/`strtold` accepts it: decimal or
-/// exponent notation, `inf`/`-inf`/`+inf`, no spaces, no NaN.
+/// Parse a float the way Redis's `string2d` does with `strtod`: decimal or exponent notation,
+/// C99 hexadecimal floats (`0x1p4`), `inf`/`-inf`/`infinity`, no spaces, no NaN; a value too
+/// large for a double, or so small it rounds to zero, is refused (`ERANGE`), while a
+/// subnormal one is kept.
 pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(arg).ok()?;
     if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
         return None;
     }
-    let v = match s.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        l if l.contains("nan") || l.contains("inf") => return None,
-        _ => s.parse::<f64>().ok()?,
+    let lower = s.to_ascii_lowercase();
+    let (negative, body) = match lower.as_bytes()[0] {
+        b'-' => (true, &lower[1..]),
+        b'+' => (false, &lower[1..]),
+        _ => (false, &lower[..]),
     };
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
+    let magnitude = match body {
+        "inf" | "infinity" => return Some(if negative { f64::NEG_INFINITY } else { f64::INFINITY }),
+        b if b.contains("nan") || b.contains("inf") => return None,
+        b if b.starts_with("0x") => parse_hex_float(&b[2..])?,
+        b => {
+            // Rust's parser takes what strtod takes here, but rounds overflow to infinity
+            // and underflow to zero silently: tell those apart as strtod's ERANGE would.
+            if !b.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-')) {
+                return None;
+            }
+            let v: f64 = b.parse().ok()?;
+            let mantissa = b.split('e').next().unwrap_or("");
+            if v == 0.0 && mantissa.bytes().any(|c| matches!(c, b'1'..=b'9')) {
+                return None;
+            }
+            v
+        }
+    };
+    if magnitude.is_infinite() || magnitude.is_nan() {
+        return None;
     }
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// The digits of a hexadecimal float after `0x`: `h[.h][p[+-]d]` (at least one hex digit).
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mantissa, exponent) = match s.split_once('p') {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int_part.chars().chain(frac_part.chars()) {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let scale = exponent.checked_sub(4 * frac_part.len() as i32)?;
+    let v = v * 2f64.powi(scale);
+    if v == 0.0 && (int_part.chars().chain(frac_part.chars())).any(|c| c != '0') {
+        return None;
+    }
+    Some(v)
 }
 
 pub fn arg_f64(ctx: &mut Ctx, arg: &[u8]) -> Option<f64> {
@@ -256,7 +384,7 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
     static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut map = FxHashMap::default();
-        let families: [&[(&str, Handler)]; 15] = [
+        let families: [&[(&str, Handler)]; 16] = [
             connection::COMMANDS,
             migrate::COMMANDS,
             latency::COMMANDS,
@@ -272,6 +400,7 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
             pubsub::COMMANDS,
             server::COMMANDS,
             replication::COMMANDS,
+            bits::COMMANDS,
         ];
         for family in families {
             for &(name, handler) in family {
@@ -712,10 +841,20 @@ pub fn unblock_client(srv: &mut Server, client: &mut Client) {
 }
 
 /// Run a blocked command again now that one of its keys received data. If it still finds
-/// nothing, it blocks again (with its original deadline).
+/// nothing, it blocks again (with its original deadline). Redis serves a ready key only to
+/// the clients blocked for its type (`handleClientsBlockedOnKeys`): when none of the keys
+/// holds a list (or, for the zset pops, a sorted set) any more, a WRONGTYPE answer means
+/// "keep waiting"; a wrong destination of BLMOVE is still an error for the client.
 pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     unblock_client(ctx.srv, ctx.client);
     let Some(cmd) = lookup(&blocked.args[0]) else { return };
+    let wants_zset = cmd.meta.name.starts_with("bz");
+    let db = &ctx.srv.keyspace.dbs[blocked.db];
+    let servable = blocked.keys.iter().any(|k| match db.entries.get(&k[..]) {
+        Some(Value::List(_)) => !wants_zset,
+        Some(Value::ZSet(_)) => wants_zset,
+        _ => false,
+    });
     let before = ctx.client.reply.buf.len();
     let mut args = blocked.args.clone();
     ctx.srv.repl.call_depth += 1;
@@ -723,6 +862,13 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     ctx.srv.repl.call_depth -= 1;
     if ctx.srv.repl.call_depth == 0 {
         ctx.srv.propagate_pending(true);
+    }
+    let wrong_type = ctx.client.reply.buf[before..].starts_with(b"-WRONGTYPE");
+    if wrong_type && !servable && ctx.client.blocked.is_none() {
+        let db = ctx.client.db;
+        ctx.client.db = blocked.db;
+        block_client(ctx, &blocked.keys, 0, &blocked.args);
+        ctx.client.db = db;
     }
     if ctx.client.blocked.is_some() {
         // Still nothing: keep the original deadline.
@@ -811,5 +957,16 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"abc"), None);
+        // strtod's extras and its ERANGE refusals.
+        assert_eq!(parse_f64(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64(b"-0x1.8p1"), Some(-3.0));
+        assert_eq!(parse_f64(b"1e400"), None);
+        assert_eq!(parse_f64(b"1e-400"), None);
+        assert_eq!(parse_f64(b"0e-400"), Some(0.0));
+        assert!(parse_f64(b"1e-320").is_some_and(|v| v > 0.0));
+        assert_eq!(parse_f64(b".5"), Some(0.5));
+        assert_eq!(parse_f64(b"5."), Some(5.0));
+        assert_eq!(parse_f64(b"1.5e"), None);
+        assert_eq!(parse_f64(b"Infinity"), Some(f64::INFINITY));
     }
 }

@@ -1,11 +1,16 @@
 //! Set commands: unordered collections of unique strings, with the algebra (`SINTER`,
 //! `SUNION`, `SDIFF` and their `*STORE` forms). A missing key is an empty set; a key of
 //! another type is a `WRONGTYPE` error even inside a union.
+//!
+//! A set whose members are all 64-bit integers is an *intset* in Redis — a sorted array —
+//! until it holds more than `set-max-intset-entries` members or gets one that is not an
+//! integer; then a hashtable for good (see [`crate::keyspace::SetValue`]). An intset replies
+//! in ascending numeric order, and the algebra builds its results by adding members one by
+//! one to a new intset, so a result of integers is an intset again (`sinterGenericCommand`).
 
-use super::hashes::random_picks;
-use super::keys::{parse_scan_args, reply_scan};
-use super::{arg_i64, read_as, write_as, Ctx, Handler, Replied};
-use crate::keyspace::{Set, Value};
+use super::keys::{parse_scan_args, parse_scan_cursor, reply_scan};
+use super::{random_count, random_picks, read_as, write_as, Ctx, Handler, Replied};
+use crate::keyspace::{EncodingLimits, SetValue, Value};
 use crate::pattern::glob_match;
 use bytes::Bytes;
 
@@ -29,12 +34,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("sscan", sscan),
 ];
 
-/// Set algebra builds new sets anyway, so reads hand out a copy.
-fn read_set(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Set<Bytes>>, Replied> {
-    with_set(ctx, key, Set::clone)
-}
-
-fn with_set<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Set<Bytes>) -> R) -> Result<Option<R>, Replied> {
+fn with_set<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&SetValue) -> R) -> Result<Option<R>, Replied> {
     let set = read_as(ctx, key, |v| match v {
         Value::Set(s) => Some(&**s),
         _ => None,
@@ -42,21 +42,30 @@ fn with_set<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&Set<Bytes>) -> R) -> R
     Ok(set.map(f))
 }
 
-fn write_set<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Set<Bytes>>, Replied> {
-    let make: Option<fn() -> Value> = if create { Some(|| Value::Set(Box::default())) } else { None };
-    write_as(ctx, key, make, |v| match v {
+fn write_set<'c>(ctx: &'c mut Ctx, key: &Bytes) -> Result<Option<&'c mut SetValue>, Replied> {
+    write_as(ctx, key, None, |v| match v {
         Value::Set(s) => Some(&mut **s),
         _ => None,
     })
 }
 
+/// `SADD key member [member ...]`: a new set is an intset when the first member is an integer.
 fn sadd(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (head, members) = args.split_at_mut(2);
     let key = &head[1];
-    let Ok(Some(s)) = write_set(ctx, key, true) else { return };
+    let limits = ctx.limits();
+    let s = match write_set(ctx, key) {
+        Err(Replied) => return,
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            ctx.db().set_keep_ttl(key.clone(), Value::Set(Box::new(SetValue::for_member(&members[0]))));
+            let Ok(Some(s)) = write_set(ctx, key) else { return };
+            s
+        }
+    };
     let mut added = 0;
     for m in members {
-        added += s.insert(std::mem::take(m)) as usize;
+        added += s.insert(std::mem::take(m), &limits) as usize;
     }
     if added > 0 {
         ctx.modified(key);
@@ -66,9 +75,9 @@ fn sadd(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 fn srem(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
-    let Ok(s) = write_set(ctx, key, false) else { return };
+    let Ok(s) = write_set(ctx, key) else { return };
     let Some(s) = s else { return ctx.reply().int(0) };
-    let removed = args[2..].iter().filter(|m| s.swap_remove(&m[..])).count();
+    let removed = args[2..].iter().filter(|m| s.remove(m)).count();
     if removed > 0 {
         ctx.db().remove_if_empty(key);
         ctx.modified(key);
@@ -76,28 +85,36 @@ fn srem(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.reply().int(removed as i64);
 }
 
-/// Reply a set's members. A set of at most 512 integers is an *intset* in Redis, which keeps
-/// its members sorted, so that is the order Redis replies in; other sets come in table order.
-fn reply_members(ctx: &mut Ctx, members: impl ExactSizeIterator<Item = Bytes>) {
-    let mut members: Vec<Bytes> = members.collect();
-    if members.len() <= 512 {
-        let ints: Option<Vec<i64>> = members.iter().map(|m| crate::resp::parse_i64(m)).collect();
-        if let Some(ints) = ints {
-            let mut pairs: Vec<(i64, Bytes)> = ints.into_iter().zip(members).collect();
-            pairs.sort_by_key(|(i, _)| *i);
-            members = pairs.into_iter().map(|(_, m)| m).collect();
-        }
-    }
-    ctx.reply().set(members.len());
+/// Reply a set's members in the order Redis replies them (see [`SetValue::ordered_members`]).
+fn reply_set(ctx: &mut Ctx, s: &SetValue) {
+    let members = s.ordered_members();
+    let r = &mut ctx.client.reply;
+    r.set(members.len());
     for m in members {
-        ctx.reply().bulk(&m);
+        r.bulk(m);
     }
 }
 
 fn smembers(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Ok(s) = read_set(ctx, &args[1]) else { return };
-    let s = s.unwrap_or_default();
-    reply_members(ctx, s.into_iter());
+    if read_as(ctx, &args[1], |v| match v {
+        Value::Set(s) => Some(&**s),
+        _ => None,
+    })
+    .is_err()
+    {
+        return;
+    }
+    // Split borrows: the set lives in the keyspace, the reply in the client.
+    match ctx.srv.keyspace.dbs[ctx.client.db].entries.get(&args[1][..]) {
+        Some(Value::Set(s)) => {
+            let members = s.ordered_members();
+            ctx.client.reply.set(members.len());
+            for m in members {
+                ctx.client.reply.bulk(m);
+            }
+        }
+        _ => ctx.client.reply.set(0),
+    }
 }
 
 fn sismember(ctx: &mut Ctx, args: &mut [Bytes]) {
@@ -123,64 +140,87 @@ fn scard(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Op {
     Inter,
     Union,
     Diff,
 }
 
-/// Compute an operation over the sets at `keys`; `Err` after a WRONGTYPE reply.
-fn compute(ctx: &mut Ctx, keys: &[Bytes], op: Op) -> Result<Set<Bytes>, Replied> {
-    let mut sets = Vec::with_capacity(keys.len());
+/// Compute an operation over the sets at `keys`; `Err` after a WRONGTYPE reply. The inputs
+/// are all type-checked first, as Redis looks every key up before computing. The result is
+/// built by adding to a new intset, converting as Redis's `setTypeAdd` would; `limit` stops
+/// an intersection early (SINTERCARD).
+fn compute(ctx: &mut Ctx, keys: &[Bytes], op: Op, limit: usize) -> Result<SetValue, Replied> {
     for k in keys {
-        sets.push(read_set(ctx, k)?);
+        with_set(ctx, k, |_| ())?;
     }
-    let mut result: Set<Bytes> = match op {
+    let limits = ctx.limits();
+    let db = &ctx.srv.keyspace.dbs[ctx.client.db];
+    let sets: Vec<Option<&SetValue>> = keys
+        .iter()
+        .map(|k| match db.entries.get(&k[..]) {
+            Some(Value::Set(s)) => Some(&**s),
+            _ => None,
+        })
+        .collect();
+    let mut result = SetValue::new_intset();
+    match op {
         Op::Inter => {
-            if sets.iter().any(|s| s.is_none()) {
-                return Ok(Set::default());
+            if sets.iter().all(|s| s.is_some()) {
+                let mut sets: Vec<&SetValue> = sets.into_iter().flatten().collect();
+                sets.sort_by_key(|s| s.len());
+                let (first, rest) = sets.split_first().unwrap();
+                for m in first.ordered_members() {
+                    if rest.iter().all(|s| s.contains(m)) {
+                        result.insert(m.clone(), &limits);
+                        if limit > 0 && result.len() >= limit {
+                            break;
+                        }
+                    }
+                }
             }
-            let mut sets: Vec<Set<Bytes>> = sets.into_iter().flatten().collect();
-            sets.sort_by_key(|s| s.len());
-            let (first, rest) = sets.split_first().unwrap();
-            first.iter().filter(|m| rest.iter().all(|s| s.contains(*m))).cloned().collect()
         }
         Op::Union => {
-            let mut u = Set::default();
             for s in sets.into_iter().flatten() {
-                u.extend(s);
+                for m in s.iter() {
+                    result.insert(m.clone(), &limits);
+                }
             }
-            u
         }
         Op::Diff => {
-            let mut it = sets.into_iter();
-            let first = it.next().flatten().unwrap_or_default();
-            let others: Vec<Set<Bytes>> = it.flatten().collect();
-            first.into_iter().filter(|m| others.iter().all(|s| !s.contains(m))).collect()
+            if let Some(first) = sets[0] {
+                let others: Vec<&SetValue> = sets[1..].iter().flatten().copied().collect();
+                for m in first.iter() {
+                    if others.iter().all(|s| !s.contains(m)) {
+                        result.insert(m.clone(), &limits);
+                    }
+                }
+            }
         }
-    };
-    result.shrink_to_fit();
+    }
     Ok(result)
 }
 
 fn algebra(ctx: &mut Ctx, args: &[Bytes], op: Op) {
-    if let Ok(r) = compute(ctx, &args[1..], op) {
-        reply_members(ctx, r.into_iter());
+    if let Ok(r) = compute(ctx, &args[1..], op, 0) {
+        reply_set(ctx, &r);
     }
 }
 
 fn algebra_store(ctx: &mut Ctx, args: &[Bytes], op: Op) {
-    let Ok(r) = compute(ctx, &args[2..], op) else { return };
+    let Ok(r) = compute(ctx, &args[2..], op, 0) else { return };
     let dst = &args[1];
     let n = r.len();
     let db = ctx.db();
     if n == 0 {
-        db.remove(dst);
+        if db.remove(dst).is_some() {
+            ctx.modified(dst);
+        }
     } else {
         db.set(dst.clone(), Value::Set(Box::new(r)));
+        ctx.modified(dst);
     }
-    ctx.modified(dst);
     ctx.reply().int(n as i64);
 }
 
@@ -203,33 +243,34 @@ fn sdiffstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     algebra_store(ctx, args, Op::Diff);
 }
 
-/// `SINTERCARD numkeys key [key ...] [LIMIT limit]`
+/// `SINTERCARD numkeys key [key ...] [LIMIT limit]` (`sinterCardCommand`): numkeys must be
+/// an integer of at least 1 — anything else is `numkeys should be greater than 0`.
 fn sintercard(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Some(n) = arg_i64(ctx, &args[1]) else { return };
-    if n <= 0 {
-        return ctx.error("ERR numkeys should be greater than 0");
-    }
-    let n = n as usize;
-    if args.len() < 2 + n {
+    let n = match crate::resp::parse_i64(&args[1]) {
+        Some(n) if n > 0 => n as usize,
+        _ => return ctx.error("ERR numkeys should be greater than 0"),
+    };
+    if n > args.len() - 2 {
         return ctx.error("ERR Number of keys can't be greater than number of args");
     }
     let mut limit = 0usize;
-    let rest = &args[2 + n..];
-    if !rest.is_empty() {
-        if rest.len() != 2 || !super::eq_ic(&rest[0], "LIMIT") {
+    let mut i = 2 + n;
+    while i < args.len() {
+        if super::eq_ic(&args[i], "LIMIT") && i + 1 < args.len() {
+            match crate::resp::parse_i64(&args[i + 1]) {
+                Some(l) if l >= 0 => limit = l as usize,
+                _ => return ctx.error("ERR LIMIT can't be negative"),
+            }
+            i += 2;
+        } else {
             return ctx.error(super::SYNTAX_ERR);
         }
-        let Some(l) = arg_i64(ctx, &rest[1]) else { return };
-        if l < 0 {
-            return ctx.error("ERR LIMIT can't be negative");
-        }
-        limit = l as usize;
     }
-    let Ok(r) = compute(ctx, &args[2..2 + n], Op::Inter) else { return };
-    let c = if limit > 0 { r.len().min(limit) } else { r.len() };
-    ctx.reply().int(c as i64);
+    let Ok(r) = compute(ctx, &args[2..2 + n], Op::Inter, limit) else { return };
+    ctx.reply().int(r.len() as i64);
 }
 
+/// `SPOP key [count]`: the count is checked before the key (`spopWithCountCommand`).
 fn spop(ctx: &mut Ctx, args: &mut [Bytes]) {
     if args.len() > 3 {
         return ctx.error(super::SYNTAX_ERR);
@@ -240,75 +281,121 @@ fn spop(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(len) = len else {
         return if count.is_some() { ctx.reply().set(0) } else { ctx.reply().null() };
     };
-    let picks = random_picks(ctx, len, Some(count.unwrap_or(1) as i64));
-    let Ok(Some(s)) = write_set(ctx, key, false) else { return };
+    let Ok(picks) = random_picks(ctx, len, 0, Some(count.unwrap_or(1) as i64)) else { return };
+    let Ok(Some(s)) = write_set(ctx, key) else { return };
     let mut picks = picks;
     picks.sort_unstable_by(|a, b| b.cmp(a));
-    let popped: Vec<Bytes> = picks.into_iter().filter_map(|i| s.swap_remove_index(i)).collect();
+    let intset = s.is_intset();
+    let popped: Vec<Bytes> = picks.into_iter().filter_map(|i| s.remove_index(i)).collect();
     ctx.db().remove_if_empty(key);
     if !popped.is_empty() {
         ctx.modified(key);
     }
     match count {
         None => ctx.reply().bulk(&popped[0]),
-        Some(_) => reply_members(ctx, popped.into_iter()),
+        Some(_) => {
+            // The popped members, replied as the set they came from would reply them.
+            let limits = EncodingLimits { set_max_intset_entries: usize::MAX, ..EncodingLimits::default() };
+            let mut out = if intset { SetValue::new_intset() } else { SetValue::new_table() };
+            for m in popped {
+                out.insert(m, &limits);
+            }
+            reply_set(ctx, &out);
+        }
     }
 }
 
+/// `SRANDMEMBER key [count]`: the count is checked before the key.
 fn srandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
     let count = if args.len() == 3 {
-        let Some(c) = arg_i64(ctx, &args[2]) else { return };
+        let Some(c) = random_count(ctx, &args[2], false) else { return };
         Some(c)
     } else if args.len() > 3 {
         return ctx.error(super::SYNTAX_ERR);
     } else {
         None
     };
-    let Ok(s) = read_set(ctx, &args[1]) else { return };
-    let s = s.unwrap_or_default();
-    let picks = random_picks(ctx, s.len(), count);
+    let rep = super::draws_with_repetition(count);
+    let Ok(info) = with_set(ctx, &args[1], |s| (s.len(), if rep { s.iter().map(|m| m.len()).sum() } else { 0 })) else {
+        return;
+    };
+    let (len, bytes) = info.unwrap_or((0, 0));
+    let Ok(picks) = random_picks(ctx, len, bytes, count) else { return };
+    let chosen: Vec<Bytes> = match with_set(ctx, &args[1], |s| picks.iter().map(|&i| s[i].clone()).collect()) {
+        Ok(Some(c)) => c,
+        _ => Vec::new(),
+    };
     match count {
-        None => match picks.first() {
-            Some(&i) => ctx.reply().bulk(&s[i]),
+        None => match chosen.first() {
+            Some(m) => ctx.reply().bulk(m),
             None => ctx.reply().null(),
         },
         Some(_) => {
-            ctx.reply().array(picks.len());
-            for i in picks {
-                ctx.reply().bulk(&s[i]);
+            ctx.reply().array(chosen.len());
+            for m in &chosen {
+                ctx.reply().bulk(m);
             }
         }
     }
 }
 
+/// `SMOVE source destination member` (`smoveCommand`): a missing source answers 0 before
+/// any type check; then both keys must be sets.
 fn smove(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
+    let src_exists = ctx.lookup_write(src).is_some();
+    let dst_exists = ctx.lookup_write(dst).is_some();
+    if !src_exists {
+        return ctx.reply().int(0);
+    }
     let Ok(has) = with_set(ctx, src, |s| s.contains(&member[..])) else { return };
     if with_set(ctx, dst, |_| ()).is_err() {
         return;
     }
+    if src == dst {
+        return ctx.reply().int(has.unwrap_or(false) as i64);
+    }
     if has != Some(true) {
         return ctx.reply().int(0);
     }
-    if src == dst {
-        return ctx.reply().int(1);
-    }
-    if let Ok(Some(s)) = write_set(ctx, src, false) {
-        s.swap_remove(&member[..]);
+    if let Ok(Some(s)) = write_set(ctx, src) {
+        s.remove(&member[..]);
     }
     ctx.db().remove_if_empty(src);
-    if let Ok(Some(d)) = write_set(ctx, dst, true) {
-        d.insert(member.clone());
-    }
     ctx.modified(src);
-    ctx.modified(dst);
+    if !dst_exists {
+        ctx.db().set_keep_ttl(dst.clone(), Value::Set(Box::new(SetValue::for_member(member))));
+    }
+    let limits = ctx.limits();
+    if let Ok(Some(d)) = write_set(ctx, dst) {
+        if d.insert(member.clone(), &limits) {
+            ctx.modified(dst);
+        }
+    }
     ctx.reply().int(1);
 }
 
 fn sscan(ctx: &mut Ctx, args: &mut [Bytes]) {
+    if parse_scan_cursor(ctx, &args[2]).is_none() {
+        return;
+    }
+    match with_set(ctx, &args[1], |_| ()) {
+        Err(Replied) => return,
+        Ok(None) => return reply_scan(ctx, 0, &[]),
+        Ok(Some(_)) => {}
+    }
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
     let Ok(r) = with_set(ctx, &args[1], |s| {
         let mut items = Vec::new();
+        if s.is_intset() {
+            // An intset is scanned whole in one call (`scanGenericCommand`).
+            for m in s.ordered_members() {
+                if sa.pattern.as_ref().is_none_or(|p| glob_match(p, m, false)) {
+                    items.push(m.clone());
+                }
+            }
+            return (0, items);
+        }
         let mut i = sa.cursor;
         let mut visited = 0;
         while i < s.len() && visited < sa.count {

@@ -1,5 +1,5 @@
 //! String commands: `GET SET SETNX SETEX PSETEX MGET MSET MSETNX INCR INCRBY INCRBYFLOAT DECR
-//! DECRBY APPEND STRLEN GETRANGE SETRANGE GETDEL GETEX GETSET`.
+//! DECRBY APPEND STRLEN GETRANGE SETRANGE GETDEL GETEX GETSET LCS`.
 //!
 //! A Redis string is a byte array up to 512 MB. Counters are strings too: `INCR` parses the
 //! value as a signed 64-bit decimal and writes the result back as text, which is why
@@ -8,9 +8,17 @@
 //! ```text
 //! SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ts-ms|KEEPTTL]
 //! ```
+//!
+//! `OBJECT ENCODING` tells how Redis stores a string: `int`, `embstr` (up to 44 bytes) or
+//! `raw`. A command that changes a string in place (`APPEND`, `SETRANGE`) leaves it `raw`, as
+//! Redis unshares it into a plain sds first (see [`crate::keyspace::StrEncoding`]).
+//!
+//! `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]` finds the longest common
+//! subsequence with the textbook dynamic-programming table, then walks it back from the end,
+//! as `lcsCommand` does, so the matched ranges come out last match first.
 
 use super::{arg_i64, eq_ic, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW, SYNTAX_ERR, WRONGTYPE};
-use crate::keyspace::Value;
+use crate::keyspace::{CompactBytes, StrEncoding, Value};
 use crate::long_double::{incr_by_float_text, IncrFloatError};
 use crate::resp::parse_i64;
 use bytes::Bytes;
@@ -38,10 +46,44 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("getdel", getdel),
     ("getex", getex),
     ("getset", getset),
+    ("lcs", lcs),
 ];
 
-/// Redis's 512 MB string limit (`proto-max-bulk-len`).
-const MAX_STRING: usize = 512 * 1024 * 1024;
+/// `checkStringLength`: a string may not grow past `proto-max-bulk-len` (512 MB by default);
+/// replies the error when `len + more` would. The master's stream is obeyed whatever it asks.
+pub fn check_string_length(ctx: &mut Ctx, len: u64, more: u64) -> bool {
+    if ctx.client.role == crate::node::ClientRole::Master {
+        return true;
+    }
+    let max = ctx.srv.config.get_i64("proto-max-bulk-len").unwrap_or(512 * 1024 * 1024).max(0) as u64;
+    match len.checked_add(more) {
+        Some(total) if total <= max => true,
+        _ => {
+            ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+            false
+        }
+    }
+}
+
+/// Change a string value in place, leaving it `raw` (`dbUnshareStringValue`). The bytes are
+/// moved out and back, not copied, when the string is boxed.
+pub fn modify_in_place(s: &mut CompactBytes, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut v = match std::mem::replace(s, CompactBytes::new(b"")) {
+        CompactBytes::Boxed { data, .. } => data.into_vec(),
+        inline => inline.as_bytes().to_vec(),
+    };
+    f(&mut v);
+    *s = CompactBytes::from_vec(v, StrEncoding::Raw);
+}
+
+/// Grow `v` with zero bytes to `len` without spare capacity (the string is stored boxed at
+/// its exact length).
+pub fn grow_zeroed(v: &mut Vec<u8>, len: usize) {
+    if v.len() < len {
+        v.reserve_exact(len - v.len());
+        v.resize(len, 0);
+    }
+}
 
 /// Read a string value: `Ok(None)` when missing, `Err` (after replying WRONGTYPE) when the
 /// key holds another type.
@@ -288,52 +330,66 @@ fn incrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
         Err(IncrFloatError::NotAFloat) => return ctx.error(super::NOT_FLOAT),
         Err(IncrFloatError::NotFinite) => return ctx.error("ERR increment would produce NaN or Infinity"),
     };
-    ctx.db().set_keep_ttl(key.clone(), Value::Str((&text).into()));
+    // `createStringObjectFromLongDouble`: no integer encoding even for "11".
+    ctx.db().set_keep_ttl(key.clone(), Value::Str(CompactBytes::with_encoding(&text, StrEncoding::Embstr)));
     ctx.modified(key);
     ctx.reply().bulk(&text);
 }
 
+/// `APPEND key value`: a new key is stored as SET stores it; an existing string grows in
+/// place and becomes `raw`.
 fn append(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
-    let len = match ctx.lookup_write(key) {
+    let current_len = match ctx.lookup_write(key) {
+        None => None,
+        Some(Value::Str(s)) => Some(s.len()),
+        Some(_) => return ctx.error(WRONGTYPE),
+    };
+    let len = match current_len {
         None => {
             ctx.db().set(key.clone(), Value::Str((&args[2]).into()));
             args[2].len()
         }
-        Some(Value::Str(s)) => {
-            if s.len() + args[2].len() > MAX_STRING {
-                return ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        Some(n) => {
+            if !check_string_length(ctx, n as u64, args[2].len() as u64) {
+                return;
             }
-            let mut b = Vec::with_capacity(s.len() + args[2].len());
-            b.extend_from_slice(s);
-            b.extend_from_slice(&args[2]);
-            *s = b.into();
+            let Some(Value::Str(s)) = ctx.lookup_write(key) else { return };
+            let more = &args[2];
+            modify_in_place(s, |v| {
+                v.reserve_exact(more.len());
+                v.extend_from_slice(more);
+            });
             s.len()
         }
-        Some(_) => return ctx.error(WRONGTYPE),
     };
     ctx.modified(key);
     ctx.reply().int(len as i64);
 }
 
 fn strlen(ctx: &mut Ctx, args: &mut [Bytes]) {
-    if let Ok(v) = read_str(ctx, &args[1]) {
-        let n = v.map(|s| s.len()).unwrap_or(0);
-        ctx.reply().int(n as i64)
+    match ctx.read_and_reply(&args[1]) {
+        (None, r) => r.int(0),
+        (Some(Value::Str(s)), r) => r.int(s.len() as i64),
+        (Some(_), r) => r.error(WRONGTYPE),
     }
 }
 
+/// `GETRANGE key start end`, replied from the stored value without copying it.
 fn getrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(start) = arg_i64(ctx, &args[2]) else { return };
     let Some(end) = arg_i64(ctx, &args[3]) else { return };
-    let Ok(v) = read_str(ctx, &args[1]) else { return };
-    let s = v.unwrap_or_default();
+    let (s, r) = match ctx.read_and_reply(&args[1]) {
+        (None, r) => return r.bulk(b""),
+        (Some(Value::Str(s)), r) => (s, r),
+        (Some(_), r) => return r.error(WRONGTYPE),
+    };
     if start < 0 && end < 0 && start > end {
-        return ctx.reply().bulk(b"");
+        return r.bulk(b"");
     }
     match super::normalize_range(start, end, s.len()) {
-        Some((a, b)) => ctx.reply().bulk(&s[a..=b]),
-        None => ctx.reply().bulk(b""),
+        Some((a, b)) => r.bulk(&s[a..=b]),
+        None => r.bulk(b""),
     }
 }
 
@@ -345,25 +401,27 @@ fn setrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let offset = offset as usize;
     let value = &args[3];
-    let Ok(current) = read_str(ctx, key) else { return };
-    if offset + value.len() > MAX_STRING {
-        return ctx.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-    }
-    let current = match current {
-        None if value.is_empty() => return ctx.reply().int(0),
-        None => Bytes::new(),
-        Some(c) => c,
+    let current_len = match ctx.lookup_write(key) {
+        None => None,
+        Some(Value::Str(s)) => Some(s.len()),
+        Some(_) => return ctx.error(WRONGTYPE),
     };
     if value.is_empty() {
-        return ctx.reply().int(current.len() as i64);
+        // Setting nothing changes nothing, not even the encoding.
+        return ctx.reply().int(current_len.unwrap_or(0) as i64);
     }
-    let mut b = current.to_vec();
-    if b.len() < offset + value.len() {
-        b.resize(offset + value.len(), 0);
+    if !check_string_length(ctx, offset as u64, value.len() as u64) {
+        return;
     }
-    b[offset..offset + value.len()].copy_from_slice(value);
-    let len = b.len();
-    ctx.db().set_keep_ttl(key.clone(), Value::Str(b.into()));
+    if current_len.is_none() {
+        ctx.db().set_keep_ttl(key.clone(), Value::Str(CompactBytes::with_encoding(b"", StrEncoding::Raw)));
+    }
+    let Some(Value::Str(s)) = ctx.lookup_write(key) else { return };
+    modify_in_place(s, |v| {
+        grow_zeroed(v, offset + value.len());
+        v[offset..offset + value.len()].copy_from_slice(value);
+    });
+    let len = s.len();
     ctx.modified(key);
     ctx.reply().int(len as i64);
 }
@@ -390,24 +448,26 @@ fn getset(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
 }
 
+/// `GETEX key [EX s|PX ms|EXAT ts|PXAT ts-ms|PERSIST]` (`getexCommand`): the options are
+/// checked, then the key, then the expire time.
 fn getex(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
-    let mut expiry = Expiry::None;
+    // (index of the time argument, ms per unit, absolute)
+    let mut time_arg: Option<(usize, u64, bool)> = None;
     let mut persist = false;
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
         if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT"))
-            && expiry == Expiry::None
+            && time_arg.is_none()
             && !persist
             && i + 1 < args.len()
         {
             let unit = if eq_ic(a, "EX") || eq_ic(a, "EXAT") { 1000 } else { 1 };
             let absolute = eq_ic(a, "EXAT") || eq_ic(a, "PXAT");
-            let Some(at) = parse_expiry(ctx, unit, absolute, &args[i + 1], "getex") else { return };
-            expiry = Expiry::At(at);
+            time_arg = Some((i + 1, unit, absolute));
             i += 2;
-        } else if eq_ic(a, "PERSIST") && expiry == Expiry::None && !persist {
+        } else if eq_ic(a, "PERSIST") && time_arg.is_none() && !persist {
             persist = true;
             i += 1;
         } else {
@@ -416,6 +476,11 @@ fn getex(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let Ok(v) = read_str(ctx, key) else { return };
     let Some(s) = v else { return ctx.reply().null() };
+    let mut expiry = Expiry::None;
+    if let Some((idx, unit, absolute)) = time_arg {
+        let Some(at) = parse_expiry(ctx, unit, absolute, &args[idx], "getex") else { return };
+        expiry = Expiry::At(at);
+    }
     if let Expiry::At(at) = expiry {
         if at <= ctx.now {
             ctx.db().remove(key);
@@ -427,4 +492,152 @@ fn getex(ctx: &mut Ctx, args: &mut [Bytes]) {
         ctx.modified(key);
     }
     ctx.reply().bulk(&s);
+}
+
+/// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]` (`lcsCommand`): missing keys
+/// are empty strings; the table of `(len1 + 1) × (len2 + 1)` lengths may not exceed
+/// `proto-max-bulk-len` bytes.
+fn lcs(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let mut strings = [Bytes::new(), Bytes::new()];
+    for (i, key) in args[1..3].iter().enumerate() {
+        match ctx.lookup_read(key) {
+            None => {}
+            Some(Value::Str(s)) => strings[i] = s.to_bytes(),
+            Some(_) => return ctx.error("ERR The specified keys must contain string values"),
+        }
+    }
+    let (mut want_len, mut want_idx, mut with_match_len, mut min_match_len) = (false, false, false, 0usize);
+    let mut j = 3;
+    while j < args.len() {
+        let opt = &args[j];
+        if eq_ic(opt, "IDX") {
+            want_idx = true;
+        } else if eq_ic(opt, "LEN") {
+            want_len = true;
+        } else if eq_ic(opt, "WITHMATCHLEN") {
+            with_match_len = true;
+        } else if eq_ic(opt, "MINMATCHLEN") && j + 1 < args.len() {
+            let Some(m) = arg_i64(ctx, &args[j + 1]) else { return };
+            min_match_len = m.max(0) as usize;
+            j += 1;
+        } else {
+            return ctx.error(SYNTAX_ERR);
+        }
+        j += 1;
+    }
+    if want_len && want_idx {
+        return ctx.error("ERR If you want both the length and indexes, please just use IDX.");
+    }
+    let (a, b) = (&strings[0][..], &strings[1][..]);
+    let table_bytes = (a.len() as u64 + 1).saturating_mul(b.len() as u64 + 1).saturating_mul(4);
+    let max = ctx.srv.config.get_i64("proto-max-bulk-len").unwrap_or(512 * 1024 * 1024).max(0) as u64;
+    if table_bytes > max {
+        return ctx.error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    }
+    let table = LcsTable::new(a, b);
+    let total = table.at(a.len(), b.len());
+    if want_len {
+        return ctx.reply().int(total as i64);
+    }
+    let (subsequence, ranges) = table.walk_back(a, b);
+    if !want_idx {
+        return ctx.reply().bulk(&subsequence);
+    }
+    let ranges: Vec<&LcsRange> = ranges.iter().filter(|r| min_match_len == 0 || r.len >= min_match_len).collect();
+    let r = ctx.reply();
+    r.map(2);
+    r.bulk(b"matches");
+    r.array(ranges.len());
+    for m in ranges {
+        r.array(2 + with_match_len as usize);
+        r.array(2);
+        r.int(m.a.0 as i64);
+        r.int(m.a.1 as i64);
+        r.array(2);
+        r.int(m.b.0 as i64);
+        r.int(m.b.1 as i64);
+        if with_match_len {
+            r.int(m.len as i64);
+        }
+    }
+    r.bulk(b"len");
+    r.int(total as i64);
+}
+
+/// `table[i][j]` = length of the longest common subsequence of `a[..i]` and `b[..j]`.
+struct LcsTable {
+    cols: usize,
+    cells: Vec<u32>,
+}
+
+/// One run of consecutive matched bytes: inclusive index ranges in each string.
+struct LcsRange {
+    a: (usize, usize),
+    b: (usize, usize),
+    len: usize,
+}
+
+impl LcsTable {
+    fn new(a: &[u8], b: &[u8]) -> LcsTable {
+        let cols = b.len() + 1;
+        let mut cells = vec![0u32; (a.len() + 1) * cols];
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                cells[i * cols + j] = if a[i - 1] == b[j - 1] {
+                    cells[(i - 1) * cols + j - 1] + 1
+                } else {
+                    cells[(i - 1) * cols + j].max(cells[i * cols + j - 1])
+                };
+            }
+        }
+        LcsTable { cols, cells }
+    }
+
+    fn at(&self, i: usize, j: usize) -> u32 {
+        self.cells[i * self.cols + j]
+    }
+
+    /// Walk from the bottom-right corner back to the top: the subsequence, and the runs of
+    /// contiguous matches in the order they are met (the last one first). On a mismatch the
+    /// walk goes up when that keeps a strictly longer subsequence, left otherwise.
+    fn walk_back(&self, a: &[u8], b: &[u8]) -> (Vec<u8>, Vec<LcsRange>) {
+        let mut out = vec![0u8; self.at(a.len(), b.len()) as usize];
+        let mut ranges = Vec::new();
+        let mut run: Option<LcsRange> = None;
+        let (mut i, mut j, mut k) = (a.len(), b.len(), out.len());
+        while i > 0 && j > 0 {
+            let mut close = false;
+            if a[i - 1] == b[j - 1] {
+                out[k - 1] = a[i - 1];
+                match run.as_mut() {
+                    None => run = Some(LcsRange { a: (i - 1, i - 1), b: (j - 1, j - 1), len: 1 }),
+                    Some(r) if r.a.0 == i && r.b.0 == j => {
+                        r.a.0 -= 1;
+                        r.b.0 -= 1;
+                        r.len += 1;
+                    }
+                    Some(_) => close = true,
+                }
+                if let Some(r) = &run {
+                    if r.a.0 == 0 || r.b.0 == 0 {
+                        close = true;
+                    }
+                }
+                k -= 1;
+                i -= 1;
+                j -= 1;
+            } else {
+                if self.at(i - 1, j) > self.at(i, j - 1) {
+                    i -= 1;
+                } else {
+                    j -= 1;
+                }
+                close = run.is_some();
+            }
+            if close {
+                ranges.extend(run.take());
+            }
+        }
+        (out, ranges)
+    }
 }
