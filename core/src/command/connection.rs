@@ -199,8 +199,7 @@ fn swapdb(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.srv.keyspace.dbs.swap(a, b);
     // Clients blocked on keys of either db may find data there now (Redis's
     // `scanDatabaseForReadyKeys`).
-    let waiting: Vec<(usize, Bytes)> =
-        ctx.srv.blocking.keys().filter(|(d, _)| *d == a || *d == b).cloned().collect();
+    let waiting: Vec<(usize, Bytes)> = ctx.srv.blocking.keys().filter(|(d, _)| *d == a || *d == b).cloned().collect();
     for (d, key) in waiting {
         if ctx.srv.keyspace.dbs[d].entries.contains_key(&key[..]) {
             ctx.srv.signal_key_ready(d, &key);

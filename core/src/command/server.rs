@@ -102,8 +102,11 @@ pub fn info_text(srv: &Server, now: u64, requested: &[String]) -> String {
             }
             "clients" => {
                 // Blocked on keys, in WAIT, or postponed by a pause (Redis's blocked types).
-                let blocked =
-                    srv.clients.values().filter(|c| c.blocked.is_some() || c.wait.is_some() || c.postponed.is_some()).count();
+                let blocked = srv
+                    .clients
+                    .values()
+                    .filter(|c| c.blocked.is_some() || c.wait.is_some() || c.postponed.is_some())
+                    .count();
                 let _ = write!(
                     out,
                     "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
