@@ -900,14 +900,15 @@ pub fn release_client_state(srv: &mut Server, client: &mut Client) {
 /// Timeout argument of blocking commands: seconds as a float, `ERR timeout is negative` etc.
 pub fn parse_block_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<u64> {
     match parse_f64(arg) {
-        Some(v) if v < 0.0 => {
-            ctx.error("ERR timeout is negative");
-            None
-        }
-        Some(v) if v.is_finite() && v * 1000.0 < (i64::MAX / 2) as f64 => Some((v * 1000.0).ceil() as u64),
-        Some(_) => {
-            ctx.error("ERR timeout is out of range");
-            None
+        // 7.0 converts `ceil(seconds * 1000)` to a long long: a value past its range (inf,
+        // 1e20) becomes LLONG_MIN on x86, and is refused as negative like any negative one.
+        Some(v) => {
+            let ms = (v * 1000.0).ceil();
+            if !(ms >= 0.0 && ms < 9.223_372_036_854_776e18) {
+                ctx.error("ERR timeout is negative");
+                return None;
+            }
+            Some(ms as u64)
         }
         None => {
             ctx.error("ERR timeout is not a float or out of range");
