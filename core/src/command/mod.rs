@@ -904,7 +904,7 @@ pub fn parse_block_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<u64> {
         // 1e20) becomes LLONG_MIN on x86, and is refused as negative like any negative one.
         Some(v) => {
             let ms = (v * 1000.0).ceil();
-            if !(ms >= 0.0 && ms < 9.223_372_036_854_776e18) {
+            if !(0.0..9.223_372_036_854_776e18).contains(&ms) {
                 ctx.error("ERR timeout is negative");
                 return None;
             }
