@@ -1519,7 +1519,12 @@ impl Config {
                 }
             };
             if patterns.iter().any(shown) {
-                let v = self.value(p.name).unwrap_or("").to_string();
+                let mut v = self.value(p.name).unwrap_or("").to_string();
+                if p.name == "notify-keyspace-events" {
+                    // Shown normalized (`KA` reads back `AK`), kept as given.
+                    let flags = crate::command::pubsub::event_flags_from_str(&v).unwrap_or(0);
+                    v = crate::command::pubsub::event_flags_to_string(flags);
+                }
                 out.push((p.name.to_string(), v));
             }
         }

@@ -585,6 +585,9 @@ pub struct Db {
     pub entries: Map<CompactBytes, Value>,
     /// Deadlines in ms of virtual time, only for keys with a TTL.
     pub expires: Map<CompactBytes, u64>,
+    /// While `Some`, the keys added to `entries`, in order, for their `new` keyspace event
+    /// (`dbAdd` fires it). `None` — no one listens — costs nothing per insert.
+    new_keys: Option<Vec<CompactBytes>>,
 }
 
 impl Db {
@@ -624,18 +627,39 @@ impl Db {
         self.get(key, now).is_some()
     }
 
+    /// Record the keys added from now on (`on`) for their `new` event, or stop recording.
+    pub fn track_new_keys(&mut self, on: bool) {
+        self.new_keys = on.then(Vec::new);
+    }
+
+    /// The keys added since the last call, while recording.
+    pub fn take_new_keys(&mut self) -> Vec<CompactBytes> {
+        self.new_keys.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn note_if_new(&mut self, key: &CompactBytes) {
+        if let Some(new_keys) = self.new_keys.as_mut() {
+            if !self.entries.contains_key(key.as_bytes()) {
+                new_keys.push(key.clone());
+            }
+        }
+    }
+
     /// Set a value, clearing any TTL (what `SET` without `KEEPTTL` does).
     pub fn set(&mut self, key: impl Into<CompactBytes>, value: Value) {
         let key = key.into();
         if !self.expires.is_empty() {
             self.expires.swap_remove(key.as_bytes());
         }
+        self.note_if_new(&key);
         self.entries.insert(key, value);
     }
 
     /// Set a value, keeping the key's TTL if it had one.
     pub fn set_keep_ttl(&mut self, key: impl Into<CompactBytes>, value: Value) {
-        self.entries.insert(key.into(), value);
+        let key = key.into();
+        self.note_if_new(&key);
+        self.entries.insert(key, value);
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
@@ -663,7 +687,9 @@ impl Db {
     /// Get the value at `key`, creating it with `make` when missing.
     pub fn get_or_insert_with(&mut self, key: &[u8], now: u64, make: impl FnOnce() -> Value) -> &mut Value {
         self.expire_if_needed(key, now);
-        self.entries.entry(CompactBytes::new(key)).or_insert_with(make)
+        let key = CompactBytes::new(key);
+        self.note_if_new(&key);
+        self.entries.entry(key).or_insert_with(make)
     }
 
     /// Drop `key` if its collection value has become empty (Redis deletes empty

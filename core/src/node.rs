@@ -615,6 +615,8 @@ impl Server {
             self.keyspace.dbs[dbi].remove(&key);
             self.stats.evicted_keys += 1;
             crate::command::transactions::touch_watched_key(self, dbi, &key);
+            let evicted = crate::command::pubsub::class::EVICTED;
+            crate::command::pubsub::notify_keyspace_event(self, None, evicted, "evicted", &key, dbi);
             self.persist.dirty += 1;
             self.propagate(dbi, &[b"DEL", &key]);
             used = used.saturating_sub(size as u64);
@@ -1476,16 +1478,27 @@ impl Node {
         for dbi in 0..self.srv.keyspace.dbs.len() {
             loop {
                 let cursor = self.srv.active_expire_cursor;
+                // The deleted keys are needed to propagate their DEL, to touch their watchers
+                // and for their `expired` events.
+                let wanted = self.srv.repl.feeding()
+                    || !self.srv.watched.is_empty()
+                    || command::pubsub::wants_event(&self.srv, command::pubsub::class::EXPIRED);
                 let db = &mut self.srv.keyspace.dbs[dbi];
                 if db.expires.is_empty() {
                     break;
                 }
                 let mut deleted = Vec::new();
-                // The deleted keys are needed to propagate their DEL and to touch their watchers.
-                let wanted = self.srv.repl.feeding() || !self.srv.watched.is_empty();
                 let (looked, expired, next) =
                     db.active_expire_sample(now, SAMPLE, cursor, if wanted { Some(&mut deleted) } else { None });
                 for key in deleted {
+                    command::pubsub::notify_keyspace_event(
+                        &mut self.srv,
+                        None,
+                        command::pubsub::class::EXPIRED,
+                        "expired",
+                        &key,
+                        dbi,
+                    );
                     command::transactions::touch_watched_key(&mut self.srv, dbi, &key);
                     self.srv.propagate(dbi, &[b"DEL", &key]);
                 }
@@ -1508,6 +1521,14 @@ impl Node {
             match self.srv.keyspace.dbs[db].expire_at(&key) {
                 Some(at) if at <= now => {
                     self.srv.keyspace.dbs[db].remove(&key);
+                    command::pubsub::notify_keyspace_event(
+                        &mut self.srv,
+                        None,
+                        command::pubsub::class::EXPIRED,
+                        "expired",
+                        &key,
+                        db,
+                    );
                     self.srv.stats.expired_keys += 1;
                     command::transactions::touch_watched_key(&mut self.srv, db, &key);
                     self.srv.replica_keys_with_expire.remove(&(db, key));

@@ -17,6 +17,7 @@
 //! leave the string `raw`, as Redis unshares it first (`lookupStringForBitCommand`). Offsets
 //! are limited so the string stays within `proto-max-bulk-len` (512 MB).
 
+use super::pubsub::class;
 use super::strings::{grow_zeroed, modify_in_place};
 use super::{arg_i64, eq_ic, Ctx, Handler, SYNTAX_ERR, WRONGTYPE};
 use crate::keyspace::{CompactBytes, StrEncoding, Value};
@@ -138,6 +139,7 @@ fn setbit(ctx: &mut Ctx, args: &mut [Bytes]) {
     if grew || old != on {
         modify_in_place(s, |v| set_bit(v, offset, on));
         ctx.modified(key);
+        ctx.notify(class::STRING, "setbit", key);
     }
     ctx.reply().int(old as i64);
 }
@@ -319,10 +321,12 @@ fn bitop(ctx: &mut Ctx, args: &mut [Bytes]) {
     if max == 0 {
         if ctx.db().remove(dst).is_some() {
             ctx.modified(dst);
+            ctx.notify(class::GENERIC, "del", dst);
         }
     } else {
         ctx.db().set(dst.clone(), Value::Str(CompactBytes::from_vec(out, StrEncoding::Raw)));
         ctx.modified(dst);
+        ctx.notify(class::STRING, "set", dst);
     }
     ctx.reply().int(max as i64);
 }
@@ -487,6 +491,7 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) {
             });
             if changes > 0 {
                 ctx.modified(key);
+                ctx.notify(class::STRING, "setbit", key);
             }
             replies
         }

@@ -10,6 +10,7 @@
 //! as Redis's `scanGenericCommand` does for the compact encodings.
 
 use super::keys::{parse_scan_args, parse_scan_cursor, reply_scan};
+use super::pubsub::class;
 use super::{arg_i64, random_count, random_picks, read_as, write_as, Ctx, Handler, Replied, OVERFLOW};
 use crate::keyspace::{Hash, Value};
 use crate::long_double::{incr_by_float_text, is_infinite_text, IncrFloatError, LongDouble};
@@ -43,6 +44,14 @@ fn read_hash<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c Hash>, Repli
     })
 }
 
+/// A second look at a hash the handler already looked up (no statistics counted twice).
+fn peek_hash<'c>(ctx: &'c Ctx, key: &[u8]) -> Option<&'c Hash> {
+    match ctx.peek(key) {
+        Some(Value::Hash(h)) => Some(h),
+        _ => None,
+    }
+}
+
 /// The hash at `key`, created empty when missing (if `create`).
 fn write_hash<'c>(ctx: &'c mut Ctx, key: &Bytes, create: bool) -> Result<Option<&'c mut Hash>, Replied> {
     let make: Option<fn() -> Value> = if create { Some(|| Value::Hash(Box::new(Hash::new()))) } else { None };
@@ -68,6 +77,7 @@ fn hset_pairs(ctx: &mut Ctx, args: &mut [Bytes], cmd: &str) -> Option<i64> {
         }
     }
     ctx.modified(key);
+    ctx.notify(class::HASH, "hset", key);
     Some(added)
 }
 
@@ -92,6 +102,7 @@ fn hsetnx(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     h.insert(args[2].clone(), args[3].clone(), &limits);
     ctx.modified(key);
+    ctx.notify(class::HASH, "hset", key);
     ctx.reply().int(1);
 }
 
@@ -135,8 +146,12 @@ fn hdel(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(h) = h else { return ctx.reply().int(0) };
     let n = args[2..].iter().filter(|f| h.remove(&f[..]).is_some()).count();
     if n > 0 {
-        ctx.db().remove_if_empty(key);
+        let removed = ctx.db().remove_if_empty(key);
         ctx.modified(key);
+        ctx.notify(class::HASH, "hdel", key);
+        if removed {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     ctx.reply().int(n as i64);
 }
@@ -201,6 +216,7 @@ fn hincrby(ctx: &mut Ctx, args: &mut [Bytes]) {
     };
     h.insert(args[2].clone(), crate::resp::int_bytes(next), &limits);
     ctx.modified(key);
+    ctx.notify(class::HASH, "hincrby", key);
     ctx.reply().int(next);
 }
 
@@ -229,6 +245,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Ok(Some(h)) = write_hash(ctx, key, true) else { return };
     h.insert(args[2].clone(), text.clone(), &limits);
     ctx.modified(key);
+    ctx.notify(class::HASH, "hincrbyfloat", key);
     ctx.reply().bulk(&text);
 }
 
@@ -254,8 +271,8 @@ fn hrandfield(ctx: &mut Ctx, args: &mut [Bytes]) {
         h.map(|h| (h.len(), if rep { h.iter().map(|(f, v)| f.len() + v.len()).sum() } else { 0 })).unwrap_or((0, 0));
     let Ok(picks) = random_picks(ctx, len, bytes, count) else { return };
     // Bytes handles are reference counted: copying the picked pairs out copies no data.
-    let pairs: Vec<(Bytes, Bytes)> = match read_hash(ctx, &args[1]) {
-        Ok(Some(h)) => picks
+    let pairs: Vec<(Bytes, Bytes)> = match peek_hash(ctx, &args[1]) {
+        Some(h) => picks
             .iter()
             .map(|&i| {
                 let (f, v) = h.get_index(i).unwrap();
@@ -300,7 +317,7 @@ fn hscan(ctx: &mut Ctx, args: &mut [Bytes]) {
         Ok(Some(_)) => {}
     }
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
-    let Ok(h) = read_hash(ctx, &args[1]) else { return };
+    let h = peek_hash(ctx, &args[1]);
     let mut items = Vec::new();
     let mut next = 0;
     if let Some(h) = h {

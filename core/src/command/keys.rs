@@ -8,7 +8,8 @@
 //! As in Redis, a key present from the start to the end of a full iteration is returned at
 //! least once while no key is deleted during it.
 
-use super::{arg_i64, eq_ic, Ctx, Handler, NO_SUCH_KEY, SYNTAX_ERR};
+use super::pubsub::class;
+use super::{arg_i64, eq_ic, Ctx, Handler, LOOKUP_NONOTIFY, LOOKUP_NOTOUCH, NO_SUCH_KEY, SYNTAX_ERR};
 use crate::keyspace::Value;
 use crate::pattern::glob_match;
 use crate::rdb;
@@ -47,6 +48,7 @@ fn del(ctx: &mut Ctx, args: &mut [Bytes]) {
         ctx.expire_if_needed(key);
         if ctx.db().remove(key).is_some() {
             ctx.modified(key);
+            ctx.notify(class::GENERIC, "del", key);
             n += 1;
         }
     }
@@ -86,6 +88,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     let db = ctx.db();
     let expire = db.expire_at(src);
     let value = db.remove(src).expect("checked above");
+    // An old destination is deleted first, so the key is added anew (`dbAdd`: a `new` event).
+    db.remove(dst);
     db.set(dst.clone(), value);
     if let Some(at) = expire {
         db.set_expire(dst, at);
@@ -94,6 +98,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
     ctx.modified(dst);
     let db = ctx.client.db;
     ctx.srv.signal_key_ready(db, dst);
+    ctx.notify(class::GENERIC, "rename_from", src);
+    ctx.notify(class::GENERIC, "rename_to", dst);
     if nx {
         ctx.reply().int(1)
     } else {
@@ -119,8 +125,10 @@ fn randomkey(ctx: &mut Ctx, _args: &mut [Bytes]) {
         }
         let i = ctx.srv.rng.below(len);
         let key = ctx.db().entries.get_index(i).map(|(k, _)| k.clone()).unwrap();
-        if ctx.db().expire_if_needed(&key, now) {
-            ctx.srv.stats.expired_keys += 1;
+        if ctx.db().expire_at(&key).is_some_and(|at| at <= now) {
+            // Expired as any lookup expires it (`expireIfNeeded`: a DEL for the replicas and
+            // an `expired` event; a replica keeps it), then draw again.
+            ctx.expire_if_needed(&key);
             continue;
         }
         return ctx.reply().bulk(&key);
@@ -157,7 +165,7 @@ fn object(ctx: &mut Ctx, args: &mut [Bytes]) {
             String::from_utf8_lossy(sub)
         ));
     }
-    let Some(v) = ctx.lookup_read(&args[2]) else { return ctx.reply().null() };
+    let Some(v) = ctx.lookup_read_with(&args[2], LOOKUP_NOTOUCH | LOOKUP_NONOTIFY) else { return ctx.reply().null() };
     let enc = v.encoding();
     // Redis shares the int-encoded objects of 0..9999 (`OBJ_SHARED_INTEGERS`).
     let is_shared_int = matches!(v, Value::Str(s) if enc == "int"
@@ -234,10 +242,13 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
         // Already expired: Redis deletes any old value and reports success.
         if ctx.db().remove(key).is_some() {
             ctx.modified(key);
+            ctx.notify(class::GENERIC, "del", key);
         }
         return ctx.ok();
     }
     let db = ctx.db();
+    // REPLACE deletes the old value first: the key is added anew (`new`).
+    db.remove(key);
     db.set(key.clone(), value);
     if let Some(d) = deadline {
         db.set_expire(key, d);
@@ -245,6 +256,7 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.modified(key);
     let db = ctx.client.db;
     ctx.srv.signal_key_ready(db, key);
+    ctx.notify(class::GENERIC, "restore", key);
     ctx.ok();
 }
 
@@ -406,13 +418,14 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit: i64, absolute: bool, cmd:
     if !ok {
         return ctx.reply().int(0);
     }
+    ctx.modified(key);
     if when <= now as i64 {
         ctx.db().remove(key);
-        ctx.srv.stats.expired_keys += 0;
+        ctx.notify(class::GENERIC, "del", key);
     } else {
         ctx.db().set_expire(key, when as u64);
+        ctx.notify(class::GENERIC, "expire", key);
     }
-    ctx.modified(key);
     ctx.reply().int(1);
 }
 
@@ -466,11 +479,12 @@ fn pexpiretime(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 fn persist(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
-    if ctx.lookup_read(key).is_none() {
+    if ctx.lookup_write(key).is_none() {
         return ctx.reply().int(0);
     }
     if ctx.db().persist(key) {
         ctx.modified(key);
+        ctx.notify(class::GENERIC, "persist", key);
         ctx.reply().int(1);
     } else {
         ctx.reply().int(0);
@@ -508,12 +522,15 @@ fn copy(ctx: &mut Ctx, args: &mut [Bytes]) {
     if tdb.contains(dst, now) && !replace {
         return ctx.reply().int(0);
     }
+    // REPLACE deletes the old value first: the key is added anew (`new`).
+    tdb.remove(dst);
     tdb.set(dst.clone(), value);
     if let Some(at) = expire {
         tdb.set_expire(dst, at);
     }
     ctx.srv.key_modified(target_db, dst);
     ctx.srv.signal_key_ready(target_db, dst);
+    ctx.notify_in(target_db, class::GENERIC, "copy_to", dst);
     ctx.reply().int(1);
 }
 
@@ -529,7 +546,7 @@ fn move_(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let key = &args[1];
     let now = ctx.now;
-    if ctx.lookup_read(key).is_none() || ctx.srv.keyspace.dbs[target].contains(key, now) {
+    if ctx.lookup_write(key).is_none() || ctx.srv.keyspace.dbs[target].contains(key, now) {
         return ctx.reply().int(0);
     }
     let expire = ctx.db().expire_at(key);
@@ -542,5 +559,7 @@ fn move_(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.modified(key);
     ctx.srv.key_modified(target, key);
     ctx.srv.signal_key_ready(target, key);
+    ctx.notify(class::GENERIC, "move_from", key);
+    ctx.notify_in(target, class::GENERIC, "move_to", key);
     ctx.reply().int(1);
 }

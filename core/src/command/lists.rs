@@ -17,6 +17,7 @@
 //! Arguments are checked where Redis's t_list.c checks them: `LINDEX` and `LSET` look the key
 //! up before parsing the index, the others parse everything first.
 
+use super::pubsub::class;
 use super::{
     arg_i64, block_client, eq_ic, normalize_range, parse_block_timeout, read_as, write_as, Ctx, Handler, Replied,
     SYNTAX_ERR,
@@ -101,7 +102,32 @@ fn push_generic(ctx: &mut Ctx, args: &mut [Bytes], end: End, only_if_exists: boo
     ctx.modified(key);
     let db = ctx.client.db;
     ctx.srv.signal_key_ready(db, key);
+    ctx.notify(class::LIST, push_event(end), key);
     ctx.reply().int(len as i64);
+}
+
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
+}
+
+/// After elements left `key` from `end`: fire `lpop`/`rpop`, and delete the list with a
+/// `del` event when it is empty (Redis's `listElementsRemoved`).
+fn elements_removed(ctx: &mut Ctx, key: &Bytes, end: End) {
+    ctx.notify(class::LIST, pop_event(end), key);
+    if ctx.db().remove_if_empty(key) {
+        ctx.notify(class::GENERIC, "del", key);
+    }
+    ctx.modified(key);
 }
 
 /// Move `items` into the list (they are the request's arguments: nothing is copied).
@@ -133,6 +159,15 @@ fn rpushx(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 /// Pop up to `count` items; deletes the key when it empties.
 fn pop_items(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Result<Option<Vec<Bytes>>, Replied> {
+    let popped = take_items(ctx, key, end, count)?;
+    if popped.is_some() {
+        elements_removed(ctx, key, end);
+    }
+    Ok(popped)
+}
+
+/// Take up to `count` items from a list, leaving it in place even when empty.
+fn take_items(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Result<Option<Vec<Bytes>>, Replied> {
     let Some(list) = write_list(ctx, key)? else { return Ok(None) };
     let mut out = Vec::with_capacity(count.min(list.len()));
     for _ in 0..count {
@@ -145,8 +180,6 @@ fn pop_items(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Result<Optio
             None => break,
         }
     }
-    ctx.db().remove_if_empty(key);
-    ctx.modified(key);
     Ok(Some(out))
 }
 
@@ -230,7 +263,10 @@ fn lindex(ctx: &mut Ctx, args: &mut [Bytes]) {
         return ctx.reply().null();
     }
     let Some(idx) = arg_i64(ctx, &args[2]) else { return };
-    let Ok(list) = read_list(ctx, &args[1]) else { return };
+    let list = match ctx.peek(&args[1]) {
+        Some(Value::List(l)) => Some(l),
+        _ => None,
+    };
     let item = list.and_then(|l| {
         let i = if idx < 0 { l.len() as i64 + idx } else { idx };
         if i < 0 {
@@ -263,6 +299,7 @@ fn lset(ctx: &mut Ctx, args: &mut [Bytes]) {
             }
             l[i as usize] = args[3].clone();
             ctx.modified(key);
+            ctx.notify(class::LIST, "lset", key);
             ctx.ok();
         }
     }
@@ -286,6 +323,7 @@ fn linsert(ctx: &mut Ctx, args: &mut [Bytes]) {
                 l.insert(if before { p } else { p + 1 }, args[4].clone());
                 let n = l.len();
                 ctx.modified(key);
+                ctx.notify(class::LIST, "linsert", key);
                 ctx.reply().int(n as i64);
             }
         },
@@ -326,8 +364,11 @@ fn lrem(ctx: &mut Ctx, args: &mut [Bytes]) {
         }
     };
     if removed > 0 {
-        ctx.db().remove_if_empty(key);
         ctx.modified(key);
+        ctx.notify(class::LIST, "lrem", key);
+        if ctx.db().remove_if_empty(key) {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     ctx.reply().int(removed as i64);
 }
@@ -347,7 +388,10 @@ fn ltrim(ctx: &mut Ctx, args: &mut [Bytes]) {
                     l.drain(..a);
                 }
             }
-            ctx.db().remove_if_empty(key);
+            ctx.notify(class::LIST, "ltrim", key);
+            if ctx.db().remove_if_empty(key) {
+                ctx.notify(class::GENERIC, "del", key);
+            }
             ctx.modified(key);
         }
     }
@@ -421,14 +465,16 @@ fn lpos(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 /// Move one element from `src` (at `from`) to `dst` (at `to`); `Ok(None)` when `src` is
-/// empty. Checks both types before touching anything, as Redis does.
+/// empty. Checks both types before touching anything, as Redis does, and fires the push to
+/// `dst` before the pop from `src` (`lmoveGenericCommand`). The source is deleted only after
+/// the push, so `LMOVE k k` on a one-element list keeps its key (and TTL).
 fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Result<Option<Bytes>, Replied> {
     let src_empty = write_list(ctx, src)?.is_none();
     if src_empty {
         return Ok(None);
     }
     write_list(ctx, dst)?;
-    let item = pop_items(ctx, src, from, 1)?.and_then(|mut v| v.pop());
+    let item = take_items(ctx, src, from, 1)?.and_then(|mut v| v.pop());
     let Some(item) = item else { return Ok(None) };
     match write_list(ctx, dst)? {
         Some(l) => push_one(l, item.clone(), to),
@@ -441,6 +487,8 @@ fn move_one(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> Resu
     ctx.modified(dst);
     let db = ctx.client.db;
     ctx.srv.signal_key_ready(db, dst);
+    ctx.notify(class::LIST, push_event(to), dst);
+    elements_removed(ctx, src, from);
     Ok(Some(item))
 }
 

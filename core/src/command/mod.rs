@@ -57,6 +57,11 @@ pub struct Command {
     pub handler: Handler,
 }
 
+/// A lookup that leaves the key's access time alone (TTL, TYPE, EXISTS, OBJECT).
+pub const LOOKUP_NOTOUCH: u8 = 1;
+/// A lookup whose miss fires no `keymiss` event (OBJECT).
+pub const LOOKUP_NONOTIFY: u8 = 2;
+
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const SYNTAX_ERR: &str = "ERR syntax error";
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
@@ -87,22 +92,57 @@ impl<'a> Ctx<'a> {
         let db = self.client.db;
         self.srv.key_modified(db, key);
     }
+    /// Fire a keyspace event about `key` of the client's db (see [`pubsub`]'s module docs).
+    pub fn notify(&mut self, event_class: u32, event: &str, key: &[u8]) {
+        let db = self.client.db;
+        self.notify_in(db, event_class, event, key);
+    }
+    /// Fire a keyspace event about `key` of database `db` (MOVE and COPY write to another).
+    /// The `new` events of keys the command added so far go first, as Redis fires them when
+    /// it adds the key.
+    pub fn notify_in(&mut self, db: usize, event_class: u32, event: &str, key: &[u8]) {
+        if self.srv.channels.is_empty() && self.srv.patterns.is_empty() {
+            return;
+        }
+        pubsub::notify_new_keys(self.srv, Some(self.client));
+        pubsub::notify_keyspace_event(self.srv, Some(self.client), event_class, event, key, db);
+    }
     /// Look up a key (lazily expiring it), counting a hit or a miss.
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
-        self.read_and_reply(key).0
+        self.read_and_reply_with(key, 0).0
+    }
+    /// [`Ctx::lookup_read`] with Redis's `LOOKUP_*` flags ([`LOOKUP_NOTOUCH`],
+    /// [`LOOKUP_NONOTIFY`]).
+    pub fn lookup_read_with(&mut self, key: &[u8], flags: u8) -> Option<&Value> {
+        self.read_and_reply_with(key, flags).0
     }
     /// Look up a key for reading and hand out the reply buffer beside it, so a handler can
     /// reply straight from the stored value without copying it.
     pub fn read_and_reply(&mut self, key: &[u8]) -> (Option<&Value>, &mut crate::resp::ReplyBuf) {
+        self.read_and_reply_with(key, 0)
+    }
+    /// Redis's `lookupKeyReadWithFlags`: expire the key if needed, count a hit or a miss, fire
+    /// `keymiss` on a miss (unless [`LOOKUP_NONOTIFY`]).
+    fn read_and_reply_with(&mut self, key: &[u8], flags: u8) -> (Option<&Value>, &mut crate::resp::ReplyBuf) {
         let expired = self.expire_if_needed(key);
         let db = self.client.db;
-        let found = if expired { None } else { self.srv.keyspace.dbs[db].entries.get(key) };
-        if found.is_some() {
-            self.srv.stats.keyspace_hits += 1;
-        } else {
-            self.srv.stats.keyspace_misses += 1;
+        let index = if expired { None } else { self.srv.keyspace.dbs[db].entries.get_index_of(key) };
+        match index {
+            Some(_) => self.srv.stats.keyspace_hits += 1,
+            None => {
+                self.srv.stats.keyspace_misses += 1;
+                if flags & LOOKUP_NONOTIFY == 0 {
+                    self.notify(pubsub::class::KEY_MISS, "keymiss", key);
+                }
+            }
         }
+        let found = index.and_then(|i| self.srv.keyspace.dbs[db].entries.get_index(i)).map(|(_, v)| v);
         (found, &mut self.client.reply)
+    }
+    /// The value stored at `key` as it is: no expiry, no statistics, no events. For a second
+    /// look at a key the handler already looked up.
+    pub fn peek(&self, key: &[u8]) -> Option<&Value> {
+        self.srv.keyspace.dbs[self.client.db].entries.get(key)
     }
     /// Whether `key` exists (expiring it lazily), without touching hit/miss statistics.
     pub fn exists(&mut self, key: &[u8]) -> bool {
@@ -131,6 +171,7 @@ impl<'a> Ctx<'a> {
             return self.srv.keyspace.dbs[db].expire_at(key).is_some_and(|at| at <= now);
         }
         if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
+            self.notify(pubsub::class::EXPIRED, "expired", key);
             transactions::touch_watched_key(self.srv, db, key);
             self.srv.stats.expired_keys += 1;
             self.srv.persist.dirty += 1;
@@ -805,7 +846,16 @@ fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     let dirty_before = ctx.srv.persist.dirty;
     ctx.srv.expired_in_call = 0;
     ctx.srv.force_propagation = false;
+    // `new` events: the keyspace records the keys it adds while someone may hear of them.
+    let track_new = pubsub::wants_event(ctx.srv, pubsub::class::NEW);
+    if track_new {
+        ctx.srv.keyspace.dbs.iter_mut().for_each(|db| db.track_new_keys(true));
+    }
     (cmd.handler)(ctx, args);
+    if track_new {
+        pubsub::notify_new_keys(ctx.srv, Some(ctx.client));
+        ctx.srv.keyspace.dbs.iter_mut().for_each(|db| db.track_new_keys(false));
+    }
     if let Some(original) = original {
         let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call
             || std::mem::take(&mut ctx.srv.force_propagation);

@@ -11,8 +11,28 @@
 //! Subscribing confirms each channel with `subscribe <channel> <count>` where count is the
 //! client's total number of subscriptions. A RESP2 subscriber may only (un)subscribe, PING,
 //! QUIT or RESET; a RESP3 client can mix pushes with ordinary replies.
+//!
+//! ## Keyspace notifications
+//!
+//! With `notify-keyspace-events` set, every change to the dataset is also published on two
+//! channels (Redis's `notifyKeyspaceEvent` in notify.c):
+//!
+//! ```text
+//! PUBLISH __keyspace@0__:mykey lpush       K: the key's channel, the event as message
+//! PUBLISH __keyevent@0__:lpush mykey       E: the event's channel, the key as message
+//! ```
+//!
+//! Each event belongs to one class, and only the classes named in the flags are published:
+//! `g` generic (`del`, `expire`, `rename_from`, …), `$` strings, `l` lists, `s` sets, `h`
+//! hashes, `z` sorted sets, `x` expired (lazy or active expiry), `e` evicted (maxmemory), `t`
+//! streams, `d` modules, `n` new (a key added to the dataset) and `m` key misses (a read of a
+//! missing key); `A` is `g$lshzxetd` (not `n`, not `m`). Without `K` or `E` nothing is
+//! published at all. A command fires its events where it changes the key, so a subscriber
+//! sees them in the order the changes happened: `RENAME` fires `rename_from` then
+//! `rename_to`, and an `LPOP` that empties a list fires `lpop` then `del`.
 
 use super::{eq_ic, Ctx, Handler};
+use crate::keyspace::CompactBytes;
 use crate::node::{Client, Server};
 use crate::pattern::glob_match;
 use crate::resp::ReplyBuf;
@@ -217,5 +237,164 @@ pub fn unsubscribe_all(srv: &mut Server, client: &mut Client) {
     }
     for p in client.patterns.drain(..) {
         remove_sub(&mut srv.patterns, &p, client.conn);
+    }
+}
+
+/// The classes of keyspace events (Redis's `NOTIFY_*` flags, server.h).
+pub mod class {
+    pub const KEYSPACE: u32 = 1 << 0;
+    pub const KEYEVENT: u32 = 1 << 1;
+    pub const GENERIC: u32 = 1 << 2;
+    pub const STRING: u32 = 1 << 3;
+    pub const LIST: u32 = 1 << 4;
+    pub const SET: u32 = 1 << 5;
+    pub const HASH: u32 = 1 << 6;
+    pub const ZSET: u32 = 1 << 7;
+    pub const EXPIRED: u32 = 1 << 8;
+    pub const EVICTED: u32 = 1 << 9;
+    pub const STREAM: u32 = 1 << 10;
+    /// Excluded from `A` on purpose: every read of a missing key fires it.
+    pub const KEY_MISS: u32 = 1 << 11;
+    pub const MODULE: u32 = 1 << 13;
+    pub const NEW: u32 = 1 << 14;
+    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+}
+
+/// `keyspaceEventsStringToFlags`: the flags a `notify-keyspace-events` value names, or `None`
+/// when it holds a character that names no class.
+pub fn event_flags_from_str(classes: &str) -> Option<u32> {
+    let mut flags = 0;
+    for c in classes.chars() {
+        flags |= match c {
+            'A' => class::ALL,
+            'g' => class::GENERIC,
+            '$' => class::STRING,
+            'l' => class::LIST,
+            's' => class::SET,
+            'h' => class::HASH,
+            'z' => class::ZSET,
+            'x' => class::EXPIRED,
+            'e' => class::EVICTED,
+            'K' => class::KEYSPACE,
+            'E' => class::KEYEVENT,
+            't' => class::STREAM,
+            'm' => class::KEY_MISS,
+            'd' => class::MODULE,
+            'n' => class::NEW,
+            _ => return None,
+        };
+    }
+    Some(flags)
+}
+
+/// `keyspaceEventsFlagsToString`: how CONFIG GET shows the flags — `A` for all the classes it
+/// covers, else each class in a fixed order, then `K`, `E` and `m` (`KA` reads back `AK`).
+pub fn event_flags_to_string(flags: u32) -> String {
+    let mut s = String::new();
+    if flags & class::ALL == class::ALL {
+        s.push('A');
+    } else {
+        for (bit, c) in [
+            (class::GENERIC, 'g'),
+            (class::STRING, '$'),
+            (class::LIST, 'l'),
+            (class::SET, 's'),
+            (class::HASH, 'h'),
+            (class::ZSET, 'z'),
+            (class::EXPIRED, 'x'),
+            (class::EVICTED, 'e'),
+            (class::STREAM, 't'),
+            (class::MODULE, 'd'),
+            (class::NEW, 'n'),
+        ] {
+            if flags & bit != 0 {
+                s.push(c);
+            }
+        }
+    }
+    for (bit, c) in [(class::KEYSPACE, 'K'), (class::KEYEVENT, 'E'), (class::KEY_MISS, 'm')] {
+        if flags & bit != 0 {
+            s.push(c);
+        }
+    }
+    s
+}
+
+/// The keyspace event classes in force (the config holds them normalized).
+pub fn event_flags(srv: &Server) -> u32 {
+    let flags = srv.config.get_str("notify-keyspace-events");
+    if flags.is_empty() {
+        return 0;
+    }
+    event_flags_from_str(&flags).unwrap_or(0)
+}
+
+/// Whether an event of `class` would be published now: its class is on, one of `K`/`E` is,
+/// and someone is subscribed to something (else the messages would reach nobody).
+pub fn wants_event(srv: &Server, event_class: u32) -> bool {
+    if srv.channels.is_empty() && srv.patterns.is_empty() {
+        return false;
+    }
+    let flags = event_flags(srv);
+    flags & event_class != 0 && flags & (class::KEYSPACE | class::KEYEVENT) != 0
+}
+
+/// Redis's `notifyKeyspaceEvent`: publish `event` about `key` of database `db` on the key's
+/// channel (`K`) and on the event's channel (`E`), if its class is enabled. `current` is the
+/// client running the command, which is not in `srv.clients` while it runs (it may be
+/// subscribed itself, in RESP3).
+pub fn notify_keyspace_event(
+    srv: &mut Server,
+    mut current: Option<&mut Client>,
+    event_class: u32,
+    event: &str,
+    key: &[u8],
+    db: usize,
+) {
+    if srv.channels.is_empty() && srv.patterns.is_empty() {
+        return;
+    }
+    let flags = event_flags(srv);
+    if flags & event_class == 0 {
+        return;
+    }
+    if flags & class::KEYSPACE != 0 {
+        let mut channel = format!("__keyspace@{db}__:").into_bytes();
+        channel.extend_from_slice(key);
+        publish_message(srv, current.as_deref_mut(), &channel, event.as_bytes());
+    }
+    if flags & class::KEYEVENT != 0 {
+        let channel = format!("__keyevent@{db}__:{event}");
+        publish_message(srv, current.as_deref_mut(), channel.as_bytes(), key);
+    }
+}
+
+/// Publish the `new` events of keys added since the last call (see
+/// [`crate::keyspace::Db::track_new_keys`]), in the order they were added: Redis fires `new`
+/// inside `dbAdd`, before the command's own event about the key.
+pub fn notify_new_keys(srv: &mut Server, mut current: Option<&mut Client>) {
+    for db in 0..srv.keyspace.dbs.len() {
+        let created: Vec<CompactBytes> = srv.keyspace.dbs[db].take_new_keys();
+        for key in created {
+            notify_keyspace_event(srv, current.as_deref_mut(), class::NEW, "new", &key, db);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_flags_read_back_as_redis_normalizes_them() {
+        let norm = |s: &str| event_flags_to_string(event_flags_from_str(s).unwrap());
+        assert_eq!(norm("gKE"), "gKE");
+        assert_eq!(norm("$lshzxeKE"), "$lshzxeKE");
+        assert_eq!(norm("KA"), "AK");
+        assert_eq!(norm("EA"), "AE");
+        assert_eq!(norm("mnKEA"), "AKEm");
+        assert_eq!(norm("Agn"), "A");
+        assert_eq!(norm(""), "");
+        assert_eq!(event_flags_from_str("KEX"), None);
     }
 }

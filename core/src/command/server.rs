@@ -324,6 +324,17 @@ fn apply_config_changes(ctx: &mut Ctx, changed: &[&'static str]) {
             "requirepass" => {
                 // Redis keeps existing connections authenticated.
             }
+            "maxmemory" => {
+                // `updateMaxmemory`: evict at once down to the new limit.
+                let max = ctx.srv.config.get_i64("maxmemory").unwrap_or(0).max(0) as u64;
+                if max > 0 {
+                    let used = ctx.srv.used_memory();
+                    if max < used {
+                        ctx.srv.log(LogLevel::Warning, format!("WARNING: the new maxmemory value set via CONFIG SET ({max}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."));
+                    }
+                    ctx.srv.perform_evictions();
+                }
+            }
             "repl-backlog-size" => {
                 let size = ctx.srv.config.get_i64("repl-backlog-size").unwrap_or(1 << 20).max(16 * 1024) as usize;
                 if let Some(b) = ctx.srv.repl.backlog.as_mut() {

@@ -9,6 +9,7 @@
 //! one to a new intset, so a result of integers is an intset again (`sinterGenericCommand`).
 
 use super::keys::{parse_scan_args, parse_scan_cursor, reply_scan};
+use super::pubsub::class;
 use super::{random_count, random_picks, read_as, write_as, Ctx, Handler, Replied};
 use crate::keyspace::{EncodingLimits, SetValue, Value};
 use crate::pattern::glob_match;
@@ -42,6 +43,14 @@ fn with_set<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&SetValue) -> R) -> Res
     Ok(set.map(f))
 }
 
+/// A second look at a set the handler already looked up (no statistics counted twice).
+fn peek_set<R>(ctx: &Ctx, key: &[u8], f: impl FnOnce(&SetValue) -> R) -> Option<R> {
+    match ctx.peek(key) {
+        Some(Value::Set(s)) => Some(f(s)),
+        _ => None,
+    }
+}
+
 fn write_set<'c>(ctx: &'c mut Ctx, key: &Bytes) -> Result<Option<&'c mut SetValue>, Replied> {
     write_as(ctx, key, None, |v| match v {
         Value::Set(s) => Some(&mut **s),
@@ -69,6 +78,7 @@ fn sadd(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     if added > 0 {
         ctx.modified(key);
+        ctx.notify(class::SET, "sadd", key);
     }
     ctx.reply().int(added as i64);
 }
@@ -79,8 +89,12 @@ fn srem(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(s) = s else { return ctx.reply().int(0) };
     let removed = args[2..].iter().filter(|m| s.remove(m)).count();
     if removed > 0 {
-        ctx.db().remove_if_empty(key);
+        let deleted = ctx.db().remove_if_empty(key);
         ctx.modified(key);
+        ctx.notify(class::SET, "srem", key);
+        if deleted {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     ctx.reply().int(removed as i64);
 }
@@ -216,10 +230,17 @@ fn algebra_store(ctx: &mut Ctx, args: &[Bytes], op: Op) {
     if n == 0 {
         if db.remove(dst).is_some() {
             ctx.modified(dst);
+            ctx.notify(class::GENERIC, "del", dst);
         }
     } else {
         db.set(dst.clone(), Value::Set(Box::new(r)));
         ctx.modified(dst);
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        ctx.notify(class::SET, event, dst);
     }
     ctx.reply().int(n as i64);
 }
@@ -277,7 +298,7 @@ fn spop(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let Ok(count) = super::optional_count(ctx, args.get(2)) else { return };
     let key = &args[1];
-    let Ok(len) = with_set(ctx, key, |s| s.len()) else { return };
+    let Ok(len) = write_set(ctx, key).map(|s| s.map(|s| s.len())) else { return };
     let Some(len) = len else {
         return if count.is_some() { ctx.reply().set(0) } else { ctx.reply().null() };
     };
@@ -287,9 +308,13 @@ fn spop(ctx: &mut Ctx, args: &mut [Bytes]) {
     picks.sort_unstable_by(|a, b| b.cmp(a));
     let intset = s.is_intset();
     let popped: Vec<Bytes> = picks.into_iter().filter_map(|i| s.remove_index(i)).collect();
-    ctx.db().remove_if_empty(key);
+    let deleted = ctx.db().remove_if_empty(key);
     if !popped.is_empty() {
         ctx.modified(key);
+        ctx.notify(class::SET, "spop", key);
+        if deleted {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     match count {
         None => ctx.reply().bulk(&popped[0]),
@@ -321,10 +346,8 @@ fn srandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
     };
     let (len, bytes) = info.unwrap_or((0, 0));
     let Ok(picks) = random_picks(ctx, len, bytes, count) else { return };
-    let chosen: Vec<Bytes> = match with_set(ctx, &args[1], |s| picks.iter().map(|&i| s[i].clone()).collect()) {
-        Ok(Some(c)) => c,
-        _ => Vec::new(),
-    };
+    let chosen: Vec<Bytes> =
+        peek_set(ctx, &args[1], |s| picks.iter().map(|&i| s[i].clone()).collect()).unwrap_or_default();
     match count {
         None => match chosen.first() {
             Some(m) => ctx.reply().bulk(m),
@@ -348,8 +371,8 @@ fn smove(ctx: &mut Ctx, args: &mut [Bytes]) {
     if !src_exists {
         return ctx.reply().int(0);
     }
-    let Ok(has) = with_set(ctx, src, |s| s.contains(&member[..])) else { return };
-    if with_set(ctx, dst, |_| ()).is_err() {
+    let Ok(has) = write_set(ctx, src).map(|s| s.map(|s| s.contains(&member[..]))) else { return };
+    if dst_exists && write_set(ctx, dst).is_err() {
         return;
     }
     if src == dst {
@@ -361,7 +384,10 @@ fn smove(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(Some(s)) = write_set(ctx, src) {
         s.remove(&member[..]);
     }
-    ctx.db().remove_if_empty(src);
+    ctx.notify(class::SET, "srem", src);
+    if ctx.db().remove_if_empty(src) {
+        ctx.notify(class::GENERIC, "del", src);
+    }
     ctx.modified(src);
     if !dst_exists {
         ctx.db().set_keep_ttl(dst.clone(), Value::Set(Box::new(SetValue::for_member(member))));
@@ -370,6 +396,7 @@ fn smove(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Ok(Some(d)) = write_set(ctx, dst) {
         if d.insert(member.clone(), &limits) {
             ctx.modified(dst);
+            ctx.notify(class::SET, "sadd", dst);
         }
     }
     ctx.reply().int(1);
@@ -385,7 +412,7 @@ fn sscan(ctx: &mut Ctx, args: &mut [Bytes]) {
         Ok(Some(_)) => {}
     }
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
-    let Ok(r) = with_set(ctx, &args[1], |s| {
+    let r = peek_set(ctx, &args[1], |s| {
         let mut items = Vec::new();
         if s.is_intset() {
             // An intset is scanned whole in one call (`scanGenericCommand`).
@@ -407,9 +434,7 @@ fn sscan(ctx: &mut Ctx, args: &mut [Bytes]) {
             visited += 1;
         }
         (if i >= s.len() { 0 } else { i }, items)
-    }) else {
-        return;
-    };
+    });
     let (next, items) = r.unwrap_or((0, Vec::new()));
     reply_scan(ctx, next, &items);
 }

@@ -17,6 +17,7 @@
 //! subsequence with the textbook dynamic-programming table, then walks it back from the end,
 //! as `lcsCommand` does, so the matched ranges come out last match first.
 
+use super::pubsub::class;
 use super::{arg_i64, eq_ic, Ctx, Handler, Replied, NOT_INTEGER, OVERFLOW, SYNTAX_ERR, WRONGTYPE};
 use crate::keyspace::{CompactBytes, StrEncoding, Value};
 use crate::long_double::{incr_by_float_text, IncrFloatError};
@@ -135,18 +136,23 @@ fn parse_expiry(ctx: &mut Ctx, unit_ms: u64, absolute: bool, arg: &[u8], cmd: &s
     }
 }
 
-/// Store a string with the given expiry and signal the change. Takes the key and value by
-/// value: handlers move them out of the request, so storing copies nothing.
+/// Store a string with the given expiry and signal the change; fires `set` (and `expire`
+/// with a deadline), as `setGenericCommand` does. Takes the key and value by value: handlers
+/// move them out of the request, so storing copies nothing.
 fn store(ctx: &mut Ctx, key: Bytes, value: Bytes, expiry: Expiry) {
     ctx.modified(&key);
     let db = ctx.db();
     match expiry {
-        Expiry::Keep => db.set_keep_ttl(key, Value::Str(value.into())),
-        Expiry::None => db.set(key, Value::Str(value.into())),
+        Expiry::Keep => db.set_keep_ttl(&key, Value::Str(value.into())),
+        Expiry::None => db.set(&key, Value::Str(value.into())),
         Expiry::At(at) => {
-            db.set(key.clone(), Value::Str(value.into()));
+            db.set(&key, Value::Str(value.into()));
             db.set_expire(&key, at);
         }
+    }
+    ctx.notify(class::STRING, "set", &key);
+    if let Expiry::At(_) = expiry {
+        ctx.notify(class::GENERIC, "expire", &key);
     }
 }
 
@@ -296,6 +302,7 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) {
         None => ctx.db().set(key.clone(), text),
     }
     ctx.modified(key);
+    ctx.notify(class::STRING, "incrby", key);
     ctx.reply().int(next);
 }
 
@@ -333,6 +340,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &mut [Bytes]) {
     // `createStringObjectFromLongDouble`: no integer encoding even for "11".
     ctx.db().set_keep_ttl(key.clone(), Value::Str(CompactBytes::with_encoding(&text, StrEncoding::Embstr)));
     ctx.modified(key);
+    ctx.notify(class::STRING, "incrbyfloat", key);
     ctx.reply().bulk(&text);
 }
 
@@ -364,6 +372,7 @@ fn append(ctx: &mut Ctx, args: &mut [Bytes]) {
         }
     };
     ctx.modified(key);
+    ctx.notify(class::STRING, "append", key);
     ctx.reply().int(len as i64);
 }
 
@@ -423,6 +432,7 @@ fn setrange(ctx: &mut Ctx, args: &mut [Bytes]) {
     });
     let len = s.len();
     ctx.modified(key);
+    ctx.notify(class::STRING, "setrange", key);
     ctx.reply().int(len as i64);
 }
 
@@ -432,6 +442,7 @@ fn getdel(ctx: &mut Ctx, args: &mut [Bytes]) {
         Some(s) => {
             ctx.db().remove(&args[1]);
             ctx.modified(&args[1]);
+            ctx.notify(class::GENERIC, "del", &args[1]);
             ctx.reply().bulk(&s);
         }
         None => ctx.reply().null(),
@@ -484,12 +495,16 @@ fn getex(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Expiry::At(at) = expiry {
         if at <= ctx.now {
             ctx.db().remove(key);
+            ctx.modified(key);
+            ctx.notify(class::GENERIC, "del", key);
         } else {
             ctx.db().set_expire(key, at);
+            ctx.modified(key);
+            ctx.notify(class::GENERIC, "expire", key);
         }
-        ctx.modified(key);
     } else if persist && ctx.db().persist(key) {
         ctx.modified(key);
+        ctx.notify(class::GENERIC, "persist", key);
     }
     ctx.reply().bulk(&s);
 }

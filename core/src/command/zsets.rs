@@ -20,6 +20,7 @@
 //! [`crate::keyspace::SortedSet`]).
 
 use super::keys::{parse_scan_args, parse_scan_cursor, reply_scan};
+use super::pubsub::class;
 use super::{
     arg_i64, block_client, eq_ic, normalize_range, parse_block_timeout, parse_f64, random_count, random_picks, read_as,
     write_as, Ctx, Handler, Replied, NOT_FLOAT, SYNTAX_ERR, WRONGTYPE,
@@ -73,6 +74,14 @@ fn with_zset<R>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&SortedSet) -> R) -> R
         _ => None,
     })?;
     Ok(z.map(f))
+}
+
+/// A second look at a sorted set the handler already looked up (no statistics counted twice).
+fn peek_zset<R>(ctx: &Ctx, key: &[u8], f: impl FnOnce(&SortedSet) -> R) -> Option<R> {
+    match ctx.peek(key) {
+        Some(Value::ZSet(z)) => Some(f(z)),
+        _ => None,
+    }
 }
 
 fn write_zset<'c>(ctx: &'c mut Ctx, key: &Bytes) -> Result<Option<&'c mut SortedSet>, Replied> {
@@ -224,6 +233,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &mut [Bytes], mut f: AddFlags) {
         ctx.modified(key);
         let db = ctx.client.db;
         ctx.srv.signal_key_ready(db, key);
+        ctx.notify(class::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
     }
     if nan {
         ctx.error("ERR resulting score is not a number (NaN)");
@@ -499,6 +509,12 @@ fn run_query(ctx: &mut Ctx, key: &[u8], q: &RangeQuery) -> Result<Vec<(Bytes, f6
     Ok(with_zset(ctx, key, |z| select(z, q))?.unwrap_or_default())
 }
 
+/// [`run_query`] on a key about to be written (`lookupKeyWrite`: no statistics, no
+/// `keymiss`).
+fn run_query_for_write(ctx: &mut Ctx, key: &Bytes, q: &RangeQuery) -> Result<Vec<(Bytes, f64)>, Replied> {
+    Ok(write_zset(ctx, key)?.map(|z| select(z, q)).unwrap_or_default())
+}
+
 fn range_command(ctx: &mut Ctx, args: &[Bytes], kind: Option<RangeKind>, rev: Option<bool>) {
     let Some(q) = parse_range(ctx, args, 1, false, kind, rev) else { return };
     if let Ok(items) = run_query(ctx, &args[1], &q) {
@@ -513,12 +529,12 @@ fn zrange(ctx: &mut Ctx, args: &mut [Bytes]) {
 fn zrangestore(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(q) = parse_range(ctx, args, 2, true, None, None) else { return };
     let Ok(items) = run_query(ctx, &args[2], &q) else { return };
-    store_zset(ctx, &args[1], items);
+    store_zset(ctx, &args[1], items, "zrangestore");
 }
 
 /// Store a computed sorted set at `dst` (deleting it when empty) and reply its size. It is
 /// built as a skiplist and made a listpack when small (`zsetConvertToListpackIfNeeded`).
-fn store_zset(ctx: &mut Ctx, dst: &Bytes, items: Vec<(Bytes, f64)>) {
+fn store_zset(ctx: &mut Ctx, dst: &Bytes, items: Vec<(Bytes, f64)>, event: &str) {
     let n = items.len();
     let limits = ctx.limits();
     let mut z = SortedSet { skiplist: true, ..SortedSet::default() };
@@ -530,12 +546,14 @@ fn store_zset(ctx: &mut Ctx, dst: &Bytes, items: Vec<(Bytes, f64)>) {
     if n == 0 {
         if db.remove(dst).is_some() {
             ctx.modified(dst);
+            ctx.notify(class::GENERIC, "del", dst);
         }
     } else {
         db.set(dst.clone(), Value::ZSet(Box::new(z)));
         ctx.modified(dst);
         let db = ctx.client.db;
         ctx.srv.signal_key_ready(db, dst);
+        ctx.notify(class::ZSET, event, dst);
     }
     ctx.reply().int(n as i64);
 }
@@ -579,8 +597,12 @@ fn zrem(ctx: &mut Ctx, args: &mut [Bytes]) {
     let Some(z) = z else { return ctx.reply().int(0) };
     let n = args[2..].iter().filter(|m| z.remove(m).is_some()).count();
     if n > 0 {
-        ctx.db().remove_if_empty(key);
+        let deleted = ctx.db().remove_if_empty(key);
         ctx.modified(key);
+        ctx.notify(class::ZSET, "zrem", key);
+        if deleted {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     ctx.reply().int(n as i64);
 }
@@ -605,15 +627,24 @@ fn remove_range(ctx: &mut Ctx, args: &[Bytes], kind: RangeKind) {
     };
     let q = RangeQuery { bounds, rev: false, offset: 0, count: -1, with_scores: false };
     let key = &args[1];
-    let Ok(items) = run_query(ctx, key, &q) else { return };
+    let Ok(items) = run_query_for_write(ctx, key, &q) else { return };
     if let Ok(Some(z)) = write_zset(ctx, key) {
         for (m, _) in &items {
             z.remove(m);
         }
     }
     if !items.is_empty() {
-        ctx.db().remove_if_empty(key);
+        let deleted = ctx.db().remove_if_empty(key);
         ctx.modified(key);
+        let event = match kind {
+            RangeKind::Rank => "zremrangebyrank",
+            RangeKind::Score => "zremrangebyscore",
+            RangeKind::Lex => "zremrangebylex",
+        };
+        ctx.notify(class::ZSET, event, key);
+        if deleted {
+            ctx.notify(class::GENERIC, "del", key);
+        }
     }
     ctx.reply().int(items.len() as i64);
 }
@@ -640,7 +671,10 @@ fn pop_n(ctx: &mut Ctx, key: &Bytes, max: bool, count: usize) -> Result<Vec<(Byt
         z.remove(m);
     }
     if !picked.is_empty() {
-        ctx.db().remove_if_empty(key);
+        ctx.notify(class::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+        if ctx.db().remove_if_empty(key) {
+            ctx.notify(class::GENERIC, "del", key);
+        }
         ctx.modified(key);
     }
     Ok(picked)
@@ -650,7 +684,7 @@ fn pop_n(ctx: &mut Ctx, key: &Bytes, max: bool, count: usize) -> Result<Vec<(Byt
 /// (`genericZpopCommand`'s candidate search).
 fn first_nonempty(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Option<usize>, Replied> {
     for (i, key) in keys.iter().enumerate() {
-        if with_zset(ctx, key, |_| ())?.is_some() {
+        if write_zset(ctx, key)?.is_some() {
             return Ok(Some(i));
         }
     }
@@ -1001,17 +1035,17 @@ fn set_operation(ctx: &mut Ctx, cmd: &str, args: &[Bytes], op: SetOp, store: boo
 
 fn zunionstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some(r) = set_operation(ctx, "zunionstore", &args[2..], SetOp::Union, true, false) {
-        store_zset(ctx, &args[1], r.items);
+        store_zset(ctx, &args[1], r.items, "zunionstore");
     }
 }
 fn zinterstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some(r) = set_operation(ctx, "zinterstore", &args[2..], SetOp::Inter, true, false) {
-        store_zset(ctx, &args[1], r.items);
+        store_zset(ctx, &args[1], r.items, "zinterstore");
     }
 }
 fn zdiffstore(ctx: &mut Ctx, args: &mut [Bytes]) {
     if let Some(r) = set_operation(ctx, "zdiffstore", &args[2..], SetOp::Diff, true, false) {
-        store_zset(ctx, &args[1], r.items);
+        store_zset(ctx, &args[1], r.items, "zdiffstore");
     }
 }
 fn zunion(ctx: &mut Ctx, args: &mut [Bytes]) {
@@ -1061,7 +1095,7 @@ fn zrandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
     };
     let (len, bytes) = info.unwrap_or((0, 0));
     let Ok(picks) = random_picks(ctx, len, bytes, count) else { return };
-    let chosen: Vec<(Bytes, f64)> = match with_zset(ctx, &args[1], |z| {
+    let chosen: Vec<(Bytes, f64)> = peek_zset(ctx, &args[1], |z| {
         picks
             .iter()
             .map(|&i| {
@@ -1069,10 +1103,8 @@ fn zrandmember(ctx: &mut Ctx, args: &mut [Bytes]) {
                 (m.clone(), *s)
             })
             .collect()
-    }) {
-        Ok(Some(c)) => c,
-        _ => Vec::new(),
-    };
+    })
+    .unwrap_or_default();
     match count {
         None => match chosen.first() {
             Some((m, _)) => ctx.reply().bulk(m),
@@ -1092,7 +1124,7 @@ fn zscan(ctx: &mut Ctx, args: &mut [Bytes]) {
         Ok(Some(_)) => {}
     }
     let Some(sa) = parse_scan_args(ctx, &args[2], &args[3..], false) else { return };
-    let Ok(r) = with_zset(ctx, &args[1], |z| {
+    let r = peek_zset(ctx, &args[1], |z| {
         let mut items = Vec::new();
         let mut push = |m: &Bytes, s: f64| {
             if sa.pattern.as_ref().is_none_or(|p| glob_match(p, m, false)) {
@@ -1116,9 +1148,7 @@ fn zscan(ctx: &mut Ctx, args: &mut [Bytes]) {
             visited += 1;
         }
         (if i >= z.scores.len() { 0 } else { i }, items)
-    }) else {
-        return;
-    };
+    });
     let (next, items) = r.unwrap_or((0, Vec::new()));
     reply_scan(ctx, next, &items);
 }

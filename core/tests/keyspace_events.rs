@@ -1,0 +1,252 @@
+//! Keyspace notifications (`notify-keyspace-events`), pinned against redis-server 7.0.15: which
+//! command fires which event, in which order, on which channel, and what CONFIG GET shows.
+//! A subscriber on connection 2 `PSUBSCRIBE`s `*`; connection 1 runs the commands.
+
+use bytes::BytesMut;
+use halab_core::config::Config;
+use halab_core::node::{Input, Node, NodeOptions, Output};
+use halab_core::resp::{render_cli, Frame};
+
+const T0: u64 = 1_795_383_386_123;
+
+struct Driver {
+    node: Node,
+    now: u64,
+    inbox: std::collections::HashMap<u64, BytesMut>,
+}
+
+impl Driver {
+    fn new(flags: &str) -> Driver {
+        let mut config = Config::default();
+        config.load_text("enable-debug-command yes\n", &mut |_| Err("no includes".into())).unwrap();
+        let mut node = Node::new(NodeOptions {
+            logs_to_terminal: false,
+            seed: 7,
+            pid: 4242,
+            config,
+            config_file: None,
+            executable: "halab".into(),
+            start_ms: T0,
+        });
+        for conn in [1, 2] {
+            let addr = format!("127.0.0.1:5000{conn}");
+            node.handle(T0, Input::Connected { conn, addr, laddr: "127.0.0.1:6379".into() });
+        }
+        let mut d = Driver { node, now: T0, inbox: Default::default() };
+        d.pump();
+        d.cli(&format!("CONFIG SET notify-keyspace-events {flags}"));
+        d.node.handle(T0, Input::Data { conn: 2, bytes: &Frame::command(["PSUBSCRIBE", "*"]) });
+        d.pump();
+        assert_eq!(d.events(), vec!["psubscribe * (integer) 1".to_string()]);
+        d
+    }
+    fn pump(&mut self) {
+        while let Some(out) = self.node.poll() {
+            if let Output::Send { conn, bytes } = out {
+                self.inbox.entry(conn).or_default().extend_from_slice(&bytes);
+            }
+        }
+    }
+    fn cli(&mut self, line: &str) -> String {
+        let args: Vec<&str> = line.split(' ').collect();
+        self.node.handle(self.now, Input::Data { conn: 1, bytes: &Frame::command(&args) });
+        self.pump();
+        let reply = Frame::decode(self.inbox.entry(1).or_default()).unwrap().expect("a reply");
+        render_cli(&reply)
+    }
+    fn advance(&mut self, ms: u64) {
+        self.now += ms;
+        self.node.handle(self.now, Input::Tick);
+        self.pump();
+    }
+    /// What the subscriber received, one message per line: `channel payload`.
+    fn events(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(f) = Frame::decode(self.inbox.entry(2).or_default()).unwrap() {
+            let line = render_cli(&f);
+            let parts: Vec<String> =
+                line.lines().map(|l| l.split_once(") ").unwrap().1.trim_matches('"').to_string()).collect();
+            out.push(if parts[0] == "pmessage" { parts[2..].join(" ") } else { parts.join(" ") });
+        }
+        out
+    }
+}
+
+#[test]
+fn keyspace_and_keyevent_channels() {
+    let mut d = Driver::new("KEA");
+    d.cli("SET foo bar");
+    assert_eq!(d.events(), ["__keyspace@0__:foo set", "__keyevent@0__:set foo"]);
+    let mut d = Driver::new("KA");
+    d.cli("SELECT 3");
+    d.cli("LPUSH l a");
+    assert_eq!(d.events(), ["__keyspace@3__:l lpush"]);
+}
+
+#[test]
+fn classes_mask_events() {
+    let mut d = Driver::new("KEl");
+    d.cli("SET foo bar");
+    d.cli("LPUSH mylist a");
+    assert_eq!(d.events(), ["__keyspace@0__:mylist lpush", "__keyevent@0__:lpush mylist"]);
+    // Without K or E nothing is published.
+    let mut d = Driver::new("A");
+    d.cli("SET foo bar");
+    assert!(d.events().is_empty());
+}
+
+#[test]
+fn generic_string_and_expire_events() {
+    let mut d = Driver::new("Kg$");
+    d.cli("SET foo bar EX 100");
+    d.cli("EXPIRE foo 1");
+    d.cli("PERSIST foo");
+    d.cli("RENAME foo bar");
+    d.cli("INCRBY n 3");
+    d.cli("INCRBYFLOAT n 1.5");
+    d.cli("APPEND bar x");
+    d.cli("SETRANGE bar 0 y");
+    d.cli("GETDEL bar");
+    d.cli("EXPIRE n 0");
+    d.cli("DEL n nokey");
+    assert_eq!(
+        d.events(),
+        [
+            "__keyspace@0__:foo set",
+            "__keyspace@0__:foo expire",
+            "__keyspace@0__:foo expire",
+            "__keyspace@0__:foo persist",
+            "__keyspace@0__:foo rename_from",
+            "__keyspace@0__:bar rename_to",
+            "__keyspace@0__:n incrby",
+            "__keyspace@0__:n incrbyfloat",
+            "__keyspace@0__:bar append",
+            "__keyspace@0__:bar setrange",
+            "__keyspace@0__:bar del",
+            "__keyspace@0__:n del",
+        ]
+    );
+}
+
+#[test]
+fn list_events_fire_push_before_pop_and_del_last() {
+    let mut d = Driver::new("Kgl");
+    d.cli("RPUSH src a");
+    d.cli("LMOVE src dst LEFT RIGHT");
+    d.cli("LPUSH l a b c");
+    d.cli("LTRIM l 0 1");
+    d.cli("LREM l 0 b");
+    d.cli("LSET l 0 z");
+    d.cli("LINSERT l BEFORE z y");
+    d.cli("LPOP l 5");
+    assert_eq!(
+        d.events(),
+        [
+            "__keyspace@0__:src rpush",
+            "__keyspace@0__:dst rpush",
+            "__keyspace@0__:src lpop",
+            "__keyspace@0__:src del",
+            "__keyspace@0__:l lpush",
+            "__keyspace@0__:l ltrim",
+            "__keyspace@0__:l lrem",
+            "__keyspace@0__:l lset",
+            "__keyspace@0__:l linsert",
+            "__keyspace@0__:l lpop",
+            "__keyspace@0__:l del",
+        ]
+    );
+}
+
+#[test]
+fn set_zset_and_hash_events() {
+    let mut d = Driver::new("Kszh");
+    d.cli("SADD myset a b c d");
+    d.cli("SREM myset x");
+    d.cli("SADD myset x y z");
+    d.cli("SREM myset x");
+    d.cli("ZADD myzset 1 a 2 b");
+    d.cli("ZREM myzset x");
+    d.cli("ZINCRBY myzset 1 a");
+    d.cli("ZREMRANGEBYSCORE myzset 0 2");
+    d.cli("HMSET myhash yes 1 no 0");
+    d.cli("HINCRBY myhash yes 10");
+    d.cli("HDEL myhash yes");
+    assert_eq!(
+        d.events(),
+        [
+            "__keyspace@0__:myset sadd",
+            "__keyspace@0__:myset sadd",
+            "__keyspace@0__:myset srem",
+            "__keyspace@0__:myzset zadd",
+            "__keyspace@0__:myzset zincr",
+            "__keyspace@0__:myzset zremrangebyscore",
+            "__keyspace@0__:myhash hset",
+            "__keyspace@0__:myhash hincrby",
+            "__keyspace@0__:myhash hdel",
+        ]
+    );
+}
+
+#[test]
+fn move_and_copy_fire_in_both_databases() {
+    let mut d = Driver::new("Eg");
+    d.cli("SET k v");
+    d.cli("COPY k k2 DB 2");
+    d.cli("MOVE k 1");
+    assert_eq!(d.events(), ["__keyevent@2__:copy_to k2", "__keyevent@0__:move_from k", "__keyevent@1__:move_to k"]);
+}
+
+#[test]
+fn expired_events_lazy_and_active() {
+    let mut d = Driver::new("Ex");
+    d.cli("PSETEX foo 100 1");
+    d.cli("PSETEX bar 100 1");
+    d.now += 200;
+    assert_eq!(d.cli("GET foo"), "(nil)");
+    assert_eq!(d.events(), ["__keyevent@0__:expired foo"]);
+    d.advance(200);
+    assert_eq!(d.events(), ["__keyevent@0__:expired bar"]);
+}
+
+#[test]
+fn evicted_events() {
+    let mut d = Driver::new("Ee");
+    d.cli("CONFIG SET maxmemory-policy allkeys-lru");
+    d.cli("SET foo bar");
+    d.cli("CONFIG SET maxmemory 1");
+    assert_eq!(d.events(), ["__keyevent@0__:evicted foo"]);
+}
+
+#[test]
+fn new_keys_and_key_misses() {
+    let mut d = Driver::new("Enm");
+    d.cli("SET foo bar");
+    d.cli("SET foo baz");
+    d.cli("SET bar bar");
+    d.cli("GET nokey");
+    d.cli("RENAME bar foo");
+    assert_eq!(
+        d.events(),
+        ["__keyevent@0__:new foo", "__keyevent@0__:new bar", "__keyevent@0__:keymiss nokey", "__keyevent@0__:new foo"]
+    );
+}
+
+#[test]
+fn config_get_shows_the_flags_as_redis_normalizes_them() {
+    let mut d = Driver::new("gKE");
+    let get = |d: &mut Driver| d.cli("CONFIG GET notify-keyspace-events").lines().nth(1).unwrap().to_string();
+    assert_eq!(get(&mut d), "2) \"gKE\"");
+    d.cli("CONFIG SET notify-keyspace-events $lshzxeKE");
+    assert_eq!(get(&mut d), "2) \"$lshzxeKE\"");
+    d.cli("CONFIG SET notify-keyspace-events KA");
+    assert_eq!(get(&mut d), "2) \"AK\"");
+    // `n` is kept though `A` hides it, as in Redis.
+    d.cli("CONFIG SET notify-keyspace-events EAn");
+    assert_eq!(get(&mut d), "2) \"AE\"");
+    d.cli("SET fresh 1");
+    assert_eq!(d.events(), ["__keyevent@0__:new fresh", "__keyevent@0__:set fresh"]);
+    assert_eq!(
+        d.cli("CONFIG SET notify-keyspace-events KEX"),
+        "(error) ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+    );
+}
