@@ -1260,6 +1260,17 @@ fn normalize(p: &Param, args: &[String]) -> Result<String, String> {
             }
             parse_memory(v).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".into())
         }
+        Kind::Enum(allowed) if p.name.starts_with("shutdown-on-sig") => {
+            // A set of flags (7.0's MULTI_ARG enum): words in any order, shown in the
+            // table's order; "default" alone is none.
+            let words: Vec<String> =
+                args.iter().flat_map(|a| a.split_whitespace()).map(|w| w.to_ascii_lowercase()).collect();
+            if words.is_empty() || words.iter().any(|w| !allowed.contains(&w.as_str())) {
+                return Err(format!("argument(s) must be one of the following: {}", allowed.join(", ")));
+            }
+            let set: Vec<&str> = allowed[1..].iter().copied().filter(|a| words.iter().any(|w| w == a)).collect();
+            Ok(if set.is_empty() { "default".to_string() } else { set.join(" ") })
+        }
         Kind::Enum(allowed) => {
             let v = one()?.to_ascii_lowercase();
             if allowed.contains(&v.as_str()) {

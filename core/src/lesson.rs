@@ -22,8 +22,34 @@
 //! ids, offsets and client ids change from run to run, what they mean does not.
 //!
 //! [`run`] drives a lesson against a [`LessonTarget`]: the simulator ([`World`]), or live
-//! `halab server` processes on loopback (`halab lesson run --live`, in the native crate). Each step yields a [`StepResult`] saying what was expected and what
-//! was seen.
+//! `halab server` processes on loopback (`halab lesson run --live`, in the native crate). Each
+//! step yields a [`StepResult`] saying what was expected and what was seen.
+//!
+//! ## Time: the simulator has none to spare, live processes take a moment
+//!
+//! In the simulator every effect of a step has happened when the step returns, and the same
+//! seed gives the same run: its [`LessonTarget::patience_ms`] is 0 and each expectation is
+//! checked exactly once. A lesson that needs time to pass there (a diskless sync's delay, a
+//! reconnection) says so with a `wait` step, where the learner would wait too.
+//!
+//! Live processes are asynchronous: replication sends a write to the replica after the master
+//! has answered it, a log line is written a moment after the event, a busy machine makes every
+//! moment longer. A learner who reads a replica right after writing to its master and sees
+//! `(nil)` simply asks again. So on a target with patience (live: 2 s), a step that does not
+//! hold yet is checked again every [`RETRY_MS`] until it holds or the patience is spent:
+//!
+//! * `expect log`, `expect view`, `expect info` look again;
+//! * a command with an expected reply runs again — but only when it is read-only
+//!   ([`is_read_only`], judged by the command table: the `readonly` flag and not `blocking`,
+//!   plus the server's own introspection, `INFO`, `ROLE`, `CONFIG GET`, `LASTSAVE`, which the
+//!   table leaves unflagged because they touch no key). A write, an admin command (`SLAVEOF`,
+//!   `CONFIG SET`, `SAVE`) or anything else runs exactly once: running it again would change
+//!   what the lesson is about. A reply of `QUEUED` (inside `MULTI`) is never asked again either.
+//!
+//! The reply a step shows is the last one seen: the one that matched, or on a `✗` the last
+//! stale one. Asking again is not free of traces — each read counts in `INFO`'s
+//! `keyspace_hits`/`keyspace_misses` and command statistics — so a lesson that asserts those
+//! counters live must not rely on a read that may be retried.
 
 use crate::resp::{render_cli_for, split_args, Frame};
 use crate::sim::{Endpoint, Fault, TraceKind, World, WorldInput};
@@ -306,8 +332,9 @@ pub trait LessonTarget {
     fn wait(&mut self, ms: u64);
     /// Log lines of a node so far, rendered as Redis writes them.
     fn logs(&self, node: &str) -> Vec<String>;
-    /// How long an expectation (log, view, info) may wait to come true, in ms. The simulator
-    /// has every effect at once (0); live processes log and answer a moment later.
+    /// How long an expectation (log, view, info, or the expected reply of a read-only command)
+    /// may wait to come true, in ms. The simulator has every effect at once (0); live processes
+    /// log and answer a moment later. See the module docs.
     fn patience_ms(&self) -> u64 {
         0
     }
@@ -395,6 +422,62 @@ pub fn info_field(info: &str, field: &str) -> Option<String> {
     info.lines().find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':'))).map(|v| v.trim().to_string())
 }
 
+/// How often, in ms, a target with patience checks again an expectation that does not hold yet.
+pub const RETRY_MS: u64 = 50;
+
+/// Introspection the command table leaves unflagged (it touches no key) but that only reads:
+/// asking again changes nothing.
+const INTROSPECTION: &[&str] = &["info", "role", "config|get", "lastsave"];
+
+/// Whether a command only reads, so that a live target may run it again until its expected
+/// reply comes: the command table's `readonly` flag (and not `blocking`), or server
+/// introspection ([`INTROSPECTION`]). A container (`CONFIG`, `OBJECT`) is judged by its
+/// subcommand; an unknown command is not read-only.
+pub fn is_read_only(args: &[Vec<u8>]) -> bool {
+    let Some(command) = args.first().and_then(|name| crate::command::lookup(name)) else { return false };
+    let meta = if command.meta.subcommands.is_empty() {
+        command.meta
+    } else {
+        match args.get(1).and_then(|sub| command.meta.subcommand(sub)) {
+            Some(sub) => sub,
+            None => return false,
+        }
+    };
+    if meta.has_flag("write") || meta.has_flag("blocking") {
+        return false;
+    }
+    meta.has_flag("readonly") || INTROSPECTION.contains(&meta.name)
+}
+
+/// Time a step may still spend waiting for its expectation to come true.
+struct Patience {
+    left: u64,
+}
+
+impl Patience {
+    fn of(target: &dyn LessonTarget) -> Patience {
+        Patience { left: target.patience_ms() }
+    }
+
+    /// Run `check` until it says done (`true`) or the patience is spent, waiting [`RETRY_MS`]
+    /// on the target between tries; the outcome is the last check's.
+    fn until<T>(
+        &mut self,
+        target: &mut dyn LessonTarget,
+        mut check: impl FnMut(&mut dyn LessonTarget) -> (bool, T),
+    ) -> (bool, T) {
+        loop {
+            let outcome = check(target);
+            if outcome.0 || self.left == 0 {
+                return outcome;
+            }
+            let step = RETRY_MS.min(self.left);
+            target.wait(step);
+            self.left -= step;
+        }
+    }
+}
+
 /// The outcome of one step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepResult {
@@ -417,20 +500,22 @@ pub fn setup(lesson: &Lesson, target: &mut dyn LessonTarget) {
 
 /// Carry out one step (numbered from 1) and check its expectation.
 pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> StepResult {
+    let mut patience = Patience::of(target);
     let (ok, expected, seen) = match &step.action {
         Action::Command { client, args, expect } => {
-            let seen = run_command(target, client, args);
-            (expect.as_ref().is_none_or(|e| matches_pattern(e, &seen)), expect.clone(), seen)
+            let (ok, seen) = command_step(target, &mut patience, client, args, expect.as_deref());
+            (ok, expect.clone(), seen)
         }
         Action::Repeat { count, client, args, expect } => {
+            // One patience for the whole step: a replica that lags catches up once.
             let mut seen = format!("{} replies", count);
             let mut ok = true;
             for i in 1..=*count {
                 let n = i.to_string();
                 let args: Vec<Vec<u8>> =
                     args.iter().map(|a| String::from_utf8_lossy(a).replace("{i}", &n).into_bytes()).collect();
-                let reply = run_command(target, client, &args);
-                if expect.as_ref().is_some_and(|e| !matches_pattern(e, &reply)) {
+                let (this_ok, reply) = command_step(target, &mut patience, client, &args, expect.as_deref());
+                if !this_ok {
                     ok = false;
                     seen = format!("reply {} of {}: {}", i, count, reply);
                     break;
@@ -448,18 +533,36 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
         }
         Action::ExpectLog { .. } | Action::ExpectView { .. } | Action::ExpectInfo { .. } => {
             // Check, and on a live target check again until it holds or patience runs out.
-            let mut waited = 0;
-            loop {
-                let outcome = check_expectation(&step.action, target);
-                if outcome.0 || waited >= target.patience_ms() {
-                    break outcome;
-                }
-                target.wait(50);
-                waited += 50;
-            }
+            let (ok, (expected, seen)) = patience.until(target, |t| {
+                let (ok, expected, seen) = check_expectation(&step.action, t);
+                (ok, (expected, seen))
+            });
+            (ok, expected, seen)
         }
     };
     StepResult { number, text: step.text.clone(), ok, expected, seen }
+}
+
+/// Run one command and check its expected reply: (holds, the reply shown). A read-only command
+/// runs again while the reply does not match and patience lasts; any other runs once.
+fn command_step(
+    target: &mut dyn LessonTarget,
+    patience: &mut Patience,
+    client: &str,
+    args: &[Vec<u8>],
+    expect: Option<&str>,
+) -> (bool, String) {
+    let Some(expect) = expect else { return (true, run_command(target, client, args)) };
+    if !is_read_only(args) {
+        let seen = run_command(target, client, args);
+        return (matches_pattern(expect, &seen), seen);
+    }
+    let (_, seen) = patience.until(target, |t| {
+        let seen = run_command(t, client, args);
+        // Inside MULTI a read is only queued: asking again would queue it twice.
+        (matches_pattern(expect, &seen) || seen == "QUEUED", seen)
+    });
+    (matches_pattern(expect, &seen), seen)
 }
 
 /// Run a command and render its reply as redis-cli prints it.
@@ -562,6 +665,175 @@ mod tests {
         assert!(!matches_pattern("a…c", "abd"));
         assert!(contains_pattern("123:S 11 Feb * Full resync from master: ab:5", "Full resync from master: …:5"));
         assert!(!contains_pattern("Partial resync", "Full…"));
+    }
+
+    /// A live-style target (patience > 0): a master and a replica that lags. The replica's
+    /// `GET foo` answers `(nil)` the first `stale` times, then `"bar"`; `INCR n` counts how often
+    /// it really ran; client `q` is inside MULTI and only queues. `wait` only adds to a clock, so
+    /// the test runs in no time.
+    struct LaggingReplica {
+        patience: u64,
+        stale: usize,
+        gets: usize,
+        incrs: i64,
+        waited: u64,
+    }
+
+    impl LaggingReplica {
+        fn new(patience: u64, stale: usize) -> LaggingReplica {
+            LaggingReplica { patience, stale, gets: 0, incrs: 0, waited: 0 }
+        }
+    }
+
+    impl LessonTarget for LaggingReplica {
+        fn add_node(&mut self, _: &NodeSpec) {}
+        fn add_client(&mut self, _: &str, _: &str) {}
+        fn command(&mut self, client: &str, args: &[Vec<u8>]) -> Option<Frame> {
+            let name = args[0].to_ascii_uppercase();
+            Some(match (client, name.as_slice()) {
+                ("r", b"GET") => {
+                    self.gets += 1;
+                    if self.gets <= self.stale {
+                        Frame::NullBulk
+                    } else {
+                        Frame::Bulk("bar".into())
+                    }
+                }
+                ("q", _) => Frame::Simple("QUEUED".into()),
+                (_, b"INCR") => {
+                    self.incrs += 1;
+                    Frame::Integer(self.incrs)
+                }
+                _ => Frame::Simple("OK".into()),
+            })
+        }
+        fn fault(&mut self, _: Fault) -> Result<(), String> {
+            Ok(())
+        }
+        fn wait(&mut self, ms: u64) {
+            self.waited += ms;
+        }
+        fn logs(&self, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+        fn patience_ms(&self) -> u64 {
+            self.patience
+        }
+        fn view(&self) -> ViewModel {
+            ViewModel { elapsed_ms: 0, nodes: Vec::new(), links: Vec::new(), messages: Vec::new(), events: Vec::new() }
+        }
+        fn info(&mut self, _: &str) -> Option<String> {
+            None
+        }
+    }
+
+    const LAGGING: &str = "# Lag\n\n## Topology\n\n- node master 127.0.0.1:6379\n- node replica 127.0.0.1:6380\n- client m -> master\n- client r -> replica\n\n## Steps\n\n1. m> SET foo bar\n   → OK\n2. r> GET foo\n   → \"bar\"\n3. m> INCR n\n   → (integer) 2\n";
+
+    #[test]
+    fn a_live_target_retries_a_read_until_it_matches() {
+        let lesson = parse(LAGGING).unwrap();
+        let mut target = LaggingReplica::new(2000, 3);
+        let results = run(&lesson, &mut target);
+        assert!(results[1].ok, "{:?}", results[1]);
+        // The reply shown is the one that matched, after three stale ones 50 ms apart.
+        assert_eq!(results[1].seen, "\"bar\"");
+        assert_eq!((target.gets, target.waited), (4, 150));
+    }
+
+    #[test]
+    fn a_write_is_never_run_again() {
+        let lesson = parse(LAGGING).unwrap();
+        let mut target = LaggingReplica::new(2000, 0);
+        let results = run(&lesson, &mut target);
+        // INCR answered 1 where 2 was expected: it fails at once, run once.
+        assert!(!results[2].ok);
+        assert_eq!(results[2].seen, "(integer) 1");
+        assert_eq!(target.incrs, 1);
+        assert_eq!(target.waited, 0);
+    }
+
+    #[test]
+    fn a_read_that_never_matches_fails_when_patience_runs_out() {
+        let lesson = parse(LAGGING).unwrap();
+        let mut target = LaggingReplica::new(2000, usize::MAX);
+        let results = run(&lesson, &mut target);
+        assert!(!results[1].ok);
+        assert_eq!(results[1].seen, "(nil)", "the last reply is the one shown");
+        // Asked once, then every 50 ms until the 2 s are used up.
+        assert_eq!((target.gets, target.waited), (41, 2000));
+    }
+
+    #[test]
+    fn without_patience_a_read_is_asked_once() {
+        // The simulator's patience is 0: a lesson that needs time there says `wait`.
+        let lesson = parse(LAGGING).unwrap();
+        let mut target = LaggingReplica::new(0, 1);
+        let results = run(&lesson, &mut target);
+        assert!(!results[1].ok);
+        assert_eq!((target.gets, target.waited), (1, 0));
+    }
+
+    #[test]
+    fn a_repeated_read_shares_one_patience() {
+        let text = LAGGING.replace("2. r> GET foo", "2. repeat 3: r> GET foo");
+        let lesson = parse(&text).unwrap();
+        let mut target = LaggingReplica::new(2000, 3);
+        let results = run(&lesson, &mut target);
+        assert!(results[1].ok, "{:?}", results[1]);
+        assert_eq!((target.gets, target.waited), (6, 150));
+    }
+
+    #[test]
+    fn a_queued_read_is_not_asked_again() {
+        // Inside MULTI the replica only queues the GET: asking again would queue it twice.
+        let text = LAGGING.replace("- client r -> replica", "- client r -> replica\n- client q -> replica");
+        let text = text.replace("2. r> GET foo", "2. q> GET foo");
+        let lesson = parse(&text).unwrap();
+        let mut target = LaggingReplica::new(2000, 0);
+        let results = run(&lesson, &mut target);
+        assert!(!results[1].ok);
+        assert_eq!(results[1].seen, "QUEUED");
+        assert_eq!((target.gets, target.waited), (0, 0));
+    }
+
+    #[test]
+    fn reads_are_judged_by_the_command_table() {
+        let args = |s: &str| split_args(s.as_bytes()).unwrap();
+        for read in [
+            "GET foo",
+            "mget a b",
+            "LRANGE menu 0 -1",
+            "DBSIZE",
+            "KEYS *",
+            "EXISTS a",
+            "STRLEN big:200",
+            "INFO replication",
+            "ROLE",
+            "CONFIG GET port",
+            "object encoding k",
+            "LASTSAVE",
+        ] {
+            assert!(is_read_only(&args(read)), "{}", read);
+        }
+        for other in [
+            "SET foo bar",
+            "INCR n",
+            "CONFIG SET masterauth x",
+            "SLAVEOF NO ONE",
+            "REPLICAOF 127.0.0.1 6379",
+            "SAVE",
+            "SHUTDOWN",
+            "AUTH pw",
+            "XREAD BLOCK 0 STREAMS s $",
+            "CONFIG",
+            "OBJECT",
+            "FROBNICATE",
+            "MULTI",
+            "DEBUG SLEEP 0",
+            "SELECT 1",
+        ] {
+            assert!(!is_read_only(&args(other)), "{}", other);
+        }
     }
 
     #[test]

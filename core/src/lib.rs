@@ -30,5 +30,6 @@ pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod rng;
+pub mod shutdown;
 pub mod sim;
 pub mod view;

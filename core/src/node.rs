@@ -54,6 +54,11 @@ pub enum Input<'a> {
     Closed { conn: ConnId },
     /// Time passed; run whatever timers are due.
     Tick,
+    /// The process received SIGTERM or SIGINT.
+    Signal(crate::shutdown::Signal),
+    /// The driver carried out [`Output::Listen`]: `Err` holds why it kept the old listeners,
+    /// with the failing address (`Err((addr, strerror))`).
+    Listened { conn: ConnId, result: Result<(), String> },
     /// A [`PersistJob`] finished. `image` holds the encoded RDB when the job asked for it
     /// back (`return_image`: a snapshot for replicas).
     PersistDone { job: u64, result: Result<usize, String>, image: Option<Bytes> },
@@ -98,6 +103,13 @@ pub enum Output {
     RewriteConfig {
         conn: ConnId,
     },
+    /// Listen where `bind` and `port` now say (CONFIG SET of either): keep the old listeners
+    /// if the new ones cannot all be opened. The driver answers [`Input::Listened`].
+    Listen {
+        conn: ConnId,
+        bind: String,
+        port: u16,
+    },
 }
 
 #[derive(Debug)]
@@ -138,8 +150,8 @@ pub(crate) enum PersistPurpose {
     Save { conn: ConnId },
     /// BGSAVE or a save point.
     Background,
-    /// The final save of SHUTDOWN.
-    Shutdown { conn: Option<ConnId> },
+    /// The final save of a shutdown.
+    Shutdown,
     /// The save of the emptied dataset by FLUSHALL (its changes were reset already).
     Flushall,
 }
@@ -430,6 +442,8 @@ pub struct Pause {
 pub enum PausePurpose {
     ClientCommand = 0,
     Failover = 1,
+    /// A shutdown waiting for replicas to catch up.
+    Shutdown = 2,
 }
 
 /// The part of the node that commands act on: everything but the client running the command.
@@ -472,7 +486,7 @@ pub struct Server {
     pub config_file: Option<String>,
     pub next_client_id: u64,
     /// The pauses in force, by purpose.
-    pub pauses: [Option<Pause>; 2],
+    pub pauses: [Option<Pause>; 3],
     /// A pause ended: postponed clients must run their commands.
     pub unpaused: bool,
     pub outputs: VecDeque<Output>,
@@ -480,6 +494,13 @@ pub struct Server {
     pub active_expire_cursor: usize,
     /// Set when SHUTDOWN or a crash ends the node; no more input is processed.
     pub halted: bool,
+    /// A shutdown waiting for replicas (`crate::shutdown`), and the clients of SHUTDOWN
+    /// waiting for its outcome.
+    pub shutdown: Option<crate::shutdown::PendingShutdown>,
+    pub shutdown_waiters: Vec<ConnId>,
+    /// A CONFIG SET of `bind`/`port` waiting for the driver: the old bind, the old port, and
+    /// which parameter to blame if it fails.
+    pub listen_pending: Option<(String, u16, &'static str)>,
     /// The command running asked to be propagated whether or not it changed anything
     /// (FLUSHALL, FLUSHDB: Redis's `forceCommandPropagation`).
     pub force_propagation: bool,
@@ -677,6 +698,35 @@ impl Server {
         }
     }
 
+    /// The driver opened the listeners CONFIG SET asked for, or kept the old ones: in that case
+    /// the parameters go back to what they were (Redis's CONFIG SET "apply" stage).
+    pub fn listened(&mut self, conn: ConnId, result: Result<(), String>) {
+        let Some((old_bind, old_port, which)) = self.listen_pending.take() else { return };
+        match result {
+            Ok(()) => {
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.reply.ok();
+                }
+            }
+            Err(e) => {
+                let _ = self.config.set_as(&[(b"bind".as_slice(), old_bind.as_bytes())], true);
+                let _ = self.config.set_as(&[(b"port".as_slice(), old_port.to_string().as_bytes())], true);
+                let reason = if which == "port" {
+                    format!("Unable to listen on this port: {}", e)
+                } else {
+                    "Failed to bind to specified addresses.".to_string()
+                };
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.reply.error(&format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+                        which, reason
+                    ));
+                }
+            }
+        }
+        self.io_done(conn);
+    }
+
     /// The driver finished what a client's command waited for: its reply goes out and what it
     /// pipelined behind runs.
     pub fn io_done(&mut self, conn: ConnId) {
@@ -774,14 +824,8 @@ impl Server {
         self.all_keys_modified(None);
         self.persist.dirty += self.keyspace.total_keys() as u64;
         self.keyspace.flush_all();
-        if let Some(job) = self.persist.bgsave_job {
-            let background = self.pending_persist.iter().any(|(id, p)| *id == job && *p == PersistPurpose::Background);
-            if background {
-                self.pending_persist.retain(|(id, _)| *id != job);
-                self.persist.bgsave_job = None;
-                self.persist.bgsave_started_ms = None;
-                self.log(LogLevel::Warning, "Background saving terminated by signal 10");
-            }
+        if self.persist.bgsave_job.is_some() {
+            self.abandon_bgsave();
         }
         if !self.config.save_points().is_empty() {
             self.start_persist(false, PersistPurpose::Flushall);
@@ -789,30 +833,22 @@ impl Server {
         }
     }
 
+    /// Give up a running BGSAVE (Redis kills its child with SIGUSR1): its result, when the
+    /// driver reports it, is ignored. A snapshot made for replicas is left to finish.
+    pub(crate) fn abandon_bgsave(&mut self) {
+        let Some(job) = self.persist.bgsave_job else { return };
+        let background = self.pending_persist.iter().any(|(id, p)| *id == job && *p == PersistPurpose::Background);
+        if background {
+            self.pending_persist.retain(|(id, _)| *id != job);
+            self.persist.bgsave_job = None;
+            self.persist.bgsave_started_ms = None;
+            self.log(LogLevel::Warning, "Background saving terminated by signal 10");
+        }
+    }
+
     /// SAVE: a foreground save; the reply is sent when the driver reports the write.
     pub fn start_foreground_save(&mut self, conn: ConnId) {
         self.start_persist(false, PersistPurpose::Save { conn });
-    }
-
-    /// SHUTDOWN: save first if asked (or if save points are configured), then exit.
-    pub fn shutdown(&mut self, conn: Option<ConnId>, save: Option<bool>) {
-        self.log(LogLevel::Warning, "User requested shutdown...");
-        let has_save_points = !self.config.save_points().is_empty();
-        if save.unwrap_or(has_save_points) {
-            self.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
-            self.start_persist(false, PersistPurpose::Shutdown { conn });
-        } else {
-            self.finish_shutdown();
-        }
-    }
-
-    fn finish_shutdown(&mut self) {
-        if !self.config.get_str("pidfile").is_empty() {
-            self.log(LogLevel::Notice, "Removing the pid file.");
-        }
-        self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
-        self.halted = true;
-        self.outputs.push_back(Output::Exit { code: 0 });
     }
 
     fn persist_done(&mut self, job: u64, result: Result<usize, String>, image: Option<Bytes>) {
@@ -843,18 +879,9 @@ impl Server {
                     self.io_done(conn);
                 }
             }
-            PersistPurpose::Shutdown { conn } => {
+            PersistPurpose::Shutdown => {
                 self.record_save(&result, false);
-                if result.is_ok() {
-                    self.finish_shutdown();
-                } else {
-                    self.log(LogLevel::Warning, "Error trying to save the DB, can't exit.");
-                    if let Some(c) = conn.and_then(|c| self.clients.get_mut(&c)) {
-                        c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
-                        let conn = c.conn;
-                        self.io_done(conn);
-                    }
-                }
+                self.shutdown_save_done(result.is_ok());
             }
         }
     }
@@ -957,13 +984,16 @@ impl Node {
             executable: opts.executable,
             config_file: opts.config_file,
             next_client_id: 0,
-            pauses: [None, None],
+            pauses: [None, None, None],
             unpaused: false,
             outputs: VecDeque::new(),
             log_level,
             active_expire_cursor: 0,
             halted: false,
             force_propagation: false,
+            shutdown: None,
+            shutdown_waiters: Vec::new(),
+            listen_pending: None,
             active_expire_enabled: true,
             latency: Default::default(),
             monitors: Vec::new(),
@@ -1107,6 +1137,8 @@ impl Node {
             Input::Data { conn, bytes } => self.on_data(conn, bytes),
             Input::Closed { conn } => self.on_close(conn),
             Input::Tick => self.on_tick(),
+            Input::Signal(s) => self.srv.signal(s),
+            Input::Listened { conn, result } => self.srv.listened(conn, result),
             Input::PersistDone { job, result, image } => self.srv.persist_done(job, result, image),
             Input::Outbound { conn, result } if self.srv.migrations.owns(conn) => {
                 self.srv.migrate_connected(conn, result)
@@ -1141,6 +1173,9 @@ impl Node {
         let mut next = blocked.map_or(cron, |b| b.min(cron));
         if let Some(d) = self.srv.migrations.deadline() {
             next = next.min(d);
+        }
+        if let Some(p) = &self.srv.shutdown {
+            next = next.min(p.deadline_ms);
         }
         // A pause ends on time, not a cron later.
         if let Some(end) = self.srv.pauses.iter().flatten().map(|p| p.until_ms).min() {
@@ -1438,6 +1473,12 @@ impl Node {
         let now = self.srv.now;
         if !self.srv.migrations.sockets.is_empty() || !self.srv.migrations.jobs.is_empty() {
             self.srv.migrate_cron();
+        }
+        if self.srv.shutdown.is_some() {
+            self.srv.shutdown_cron();
+            if self.srv.halted {
+                return;
+            }
         }
         let hz = self.srv.config.get_i64("hz").unwrap_or(10).max(1) as u64;
         if now < self.srv.last_cron_ms + cron_period_ms(hz) {

@@ -589,6 +589,13 @@ impl World {
                         node.config_rewrite_done(conn, Err("no config file in the simulator".into()));
                     }
                 }
+                Output::Listen { conn, .. } => {
+                    // The simulated network keeps each node at the address the world gave it.
+                    if let Some(node) = self.nodes.get_mut(name).and_then(|s| s.node.as_mut()) {
+                        let result = Err("the simulated network keeps a node at its address".to_string());
+                        node.handle(self.now, Input::Listened { conn, result });
+                    }
+                }
             }
         }
         if let Some(t) = rearm {

@@ -353,3 +353,59 @@ fn a_key_of_another_type_does_not_wake_a_blocked_pop() {
         d.inbox.clear();
     }
 }
+
+/// What the differential fuzz against redis-server 7.0.15 found, each reply checked there
+/// by hand: C conversions (`strtod`, `strtoul`, `(int)`), the order options are read in,
+/// and the walk a lex range takes over members of mixed scores.
+#[test]
+fn differential_findings_follow_the_c_conversions_and_orders() {
+    let mut d = Driver::new();
+    d.cli("ZADD z 0 a 1 b");
+    // zslParseRange uses bare strtod: a lone "(" is an exclusive 0, "" is 0, 1e999 is inf.
+    assert_eq!(d.cli("ZCOUNT z ( 1"), "(integer) 1");
+    assert_eq!(d.cli("ZCOUNT z  1"), "(integer) 2");
+    assert_eq!(d.cli("ZCOUNT z 1e999 +inf"), "(integer) 0");
+    assert_eq!(d.cli("ZCOUNT z - 1"), "(error) ERR min or max is not a float");
+    // The range is parsed before the key's type is checked.
+    d.cli("SET s hello");
+    assert_eq!(d.cli("ZCOUNT s ( 1"), "(error) WRONGTYPE Operation against a key holding the wrong kind of value");
+    // A new member takes the increment itself.
+    assert_eq!(d.cli("ZINCRBY z -0 m"), "\"-0\"");
+    // DB numbers are C ints first.
+    let out_of_int = "(error) ERR value is out of range, value must between -2147483648 and 2147483647";
+    assert_eq!(d.cli("MOVE s 9223372036854775807"), out_of_int);
+    assert_eq!(d.cli("COPY s t DB 2147483648"), out_of_int);
+    assert_eq!(d.cli("SELECT -9223372036854775808"), out_of_int);
+    assert_eq!(d.cli("SWAPDB 0 abc"), "(error) ERR invalid second DB index");
+    // Options before numbers: EXPIRE's flags, SET's conflicts; RESTORE's key before its TTL.
+    assert_eq!(d.cli("PEXPIREAT s s 1 LT"), "(error) ERR Unsupported option 1");
+    assert_eq!(d.cli("SET s 1 GET PX abc KEEPTTL"), "(error) ERR syntax error");
+    assert_eq!(d.cli("SET s v EX 10 EX 20"), "OK");
+    assert_eq!(d.cli("TTL s"), "(integer) 20");
+    assert_eq!(d.cli("GETEX s PERSIST PERSIST"), "\"v\"");
+    assert_eq!(d.cli("RESTORE s abc payload"), "(error) BUSYKEY Target key name already exists.");
+    assert_eq!(d.cli("RESTORE s 0 x IDLETIME 1 FREQ 1"), "(error) ERR syntax error");
+    // 7.0's GETRANGE clamps both ends to 0 after counting them from the end.
+    d.cli("SET s hello");
+    assert_eq!(d.cli("GETRANGE s 0 -100"), "\"h\"");
+    assert_eq!(d.cli("GETRANGE s -9223372036854775808 -9223372036854775808"), "\"h\"");
+    assert_eq!(d.cli("GETRANGE s -1 -5"), "\"\"");
+    // SCAN cursors are strtoul's: negative numbers wrap, the empty cursor is 0 (and the
+    // listpack stored m's -0 as 0).
+    let whole = "1) \"0\"\n2) 1) \"a\"\n   2) \"0\"\n   3) \"m\"\n   4) \"0\"\n   5) \"b\"\n   6) \"1\"";
+    assert_eq!(d.cli("ZSCAN z -9223372036854775808"), whole);
+    assert_eq!(d.cli("ZSCAN z "), whole);
+    // MATCH * is no pattern: it matches the empty field, which the glob does not.
+    d.cli("HSET h  x f y");
+    assert_eq!(d.cli("HSCAN h 0 MATCH *"), "1) \"0\"\n2) 1) \"\"\n   2) \"x\"\n   3) \"f\"\n   4) \"y\"");
+    // A lex range walks in score order from the first member at or past min while members
+    // are within max: "10" (score 0.5) is counted though it sorts before "a".
+    d.cli("DEL z");
+    d.cli("ZADD z 0 m0 0.5 10 1 m1");
+    assert_eq!(d.cli("ZLEXCOUNT z [a +"), "(integer) 3");
+    assert_eq!(d.cli("ZRANGEBYLEX z [a + LIMIT 1 1"), "1) \"10\"");
+    assert_eq!(
+        d.cli("COMMAND GETKEYS ZUNIONSTORE z1 9223372036854775807 z2 z2"),
+        "(error) ERR Invalid arguments specified for command"
+    );
+}

@@ -8,8 +8,14 @@
 //! and INFO are translated back on the way out, so a lesson's expectations hold unchanged.
 //!
 //! Kill is SIGKILL, restart starts the process again in the same directory (its dump.rdb
-//! survives), wait sleeps. Partitions (cut, hold, delay, drop) need control over the network
-//! that unprivileged processes do not have: those steps fail with a message saying so.
+//! survives) once the old one has exited, and a `wait` step sleeps: it is the lesson's own pause.
+//! Otherwise nothing here waits a fixed time for something to happen: a start waits until the
+//! port accepts connections, a restart until the old process is gone, and the runner checks
+//! expectations and read-only replies again for [`LessonTarget::patience_ms`] — replication and
+//! logs are asynchronous, and a busy machine makes them slower, not different.
+//!
+//! Partitions (cut, hold, delay, drop) need control over the network that unprivileged
+//! processes do not have: those steps fail with a message saying so.
 
 use bytes::BytesMut;
 use halab_core::lesson::{LessonTarget, NodeSpec};
@@ -303,13 +309,14 @@ impl LessonTarget for LiveTarget {
                 Ok(())
             }
             Fault::Restart { node } => {
-                // A node told to SHUTDOWN may still be saving: give it time to exit.
-                let deadline = Instant::now() + Duration::from_secs(3);
+                // A node told to SHUTDOWN may still be saving: wait for it to exit (a busy
+                // machine makes that slow). One still running is an error, not a restart.
+                let deadline = Instant::now() + Duration::from_secs(10);
                 while self.node_up(&node) && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 if self.node_up(&node) {
-                    return Ok(());
+                    return Err(format!("{} is still running: it cannot be restarted", node));
                 }
                 self.spawn(&node)
             }
@@ -325,6 +332,8 @@ impl LessonTarget for LiveTarget {
         self.node_logs(node)
     }
 
+    /// Processes answer asynchronously (a replica gets a write after its master answered it):
+    /// expectations and read-only commands may be checked again for 2 s (`core::lesson`).
     fn patience_ms(&self) -> u64 {
         2000
     }

@@ -16,14 +16,17 @@
 //! command, since everything runs on the same thread. Background saves encode the snapshot on a
 //! blocking thread and report back, so clients keep being served meanwhile.
 //!
-//! HA Lab keeps real traffic on loopback: `bind *` or `0.0.0.0` listens on 127.0.0.1, `::*`
-//! on ::1, and any other non-loopback address is refused with a log line.
+//! It listens where `bind` says, as redis-server does (`bind * -::*`, the default, is every
+//! interface; protected mode then turns away non-loopback clients while no password is set),
+//! and connects wherever the node asks (`replicaof` another host). The project's own tests and
+//! lessons stay on 127.0.0.0/8 by configuring their addresses.
 
 use bytes::Bytes;
 use halab_core::config::{self, Config};
 use halab_core::log::{LogLevel, LogLine};
 use halab_core::node::{ConnId, Input, Node, NodeOptions, Output, PersistJob, ProcessStats};
 use halab_core::rdb;
+use halab_core::shutdown::Signal;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -86,9 +89,27 @@ struct Shared {
     /// Outbound connections being opened; one the node closes meanwhile is dropped when the
     /// connect completes.
     connecting: std::collections::HashSet<ConnId>,
+    /// The accept loops of the TCP listeners in use.
+    accepting: Vec<tokio::task::JoinHandle<()>>,
+    /// The last connection id given out.
+    next_conn: Rc<std::cell::Cell<u64>>,
 }
 
 impl Shared {
+    /// Accept clients on these listeners.
+    fn listen(&mut self, listeners: Vec<std::net::TcpListener>) {
+        let shared = SHARED.with(|s| s.borrow().clone()).expect("driver state");
+        for l in listeners {
+            match TcpListener::from_std(l) {
+                Ok(l) => {
+                    let task = tokio::task::spawn_local(accept_loop(l, shared.clone(), self.next_conn.clone()));
+                    self.accepting.push(task);
+                }
+                Err(e) => self.log.driver('M', LogLevel::Warning, format!("Failed listening: {}", io_error_text(&e))),
+            }
+        }
+    }
+
     /// Carry out everything the node asked for. `current` is the connection whose task is
     /// running (its own writes need no wake-up).
     fn drain(&mut self, current: Option<ConnId>) {
@@ -125,6 +146,20 @@ impl Shared {
                 Output::RewriteConfig { conn } => {
                     let result = self.rewrite_config();
                     self.node.config_rewrite_done(conn, result);
+                }
+                Output::Listen { conn, bind, port } => {
+                    // The new listeners replace the old ones only if all of them open.
+                    let result = match open_listeners(&bind, port) {
+                        Ok(l) => {
+                            for task in self.accepting.drain(..) {
+                                task.abort();
+                            }
+                            self.listen(l);
+                            Ok(())
+                        }
+                        Err((_, e)) => Err(io_error_text(&e)),
+                    };
+                    self.node.handle(now_ms(), Input::Listened { conn, result });
                 }
             }
         }
@@ -235,36 +270,47 @@ fn load_config(args: &[String]) -> Result<(Config, Option<String>), String> {
 }
 
 /// Map configured bind addresses onto loopback listeners.
-fn listen_addrs(cfg: &Config, log: &mut LogSink) -> Vec<SocketAddr> {
-    let port = cfg.port();
-    let mut out = Vec::new();
-    for raw in cfg.get_str("bind").split_whitespace() {
+/// The addresses `bind` names for `port`, as Redis reads them: `*` is every IPv4 interface,
+/// `::*` every IPv6 one, and a leading `-` marks an address that may be unavailable (its
+/// failure is not fatal).
+fn bind_addrs(bind: &str, port: u16) -> Vec<(Option<SocketAddr>, bool, String)> {
+    let mut out: Vec<(Option<SocketAddr>, bool, String)> = Vec::new();
+    for raw in bind.split_whitespace() {
         let optional = raw.starts_with('-');
         let a = raw.trim_start_matches('-');
-        let ip: IpAddr = match a {
-            "*" | "0.0.0.0" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            "::*" | "::" => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            other => match other.parse::<IpAddr>() {
-                Ok(ip) if ip.is_loopback() => ip,
-                Ok(ip) => {
-                    log.driver('M', LogLevel::Warning, format!("HA Lab listens on loopback only: not binding {}", ip));
-                    continue;
-                }
-                Err(_) if other == "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                Err(_) => {
-                    if !optional {
-                        log.driver('M', LogLevel::Warning, format!("Invalid bind address '{}'", other));
-                    }
-                    continue;
-                }
-            },
+        let ip: Option<IpAddr> = match a {
+            "*" => Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            "::*" => Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+            "localhost" => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            other => other.trim_matches(['[', ']']).parse::<IpAddr>().ok(),
         };
-        let sa = SocketAddr::new(ip, port);
-        if !out.contains(&sa) {
-            out.push(sa);
+        let sa = ip.map(|ip| SocketAddr::new(ip, port));
+        if sa.is_none() || !out.iter().any(|(x, _, _)| *x == sa) {
+            out.push((sa, optional, a.to_string()));
         }
     }
     out
+}
+
+/// Open the listening sockets `bind` and `port` ask for (Redis's `listenToPort`): all of them,
+/// or an error naming the first one that failed and why (an optional one may fail).
+fn open_listeners(bind: &str, port: u16) -> Result<Vec<std::net::TcpListener>, (String, std::io::Error)> {
+    let mut out = Vec::new();
+    for (addr, optional, name) in bind_addrs(bind, port) {
+        let bound = match addr {
+            Some(addr) => std::net::TcpListener::bind(addr),
+            None => Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "Cannot assign requested address")),
+        };
+        match bound {
+            Ok(l) => {
+                l.set_nonblocking(true).map_err(|e| (format!("{}:{}", name, port), e))?;
+                out.push(l);
+            }
+            Err(_) if optional => {}
+            Err(e) => return Err((format!("{}:{}", name, port), e)),
+        }
+    }
+    Ok(out)
 }
 
 fn daemonize() {
@@ -405,31 +451,20 @@ pub fn run(args: Vec<String>) -> i32 {
 
 async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -> i32 {
     log.driver('M', LogLevel::Notice, "monotonic clock: POSIX clock_gettime");
-    let addrs = listen_addrs(&cfg, &mut log);
-    let mut listeners = Vec::new();
-    for addr in &addrs {
-        match TcpListener::bind(addr).await {
-            Ok(l) => listeners.push(l),
-            Err(e) => {
-                let optional = addr.is_ipv6();
-                if !optional {
-                    log.driver(
-                        'M',
-                        LogLevel::Warning,
-                        format!("Warning: Could not create server TCP listening socket {}: bind: {}", addr, e),
-                    );
-                    log.driver(
-                        'M',
-                        LogLevel::Warning,
-                        format!("Failed listening on port {} (TCP), aborting.", cfg.port()),
-                    );
-                    return 1;
-                }
-            }
+    let listeners = match open_listeners(&cfg.get_str("bind"), cfg.port()) {
+        Ok(l) => l,
+        Err((addr, e)) => {
+            log.driver(
+                'M',
+                LogLevel::Warning,
+                format!("Warning: Could not create server TCP listening socket {}: bind: {}", addr, io_error_text(&e)),
+            );
+            log.driver('M', LogLevel::Warning, format!("Failed listening on port {} (TCP), aborting.", cfg.port()));
+            return 1;
         }
-    }
-    if listeners.is_empty() {
-        log.driver('M', LogLevel::Warning, format!("Failed listening on port {} (TCP), aborting.", cfg.port()));
+    };
+    if listeners.is_empty() && cfg.get_str("unixsocket").is_empty() {
+        log.driver('M', LogLevel::Warning, "Configured to not listen anywhere, exiting.");
         return 1;
     }
     let unix_path = cfg.get_str("unixsocket");
@@ -499,6 +534,8 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
         exit: None,
         exit_wake: Rc::new(Notify::new()),
         connecting: Default::default(),
+        accepting: Vec::new(),
+        next_conn: Rc::new(std::cell::Cell::new(0)),
     }));
     SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
     {
@@ -507,10 +544,8 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
         s.node.log_ready();
         s.drain(None);
     }
-    let next_conn = Rc::new(std::cell::Cell::new(0u64));
-    for listener in listeners {
-        tokio::task::spawn_local(accept_loop(listener, shared.clone(), next_conn.clone()));
-    }
+    let next_conn = shared.borrow().next_conn.clone();
+    shared.borrow_mut().listen(listeners);
     if let Some(listener) = unix_listener {
         tokio::task::spawn_local(accept_unix_loop(listener, unix_path.clone(), shared.clone(), next_conn.clone()));
     }
@@ -532,12 +567,11 @@ async fn signal_loop(shared: Rc<RefCell<Shared>>) {
     };
     loop {
         let which = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
+            _ = term.recv() => Signal::Term,
+            _ = int.recv() => Signal::Int,
         };
         let mut s = shared.borrow_mut();
-        s.log.driver('M', LogLevel::Warning, format!("Received {} scheduling shutdown...", which));
-        s.node.srv.shutdown(None, None);
+        s.node.handle(now_ms(), Input::Signal(which));
         s.drain(None);
     }
 }
@@ -638,31 +672,24 @@ async fn accept_loop(listener: TcpListener, shared: Rc<RefCell<Shared>>, next_co
     }
 }
 
-/// Whether `host` names the loopback interface: the only place HA Lab's processes connect to.
-fn loopback_host(host: &str) -> bool {
-    let h = host.trim_matches(['[', ']']);
-    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Open an outbound connection for the node (a replica's link to its master), then run it.
 async fn outbound(addr: String, id: ConnId, shared: Rc<RefCell<Shared>>) {
     let (host, port) = addr.rsplit_once(':').unwrap_or((&addr, ""));
-    let result = if !loopback_host(host) {
-        let role = shared.borrow().node.srv.role_char();
-        shared.borrow_mut().log.driver(
-            role,
-            LogLevel::Warning,
-            format!("HA Lab connects to loopback addresses only: not connecting to {}", addr),
-        );
-        Err("Network is unreachable".to_string())
-    } else {
-        let target = if host.eq_ignore_ascii_case("localhost") { format!("127.0.0.1:{}", port) } else { addr.clone() };
-        // Like Redis, leave from our first bind address, so the master sees who we are.
-        let source = shared.borrow().node.srv.config.get_str("bind");
-        match connect_from(source.split_whitespace().next().unwrap_or(""), &target).await {
-            Ok(stream) => Ok(stream),
-            Err(e) => Err(io_error_text(&e)),
+    let target = if host.eq_ignore_ascii_case("localhost") { format!("127.0.0.1:{}", port) } else { addr.clone() };
+    // Like Redis, leave from `bind-source-addr`, or else the first bind address, so the
+    // master sees who we are.
+    let source = {
+        let s = shared.borrow();
+        let explicit = s.node.srv.config.get_str("bind-source-addr");
+        if explicit.is_empty() {
+            s.node.srv.config.get_str("bind").split_whitespace().next().unwrap_or("").to_string()
+        } else {
+            explicit
         }
+    };
+    let result = match connect_from(&source, &target).await {
+        Ok(stream) => Ok(stream),
+        Err(e) => Err(io_error_text(&e)),
     };
     let wake = Rc::new(Notify::new());
     let stream = {

@@ -82,3 +82,34 @@ fn a_failing_expectation_exits_non_zero_and_shows_what_was_seen() {
     let trace = std::fs::read_to_string(trace).unwrap();
     assert!(trace.contains("reply cli (integer) 3"), "{}", trace);
 }
+
+/// A replica that is still syncing, in a lesson with no `wait`: right after `REPLICAOF` its
+/// `GET foo` answers `(nil)`.
+const STILL_SYNCING: &str = "# Ask again | 再问一次\n\n## 中文\n\n副本还在同步：再读一次。\n\n## English\n\nThe replica is still syncing: read again.\n\n## Topology\n\n- node master 127.0.0.1:6379\n  ```conf\n  repl-diskless-sync no\n  ```\n- node replica 127.0.0.1:6380\n  ```conf\n  port 6380\n  ```\n- client m -> master\n- client r -> replica\n\n## Steps\n\n1. m> SET foo bar\n   → OK\n2. r> REPLICAOF 127.0.0.1 6379\n   → OK\n3. r> GET foo\n   → \"bar\"\n4. m> INCR n\n   → (integer) 2\n5. m> GET n\n   → \"1\"\n";
+
+/// Live, a read whose expected reply has not come yet is asked again until it comes (the
+/// replica's `GET foo` right after `REPLICAOF`), and shown as it matched; a write whose reply
+/// is not the expected one fails at once and is not run again (`INCR n` answered 1, and `n`
+/// is still 1). The simulator asks once: there the lesson would need a `wait`.
+#[test]
+fn live_reads_are_asked_again_and_writes_run_once() {
+    let dir = TempDir::new("lesson-retry");
+    let file = dir.path().join("still-syncing.md");
+    std::fs::write(&file, STILL_SYNCING).unwrap();
+    let run = |extra: &[&str]| {
+        let out =
+            Command::new(halab_bin()).args(["lesson", "run", file.to_str().unwrap()]).args(extra).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+
+    let (code, live) = run(&["--live"]);
+    assert_eq!(code, Some(1), "{}", live);
+    assert!(live.contains("✓ 3. r> GET foo"), "{}", live);
+    assert!(live.contains("✗ 4. m> INCR n") && live.contains("seen:     (integer) 1"), "{}", live);
+    assert!(live.contains("✓ 5. m> GET n"), "{}", live);
+    assert!(live.contains("4 passed, 1 failed"), "{}", live);
+
+    let (code, sim) = run(&[]);
+    assert_eq!(code, Some(1), "{}", sim);
+    assert!(sim.contains("✗ 3. r> GET foo") && sim.contains("seen:     (nil)"), "{}", sim);
+}

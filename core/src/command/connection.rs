@@ -177,7 +177,7 @@ fn hello(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn select(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Some(n) = arg_i64(ctx, &args[1]) else { return };
+    let Some(n) = super::arg_i32(ctx, &args[1]) else { return };
     if n < 0 || n as usize >= ctx.srv.keyspace.dbs.len() {
         return ctx.error("ERR DB index is out of range");
     }
@@ -186,9 +186,10 @@ fn select(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 fn swapdb(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let (Some(a), Some(b)) = (crate::resp::parse_i64(&args[1]), crate::resp::parse_i64(&args[2])) else {
-        return ctx.error("ERR invalid first DB index");
-    };
+    // `getIntFromObjectOrReply` with a message per argument: a C int, else that message.
+    let db_index = |a: &[u8]| crate::resp::parse_i64(a).filter(|v| i32::try_from(*v).is_ok());
+    let Some(a) = db_index(&args[1]) else { return ctx.error("ERR invalid first DB index") };
+    let Some(b) = db_index(&args[2]) else { return ctx.error("ERR invalid second DB index") };
     let n = ctx.srv.keyspace.dbs.len() as i64;
     if a < 0 || a >= n || b < 0 || b >= n {
         return ctx.error("ERR DB index is out of range");

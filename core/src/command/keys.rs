@@ -9,7 +9,7 @@
 //! least once while no key is deleted during it.
 
 use super::pubsub::class;
-use super::{arg_i64, eq_ic, Ctx, Handler, LOOKUP_NONOTIFY, LOOKUP_NOTOUCH, NO_SUCH_KEY, SYNTAX_ERR};
+use super::{arg_i32, arg_i64, eq_ic, Ctx, Handler, LOOKUP_NONOTIFY, LOOKUP_NOTOUCH, NO_SUCH_KEY, SYNTAX_ERR};
 use crate::keyspace::Value;
 use crate::pattern::glob_match;
 use crate::rdb;
@@ -198,6 +198,7 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
     let mut replace = false;
     let mut absttl = false;
+    let (mut idle, mut freq) = (false, false);
     let mut i = 4;
     while i < args.len() {
         let a = &args[i];
@@ -205,29 +206,35 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
             replace = true;
         } else if eq_ic(a, "ABSTTL") {
             absttl = true;
-        } else if (eq_ic(a, "IDLETIME") || eq_ic(a, "FREQ")) && i + 1 < args.len() {
+        } else if eq_ic(a, "IDLETIME") && i + 1 < args.len() && !freq {
             let Some(v) = arg_i64(ctx, &args[i + 1]) else { return };
             if v < 0 {
-                return ctx.error(if eq_ic(a, "IDLETIME") {
-                    "ERR Invalid IDLETIME value, must be >= 0"
-                } else {
-                    "ERR Invalid FREQ value, must be >= 0 and <= 255"
-                });
+                return ctx.error("ERR Invalid IDLETIME value, must be >= 0");
             }
+            idle = true;
+            i += 1;
+        } else if eq_ic(a, "FREQ") && i + 1 < args.len() && !idle {
+            // IDLETIME and FREQ exclude each other: the second is a syntax error.
+            let Some(v) = arg_i64(ctx, &args[i + 1]) else { return };
+            if !(0..=255).contains(&v) {
+                return ctx.error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+            }
+            freq = true;
             i += 1;
         } else {
             return ctx.error(SYNTAX_ERR);
         }
         i += 1;
     }
+    // `restoreCommand`'s order: options, then an existing key, then the TTL, then the payload.
+    if !replace && ctx.exists(key) {
+        return ctx.error("BUSYKEY Target key name already exists.");
+    }
     let Some(ttl) = arg_i64(ctx, &args[2]) else { return };
     if ttl < 0 {
         return ctx.error("ERR Invalid TTL value, must be >= 0");
     }
     let now = ctx.now;
-    if !replace && ctx.exists(key) {
-        return ctx.error("BUSYKEY Target key name already exists.");
-    }
     let limits = ctx.limits();
     let value = match rdb::restore_payload(&args[3], &limits) {
         Ok(v) => v,
@@ -300,7 +307,9 @@ pub fn parse_scan_args(ctx: &mut Ctx, cursor: &[u8], opts: &[Bytes], allow_type:
             }
             out.count = n as usize;
         } else if eq_ic(&opts[i], "MATCH") && more {
-            out.pattern = Some(opts[i + 1].clone());
+            // `MATCH *` is no pattern at all (`use_pattern` in `scanGenericCommand`): it
+            // matches even the empty string, which the glob itself does not.
+            out.pattern = Some(opts[i + 1].clone()).filter(|p| p.as_ref() != b"*");
         } else if allow_type && eq_ic(&opts[i], "TYPE") && more {
             out.type_filter = Some(opts[i + 1].clone());
         } else {
@@ -315,13 +324,34 @@ pub fn parse_scan_args(ctx: &mut Ctx, cursor: &[u8], opts: &[Bytes], allow_type:
 /// A SCAN cursor (`parseScanCursorOrReply`). SSCAN, HSCAN and ZSCAN parse it before looking
 /// the key up, and their options after: a missing key answers an empty scan whatever they say.
 pub fn parse_scan_cursor(ctx: &mut Ctx, cursor: &[u8]) -> Option<usize> {
-    match std::str::from_utf8(cursor).ok().and_then(|s| s.parse::<u64>().ok()) {
+    match strtoul_whole(cursor) {
         Some(c) => Some(c as usize),
         None => {
             ctx.error("ERR invalid cursor");
             None
         }
     }
+}
+
+/// A cursor as `parseScanCursorOrReply` reads it: `strtoul` over the whole text, no leading
+/// space, no overflow. strtoul takes a sign and negates in unsigned arithmetic (`-1` is
+/// 2^64-1), and reads the empty text as 0.
+fn strtoul_whole(text: &[u8]) -> Option<u64> {
+    let (negative, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        // Nothing read: strtoul leaves the end at the start, which is the end only when the
+        // text is empty.
+        return text.is_empty().then_some(0);
+    }
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let magnitude: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(if negative { magnitude.wrapping_neg() } else { magnitude })
 }
 
 /// Write a scan reply: `[next-cursor, [items...]]`.
@@ -368,7 +398,7 @@ fn scan(ctx: &mut Ctx, args: &mut [Bytes]) {
 /// EXPIRE family: `key amount [NX|XX|GT|LT]`; `unit` is ms per unit; `absolute` for *AT.
 fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit: i64, absolute: bool, cmd: &str) {
     let key = &args[1];
-    let Some(amount) = arg_i64(ctx, &args[2]) else { return };
+    // `expireGenericCommand` parses the flags before the time.
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &args[3..] {
         if eq_ic(opt, "NX") {
@@ -389,6 +419,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], unit: i64, absolute: bool, cmd:
     if gt && lt {
         return ctx.error("ERR GT and LT options at the same time are not compatible");
     }
+    let Some(amount) = arg_i64(ctx, &args[2]) else { return };
     let invalid = || format!("ERR invalid expire time in '{}' command", cmd);
     let Some(mut when) = amount.checked_mul(unit) else { return ctx.error(&invalid()) };
     if !absolute {
@@ -500,7 +531,7 @@ fn copy(ctx: &mut Ctx, args: &mut [Bytes]) {
         if eq_ic(&args[i], "REPLACE") {
             replace = true;
         } else if eq_ic(&args[i], "DB") && i + 1 < args.len() {
-            let Some(d) = arg_i64(ctx, &args[i + 1]) else { return };
+            let Some(d) = arg_i32(ctx, &args[i + 1]) else { return };
             if d < 0 || d as usize >= ctx.srv.keyspace.dbs.len() {
                 return ctx.error("ERR DB index is out of range");
             }
@@ -536,7 +567,7 @@ fn copy(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 /// `MOVE key db`
 fn move_(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Some(d) = arg_i64(ctx, &args[2]) else { return };
+    let Some(d) = arg_i32(ctx, &args[2]) else { return };
     if d < 0 || d as usize >= ctx.srv.keyspace.dbs.len() {
         return ctx.error("ERR DB index is out of range");
     }

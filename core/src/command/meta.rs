@@ -257,8 +257,11 @@ impl CommandMeta {
                         }
                         continue;
                     };
-                    let last = (first + firstkey) as i64 + (n - 1) * step as i64;
-                    if strict && (n == 0 || last >= args.len() as i64) {
+                    // `getKeysUsingKeySpecs`: `last = first + (int)numkeys - 1`, the count
+                    // truncated to a C int (so 2^63-1 is -1) and the step not counted.
+                    let start = (first + firstkey) as i64;
+                    let last = start + (n as i32) as i64 - 1;
+                    if strict && (last >= args.len() as i64 || last < start) {
                         return None;
                     }
                     let mut i = first + firstkey;

@@ -346,6 +346,19 @@ pub fn arg_i64(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     }
 }
 
+/// Parse an `int` argument as `getIntFromObjectOrReply` does: a long long first, then the
+/// range of a C `int`, each with its own error.
+pub fn arg_i32(ctx: &mut Ctx, arg: &[u8]) -> Option<i32> {
+    let v = arg_i64(ctx, arg)?;
+    match i32::try_from(v) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            ctx.error("ERR value is out of range, value must between -2147483648 and 2147483647");
+            None
+        }
+    }
+}
+
 /// Parse a float the way Redis's `string2d` does with `strtod`: decimal or exponent notation,
 /// C99 hexadecimal floats (`0x1p4`), `inf`/`-inf`/`infinity`, no spaces, no NaN; a value too
 /// large for a double, or so small it rounds to zero, is refused (`ERANGE`), while a

@@ -267,10 +267,21 @@ fn config(ctx: &mut Ctx, args: &mut [Bytes]) {
     } else if eq_ic(sub, "SET") && args.len() >= 4 && args.len().is_multiple_of(2) {
         let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
         let protected_ok = super::protected_action_allowed(ctx, "enable-protected-configs");
+        let (old_bind, old_port) = (ctx.srv.config.get_str("bind"), ctx.srv.config.port());
         match ctx.srv.config.set_as(&pairs, protected_ok) {
             Ok(changed) => {
                 apply_config_changes(ctx, &changed);
-                ctx.ok();
+                // New listeners are the driver's to open; the reply waits for them.
+                let listen = changed.iter().find(|n| matches!(**n, "port" | "bind")).copied();
+                match listen {
+                    Some(which) => {
+                        ctx.srv.listen_pending = Some((old_bind, old_port, which));
+                        let (bind, port) = (ctx.srv.config.get_str("bind"), ctx.srv.config.port());
+                        ctx.srv.outputs.push_back(Output::Listen { conn: ctx.client.conn, bind, port });
+                        ctx.client.awaiting_io = true;
+                    }
+                    None => ctx.ok(),
+                }
             }
             Err(e) => ctx.error(&e),
         }
@@ -488,22 +499,36 @@ fn bgsave(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]` (the sequence is in [`crate::shutdown`]).
 fn shutdown(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let mut save = None;
+    let mut flags = crate::shutdown::ShutdownFlags::default();
+    let mut abort = false;
     for a in &args[1..] {
         if eq_ic(a, "NOSAVE") {
-            save = Some(false);
+            flags.nosave = true;
         } else if eq_ic(a, "SAVE") {
-            save = Some(true);
-        } else if eq_ic(a, "NOW") || eq_ic(a, "FORCE") {
+            flags.save = true;
+        } else if eq_ic(a, "NOW") {
+            flags.now = true;
+        } else if eq_ic(a, "FORCE") {
+            flags.force = true;
         } else if eq_ic(a, "ABORT") {
-            return ctx.error("ERR No shutdown in progress.");
+            abort = true;
         } else {
             return ctx.error(SYNTAX_ERR);
         }
     }
+    if (abort && flags != Default::default()) || (flags.save && flags.nosave) {
+        return ctx.error(SYNTAX_ERR);
+    }
+    if abort {
+        return if ctx.srv.abort_shutdown() { ctx.ok() } else { ctx.error("ERR No shutdown in progress.") };
+    }
+    if !flags.now && ctx.client.in_exec {
+        return ctx.error("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
+    }
     let conn = ctx.client.conn;
-    ctx.srv.shutdown(Some(conn), save);
+    ctx.srv.prepare_for_shutdown(flags, Some(conn));
     ctx.client.awaiting_io = true;
 }
 

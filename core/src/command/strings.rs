@@ -156,38 +156,71 @@ fn store(ctx: &mut Ctx, key: Bytes, value: Bytes, expiry: Expiry) {
     }
 }
 
-fn set(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let mut nx = false;
-    let mut xx = false;
-    let mut want_get = false;
-    let mut expiry = Expiry::None;
-    let mut i = 3;
-    while i < args.len() {
-        let a = &args[i];
-        let has_next = i + 1 < args.len();
-        if eq_ic(a, "NX") && !xx {
-            nx = true;
-        } else if eq_ic(a, "XX") && !nx {
-            xx = true;
-        } else if eq_ic(a, "GET") {
-            want_get = true;
-        } else if eq_ic(a, "KEEPTTL") && expiry == Expiry::None {
-            expiry = Expiry::Keep;
-        } else if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT"))
-            && expiry == Expiry::None
-            && has_next
-        {
-            let unit = if eq_ic(a, "EX") || eq_ic(a, "EXAT") { 1000 } else { 1 };
-            let absolute = eq_ic(a, "EXAT") || eq_ic(a, "PXAT");
-            let Some(at) = parse_expiry(ctx, unit, absolute, &args[i + 1], "set") else { return };
-            expiry = Expiry::At(at);
+/// The options of SET and GETEX as `parseExtendedStringArgumentsOrReply` reads them: each
+/// flag may repeat, and so may one time option (the last time given wins), but options that
+/// exclude each other are a syntax error. The time itself is read later, by the command.
+#[derive(Default)]
+struct ExtendedOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    persist: bool,
+    /// (which of EX/PX/EXAT/PXAT, index of its argument)
+    time: Option<(&'static str, usize)>,
+}
+
+impl ExtendedOptions {
+    /// `Err` after replying the syntax error.
+    fn parse(ctx: &mut Ctx, args: &[Bytes], set: bool) -> Result<Self, Replied> {
+        let mut o = ExtendedOptions::default();
+        let mut i = if set { 3 } else { 2 };
+        while i < args.len() {
+            let a = &args[i];
+            let has_next = i + 1 < args.len();
+            let time_kind = ["EX", "PX", "EXAT", "PXAT"].into_iter().find(|k| eq_ic(a, k));
+            if set && eq_ic(a, "NX") && !o.xx {
+                o.nx = true;
+            } else if set && eq_ic(a, "XX") && !o.nx {
+                o.xx = true;
+            } else if set && eq_ic(a, "GET") {
+                o.get = true;
+            } else if set && eq_ic(a, "KEEPTTL") && !o.persist && o.time.is_none() {
+                o.keep_ttl = true;
+            } else if !set && eq_ic(a, "PERSIST") && !o.keep_ttl && o.time.is_none() {
+                o.persist = true;
+            } else if let Some(kind) = time_kind
+                .filter(|k| has_next && !o.keep_ttl && !o.persist && o.time.is_none_or(|(other, _)| other == *k))
+            {
+                o.time = Some((kind, i + 1));
+                i += 1;
+            } else {
+                ctx.error(SYNTAX_ERR);
+                return Err(Replied);
+            }
             i += 1;
-        } else {
-            ctx.error(SYNTAX_ERR);
-            return;
         }
-        i += 1;
+        Ok(o)
     }
+
+    /// The deadline of the time option, replying the error when it is not valid.
+    fn deadline(&self, ctx: &mut Ctx, args: &[Bytes], cmd: &str) -> Result<Option<u64>, Replied> {
+        let Some((kind, idx)) = self.time else { return Ok(None) };
+        let unit = if kind.starts_with('E') { 1000 } else { 1 };
+        let absolute = kind.ends_with("AT");
+        parse_expiry(ctx, unit, absolute, &args[idx], cmd).map(Some).ok_or(Replied)
+    }
+}
+
+fn set(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let Ok(opts) = ExtendedOptions::parse(ctx, args, true) else { return };
+    let Ok(deadline) = opts.deadline(ctx, args, "set") else { return };
+    let expiry = match deadline {
+        Some(at) => Expiry::At(at),
+        None if opts.keep_ttl => Expiry::Keep,
+        None => Expiry::None,
+    };
+    let (nx, xx, want_get) = (opts.nx, opts.xx, opts.get);
     let key = &args[1];
     let old = if want_get {
         match read_str(ctx, key) {
@@ -393,12 +426,18 @@ fn getrange(ctx: &mut Ctx, args: &mut [Bytes]) {
         (Some(Value::Str(s)), r) => (s, r),
         (Some(_), r) => return r.error(WRONGTYPE),
     };
+    // 7.0's `getrangeCommand` arithmetic: negative indexes count from the end and are then
+    // clamped to 0 *both*, so `GETRANGE s 0 -100` on a short string is its first byte.
     if start < 0 && end < 0 && start > end {
         return r.bulk(b"");
     }
-    match super::normalize_range(start, end, s.len()) {
-        Some((a, b)) => r.bulk(&s[a..=b]),
-        None => r.bulk(b""),
+    let len = s.len() as i64;
+    let from_end = |i: i64| if i < 0 { (len + i).max(0) } else { i };
+    let (start, end) = (from_end(start), from_end(end).min(len - 1));
+    if start > end || len == 0 {
+        r.bulk(b"")
+    } else {
+        r.bulk(&s[start as usize..=end as usize])
     }
 }
 
@@ -463,35 +502,12 @@ fn getset(ctx: &mut Ctx, args: &mut [Bytes]) {
 /// checked, then the key, then the expire time.
 fn getex(ctx: &mut Ctx, args: &mut [Bytes]) {
     let key = &args[1];
-    // (index of the time argument, ms per unit, absolute)
-    let mut time_arg: Option<(usize, u64, bool)> = None;
-    let mut persist = false;
-    let mut i = 2;
-    while i < args.len() {
-        let a = &args[i];
-        if (eq_ic(a, "EX") || eq_ic(a, "PX") || eq_ic(a, "EXAT") || eq_ic(a, "PXAT"))
-            && time_arg.is_none()
-            && !persist
-            && i + 1 < args.len()
-        {
-            let unit = if eq_ic(a, "EX") || eq_ic(a, "EXAT") { 1000 } else { 1 };
-            let absolute = eq_ic(a, "EXAT") || eq_ic(a, "PXAT");
-            time_arg = Some((i + 1, unit, absolute));
-            i += 2;
-        } else if eq_ic(a, "PERSIST") && time_arg.is_none() && !persist {
-            persist = true;
-            i += 1;
-        } else {
-            return ctx.error(SYNTAX_ERR);
-        }
-    }
+    let Ok(opts) = ExtendedOptions::parse(ctx, args, false) else { return };
     let Ok(v) = read_str(ctx, key) else { return };
     let Some(s) = v else { return ctx.reply().null() };
-    let mut expiry = Expiry::None;
-    if let Some((idx, unit, absolute)) = time_arg {
-        let Some(at) = parse_expiry(ctx, unit, absolute, &args[idx], "getex") else { return };
-        expiry = Expiry::At(at);
-    }
+    let Ok(deadline) = opts.deadline(ctx, args, "getex") else { return };
+    let persist = opts.persist;
+    let expiry = deadline.map_or(Expiry::None, Expiry::At);
     if let Expiry::At(at) = expiry {
         if at <= ctx.now {
             ctx.db().remove(key);

@@ -201,7 +201,8 @@ fn zadd_generic(ctx: &mut Ctx, args: &mut [Bytes], mut f: AddFlags) {
         let current = z.score(&member);
         let mut new = score;
         if f.incr {
-            new = current.unwrap_or(0.0) + score;
+            // A new member takes the increment itself (`zsetAdd`), so `-0` stays `-0`.
+            new = current.map_or(score, |c| c + score);
             if new.is_nan() {
                 nan = true;
                 break;
@@ -276,10 +277,29 @@ fn zcard(ctx: &mut Ctx, args: &mut [Bytes]) {
 /// A score bound: `1.5`, `(1.5` (exclusive), `-inf`, `+inf` (`zslParseRange`).
 fn parse_score_bound(a: &[u8]) -> Option<Bound<f64>> {
     if let Some(rest) = a.strip_prefix(b"(") {
-        parse_f64(rest).map(Bound::Excluded)
+        strtod_whole(rest).map(Bound::Excluded)
     } else {
-        parse_f64(a).map(Bound::Included)
+        strtod_whole(a).map(Bound::Included)
     }
+}
+
+/// A bound as `zslParseRange` reads it: bare `strtod` that must consume the whole text, not
+/// the stricter `string2d`. So leading white space is skipped, the empty text is 0 (strtod
+/// reads nothing and leaves nothing unread), and out-of-range values are ±inf or 0 rather
+/// than errors; only NaN is refused.
+fn strtod_whole(a: &[u8]) -> Option<f64> {
+    let start = a.iter().position(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).unwrap_or(a.len());
+    let text = &a[start..];
+    if text.is_empty() {
+        return Some(0.0);
+    }
+    if let Some(v) = parse_f64(text) {
+        return Some(v);
+    }
+    // What string2d refuses as ERANGE, strtod returns rounded: HUGE_VAL or zero.
+    let decimal = text.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'));
+    let v: f64 = std::str::from_utf8(text).ok().filter(|_| decimal)?.parse().ok()?;
+    (!v.is_nan()).then_some(v)
 }
 
 /// A lex bound: `[a` inclusive, `(a` exclusive, `-` and `+` the open ends.
@@ -317,6 +337,61 @@ fn lex_lte_max(m: &[u8], max: &Lex) -> bool {
         Lex::Incl(b) => m <= &b[..],
         Lex::Excl(b) => m < &b[..],
     }
+}
+
+/// Whether no string can lie between the bounds (`zslIsInLexRange`'s first test).
+fn lex_range_empty(min: &Lex, max: &Lex) -> bool {
+    let rank = |l: &Lex| match l {
+        Lex::Min => 0,
+        Lex::Incl(_) | Lex::Excl(_) => 1,
+        Lex::Max => 2,
+    };
+    let text = |l: &Lex| match l {
+        Lex::Incl(b) | Lex::Excl(b) => Some(b.clone()),
+        _ => None,
+    };
+    let cmp = rank(min).cmp(&rank(max)).then_with(|| text(min).cmp(&text(max)));
+    let exclusive = !matches!((min, max), (Lex::Incl(_), Lex::Incl(_)));
+    cmp.is_gt() || (cmp.is_eq() && exclusive)
+}
+
+/// A lex range as Redis walks it (`zzlFirstInLexRange` and the loops of
+/// `genericZrangebylexCommand`): from the first member (in score order) at or past `min`,
+/// if that one is within `max`, skip `offset` members unchecked, then take members while
+/// they are within `max`, at most `count` (`< 0`: all); `rev` walks back from the last
+/// member within `max` while they are at or past `min`. Lex ranges are meant for members of
+/// one score; with mixed scores this walk, not a filter, is what Redis answers.
+fn lex_select(z: &SortedSet, min: &Lex, max: &Lex, rev: bool, offset: i64, count: i64) -> Vec<(Bytes, f64)> {
+    let all: Vec<(&Bytes, f64)> = z.iter().collect();
+    let (Some(first), Some(last)) = (all.first(), all.last()) else { return Vec::new() };
+    if lex_range_empty(min, max) || !lex_gte_min(last.0, min) || !lex_lte_max(first.0, max) || offset < 0 {
+        return Vec::new();
+    }
+    let n = all.len();
+    let start = if rev {
+        all.iter().rposition(|(m, _)| lex_lte_max(m, max))
+    } else {
+        all.iter().position(|(m, _)| lex_gte_min(m, min))
+    };
+    let next = |i: usize| if rev { i.checked_sub(1) } else { Some(i + 1).filter(|&j| j < n) };
+    let in_range = |m: &[u8]| if rev { lex_gte_min(m, min) } else { lex_lte_max(m, max) };
+    let Some(mut i) = start.filter(|&i| in_range(all[i].0)) else { return Vec::new() };
+    for _ in 0..offset {
+        match next(i) {
+            Some(j) => i = j,
+            None => return Vec::new(),
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = Some(i);
+    while let Some(i) = at {
+        if count >= 0 && out.len() as i64 >= count || !in_range(all[i].0) {
+            break;
+        }
+        out.push((all[i].0.clone(), all[i].1));
+        at = next(i);
+    }
+    out
 }
 
 fn score_in(s: f64, min: Bound<f64>, max: Bound<f64>) -> bool {
@@ -364,9 +439,7 @@ fn zlexcount(ctx: &mut Ctx, args: &mut [Bytes]) {
     let (Some(min), Some(max)) = (parse_lex_bound(&args[2]), parse_lex_bound(&args[3])) else {
         return ctx.error(NOT_LEX_RANGE);
     };
-    if let Ok(n) =
-        with_zset(ctx, &args[1], |z| z.iter().filter(|(m, _)| lex_gte_min(m, &min) && lex_lte_max(m, &max)).count())
-    {
+    if let Ok(n) = with_zset(ctx, &args[1], |z| lex_select(z, &min, &max, false, 0, -1).len()) {
         ctx.reply().int(n.unwrap_or(0) as i64);
     }
 }
@@ -493,14 +566,7 @@ fn select(z: &SortedSet, q: &RangeQuery) -> Vec<(Bytes, f64)> {
                 take(&mut by_score(z, *min, *max))
             }
         }
-        Bounds::Lex(min, max) => {
-            let filter = |(m, _): &(&Bytes, f64)| lex_gte_min(m, min) && lex_lte_max(m, max);
-            if q.rev {
-                take(&mut z.iter().rev().filter(filter))
-            } else {
-                take(&mut z.iter().filter(filter))
-            }
-        }
+        Bounds::Lex(min, max) => lex_select(z, min, max, q.rev, q.offset, q.count),
     }
 }
 
