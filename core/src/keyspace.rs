@@ -15,6 +15,7 @@
 //! Tables are insertion-ordered hash maps with a fixed hasher, so iteration order, `SCAN`
 //! cursors and `RANDOMKEY` are the same for the same inputs on every run and platform.
 
+use crate::access::AccessClock;
 use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxBuildHasher;
@@ -588,6 +589,12 @@ pub struct Db {
     /// While `Some`, the keys added to `entries`, in order, for their `new` keyspace event
     /// (`dbAdd` fires it). `None` — no one listens — costs nothing per insert.
     new_keys: Option<Vec<CompactBytes>>,
+    /// Each key's access field (Redis's `robj->lru`: an LRU stamp, or LFU minutes and
+    /// counter; see [`crate::access`]), by the key's position in `entries`.
+    /// Invariant: `access.len() == entries.len()`; it moves with `entries`' swap-removes.
+    access: Vec<u32>,
+    /// The access clock of the command running now: what a value created now is stamped with.
+    pub clock: AccessClock,
 }
 
 impl Db {
@@ -651,23 +658,53 @@ impl Db {
         if !self.expires.is_empty() {
             self.expires.swap_remove(key.as_bytes());
         }
-        self.note_if_new(&key);
-        self.entries.insert(key, value);
+        self.set_keep_ttl(key, value);
     }
 
-    /// Set a value, keeping the key's TTL if it had one.
+    /// Set a value, keeping the key's TTL if it had one. The new value is stamped as created
+    /// now, except that under LFU an overwrite keeps the key's counter (`dbSetValue`).
     pub fn set_keep_ttl(&mut self, key: impl Into<CompactBytes>, value: Value) {
         let key = key.into();
         self.note_if_new(&key);
-        self.entries.insert(key, value);
+        let (i, old) = self.entries.insert_full(key, value);
+        if old.is_none() {
+            self.access.push(self.clock.fresh());
+        } else if !self.clock.policy.lfu {
+            self.access[i] = self.clock.fresh();
+        }
+        debug_assert_eq!(self.access.len(), self.entries.len());
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
-        let v = self.entries.swap_remove(key)?;
+        let (i, _, v) = self.entries.swap_remove_full(key)?;
+        self.access.swap_remove(i);
+        debug_assert_eq!(self.access.len(), self.entries.len());
         if !self.expires.is_empty() {
             self.expires.swap_remove(key);
         }
         Some(v)
+    }
+
+    /// The access field of the key at position `index` of `entries`.
+    pub fn access_at(&self, index: usize) -> u32 {
+        self.access[index]
+    }
+
+    /// Replace the access field of the key at position `index` of `entries`.
+    pub fn set_access_at(&mut self, index: usize, field: u32) {
+        self.access[index] = field;
+    }
+
+    /// The access field of `key`, if it is stored.
+    pub fn access_of(&self, key: &[u8]) -> Option<u32> {
+        self.entries.get_index_of(key).map(|i| self.access[i])
+    }
+
+    /// Replace the access field of `key` (a lookup touched it, or RESTORE set it).
+    pub fn set_access(&mut self, key: &[u8], field: u32) {
+        if let Some(i) = self.entries.get_index_of(key) {
+            self.access[i] = field;
+        }
     }
 
     pub fn set_expire(&mut self, key: &[u8], at_ms: u64) {
@@ -689,7 +726,13 @@ impl Db {
         self.expire_if_needed(key, now);
         let key = CompactBytes::new(key);
         self.note_if_new(&key);
-        self.entries.entry(key).or_insert_with(make)
+        match self.entries.entry(key) {
+            indexmap::map::Entry::Occupied(e) => e.into_mut(),
+            indexmap::map::Entry::Vacant(e) => {
+                self.access.push(self.clock.fresh());
+                e.insert(make())
+            }
+        }
     }
 
     /// Drop `key` if its collection value has become empty (Redis deletes empty
@@ -710,6 +753,7 @@ impl Db {
 
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.access.clear();
         self.expires.clear();
     }
 
@@ -767,6 +811,12 @@ impl Keyspace {
     }
     pub fn total_keys(&self) -> usize {
         self.dbs.iter().map(Db::len).sum()
+    }
+    /// Set the access clock of every database (before each command runs).
+    pub fn set_clock(&mut self, clock: AccessClock) {
+        for db in &mut self.dbs {
+            db.clock = clock;
+        }
     }
     pub fn flush_all(&mut self) {
         for db in &mut self.dbs {

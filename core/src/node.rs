@@ -471,6 +471,11 @@ pub struct Server {
     pub persist: PersistState,
     pub process: ProcessStats,
     pub rng: SeededRng,
+    /// How key accesses are recorded (LRU stamps or LFU counters), from `maxmemory-policy`
+    /// and the `lfu-*` tunables; refreshed when CONFIG SET changes them.
+    pub access_policy: crate::access::AccessPolicy,
+    /// The best eviction candidates sampled so far (see [`Server::perform_evictions`]).
+    pub eviction_pool: crate::access::EvictionPool,
     pub run_id: String,
     /// Replication ids, offsets, backlog, replicas, the link to our master.
     pub repl: Replication,
@@ -571,8 +576,13 @@ impl Server {
 
     /// Bring memory under `maxmemory` by evicting keys as `maxmemory-policy` says (Redis's
     /// `performEvictions`); false when that is not possible (`noeviction`, or nothing left to
-    /// evict), and the command that needs memory is refused with OOM. The `lru`/`lfu`
-    /// policies pick at random among the keys they may evict: halab keeps no access clock.
+    /// evict), and the command that needs memory is refused with OOM.
+    ///
+    /// The `*-random` policies take any key (of those with a TTL, for `volatile-*`). The
+    /// `*-lru`, `*-lfu` and `volatile-ttl` policies sample `maxmemory-samples` keys of every
+    /// database into the [`EvictionPool`](crate::access::EvictionPool) and evict its best
+    /// candidate: the longest idle (LRU), the least frequently used (LFU), the nearest
+    /// deadline (TTL) — an approximation of the exact order that costs a few samples per key.
     pub fn perform_evictions(&mut self) -> bool {
         let max = self.config.get_i64("maxmemory").unwrap_or(0).max(0) as u64;
         if max == 0 {
@@ -591,42 +601,16 @@ impl Server {
         if policy == "noeviction" {
             return false;
         }
+        let pooled = !policy.ends_with("-random");
         let samples = self.config.get_i64("maxmemory-samples").unwrap_or(5).max(1) as usize;
+        let clock = crate::access::AccessClock { policy: self.access_policy, now_ms: self.now };
         while used > max {
-            let dbs: Vec<usize> = (0..self.keyspace.dbs.len())
-                .filter(|&d| {
-                    if volatile {
-                        !self.keyspace.dbs[d].expires.is_empty()
-                    } else {
-                        !self.keyspace.dbs[d].is_empty()
-                    }
-                })
-                .collect();
-            if dbs.is_empty() {
+            let Some((dbi, key)) = (if pooled {
+                self.pick_from_eviction_pool(&policy, volatile, samples, clock)
+            } else {
+                self.pick_random_for_eviction(volatile)
+            }) else {
                 return false;
-            }
-            let dbi = dbs[self.rng.below(dbs.len())];
-            let key: Bytes = {
-                let db = &self.keyspace.dbs[dbi];
-                if policy == "volatile-ttl" {
-                    // The soonest deadline among a few sampled keys.
-                    let mut best: Option<(u64, usize)> = None;
-                    for _ in 0..samples {
-                        let i = self.rng.below(db.expires.len());
-                        let (_, &at) = db.expires.get_index(i).unwrap();
-                        if best.is_none_or(|(b, _)| at < b) {
-                            best = Some((at, i));
-                        }
-                    }
-                    let i = best.unwrap().1;
-                    Bytes::copy_from_slice(db.expires.get_index(i).unwrap().0)
-                } else if volatile {
-                    let i = self.rng.below(db.expires.len());
-                    Bytes::copy_from_slice(db.expires.get_index(i).unwrap().0)
-                } else {
-                    let i = self.rng.below(db.entries.len());
-                    Bytes::copy_from_slice(db.entries.get_index(i).unwrap().0)
-                }
             };
             let size = {
                 let db = &self.keyspace.dbs[dbi];
@@ -643,6 +627,77 @@ impl Server {
             used = used.saturating_sub(size as u64);
         }
         true
+    }
+
+    /// `*-random`: a random database with candidates, then a random key of it.
+    fn pick_random_for_eviction(&mut self, volatile: bool) -> Option<(usize, Bytes)> {
+        let dbs: Vec<usize> = (0..self.keyspace.dbs.len())
+            .filter(
+                |&d| if volatile { !self.keyspace.dbs[d].expires.is_empty() } else { !self.keyspace.dbs[d].is_empty() },
+            )
+            .collect();
+        if dbs.is_empty() {
+            return None;
+        }
+        let dbi = dbs[self.rng.below(dbs.len())];
+        let db = &self.keyspace.dbs[dbi];
+        let key = if volatile {
+            db.expires.get_index(self.rng.below(db.expires.len())).unwrap().0
+        } else {
+            db.entries.get_index(self.rng.below(db.entries.len())).unwrap().0
+        };
+        Some((dbi, Bytes::copy_from_slice(key)))
+    }
+
+    /// `evictionPoolPopulate` over every database, then the pool's best candidate that still
+    /// exists (a pooled key may have been deleted since it was sampled).
+    fn pick_from_eviction_pool(
+        &mut self,
+        policy: &str,
+        volatile: bool,
+        samples: usize,
+        clock: crate::access::AccessClock,
+    ) -> Option<(usize, Bytes)> {
+        use crate::access::EvictionCandidate;
+        loop {
+            let mut offered = 0;
+            for dbi in 0..self.keyspace.dbs.len() {
+                let len = if volatile { self.keyspace.dbs[dbi].expires.len() } else { self.keyspace.dbs[dbi].len() };
+                if len == 0 {
+                    continue;
+                }
+                for _ in 0..samples.min(len) {
+                    let i = self.rng.below(len);
+                    let db = &self.keyspace.dbs[dbi];
+                    let (key, deadline) = if volatile {
+                        let (k, &at) = db.expires.get_index(i).unwrap();
+                        (k, Some(at))
+                    } else {
+                        (db.entries.get_index(i).unwrap().0, None)
+                    };
+                    let score = if policy == "volatile-ttl" {
+                        u64::MAX - deadline.unwrap_or(u64::MAX)
+                    } else {
+                        let Some(field) = db.access_of(key) else { continue };
+                        clock.eviction_score(field)
+                    };
+                    let key = Bytes::copy_from_slice(key);
+                    self.eviction_pool.offer(EvictionCandidate { score, db: dbi, key });
+                    offered += 1;
+                }
+            }
+            if offered == 0 {
+                return None;
+            }
+            while let Some(c) = self.eviction_pool.take_best() {
+                let db = &self.keyspace.dbs[c.db];
+                let present =
+                    if volatile { db.expires.contains_key(&c.key[..]) } else { db.entries.contains_key(&c.key[..]) };
+                if present {
+                    return Some((c.db, c.key));
+                }
+            }
+        }
     }
 
     /// The pause in force, if any: the strictest type and the latest end of all purposes.
@@ -959,8 +1014,11 @@ impl Node {
         let databases = opts.config.get_i64("databases").unwrap_or(16).max(1) as usize;
         let log_level = LogLevel::from_config(&opts.config.get_str("loglevel")).unwrap_or(LogLevel::Notice);
         let master = opts.config.replicaof();
+        let access_policy = crate::access::AccessPolicy::from_config(&opts.config);
         let mut srv = Server {
             keyspace: Keyspace::new(databases),
+            access_policy,
+            eviction_pool: Default::default(),
             config: opts.config,
             clients: FxHashMap::default(),
             channels: Default::default(),

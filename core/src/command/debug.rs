@@ -328,9 +328,13 @@ fn object(ctx: &mut Ctx, key: &Bytes) {
         ),
         _ => String::new(),
     };
+    // The raw access field and the idle time read from it as an LRU stamp, whatever the
+    // policy, as `debugCommand` prints them.
+    let field = ctx.srv.keyspace.dbs[db].access_of(key).unwrap_or(0);
+    let clock = crate::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
+    let idle_s = clock.idle_ms(field) / 1000;
     let line = format!(
-        "Value at:0x7f0000000000 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0{}",
-        enc, serialized, extra
+        "Value at:0x7f0000000000 refcount:1 encoding:{enc} serializedlength:{serialized} lru:{field} lru_seconds_idle:{idle_s}{extra}"
     );
     ctx.reply().simple(&line);
 }
@@ -367,7 +371,7 @@ fn populate(ctx: &mut Ctx, args: &[Bytes]) {
                 // Redis copies the `value:<n>` text into a zeroed value of that size.
                 val.resize(sz, 0);
             }
-            db.entries.insert(key.as_slice().into(), crate::keyspace::Value::Str(val.into()));
+            db.set_keep_ttl(key.as_slice(), crate::keyspace::Value::Str(val.into()));
             if !ctx.srv.watched.is_empty() {
                 added.push(Bytes::copy_from_slice(&key));
             }

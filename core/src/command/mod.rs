@@ -128,7 +128,12 @@ impl<'a> Ctx<'a> {
         let db = self.client.db;
         let index = if expired { None } else { self.srv.keyspace.dbs[db].entries.get_index_of(key) };
         match index {
-            Some(_) => self.srv.stats.keyspace_hits += 1,
+            Some(i) => {
+                self.srv.stats.keyspace_hits += 1;
+                if flags & LOOKUP_NOTOUCH == 0 {
+                    self.touch(db, i);
+                }
+            }
             None => {
                 self.srv.stats.keyspace_misses += 1;
                 if flags & LOOKUP_NONOTIFY == 0 {
@@ -181,12 +186,28 @@ impl<'a> Ctx<'a> {
         }
         false
     }
-    /// Look up a key for writing (lazily expiring it).
+    /// Look up a key for writing (lazily expiring it); a write is an access too.
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
         self.expire_if_needed_as(key, true);
         let db = self.client.db;
-        self.srv.keyspace.dbs[db].entries.get_mut(key)
+        let i = self.srv.keyspace.dbs[db].entries.get_index_of(key)?;
+        self.touch(db, i);
+        self.srv.keyspace.dbs[db].entries.get_index_mut(i).map(|(_, v)| v)
     }
+    /// Record an access to the key at position `index` of database `db` (the part of Redis's
+    /// `lookupKey` that updates `robj->lru`: an LRU stamp, or `updateLFU`).
+    fn touch(&mut self, db: usize, index: usize) {
+        let clock = self.srv.keyspace.dbs[db].clock;
+        let coin = if clock.policy.lfu { unit_draw(&mut self.srv.rng) } else { 0.0 };
+        let d = &mut self.srv.keyspace.dbs[db];
+        let field = clock.touched(d.access_at(index), coin);
+        d.set_access_at(index, field);
+    }
+}
+
+/// A uniform draw in `[0, 1]` from the node's generator (the lab's `rand()/RAND_MAX`).
+pub fn unit_draw(rng: &mut crate::rng::SeededRng) -> f64 {
+    rng.next_u64() as f64 / u64::MAX as f64
 }
 
 /// Look up `key` expecting one type (`pick` selects it): `Ok(None)` when the key is missing,
@@ -859,6 +880,8 @@ fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     let dirty_before = ctx.srv.persist.dirty;
     ctx.srv.expired_in_call = 0;
     ctx.srv.force_propagation = false;
+    let clock = crate::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
+    ctx.srv.keyspace.set_clock(clock);
     // `new` events: the keyspace records the keys it adds while someone may hear of them.
     let track_new = pubsub::wants_event(ctx.srv, pubsub::class::NEW);
     if track_new {

@@ -335,6 +335,10 @@ fn apply_config_changes(ctx: &mut Ctx, changed: &[&'static str]) {
             "requirepass" => {
                 // Redis keeps existing connections authenticated.
             }
+            "maxmemory-policy" | "lfu-log-factor" | "lfu-decay-time" => {
+                ctx.srv.access_policy = crate::access::AccessPolicy::from_config(&ctx.srv.config);
+                ctx.srv.eviction_pool.clear();
+            }
             "maxmemory" => {
                 // `updateMaxmemory`: evict at once down to the new limit.
                 let max = ctx.srv.config.get_i64("maxmemory").unwrap_or(0).max(0) as u64;
