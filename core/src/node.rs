@@ -225,6 +225,8 @@ pub struct Client {
     pub watched: Vec<(usize, Bytes)>,
     pub subscriptions: crate::keyspace::Set<Bytes>,
     pub patterns: crate::keyspace::Set<Bytes>,
+    /// Shard channels (`SSUBSCRIBE`), counted apart from the others, as Redis counts them.
+    pub shard_subscriptions: crate::keyspace::Set<Bytes>,
     pub created_ms: u64,
     pub last_interaction_ms: u64,
     pub last_command: &'static str,
@@ -282,6 +284,7 @@ impl Client {
             in_exec: false,
             watched: Vec::new(),
             subscriptions: Default::default(),
+            shard_subscriptions: Default::default(),
             patterns: Default::default(),
             created_ms: now,
             last_interaction_ms: now,
@@ -304,7 +307,7 @@ impl Client {
         }
     }
     pub fn in_pubsub(&self) -> bool {
-        !self.subscriptions.is_empty() || !self.patterns.is_empty()
+        !self.subscriptions.is_empty() || !self.patterns.is_empty() || !self.shard_subscriptions.is_empty()
     }
     pub fn protocol(&self) -> Protocol {
         self.reply.proto
@@ -339,7 +342,7 @@ impl Client {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -351,6 +354,7 @@ impl Client {
             self.db,
             self.subscriptions.len(),
             self.patterns.len(),
+            self.shard_subscriptions.len(),
             self.multi.as_ref().map(|m| m.len() as i64).unwrap_or(-1),
             self.inbuf.len() + self.executing_len,
             self.inbuf.capacity().saturating_sub(self.inbuf.len()),
@@ -454,6 +458,8 @@ pub struct Server {
     pub clients: FxHashMap<ConnId, Client>,
     pub channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
     pub patterns: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    /// Shard channels (`SSUBSCRIBE`) → their subscribers (Redis's `pubsubshard_channels`).
+    pub shard_channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
     /// `(db, key)` → the clients that WATCH it (Redis's `db->watched_keys`). Each client's
     /// `watched` lists the same pairs, to unwatch them.
     pub watched: FxHashMap<(usize, Bytes), Vec<crate::command::transactions::Watcher>>,
@@ -1023,6 +1029,7 @@ impl Node {
             clients: FxHashMap::default(),
             channels: Default::default(),
             patterns: Default::default(),
+            shard_channels: Default::default(),
             watched: FxHashMap::default(),
             cas_dirty: Default::default(),
             blocking: FxHashMap::default(),

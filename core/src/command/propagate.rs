@@ -34,13 +34,17 @@ use bytes::Bytes;
 
 /// Whether a command may need propagating (so its arguments are kept before it runs).
 pub fn may_propagate(meta: &CommandMeta) -> bool {
-    meta.has_flag("write") || meta.name == "publish"
+    meta.has_flag("write") || meta.name == "publish" || meta.name == "spublish"
 }
 
 /// Propagate `args` (as the client sent them) after the handler ran.
 pub fn after_call(ctx: &mut Ctx, meta: &CommandMeta, args: &[Bytes], changed: bool, reply_start: usize) {
-    if meta.name == "publish" {
-        if ctx.client.reply.buf.get(reply_start) != Some(&b'-') {
+    // SPUBLISH goes to the replicas outside a cluster only (`spublishCommand`); in a cluster
+    // the bus carries it to the shard instead.
+    let spublish = meta.name == "spublish";
+    if meta.name == "publish" || spublish {
+        let cluster = spublish && ctx.srv.config.get_bool("cluster-enabled");
+        if !cluster && ctx.client.reply.buf.get(reply_start) != Some(&b'-') {
             let db = ctx.client.db;
             let refs: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
             ctx.srv.propagate(db, &refs);

@@ -45,6 +45,9 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("punsubscribe", punsubscribe),
     ("publish", publish),
     ("pubsub", pubsub),
+    ("ssubscribe", ssubscribe),
+    ("sunsubscribe", sunsubscribe),
+    ("spublish", spublish),
 ];
 
 fn subscription_count(c: &Client) -> usize {
@@ -122,6 +125,67 @@ fn punsubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
 }
 
+/// `SSUBSCRIBE shardchannel …`: a shard channel lives in the hash slot of its name, so in a
+/// cluster its messages stay within the shard that owns the slot (the command table routes it
+/// like a key). Confirmations count the shard subscriptions alone (`clientShardSubscriptionsCount`).
+fn ssubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
+    for ch in &args[1..] {
+        if ctx.client.shard_subscriptions.insert(ch.clone()) {
+            ctx.srv.shard_channels.entry(ch.clone()).or_default().push(ctx.client.conn);
+        }
+        let n = ctx.client.shard_subscriptions.len();
+        push_confirm(&mut ctx.client.reply, "ssubscribe", Some(ch), n);
+    }
+}
+
+/// `SUNSUBSCRIBE [shardchannel …]`: without names, every shard channel; with none to leave, one
+/// confirmation with a null channel.
+fn sunsubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let names: Vec<Bytes> =
+        if args.len() > 1 { args[1..].to_vec() } else { ctx.client.shard_subscriptions.iter().cloned().collect() };
+    if names.is_empty() {
+        push_confirm(&mut ctx.client.reply, "sunsubscribe", None, 0);
+    }
+    for ch in names {
+        if ctx.client.shard_subscriptions.shift_remove(&ch[..]) {
+            remove_sub(&mut ctx.srv.shard_channels, &ch, ctx.client.conn);
+        }
+        let n = ctx.client.shard_subscriptions.len();
+        push_confirm(&mut ctx.client.reply, "sunsubscribe", Some(&ch), n);
+    }
+}
+
+/// `SPUBLISH shardchannel message`: an `smessage` to the shard channel's subscribers (never to
+/// patterns or ordinary channels). Outside a cluster it is replicated as PUBLISH is.
+fn spublish(ctx: &mut Ctx, args: &mut [Bytes]) {
+    let n = publish_shard_message(ctx.srv, Some(ctx.client), &args[1], &args[2]);
+    ctx.reply().int(n as i64);
+}
+
+/// Deliver `smessage shardchannel message` to the shard channel's subscribers.
+pub fn publish_shard_message(
+    srv: &mut Server,
+    mut publisher: Option<&mut Client>,
+    channel: &[u8],
+    message: &[u8],
+) -> usize {
+    let Some(conns) = srv.shard_channels.get(channel).cloned() else { return 0 };
+    for &conn in &conns {
+        let target = match publisher.as_deref_mut() {
+            Some(p) if p.conn == conn => Some(&mut p.reply),
+            _ => srv.clients.get_mut(&conn).map(|c| &mut c.reply),
+        };
+        if let Some(r) = target {
+            r.push(3);
+            r.bulk_str("smessage");
+            r.bulk(channel);
+            r.bulk(message);
+            srv.to_flush.push(conn);
+        }
+    }
+    conns.len()
+}
+
 /// Deliver a message to every subscriber; returns how many received it.
 pub fn publish_message(srv: &mut Server, publisher: Option<&mut Client>, channel: &[u8], message: &[u8]) -> usize {
     let mut receivers = 0;
@@ -196,13 +260,26 @@ fn pubsub(ctx: &mut Ctx, args: &mut [Bytes]) {
         let n = ctx.srv.patterns.len();
         ctx.reply().int(n as i64);
     } else if eq_ic(sub, "SHARDCHANNELS") && args.len() <= 3 {
-        ctx.reply().array(0);
+        let chans: Vec<Bytes> = ctx
+            .srv
+            .shard_channels
+            .keys()
+            .filter(|c| args.len() == 2 || glob_match(&args[2], c, false))
+            .cloned()
+            .collect();
+        ctx.reply().array(chans.len());
+        for c in chans {
+            ctx.reply().bulk(&c);
+        }
     } else if eq_ic(sub, "SHARDNUMSUB") {
-        let n = args.len() - 2;
-        ctx.reply().array(n * 2);
-        for c in &args[2..] {
-            ctx.reply().bulk(c);
-            ctx.reply().int(0);
+        let counts: Vec<(Bytes, usize)> = args[2..]
+            .iter()
+            .map(|c| (c.clone(), ctx.srv.shard_channels.get(&c[..]).map(|v| v.len()).unwrap_or(0)))
+            .collect();
+        ctx.reply().array(counts.len() * 2);
+        for (c, n) in counts {
+            ctx.reply().bulk(&c);
+            ctx.reply().int(n as i64);
         }
     } else if eq_ic(sub, "HELP") && args.len() == 2 {
         let lines = [
@@ -237,6 +314,9 @@ pub fn unsubscribe_all(srv: &mut Server, client: &mut Client) {
     }
     for p in client.patterns.drain(..) {
         remove_sub(&mut srv.patterns, &p, client.conn);
+    }
+    for ch in client.shard_subscriptions.drain(..) {
+        remove_sub(&mut srv.shard_channels, &ch, client.conn);
     }
 }
 
