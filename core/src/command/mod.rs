@@ -12,6 +12,7 @@ pub mod connection;
 pub mod debug;
 pub mod functions;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod latency;
 pub mod lists;
@@ -459,7 +460,7 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
     static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut map = FxHashMap::default();
-        let families: [&[(&str, Handler)]; 16] = [
+        let families: [&[(&str, Handler)]; 17] = [
             connection::COMMANDS,
             migrate::COMMANDS,
             latency::COMMANDS,
@@ -476,6 +477,7 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
             server::COMMANDS,
             replication::COMMANDS,
             bits::COMMANDS,
+            hyperloglog::COMMANDS,
         ];
         for family in families {
             for &(name, handler) in family {
@@ -551,7 +553,7 @@ pub fn execute(ctx: &mut Ctx, mut args: Vec<Bytes>) {
     let mark = ctx.client.reply.buf.len();
     let pushes = matches!(
         lookup(&args[0]).map(|c| c.meta.name),
-        Some("subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe")
+        Some("subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe")
     );
     execute_inner(ctx, &mut args);
     // CLIENT REPLY OFF / SKIP: drop what this command wrote — but not pushes (subscription
