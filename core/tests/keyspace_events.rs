@@ -250,3 +250,145 @@ fn config_get_shows_the_flags_as_redis_normalizes_them() {
         "(error) ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Key access: OBJECT IDLETIME / FREQ in virtual time (evict.c's LRU clock and LFU counter).
+
+#[test]
+fn idle_time_counts_virtual_seconds_and_only_real_accesses_reset_it() {
+    let mut d = Driver::new("");
+    d.cli("SET foo bar");
+    d.advance(5_000);
+    assert_eq!(d.cli("OBJECT IDLETIME foo"), "(integer) 5");
+    // LOOKUP_NOTOUCH: TTL, TYPE, EXISTS and OBJECT leave the stamp alone.
+    d.cli("TTL foo");
+    d.cli("TYPE foo");
+    d.cli("EXISTS foo");
+    assert_eq!(d.cli("OBJECT IDLETIME foo"), "(integer) 5");
+    d.cli("TOUCH foo");
+    assert_eq!(d.cli("OBJECT IDLETIME foo"), "(integer) 0");
+    d.advance(2_000);
+    d.cli("APPEND foo x");
+    assert_eq!(d.cli("OBJECT IDLETIME foo"), "(integer) 0");
+    assert_eq!(
+        d.cli("OBJECT FREQ foo"),
+        "(error) ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+    );
+}
+
+#[test]
+fn lfu_counter_starts_at_five_counts_accesses_and_decays_per_minute() {
+    let mut d = Driver::new("");
+    d.cli("CONFIG SET maxmemory-policy allkeys-lfu");
+    d.cli("SET foo bar");
+    assert_eq!(d.cli("OBJECT FREQ foo"), "(integer) 5");
+    // At LFU_INIT_VAL an access always counts (p = 1 / (0 * factor + 1)).
+    d.cli("GET foo");
+    assert_eq!(d.cli("OBJECT FREQ foo"), "(integer) 6");
+    // An overwrite keeps the counter under LFU (`dbSetValue`).
+    d.cli("SET foo baz");
+    assert_eq!(d.cli("OBJECT FREQ foo"), "(integer) 6");
+    // lfu-decay-time 1: one less per minute, computed when read.
+    d.advance(3 * 60_000);
+    assert_eq!(d.cli("OBJECT FREQ foo"), "(integer) 3");
+    // Reading does not store the decay (`LFUDecrAndReturn` leaves the field alone): with
+    // decay off, the stored counter shows again.
+    d.cli("CONFIG SET lfu-decay-time 0");
+    d.advance(10 * 60_000);
+    assert_eq!(d.cli("OBJECT FREQ foo"), "(integer) 6");
+    assert_eq!(
+        d.cli("OBJECT IDLETIME foo"),
+        "(error) ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+    );
+}
+
+#[test]
+fn restore_sets_idle_time_or_frequency_by_policy() {
+    let mut d = Driver::new("");
+    d.cli("SET foo bar");
+    let payload = {
+        d.node.handle(d.now, Input::Data { conn: 1, bytes: &Frame::command(["DUMP", "foo"]) });
+        d.pump();
+        match Frame::decode(d.inbox.entry(1).or_default()).unwrap().unwrap() {
+            Frame::Bulk(b) => b,
+            other => panic!("{other:?}"),
+        }
+    };
+    let restore = |d: &mut Driver, key: &str, opt: &[&str]| {
+        let mut args: Vec<&[u8]> = vec![b"RESTORE", key.as_bytes(), b"0", &payload];
+        args.extend(opt.iter().map(|o| o.as_bytes()));
+        d.node.handle(d.now, Input::Data { conn: 1, bytes: &Frame::command(&args) });
+        d.pump();
+        render_cli(&Frame::decode(d.inbox.entry(1).or_default()).unwrap().unwrap())
+    };
+    assert_eq!(restore(&mut d, "a", &["IDLETIME", "1000"]), "OK");
+    assert_eq!(d.cli("OBJECT IDLETIME a"), "(integer) 1000");
+    d.cli("CONFIG SET maxmemory-policy volatile-lfu");
+    assert_eq!(restore(&mut d, "b", &["FREQ", "100"]), "OK");
+    assert_eq!(d.cli("OBJECT FREQ b"), "(integer) 100");
+    // IDLETIME means nothing under LFU: the key starts as any new key does.
+    assert_eq!(restore(&mut d, "c", &["IDLETIME", "1000"]), "OK");
+    assert_eq!(d.cli("OBJECT FREQ c"), "(integer) 5");
+}
+
+#[test]
+fn allkeys_lru_evicts_the_longest_idle_key() {
+    let mut d = Driver::new("Ee");
+    d.cli("CONFIG SET maxmemory-policy allkeys-lru");
+    d.cli("CONFIG SET maxmemory-samples 64");
+    for k in ["k0", "k1", "k2", "k3", "k4"] {
+        d.cli(&format!("SET {k} v"));
+    }
+    d.advance(10_000);
+    for k in ["k0", "k1", "k3", "k4"] {
+        d.cli(&format!("GET {k}"));
+    }
+    // Just under what is used now: one key has to go, the one idle for ten seconds.
+    let used = used_memory(&mut d);
+    d.cli(&format!("CONFIG SET maxmemory {}", used - 1));
+    assert_eq!(d.events(), ["__keyevent@0__:evicted k2"]);
+}
+
+#[test]
+fn allkeys_lfu_evicts_the_least_used_key() {
+    let mut d = Driver::new("Ee");
+    d.cli("CONFIG SET maxmemory-policy allkeys-lfu");
+    d.cli("CONFIG SET maxmemory-samples 64");
+    for k in ["k0", "k1", "k2", "k3"] {
+        d.cli(&format!("SET {k} v"));
+    }
+    for k in ["k0", "k2", "k3"] {
+        d.cli(&format!("GET {k}"));
+    }
+    let used = used_memory(&mut d);
+    d.cli(&format!("CONFIG SET maxmemory {}", used - 1));
+    assert_eq!(d.events(), ["__keyevent@0__:evicted k1"]);
+}
+
+#[test]
+fn hyperloglog_commands_fire_pfadd() {
+    let mut d = Driver::new("KEn$");
+    d.cli("PFADD h a b c");
+    d.cli("PFADD h a");
+    assert_eq!(d.cli("PFCOUNT h"), "(integer) 3");
+    d.cli("PFMERGE m h");
+    assert_eq!(
+        d.events(),
+        [
+            "__keyspace@0__:h new",
+            "__keyevent@0__:new h",
+            "__keyspace@0__:h pfadd",
+            "__keyevent@0__:pfadd h",
+            "__keyspace@0__:m new",
+            "__keyevent@0__:new m",
+            "__keyspace@0__:m pfadd",
+            "__keyevent@0__:pfadd m",
+        ]
+    );
+}
+
+fn used_memory(d: &mut Driver) -> u64 {
+    let info = d.cli("INFO memory");
+    let at = info.find("used_memory:").expect("INFO memory has used_memory") + "used_memory:".len();
+    info[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+}
