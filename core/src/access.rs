@@ -111,7 +111,7 @@ impl AccessClock {
         let ldt = field >> 8;
         let counter = (field & 255) as u8;
         let decay = self.policy.lfu_decay_time_min;
-        let periods = if decay > 0 { self.minutes_since(ldt) / decay } else { 0 };
+        let periods = self.minutes_since(ldt).checked_div(decay).unwrap_or(0);
         counter.saturating_sub(periods.min(255) as u8)
     }
 

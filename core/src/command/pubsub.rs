@@ -445,7 +445,7 @@ pub fn notify_keyspace_event(
     }
     if flags & class::KEYEVENT != 0 {
         let channel = format!("__keyevent@{db}__:{event}");
-        publish_message(srv, current.as_deref_mut(), channel.as_bytes(), key);
+        publish_message(srv, current, channel.as_bytes(), key);
     }
 }
 
