@@ -1128,6 +1128,9 @@ impl Node {
             self.srv.create_backlog();
         }
         let now = self.srv.now;
+        // Loaded keys count as accessed now (the file keeps no idle times in the lab).
+        let clock = crate::access::AccessClock { policy: self.srv.access_policy, now_ms: now };
+        self.srv.keyspace.set_clock(clock);
         let mut keys = 0;
         let mut expired = 0;
         for (dbi, entries) in loaded.dbs {
