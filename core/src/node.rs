@@ -1328,42 +1328,51 @@ impl Node {
         let Some(mut client) = self.srv.clients.remove(&conn) else { return };
         client.inbuf.extend_from_slice(bytes);
         client.last_interaction_ms = self.srv.now;
-        loop {
-            let before = client.inbuf.len();
-            client.parser.authenticated = true;
-            let parsed = client.parser.next(&mut client.inbuf);
-            // The parser keeps a partial command's bytes: they count as applied (our offset,
-            // what our replicas get) only once the whole command has run, as in Redis.
-            let consumed = before - client.inbuf.len();
-            let parsed_so_far = match self.srv.repl.master.as_mut() {
-                Some(link) => {
-                    link.parsed_unapplied += consumed;
-                    link.parsed_unapplied
-                }
-                None => consumed,
-            };
-            match parsed {
-                Ok(Some(args)) => {
-                    let now = self.srv.now;
-                    let mut ctx = Ctx { srv: &mut self.srv, client: &mut client, now };
-                    command::execute(&mut ctx, args);
-                    client.reply.buf.clear();
-                    if let Some(link) = self.srv.repl.master.as_mut() {
-                        link.parsed_unapplied = 0;
-                    }
-                    self.srv.master_stream_applied(parsed_so_far);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    self.srv.log(LogLevel::Warning, format!("Protocol error ({}) from master", e.0));
-                    self.srv.clients.insert(conn, client);
-                    self.srv.outputs.push_back(Output::Close { conn });
-                    self.srv.master_conn_closed();
-                    return;
-                }
-            }
+        if self.run_master_commands(&mut client) {
+            self.srv.clients.insert(conn, client);
         }
-        self.srv.clients.insert(conn, client);
+    }
+
+    /// Run the master client's complete commands. A client pause holds the master's writes
+    /// too, as 7.0's `processCommand` pauses every client but replicas: the stream is still
+    /// read (`slave_read_repl_offset` grows) but not applied (`slave_repl_offset` does not)
+    /// until the pause ends. Returns false when a protocol error closed the link.
+    fn run_master_commands(&mut self, client: &mut Client) -> bool {
+        loop {
+            let args = match client.postponed.take() {
+                Some(args) => args,
+                None => {
+                    let before = client.inbuf.len();
+                    client.parser.authenticated = true;
+                    let parsed = client.parser.next(&mut client.inbuf);
+                    // The parser keeps a partial command's bytes: they count as applied (our
+                    // offset, what our replicas get) only once the whole command has run.
+                    if let Some(link) = self.srv.repl.master.as_mut() {
+                        link.parsed_unapplied += before - client.inbuf.len();
+                    }
+                    match parsed {
+                        Ok(Some(args)) => args,
+                        Ok(None) => return true,
+                        Err(e) => {
+                            self.srv.log(LogLevel::Warning, format!("Protocol error ({}) from master", e.0));
+                            self.srv.outputs.push_back(Output::Close { conn: client.conn });
+                            self.srv.master_conn_closed();
+                            return false;
+                        }
+                    }
+                }
+            };
+            let now = self.srv.now;
+            let mut ctx = Ctx { srv: &mut self.srv, client, now };
+            command::execute(&mut ctx, args);
+            client.reply.buf.clear();
+            if client.postponed.is_some() {
+                // Paused: its bytes stay parsed but unapplied.
+                return true;
+            }
+            let applied = self.srv.repl.master.as_mut().map_or(0, |link| std::mem::take(&mut link.parsed_unapplied));
+            self.srv.master_stream_applied(applied);
+        }
     }
 
     /// Clients that waited (WAIT) run what they pipelined behind.
@@ -1619,6 +1628,12 @@ impl Node {
         conns.sort_unstable();
         for (_, conn) in conns {
             let Some(mut c) = self.srv.clients.remove(&conn) else { continue };
+            if c.role == ClientRole::Master {
+                if self.run_master_commands(&mut c) {
+                    self.srv.clients.insert(conn, c);
+                }
+                continue;
+            }
             self.process_input(&mut c);
             Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
             self.srv.clients.insert(conn, c);

@@ -119,8 +119,9 @@ fn randomkey(ctx: &mut Ctx, _args: &mut [Bytes]) {
         }
         let i = ctx.srv.rng.below(len);
         let key = ctx.db().entries.get_index(i).map(|(k, _)| k.clone()).unwrap();
-        if ctx.db().expire_if_needed(&key, now) {
-            ctx.srv.stats.expired_keys += 1;
+        // An expired draw is expired as any lookup expires it (`expireIfNeeded`: a DEL for
+        // the replicas, a replica keeps it), then Redis draws again.
+        if ctx.db().expire_at(&key).is_some_and(|at| at <= now) && ctx.expire_if_needed(&key) {
             continue;
         }
         return ctx.reply().bulk(&key);
@@ -359,12 +360,14 @@ fn scan(ctx: &mut Ctx, args: &mut [Bytes]) {
     let len = db.entries.len();
     let mut i = sa.cursor;
     let mut found = Vec::new();
+    let mut expired = Vec::new();
     let mut visited = 0;
     while i < len && visited < sa.count {
         let (k, v) = db.entries.get_index(i).unwrap();
         visited += 1;
         i += 1;
         if db.expires.get(&k[..]).is_some_and(|&at| at <= now) {
+            expired.push(k.to_bytes());
             continue;
         }
         if let Some(p) = &sa.pattern {
@@ -378,6 +381,12 @@ fn scan(ctx: &mut Ctx, args: &mut [Bytes]) {
             }
         }
         found.push(k.to_bytes());
+    }
+    // The expired keys met are expired as a lookup would (`scanGenericCommand` calls
+    // `expireIfNeeded` on each): a DEL each for replicas, not wrapped in MULTI. After the
+    // walk, so the positions walked stay those of the cursor.
+    for key in &expired {
+        ctx.expire_if_needed(key);
     }
     let next = if i >= len { 0 } else { i };
     reply_scan(ctx, next, &found);

@@ -655,8 +655,8 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
         return;
     }
     // Paused clients (CLIENT PAUSE, FAILOVER): the command waits, parsed, until the pause
-    // ends. Replicas and our master are never paused.
-    if ctx.client.role == crate::node::ClientRole::Normal && ctx.srv.pause_postpones(traits.may_replicate) {
+    // ends. Replicas are never paused; our master is, as in 7.0 (its stream waits unapplied).
+    if ctx.client.role != crate::node::ClientRole::Replica && ctx.srv.pause_postpones(traits.may_replicate) {
         ctx.client.postponed = Some(args.to_vec());
         return;
     }
@@ -729,6 +729,17 @@ pub(crate) fn count_error(srv: &mut Server, err: &str) {
     srv.stats.total_error_replies += 1;
     let prefix = err.split(' ').next().unwrap_or("ERR").to_string();
     *srv.stats.errors.entry(prefix).or_insert(0) += 1;
+}
+
+/// A blocked client is answered with an error instead of being served (CLIENT UNBLOCK …
+/// ERROR, a master turned replica): the error is counted, and the blocked command counts as
+/// a failed call, as `updateStatsOnUnblock` records it (its call was counted when it blocked).
+pub(crate) fn fail_blocked_client(srv: &mut Server, c: &mut Client, err: &str) {
+    c.reply.error(err);
+    count_error(srv, err);
+    if let Some(entry) = srv.stats.commands.get_mut(c.last_command) {
+        entry.failed += 1;
+    }
 }
 
 /// Run a command that passed every check (Redis's `call`), keeping its statistics.
