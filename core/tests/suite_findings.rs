@@ -334,6 +334,14 @@ fn scan_expires_what_it_meets_and_restore_propagates_an_absolute_ttl() {
     assert_eq!(cmd(&mut w, "m", "SCAN 0"), "1) \"0\"\n2) 1) \"keep\"");
     w.advance(500);
     assert_eq!(cmd(&mut w, "r", "DBSIZE"), "(integer) 1");
+    // RANDOMKEY draws again after each expired key, until none is left.
+    cmd(&mut w, "m", "SELECT 1");
+    cmd(&mut w, "m", "SET foo1 bar PX 1");
+    cmd(&mut w, "m", "SET foo2 bar PX 1");
+    w.advance(100);
+    assert_eq!(cmd(&mut w, "m", "RANDOMKEY"), "(nil)");
+    assert_eq!(cmd(&mut w, "m", "DBSIZE"), "(integer) 0");
+    cmd(&mut w, "m", "SELECT 0");
     let Some(Frame::Bulk(payload)) = w.command("cli-m", &["DUMP", "keep"]) else { panic!("no DUMP") };
     let restore = vec![b"RESTORE".to_vec(), b"k2".to_vec(), b"100000".to_vec(), payload.to_vec()];
     assert_eq!(send_raw(&mut w, "cli-m", restore), Some(Frame::Simple("OK".into())));

@@ -121,7 +121,8 @@ fn randomkey(ctx: &mut Ctx, _args: &mut [Bytes]) {
         let key = ctx.db().entries.get_index(i).map(|(k, _)| k.clone()).unwrap();
         // An expired draw is expired as any lookup expires it (`expireIfNeeded`: a DEL for
         // the replicas, a replica keeps it), then Redis draws again.
-        if ctx.db().expire_at(&key).is_some_and(|at| at <= now) && ctx.expire_if_needed(&key) {
+        if ctx.db().expire_at(&key).is_some_and(|at| at <= now) {
+            ctx.expire_if_needed(&key);
             continue;
         }
         return ctx.reply().bulk(&key);

@@ -742,6 +742,47 @@ pub(crate) fn fail_blocked_client(srv: &mut Server, c: &mut Client, err: &str) {
     }
 }
 
+/// The arguments as MONITOR and the slow log show them: passwords replaced by
+/// `(redacted)`, where Redis's handlers call `redactClientCommandArgument` (AUTH, HELLO's
+/// AUTH, MIGRATE's AUTH/AUTH2, CONFIG SET of the sensitive configs).
+fn redacted(name: &str, args: &[Bytes]) -> Vec<Bytes> {
+    let mut out = args.to_vec();
+    let hidden = Bytes::from_static(b"(redacted)");
+    let mut hide = |i: usize| {
+        if let Some(a) = out.get_mut(i) {
+            *a = hidden.clone();
+        }
+    };
+    match name {
+        "auth" => (1..args.len()).for_each(&mut hide),
+        "hello" => {
+            if let Some(i) = (2..args.len()).find(|&i| eq_ic(&args[i], "AUTH")) {
+                hide(i + 1);
+                hide(i + 2);
+            }
+        }
+        "migrate" => {
+            for i in 6..args.len() {
+                if eq_ic(&args[i], "AUTH") {
+                    hide(i + 1);
+                } else if eq_ic(&args[i], "AUTH2") {
+                    hide(i + 1);
+                    hide(i + 2);
+                }
+            }
+        }
+        "config" if args.len() > 3 && eq_ic(&args[1], "SET") => {
+            for i in (2..args.len() - 1).step_by(2) {
+                if ["masterauth", "masteruser", "requirepass"].iter().any(|c| eq_ic(&args[i], c)) {
+                    hide(i + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
 /// Run a command that passed every check (Redis's `call`), keeping its statistics.
 pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     // Name the statistics entry first: the handler may move arguments out.
@@ -771,7 +812,7 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
         && (matches!(cmd.meta.name, "debug" | "config")
             || ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000) <= 0);
     let monitored = !ctx.srv.monitors.is_empty() && !cmd.meta.has_flag("admin") && !cmd.meta.has_flag("skip_monitor");
-    let sent = (keep_args || monitored).then(|| args.to_vec());
+    let sent = (keep_args || monitored).then(|| redacted(cmd.meta.name, args));
     let outer_stall = std::mem::take(&mut ctx.srv.call_stall_us);
     invoke(ctx, cmd, args);
     let duration_us = ctx.srv.call_stall_us;
