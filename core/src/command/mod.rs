@@ -762,10 +762,10 @@ fn redacted(name: &str, args: &[Bytes]) -> Vec<Bytes> {
             }
         }
         "migrate" => {
-            for i in 6..args.len() {
-                if eq_ic(&args[i], "AUTH") {
+            for (i, a) in args.iter().enumerate().skip(6) {
+                if eq_ic(a, "AUTH") {
                     hide(i + 1);
-                } else if eq_ic(&args[i], "AUTH2") {
+                } else if eq_ic(a, "AUTH2") {
                     hide(i + 1);
                     hide(i + 2);
                 }
