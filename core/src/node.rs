@@ -518,6 +518,9 @@ pub struct Server {
     pub call_stall_us: u64,
     /// `DEBUG SET-ACTIVE-EXPIRE 0` turns the cron's expiry off (lazy expiry still works).
     pub active_expire_enabled: bool,
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`: RESTORE takes payloads whose CRC64 is wrong
+    /// (Redis's `server.skip_checksum_validation`), so corrupt bodies reach the parser.
+    pub skip_checksum_validation: bool,
     /// `DEBUG PAUSE-CRON 1`: serverCron does nothing.
     pub cron_paused: bool,
     pending_persist: Vec<(u64, PersistPurpose)>,
@@ -993,6 +996,7 @@ impl Node {
             shutdown_waiters: Vec::new(),
             listen_pending: None,
             active_expire_enabled: true,
+            skip_checksum_validation: false,
             latency: Default::default(),
             monitors: Vec::new(),
             migrations: Default::default(),

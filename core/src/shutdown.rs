@@ -50,6 +50,8 @@ impl ShutdownFlags {
 pub enum Signal {
     Term,
     Int,
+    /// SIGABRT (and the other fatal signals a driver can catch): the crash report, then exit.
+    Abort,
 }
 
 /// A shutdown waiting for replicas.
@@ -66,6 +68,13 @@ impl Server {
         let (name, option) = match signal {
             Signal::Term => ("SIGTERM", "shutdown-on-sigterm"),
             Signal::Int => ("SIGINT", "shutdown-on-sigint"),
+            Signal::Abort => {
+                // `sigsegvHandler`'s report opens with this line; the process then dies.
+                self.log(LogLevel::Warning, "Redis 7.0.15 crashed by signal: 6, si_code: 0");
+                self.halted = true;
+                self.outputs.push_back(Output::Crash);
+                return;
+            }
         };
         if self.shutdown.is_some() && signal == Signal::Int {
             self.log(LogLevel::Warning, "You insist... exiting now.");

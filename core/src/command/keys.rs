@@ -230,7 +230,7 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let now = ctx.now;
     let limits = ctx.limits();
-    let value = match rdb::restore_payload(&args[3], &limits) {
+    let value = match rdb::restore_payload(&args[3], &limits, ctx.srv.skip_checksum_validation) {
         Ok(v) => v,
         Err(e) => return ctx.error(&format!("ERR {}", e.0)),
     };
