@@ -497,6 +497,10 @@ pub struct Server {
     /// A shutdown waiting for replicas (`crate::shutdown`), and the clients of SHUTDOWN
     /// waiting for its outcome.
     pub shutdown: Option<crate::shutdown::PendingShutdown>,
+    /// A SIGTERM/SIGINT received and not yet acted on (Redis's `shutdown_asap` with
+    /// `last_sig_received`): the signal handler only records it, the cron starts the shutdown,
+    /// and SHUTDOWN ABORT in between just forgets it.
+    pub shutdown_asap: Option<crate::shutdown::Signal>,
     pub shutdown_waiters: Vec<ConnId>,
     /// A CONFIG SET of `bind`/`port` waiting for the driver: the old bind, the old port, and
     /// which parameter to blame if it fails.
@@ -916,10 +920,12 @@ impl Server {
                         e
                     ),
                 );
+                // Only a background save's failure stops writes (`lastbgsave_status`); a
+                // foreground SAVE or the final save at shutdown just fails.
                 if background {
                     self.log(LogLevel::Warning, "Background saving error");
+                    self.persist.last_bgsave_ok = false;
                 }
-                self.persist.last_bgsave_ok = false;
             }
         }
     }
@@ -993,6 +999,7 @@ impl Node {
             halted: false,
             force_propagation: false,
             shutdown: None,
+            shutdown_asap: None,
             shutdown_waiters: Vec::new(),
             listen_pending: None,
             active_expire_enabled: true,
@@ -1485,7 +1492,7 @@ impl Node {
         if !self.srv.migrations.sockets.is_empty() || !self.srv.migrations.jobs.is_empty() {
             self.srv.migrate_cron();
         }
-        if self.srv.shutdown.is_some() {
+        if (self.srv.shutdown.is_some() || self.srv.shutdown_asap.is_some()) && !self.srv.cron_paused {
             self.srv.shutdown_cron();
             if self.srv.halted {
                 return;
