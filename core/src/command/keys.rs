@@ -232,7 +232,16 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     let limits = ctx.limits();
     let value = match rdb::restore_payload(&args[3], &limits, ctx.srv.skip_checksum_validation) {
         Ok(v) => v,
-        Err(e) => return ctx.error(&format!("ERR {}", e.0)),
+        Err(e) => {
+            if let rdb::RestoreError::Body(detail) = &e {
+                // As `rdbReportError` does in a RESTORE: logged at verbose, not fatal.
+                ctx.srv.log(
+                    crate::log::LogLevel::Verbose,
+                    format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {}", detail.0),
+                );
+            }
+            return ctx.error(&format!("ERR {}", e.reply()));
+        }
     };
     let deadline = match (ttl, absttl) {
         (0, _) => None,
