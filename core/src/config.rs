@@ -1252,10 +1252,11 @@ fn normalize(p: &Param, args: &[String]) -> Result<String, String> {
             let v = one()?;
             if p.name == "maxmemory-clients" {
                 if let Some(pct) = v.strip_suffix('%') {
-                    return pct
-                        .parse::<u32>()
-                        .map(|n| format!("{}%", n))
-                        .map_err(|_| "argument must be a memory or percent value".into());
+                    let n = pct.parse::<u32>().map_err(|_| "argument must be a memory or percent value".to_string())?;
+                    if n > 100 {
+                        return Err("percentage argument must be less or equal to 100".into());
+                    }
+                    return Ok(format!("{}%", n));
                 }
             }
             parse_memory(v).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".into())
@@ -1361,27 +1362,33 @@ fn normalize_special(name: &str, args: &[String]) -> Result<String, String> {
 }
 
 /// Turn redis-server's command-line options into config lines: `--port 6380 --save ""`
-/// becomes `port "6380"` and `save ""` on lines of their own (`main` in server.c).
+/// becomes `port "6380"` and `save ""` on lines of their own (`main` in server.c). As in
+/// 7.0.15, an argument starting with `--` names a new option only once the previous option
+/// has a value (`handled_last_config_arg`): `--port --loglevel verbose` is the one line
+/// `port "--loglevel" "verbose"`. `--save` followed by an option or nothing means `save ""`;
+/// an option given with its value in one argument (`"--maxmemory 700mb"`) is complete.
 pub fn command_line_to_config_text(args: &[String]) -> String {
     let mut out = String::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        if a.starts_with("--") && a.len() > 2 {
+    let mut has_value = true;
+    for (i, a) in args.iter().enumerate() {
+        if has_value && a.starts_with("--") {
             if !out.is_empty() {
                 out.push('\n');
             }
             out.push_str(&a[2..]);
             out.push(' ');
-            // `--save` followed by nothing or another option means `save ""`.
-            if a == "--save" && args.get(i + 1).is_none_or(|n| n.starts_with("--")) {
+            let next_is_option = args.get(i + 1).is_some_and(|n| n.starts_with("--"));
+            let last = i + 1 == args.len();
+            has_value = split_args(a.as_bytes()).is_some_and(|w| w.len() > 1);
+            if !has_value && a.eq_ignore_ascii_case("--save") && (next_is_option || last) {
                 out.push_str("\"\" ");
+                has_value = true;
             }
         } else {
             out.push_str(&quote_repr(a));
             out.push(' ');
+            has_value = true;
         }
-        i += 1;
     }
     out.push('\n');
     out
@@ -1705,6 +1712,17 @@ mod tests {
         let c = load(&command_line_to_config_text(&["--save".into(), "--port".into(), "1".into()])).unwrap();
         assert_eq!(c.get_str("save"), "");
         assert_eq!(command_line_to_config_text(&["--save".into(), "".into()]), "save \"\" \n");
+        // unit/introspection "command line arguments - error cases": `--x` is a value until
+        // the option before it has one.
+        let line = |args: &[&str]| command_line_to_config_text(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+        assert_eq!(line(&["--port", "--loglevel", "verbose"]), "port \"--loglevel\" \"verbose\" \n");
+        assert_eq!(line(&["--port", "--bla", "--loglevel", "verbose"]), "port \"--bla\" \nloglevel \"verbose\" \n");
+        assert_eq!(line(&["--maxmemory 700mb", "--port", "1"]), "maxmemory 700mb \nport \"1\" \n");
+        let err = load(&line(&["--port", "--loglevel", "verbose"])).unwrap_err();
+        assert_eq!(
+            (err.line.as_str(), err.reason.as_str()),
+            ("port \"--loglevel\" \"verbose\"", "wrong number of arguments")
+        );
     }
 
     #[test]

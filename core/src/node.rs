@@ -508,6 +508,10 @@ pub struct Server {
     /// A shutdown waiting for replicas (`crate::shutdown`), and the clients of SHUTDOWN
     /// waiting for its outcome.
     pub shutdown: Option<crate::shutdown::PendingShutdown>,
+    /// A SIGTERM/SIGINT received and not yet acted on (Redis's `shutdown_asap` with
+    /// `last_sig_received`): the signal handler only records it, the cron starts the shutdown,
+    /// and SHUTDOWN ABORT in between just forgets it.
+    pub shutdown_asap: Option<crate::shutdown::Signal>,
     pub shutdown_waiters: Vec<ConnId>,
     /// A CONFIG SET of `bind`/`port` waiting for the driver: the old bind, the old port, and
     /// which parameter to blame if it fails.
@@ -529,6 +533,9 @@ pub struct Server {
     pub call_stall_us: u64,
     /// `DEBUG SET-ACTIVE-EXPIRE 0` turns the cron's expiry off (lazy expiry still works).
     pub active_expire_enabled: bool,
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`: RESTORE takes payloads whose CRC64 is wrong
+    /// (Redis's `server.skip_checksum_validation`), so corrupt bodies reach the parser.
+    pub skip_checksum_validation: bool,
     /// `DEBUG PAUSE-CRON 1`: serverCron does nothing.
     pub cron_paused: bool,
     pending_persist: Vec<(u64, PersistPurpose)>,
@@ -976,10 +983,12 @@ impl Server {
                         e
                     ),
                 );
+                // Only a background save's failure stops writes (`lastbgsave_status`); a
+                // foreground SAVE or the final save at shutdown just fails.
                 if background {
                     self.log(LogLevel::Warning, "Background saving error");
+                    self.persist.last_bgsave_ok = false;
                 }
-                self.persist.last_bgsave_ok = false;
             }
         }
     }
@@ -1057,9 +1066,11 @@ impl Node {
             halted: false,
             force_propagation: false,
             shutdown: None,
+            shutdown_asap: None,
             shutdown_waiters: Vec::new(),
             listen_pending: None,
             active_expire_enabled: true,
+            skip_checksum_validation: false,
             latency: Default::default(),
             monitors: Vec::new(),
             migrations: Default::default(),
@@ -1398,42 +1409,51 @@ impl Node {
         let Some(mut client) = self.srv.clients.remove(&conn) else { return };
         client.inbuf.extend_from_slice(bytes);
         client.last_interaction_ms = self.srv.now;
-        loop {
-            let before = client.inbuf.len();
-            client.parser.authenticated = true;
-            let parsed = client.parser.next(&mut client.inbuf);
-            // The parser keeps a partial command's bytes: they count as applied (our offset,
-            // what our replicas get) only once the whole command has run, as in Redis.
-            let consumed = before - client.inbuf.len();
-            let parsed_so_far = match self.srv.repl.master.as_mut() {
-                Some(link) => {
-                    link.parsed_unapplied += consumed;
-                    link.parsed_unapplied
-                }
-                None => consumed,
-            };
-            match parsed {
-                Ok(Some(args)) => {
-                    let now = self.srv.now;
-                    let mut ctx = Ctx { srv: &mut self.srv, client: &mut client, now };
-                    command::execute(&mut ctx, args);
-                    client.reply.buf.clear();
-                    if let Some(link) = self.srv.repl.master.as_mut() {
-                        link.parsed_unapplied = 0;
-                    }
-                    self.srv.master_stream_applied(parsed_so_far);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    self.srv.log(LogLevel::Warning, format!("Protocol error ({}) from master", e.0));
-                    self.srv.clients.insert(conn, client);
-                    self.srv.outputs.push_back(Output::Close { conn });
-                    self.srv.master_conn_closed();
-                    return;
-                }
-            }
+        if self.run_master_commands(&mut client) {
+            self.srv.clients.insert(conn, client);
         }
-        self.srv.clients.insert(conn, client);
+    }
+
+    /// Run the master client's complete commands. A client pause holds the master's writes
+    /// too, as 7.0's `processCommand` pauses every client but replicas: the stream is still
+    /// read (`slave_read_repl_offset` grows) but not applied (`slave_repl_offset` does not)
+    /// until the pause ends. Returns false when a protocol error closed the link.
+    fn run_master_commands(&mut self, client: &mut Client) -> bool {
+        loop {
+            let args = match client.postponed.take() {
+                Some(args) => args,
+                None => {
+                    let before = client.inbuf.len();
+                    client.parser.authenticated = true;
+                    let parsed = client.parser.next(&mut client.inbuf);
+                    // The parser keeps a partial command's bytes: they count as applied (our
+                    // offset, what our replicas get) only once the whole command has run.
+                    if let Some(link) = self.srv.repl.master.as_mut() {
+                        link.parsed_unapplied += before - client.inbuf.len();
+                    }
+                    match parsed {
+                        Ok(Some(args)) => args,
+                        Ok(None) => return true,
+                        Err(e) => {
+                            self.srv.log(LogLevel::Warning, format!("Protocol error ({}) from master", e.0));
+                            self.srv.outputs.push_back(Output::Close { conn: client.conn });
+                            self.srv.master_conn_closed();
+                            return false;
+                        }
+                    }
+                }
+            };
+            let now = self.srv.now;
+            let mut ctx = Ctx { srv: &mut self.srv, client, now };
+            command::execute(&mut ctx, args);
+            client.reply.buf.clear();
+            if client.postponed.is_some() {
+                // Paused: its bytes stay parsed but unapplied.
+                return true;
+            }
+            let applied = self.srv.repl.master.as_mut().map_or(0, |link| std::mem::take(&mut link.parsed_unapplied));
+            self.srv.master_stream_applied(applied);
+        }
     }
 
     /// Clients that waited (WAIT) run what they pipelined behind.
@@ -1542,7 +1562,7 @@ impl Node {
         if !self.srv.migrations.sockets.is_empty() || !self.srv.migrations.jobs.is_empty() {
             self.srv.migrate_cron();
         }
-        if self.srv.shutdown.is_some() {
+        if (self.srv.shutdown.is_some() || self.srv.shutdown_asap.is_some()) && !self.srv.cron_paused {
             self.srv.shutdown_cron();
             if self.srv.halted {
                 return;
@@ -1708,6 +1728,12 @@ impl Node {
         conns.sort_unstable();
         for (_, conn) in conns {
             let Some(mut c) = self.srv.clients.remove(&conn) else { continue };
+            if c.role == ClientRole::Master {
+                if self.run_master_commands(&mut c) {
+                    self.srv.clients.insert(conn, c);
+                }
+                continue;
+            }
             self.process_input(&mut c);
             Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
             self.srv.clients.insert(conn, c);

@@ -954,26 +954,46 @@ pub fn decode_rdb(data: &[u8], limits: &EncodingLimits) -> Result<LoadedRdb, Rdb
     }
 }
 
-/// `RESTORE`: check the footer (version and CRC64), then read exactly one value.
-pub fn restore_payload(payload: &[u8], limits: &EncodingLimits) -> Result<Value, RdbError> {
-    let checksum_err = || bad("DUMP payload version or checksum are wrong");
+/// Why RESTORE refused a payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RestoreError {
+    /// The footer: an RDB version past ours, or a CRC64 that does not match.
+    Footer,
+    /// The body: what the reader found wrong, which Redis logs (`rdbReportCorruptRDB`)
+    /// while the client only hears "Bad data format".
+    Body(RdbError),
+}
+
+impl RestoreError {
+    /// The error reply's text, without the `ERR ` prefix.
+    pub fn reply(&self) -> &'static str {
+        match self {
+            RestoreError::Footer => "DUMP payload version or checksum are wrong",
+            RestoreError::Body(_) => "Bad data format",
+        }
+    }
+}
+
+/// `RESTORE`: check the footer (version and CRC64, unless `skip_checksum`), then read
+/// exactly one value (`verifyDumpPayload`, then `rdbLoadObject`).
+pub fn restore_payload(payload: &[u8], limits: &EncodingLimits, skip_checksum: bool) -> Result<Value, RestoreError> {
     if payload.len() < 10 {
-        return Err(checksum_err());
+        return Err(RestoreError::Footer);
     }
     let footer = payload.len() - 10;
     let version = u16::from_le_bytes([payload[footer], payload[footer + 1]]);
     if version > RDB_VERSION {
-        return Err(checksum_err());
+        return Err(RestoreError::Footer);
     }
     let crc = u64::from_le_bytes(payload[footer + 2..].try_into().unwrap());
-    if crc != crc64(&payload[..footer + 2]) {
-        return Err(checksum_err());
+    if !skip_checksum && crc != crc64(&payload[..footer + 2]) {
+        return Err(RestoreError::Footer);
     }
     let mut r = Reader { data: &payload[..footer], pos: 0 };
-    let t = r.byte().map_err(|_| bad("Bad data format"))?;
-    let v = read_value(&mut r, t, limits).map_err(|_| bad("Bad data format"))?;
+    let t = r.byte().map_err(RestoreError::Body)?;
+    let v = read_value(&mut r, t, limits).map_err(RestoreError::Body)?;
     if r.pos != footer {
-        return Err(bad("Bad data format"));
+        return Err(RestoreError::Body(bad("Trailing data after the value")));
     }
     Ok(v)
 }
@@ -1036,7 +1056,7 @@ mod tests {
     fn dump_restore_round_trips_every_shape() {
         for v in sample_values() {
             let p = dump_payload(&v);
-            assert_eq!(restore_payload(&p, &EncodingLimits::default()).unwrap(), v, "type {}", v.type_name());
+            assert_eq!(restore_payload(&p, &EncodingLimits::default(), false).unwrap(), v, "type {}", v.type_name());
         }
     }
 
@@ -1054,13 +1074,15 @@ mod tests {
         let last = p.len() - 1;
         p[last] ^= 1;
         assert_eq!(
-            restore_payload(&p, &EncodingLimits::default()).unwrap_err().0,
+            restore_payload(&p, &EncodingLimits::default(), false).unwrap_err().reply(),
             "DUMP payload version or checksum are wrong"
         );
-        assert_eq!(
-            restore_payload(b"garbage", &EncodingLimits::default()).unwrap_err().0,
-            "DUMP payload version or checksum are wrong"
-        );
+        assert_eq!(restore_payload(b"garbage", &EncodingLimits::default(), false), Err(RestoreError::Footer));
+        // With the checksum skipped, a corrupt body is named in the error (and logged).
+        p[0] = 0x09; // a zipmap
+        p[1] = 0x02;
+        let err = restore_payload(&p, &EncodingLimits::default(), true).unwrap_err();
+        assert_eq!(err.reply(), "Bad data format");
     }
 
     #[test]

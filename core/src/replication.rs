@@ -1157,8 +1157,11 @@ impl Server {
         for conn in blocked {
             let Some(mut c) = self.clients.remove(&conn) else { continue };
             command::unblock_client(self, &mut c);
-            c.reply
-                .error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+            command::fail_blocked_client(
+                self,
+                &mut c,
+                "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+            );
             c.close_after_reply = true;
             Server::flush_client(&mut c, &mut self.outputs, &mut self.stats);
             self.outputs.push_back(Output::Close { conn });

@@ -50,6 +50,8 @@ impl ShutdownFlags {
 pub enum Signal {
     Term,
     Int,
+    /// SIGABRT (and the other fatal signals a driver can catch): the crash report, then exit.
+    Abort,
 }
 
 /// A shutdown waiting for replicas.
@@ -63,17 +65,30 @@ pub struct PendingShutdown {
 impl Server {
     /// The driver received SIGTERM or SIGINT (Redis's `sigShutdownHandler`, then the cron).
     pub fn signal(&mut self, signal: Signal) {
-        let (name, option) = match signal {
-            Signal::Term => ("SIGTERM", "shutdown-on-sigterm"),
-            Signal::Int => ("SIGINT", "shutdown-on-sigint"),
+        let name = match signal {
+            Signal::Term => "SIGTERM",
+            Signal::Int => "SIGINT",
+            Signal::Abort => {
+                // `sigsegvHandler`'s report opens with this line; the process then dies.
+                self.log(LogLevel::Warning, "Redis 7.0.15 crashed by signal: 6, si_code: 0");
+                self.halted = true;
+                self.outputs.push_back(Output::Crash);
+                return;
+            }
         };
-        if self.shutdown.is_some() && signal == Signal::Int {
+        if (self.shutdown.is_some() || self.shutdown_asap.is_some()) && signal == Signal::Int {
             self.log(LogLevel::Warning, "You insist... exiting now.");
             self.halted = true;
             self.outputs.push_back(Output::Exit { code: 1 });
             return;
         }
         self.log(LogLevel::Warning, format!("Received {} scheduling shutdown...", name));
+        self.shutdown_asap = Some(signal);
+    }
+
+    /// The shutdown a signal asked for, started from the cron (Redis's `serverCron`).
+    fn start_signalled_shutdown(&mut self, signal: Signal) {
+        let option = if signal == Signal::Int { "shutdown-on-sigint" } else { "shutdown-on-sigterm" };
         let flags = ShutdownFlags::from_config(&self.config.get_str(option));
         self.prepare_for_shutdown(flags, None);
     }
@@ -110,6 +125,12 @@ impl Server {
 
     /// The cron's part: finish once the replicas caught up or the time is up.
     pub(crate) fn shutdown_cron(&mut self) {
+        if self.shutdown.is_none() {
+            if let Some(signal) = self.shutdown_asap.take() {
+                self.start_signalled_shutdown(signal);
+            }
+            return;
+        }
         let Some(p) = &self.shutdown else { return };
         if self.halted {
             return;
@@ -121,10 +142,11 @@ impl Server {
 
     /// `SHUTDOWN ABORT`: stop waiting; true if there was a shutdown to abort.
     pub fn abort_shutdown(&mut self) -> bool {
-        if self.shutdown.is_none() {
+        if self.shutdown.is_some() {
+            self.cancel_shutdown();
+        } else if self.shutdown_asap.take().is_none() {
             return false;
         }
-        self.cancel_shutdown();
         self.log(LogLevel::Notice, "Shutdown manually aborted.");
         true
     }

@@ -232,3 +232,39 @@ fn same_seed_same_trace() {
     let c = run(8);
     assert_ne!(a, c, "a different seed should draw different random keys");
 }
+
+/// unit/shutdown "SHUTDOWN ABORT can cancel SIGTERM": a signal is only recorded, the cron
+/// starts the shutdown (Redis's `shutdown_asap`), so with the cron paused SHUTDOWN ABORT
+/// forgets it and the server lives on; without the pause the next cron exits.
+#[test]
+fn a_signal_waits_for_the_cron_and_shutdown_abort_forgets_it() {
+    use halab_core::shutdown::Signal;
+    let mut config = Config::default();
+    config.load_text("enable-debug-command yes\nsave \"\"\n", &mut |_| Err("no includes".into())).unwrap();
+    let node = Node::new(NodeOptions {
+        logs_to_terminal: false,
+        seed: 5,
+        pid: 4242,
+        config,
+        config_file: None,
+        executable: "halab".into(),
+        start_ms: T0,
+    });
+    let mut d = Driver { node, now: T0, inbox: Default::default(), closed: vec![], logs: vec![], trace: vec![] };
+    d.connect(1);
+    assert_eq!(render_cli(&d.cmd(1, &["DEBUG", "PAUSE-CRON", "1"])), "OK");
+    d.node.handle(d.now, Input::Signal(Signal::Term));
+    d.pump();
+    d.advance(500);
+    assert_eq!(render_cli(&d.cmd(1, &["SHUTDOWN", "ABORT"])), "OK");
+    assert!(d.logs.iter().any(|l| l == "Shutdown manually aborted."), "{:?}", d.logs);
+    assert_eq!(render_cli(&d.cmd(1, &["DEBUG", "PAUSE-CRON", "0"])), "OK");
+    d.advance(500);
+    assert_eq!(render_cli(&d.cmd(1, &["PING"])), "PONG");
+    // Again, with the cron running: the next cron run shuts down.
+    d.node.handle(d.now, Input::Signal(Signal::Term));
+    d.pump();
+    assert!(!d.logs.iter().any(|l| l.contains("ready to exit")), "not from the signal itself");
+    d.advance(200);
+    assert!(d.logs.iter().any(|l| l == "Redis is now ready to exit, bye bye..."), "{:?}", d.logs);
+}

@@ -22,6 +22,14 @@ fn on(w: &mut World, client: &str, args: &str) -> String {
     }
 }
 
+/// Send binary-safe words from a client, let 100 ms pass, and return the reply it got, if any.
+fn send_raw(w: &mut World, client: &str, args: Vec<Vec<u8>>) -> Option<Frame> {
+    let before = w.replies(client).len();
+    w.apply(WorldInput::Command { client: client.into(), args });
+    w.advance(100);
+    w.replies(client).get(before).cloned()
+}
+
 fn cmd(w: &mut World, node: &str, args: &str) -> String {
     on(w, &format!("cli-{}", node), args)
 }
@@ -289,4 +297,77 @@ fn a_cut_link_heals_into_a_consistent_replica() {
     }));
     w.advance(3000);
     assert_eq!(cmd(&mut w, "m", "DEBUG DIGEST"), cmd(&mut w, "r", "DEBUG DIGEST"));
+}
+
+/// unit/pause "Test when replica paused, offset would not grow": a paused replica reads its
+/// master's stream but applies it only after the pause (7.0 pauses the master client too).
+#[test]
+fn a_paused_replica_reads_the_stream_but_applies_it_after_the_pause() {
+    let mut w = pair(21, "repl-diskless-sync no\n");
+    cmd(&mut w, "m", "SET foo bar");
+    w.advance(500);
+    let applied = info(&mut w, "r", "slave_repl_offset");
+    assert_eq!(applied, info(&mut w, "m", "master_repl_offset"));
+    assert_eq!(cmd(&mut w, "r", "CLIENT PAUSE 100000 WRITE"), "OK");
+    cmd(&mut w, "m", "SET foo2 bar2");
+    w.advance(500);
+    assert_eq!(info(&mut w, "r", "slave_read_repl_offset"), info(&mut w, "m", "master_repl_offset"));
+    assert_eq!(info(&mut w, "r", "slave_repl_offset"), applied);
+    assert_eq!(cmd(&mut w, "r", "GET foo2"), "(nil)");
+    assert_eq!(cmd(&mut w, "r", "CLIENT UNPAUSE"), "OK");
+    w.advance(100);
+    assert_eq!(info(&mut w, "r", "slave_repl_offset"), info(&mut w, "m", "master_repl_offset"));
+    assert_eq!(cmd(&mut w, "r", "GET foo2"), "\"bar2\"");
+}
+
+/// unit/expire "SCAN: Lazy-expire should not be wrapped in MULTI/EXEC" and "All TTL in
+/// commands are propagated as absolute timestamp in replication stream": SCAN expires what
+/// it meets (a DEL reaches the replica), RESTORE with a relative TTL leaves with ABSTTL.
+#[test]
+fn scan_expires_what_it_meets_and_restore_propagates_an_absolute_ttl() {
+    let mut w = pair(22, "repl-diskless-sync no\n");
+    cmd(&mut w, "m", "DEBUG SET-ACTIVE-EXPIRE 0");
+    cmd(&mut w, "m", "SET foo1 bar PX 1");
+    cmd(&mut w, "m", "SET keep v");
+    w.advance(500);
+    assert_eq!(cmd(&mut w, "r", "DBSIZE"), "(integer) 2");
+    assert_eq!(cmd(&mut w, "m", "SCAN 0"), "1) \"0\"\n2) 1) \"keep\"");
+    w.advance(500);
+    assert_eq!(cmd(&mut w, "r", "DBSIZE"), "(integer) 1");
+    // RANDOMKEY draws again after each expired key, until none is left.
+    cmd(&mut w, "m", "SELECT 1");
+    cmd(&mut w, "m", "SET foo1 bar PX 1");
+    cmd(&mut w, "m", "SET foo2 bar PX 1");
+    w.advance(100);
+    assert_eq!(cmd(&mut w, "m", "RANDOMKEY"), "(nil)");
+    assert_eq!(cmd(&mut w, "m", "DBSIZE"), "(integer) 0");
+    cmd(&mut w, "m", "SELECT 0");
+    let Some(Frame::Bulk(payload)) = w.command("cli-m", &["DUMP", "keep"]) else { panic!("no DUMP") };
+    let restore = vec![b"RESTORE".to_vec(), b"k2".to_vec(), b"100000".to_vec(), payload.to_vec()];
+    assert_eq!(send_raw(&mut w, "cli-m", restore), Some(Frame::Simple("OK".into())));
+    w.advance(500);
+    let (m_at, r_at) = (cmd(&mut w, "m", "PEXPIRETIME k2"), cmd(&mut w, "r", "PEXPIRETIME k2"));
+    assert_eq!(m_at, r_at, "the replica got the master's deadline");
+    let stats = {
+        let Some(Frame::Bulk(t)) = w.command("cli-r", &["INFO", "commandstats"]) else { panic!() };
+        String::from_utf8_lossy(&t).into_owned()
+    };
+    assert!(!stats.contains("cmdstat_multi"), "lazy expiry is not wrapped in MULTI: {}", stats);
+}
+
+/// unit/info "errorstats: blocking commands": a client unblocked with an error counts a
+/// failed call of its blocking command.
+#[test]
+fn an_unblocked_error_counts_as_a_failed_call() {
+    let mut w = World::new(23);
+    node(&mut w, "m", "127.0.0.1:6379", "");
+    add_client(&mut w, "b", "m");
+    assert_eq!(on(&mut w, "b", "CLIENT ID"), "(integer) 2");
+    let blpop = ["BLPOP", "list1", "0"].iter().map(|a| a.as_bytes().to_vec()).collect();
+    assert_eq!(send_raw(&mut w, "b", blpop), None, "BLPOP blocks");
+    assert_eq!(cmd(&mut w, "m", "CLIENT UNBLOCK 2 ERROR"), "(integer) 1");
+    let Some(Frame::Bulk(t)) = w.command("cli-m", &["INFO", "commandstats"]) else { panic!() };
+    let stats = String::from_utf8_lossy(&t).into_owned();
+    assert!(stats.contains("cmdstat_blpop:calls=1,") && stats.contains("rejected_calls=0,failed_calls=1"), "{}", stats);
+    assert_eq!(info(&mut w, "m", "total_error_replies"), "1");
 }

@@ -562,13 +562,16 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
 
 async fn signal_loop(shared: Rc<RefCell<Shared>>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int), Ok(mut abort)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::from_raw(libc::SIGABRT)))
+    else {
         return;
     };
     loop {
         let which = tokio::select! {
             _ = term.recv() => Signal::Term,
             _ = int.recv() => Signal::Int,
+            _ = abort.recv() => Signal::Abort,
         };
         let mut s = shared.borrow_mut();
         s.node.handle(now_ms(), Input::Signal(which));

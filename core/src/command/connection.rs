@@ -426,9 +426,7 @@ fn client(ctx: &mut Ctx, args: &mut [Bytes]) {
                 let mut c = ctx.srv.clients.remove(&conn).unwrap();
                 super::unblock_client(ctx.srv, &mut c);
                 if with_error {
-                    let err = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
-                    c.reply.error(err);
-                    super::count_error(ctx.srv, err);
+                    super::fail_blocked_client(ctx.srv, &mut c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
                 } else {
                     c.reply.null_array();
                 }

@@ -7,8 +7,7 @@
 //! Subcommands that inspect C allocator or encoding internals Redis has and halab does not
 //! (`MALLCTL`, `SDSLEN`, `HTSTATS`, `LISTPACK`, `QUICKLIST`) answer as Redis does when the
 //! structure is not there; switches that only tune those internals
-//! (`QUICKLIST-PACKED-THRESHOLD`, `SET-SKIP-CHECKSUM-VALIDATION`, `REPLYBUFFER`) are
-//! accepted.
+//! (`QUICKLIST-PACKED-THRESHOLD`, `REPLYBUFFER`) are accepted.
 
 use super::{arg_i64, eq_ic, Ctx, Handler};
 use crate::log::LogLevel;
@@ -224,10 +223,11 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
             Some(0) => ctx.ok(),
             _ => ctx.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
         },
-        ("set-skip-checksum-validation", 3)
-        | ("aof-flush-sleep", 3)
-        | ("set-disable-deny-scripts", 3)
-        | ("drop-cluster-packet-filter", 3) => ctx.ok(),
+        ("set-skip-checksum-validation", 3) => {
+            ctx.srv.skip_checksum_validation = atoi(&args[2]) != 0;
+            ctx.ok();
+        }
+        ("aof-flush-sleep", 3) | ("set-disable-deny-scripts", 3) | ("drop-cluster-packet-filter", 3) => ctx.ok(),
         ("replybuffer", 4) => ctx.ok(),
         ("replicate", n) if n >= 3 => {
             // Straight into the stream, in whatever db it has selected (Redis feeds

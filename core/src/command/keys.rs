@@ -131,9 +131,9 @@ fn randomkey(ctx: &mut Ctx, _args: &mut [Bytes]) {
         }
         let i = ctx.srv.rng.below(len);
         let key = ctx.db().entries.get_index(i).map(|(k, _)| k.clone()).unwrap();
+        // An expired draw is expired as any lookup expires it (`expireIfNeeded`: a DEL for
+        // the replicas and an `expired` event; a replica keeps it), then Redis draws again.
         if ctx.db().expire_at(&key).is_some_and(|at| at <= now) {
-            // Expired as any lookup expires it (`expireIfNeeded`: a DEL for the replicas and
-            // an `expired` event; a replica keeps it), then draw again.
             ctx.expire_if_needed(&key);
             continue;
         }
@@ -261,9 +261,18 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let now = ctx.now;
     let limits = ctx.limits();
-    let value = match rdb::restore_payload(&args[3], &limits) {
+    let value = match rdb::restore_payload(&args[3], &limits, ctx.srv.skip_checksum_validation) {
         Ok(v) => v,
-        Err(e) => return ctx.error(&format!("ERR {}", e.0)),
+        Err(e) => {
+            if let rdb::RestoreError::Body(detail) = &e {
+                // As `rdbReportError` does in a RESTORE: logged at verbose, not fatal.
+                ctx.srv.log(
+                    crate::log::LogLevel::Verbose,
+                    format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {}", detail.0),
+                );
+            }
+            return ctx.error(&format!("ERR {}", e.reply()));
+        }
     };
     let deadline = match (ttl, absttl) {
         (0, _) => None,
@@ -403,12 +412,14 @@ fn scan(ctx: &mut Ctx, args: &mut [Bytes]) {
     let len = db.entries.len();
     let mut i = sa.cursor;
     let mut found = Vec::new();
+    let mut expired = Vec::new();
     let mut visited = 0;
     while i < len && visited < sa.count {
         let (k, v) = db.entries.get_index(i).unwrap();
         visited += 1;
         i += 1;
         if db.expires.get(&k[..]).is_some_and(|&at| at <= now) {
+            expired.push(k.to_bytes());
             continue;
         }
         if let Some(p) = &sa.pattern {
@@ -422,6 +433,12 @@ fn scan(ctx: &mut Ctx, args: &mut [Bytes]) {
             }
         }
         found.push(k.to_bytes());
+    }
+    // The expired keys met are expired as a lookup would (`scanGenericCommand` calls
+    // `expireIfNeeded` on each): a DEL each for replicas, not wrapped in MULTI. After the
+    // walk, so the positions walked stay those of the cursor.
+    for key in &expired {
+        ctx.expire_if_needed(key);
     }
     let next = if i >= len { 0 } else { i };
     reply_scan(ctx, next, &found);

@@ -363,13 +363,18 @@ impl Server {
             Some(Frame::Error(e)) => Some(e.clone()),
             _ => None,
         };
-        let mut error = err_of(&auth).or_else(|| err_of(&select));
+        let link_error = err_of(&auth).or_else(|| err_of(&select));
+        let mut error = link_error.clone();
         let mut deleted: Vec<Bytes> = Vec::new();
+        // As `migrateCommand` reads the replies: the first error is the answer, and every
+        // key the target acknowledged is deleted here, even after another key's error.
         for key in &job.keys {
-            let reply = replies.next();
-            match (&error, reply) {
-                (None, Some(Frame::Error(e))) => error = Some(e),
-                (None, _) if !job.copy && self.keyspace.dbs[job.db].remove(key).is_some() => {
+            match replies.next() {
+                Some(Frame::Error(e)) => {
+                    error.get_or_insert(e);
+                }
+                _ if link_error.is_some() => {}
+                _ if !job.copy && self.keyspace.dbs[job.db].remove(key).is_some() => {
                     self.key_modified(job.db, key);
                     deleted.push(key.clone());
                 }

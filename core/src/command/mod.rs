@@ -719,8 +719,8 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
         return;
     }
     // Paused clients (CLIENT PAUSE, FAILOVER): the command waits, parsed, until the pause
-    // ends. Replicas and our master are never paused.
-    if ctx.client.role == crate::node::ClientRole::Normal && ctx.srv.pause_postpones(traits.may_replicate) {
+    // ends. Replicas are never paused; our master is, as in 7.0 (its stream waits unapplied).
+    if ctx.client.role != crate::node::ClientRole::Replica && ctx.srv.pause_postpones(traits.may_replicate) {
         ctx.client.postponed = Some(args.to_vec());
         return;
     }
@@ -795,6 +795,58 @@ pub(crate) fn count_error(srv: &mut Server, err: &str) {
     *srv.stats.errors.entry(prefix).or_insert(0) += 1;
 }
 
+/// A blocked client is answered with an error instead of being served (CLIENT UNBLOCK …
+/// ERROR, a master turned replica): the error is counted, and the blocked command counts as
+/// a failed call, as `updateStatsOnUnblock` records it (its call was counted when it blocked).
+pub(crate) fn fail_blocked_client(srv: &mut Server, c: &mut Client, err: &str) {
+    c.reply.error(err);
+    count_error(srv, err);
+    if let Some(entry) = srv.stats.commands.get_mut(c.last_command) {
+        entry.failed += 1;
+    }
+}
+
+/// The arguments as MONITOR and the slow log show them: passwords replaced by
+/// `(redacted)`, where Redis's handlers call `redactClientCommandArgument` (AUTH, HELLO's
+/// AUTH, MIGRATE's AUTH/AUTH2, CONFIG SET of the sensitive configs).
+fn redacted(name: &str, args: &[Bytes]) -> Vec<Bytes> {
+    let mut out = args.to_vec();
+    let hidden = Bytes::from_static(b"(redacted)");
+    let mut hide = |i: usize| {
+        if let Some(a) = out.get_mut(i) {
+            *a = hidden.clone();
+        }
+    };
+    match name {
+        "auth" => (1..args.len()).for_each(&mut hide),
+        "hello" => {
+            if let Some(i) = (2..args.len()).find(|&i| eq_ic(&args[i], "AUTH")) {
+                hide(i + 1);
+                hide(i + 2);
+            }
+        }
+        "migrate" => {
+            for (i, a) in args.iter().enumerate().skip(6) {
+                if eq_ic(a, "AUTH") {
+                    hide(i + 1);
+                } else if eq_ic(a, "AUTH2") {
+                    hide(i + 1);
+                    hide(i + 2);
+                }
+            }
+        }
+        "config" if args.len() > 3 && eq_ic(&args[1], "SET") => {
+            for i in (2..args.len() - 1).step_by(2) {
+                if ["masterauth", "masteruser", "requirepass"].iter().any(|c| eq_ic(&args[i], c)) {
+                    hide(i + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
 /// Run a command that passed every check (Redis's `call`), keeping its statistics.
 pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     // Name the statistics entry first: the handler may move arguments out.
@@ -824,7 +876,7 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
         && (matches!(cmd.meta.name, "debug" | "config")
             || ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000) <= 0);
     let monitored = !ctx.srv.monitors.is_empty() && !cmd.meta.has_flag("admin") && !cmd.meta.has_flag("skip_monitor");
-    let sent = (keep_args || monitored).then(|| args.to_vec());
+    let sent = (keep_args || monitored).then(|| redacted(cmd.meta.name, args));
     let outer_stall = std::mem::take(&mut ctx.srv.call_stall_us);
     invoke(ctx, cmd, args);
     let duration_us = ctx.srv.call_stall_us;

@@ -116,6 +116,22 @@ fn rewrite(ctx: &Ctx, name: &str, args: &[Bytes], reply_start: usize) -> Option<
             op.extend(args[3..].iter().cloned());
             one(op)
         }
+        "restore" => {
+            // A relative TTL leaves as the deadline with ABSTTL (`restoreCommand`), so a
+            // replica or a late AOF replay computes the same expiry.
+            let key = &args[1];
+            if !key_exists(ctx, key) {
+                return one(vec![b("DEL"), key.clone()]);
+            }
+            let relative_ttl = crate::resp::parse_i64(&args[2]).is_some_and(|t| t != 0);
+            if !relative_ttl || args[4..].iter().any(|a| eq_ic(a, "absttl")) {
+                return None;
+            }
+            let mut op = args.to_vec();
+            op[2] = b(expire_ms(ctx, key)?.to_string());
+            op.push(b("ABSTTL"));
+            one(op)
+        }
         "getset" => one(vec![b("SET"), args[1].clone(), args[2].clone()]),
         "getdel" => one(vec![b("DEL"), args[1].clone()]),
         "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => {
