@@ -277,8 +277,9 @@ fn drawable() -> Vec<&'static CommandMeta> {
         .filter(|m| {
             !matches!(
                 m.name,
-                // One confirmation per channel or pattern: `subscribe_family_confirms_each_name`.
-                "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe"
+                // One confirmation per channel or pattern: `subscribe_family_confirms_each_name`
+                // (the shard pair confirms the same way, counting shard channels apart).
+                "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe"
                 // Stop the process or close the connection: no reply to count.
                 | "shutdown" | "quit"
                 // Turn the connection into a replica link: the answer is a snapshot and a stream.
