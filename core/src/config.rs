@@ -1192,6 +1192,10 @@ pub struct Config {
     values: Vec<String>,
     /// Which parameters a config file or command line set (for CONFIG REWRITE).
     set_by_user: Vec<bool>,
+    /// `rename-command old new` lines, names lowercased: `old` is then unknown and `new`
+    /// (when not empty) runs it. Set only at start-up, as in Redis; CONFIG REWRITE keeps the
+    /// lines as they are.
+    command_renames: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -1199,7 +1203,26 @@ impl Default for Config {
         Config {
             values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
             set_by_user: vec![false; PARAMS.len()],
+            command_renames: Vec::new(),
         }
+    }
+}
+
+impl Config {
+    /// The table name a client's command name stands for after `rename-command`: `None` for a
+    /// renamed-away name, the name itself when nothing renames it.
+    pub fn command_name<'n>(&'n self, name: &'n [u8]) -> Option<std::borrow::Cow<'n, [u8]>> {
+        if self.command_renames.is_empty() {
+            return Some(std::borrow::Cow::Borrowed(name));
+        }
+        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if let Some((old, _)) = self.command_renames.iter().find(|(_, new)| *new == lower) {
+            return Some(std::borrow::Cow::Owned(old.as_bytes().to_vec()));
+        }
+        if self.command_renames.iter().any(|(old, _)| *old == lower) {
+            return None;
+        }
+        Some(std::borrow::Cow::Borrowed(name))
     }
 }
 
@@ -1442,7 +1465,13 @@ impl Config {
                     self.load_lines(&inner, include, save_seen, depth + 1)?;
                 }
                 // Accepted for compatibility; halab has no command renaming, ACL users or modules yet.
-                "rename-command" if args.len() == 2 => {}
+                "rename-command" if args.len() == 2 => {
+                    let old = args[0].to_ascii_lowercase();
+                    if crate::command::lookup(old.as_bytes()).is_none() {
+                        return Err(fail("No such command in rename-command"));
+                    }
+                    self.command_renames.push((old, args[1].to_ascii_lowercase()));
+                }
                 "user" if !args.is_empty() => {}
                 "loadmodule" if !args.is_empty() => return Err(fail("Modules are not supported by HA Lab")),
                 "sentinel" => return Err(fail("sentinel directive while not in sentinel mode")),
@@ -1450,7 +1479,10 @@ impl Config {
                     let Some((i, p)) = find(&directive) else {
                         return Err(fail("Bad directive or wrong number of arguments"));
                     };
-                    if p.kind != Kind::Special && args.len() != 1 {
+                    // 7.0's MULTI_ARG configs (the shutdown-on-signal flags) take any number
+                    // of words and check them themselves.
+                    let multi_arg = p.name.starts_with("shutdown-on-sig");
+                    if p.kind != Kind::Special && !multi_arg && args.len() != 1 {
                         return Err(fail("wrong number of arguments"));
                     }
                     let mut value = normalize(p, args).map_err(|e| fail(&e))?;
@@ -1718,6 +1750,9 @@ mod tests {
         assert_eq!(line(&["--port", "--loglevel", "verbose"]), "port \"--loglevel\" \"verbose\" \n");
         assert_eq!(line(&["--port", "--bla", "--loglevel", "verbose"]), "port \"--bla\" \nloglevel \"verbose\" \n");
         assert_eq!(line(&["--maxmemory 700mb", "--port", "1"]), "maxmemory 700mb \nport \"1\" \n");
+        let err = load(&line(&["--shutdown-on-sigint"])).unwrap_err();
+        assert!(err.reason.starts_with("argument(s) must be one of the following"), "{}", err.reason);
+        assert!(load(&line(&["--shutdown-on-sigint", "nosave", "now"])).is_ok());
         let err = load(&line(&["--port", "--loglevel", "verbose"])).unwrap_err();
         assert_eq!(
             (err.line.as_str(), err.reason.as_str()),

@@ -371,3 +371,15 @@ fn an_unblocked_error_counts_as_a_failed_call() {
     assert!(stats.contains("cmdstat_blpop:calls=1,") && stats.contains("rejected_calls=0,failed_calls=1"), "{}", stats);
     assert_eq!(info(&mut w, "m", "total_error_replies"), "1");
 }
+
+/// unit/introspection "CONFIG REWRITE handles rename-command properly": a renamed command is
+/// unknown by its old name and runs by its new one.
+#[test]
+fn rename_command_hides_the_old_name() {
+    let mut w = World::new(24);
+    node(&mut w, "m", "127.0.0.1:6379", "rename-command flushdb badger\n");
+    assert_eq!(cmd(&mut w, "m", "FLUSHDB"), "(error) ERR unknown command 'FLUSHDB', with args beginning with: ");
+    cmd(&mut w, "m", "SET k v");
+    assert_eq!(cmd(&mut w, "m", "BADGER"), "OK");
+    assert_eq!(cmd(&mut w, "m", "DBSIZE"), "(integer) 0");
+}

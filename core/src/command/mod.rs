@@ -491,6 +491,11 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
 }
 
 /// Look up an implemented command by name (any case).
+/// [`lookup`] through the node's `rename-command` lines (what clients call a command).
+pub fn lookup_as(config: &crate::config::Config, name: &[u8]) -> Option<&'static Command> {
+    lookup(&config.command_name(name)?)
+}
+
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     let mut lower = [0u8; 32];
     if name.len() > lower.len() {
@@ -552,7 +557,7 @@ pub fn execute(ctx: &mut Ctx, mut args: Vec<Bytes>) {
     let reply_mode = ctx.client.reply_mode;
     let mark = ctx.client.reply.buf.len();
     let pushes = matches!(
-        lookup(&args[0]).map(|c| c.meta.name),
+        lookup_as(&ctx.srv.config, &args[0]).map(|c| c.meta.name),
         Some("subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe")
     );
     execute_inner(ctx, &mut args);
@@ -620,7 +625,7 @@ const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it
 /// Redis's `processCommand`, check by check in its order, then queue (inside MULTI), postpone
 /// (while clients are paused) or run the command.
 fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
-    let Some(cmd) = lookup(&args[0]) else {
+    let Some(cmd) = lookup_as(&ctx.srv.config, &args[0]) else {
         let err = unknown_command_error(args);
         reject(ctx, None, &err);
         return;
@@ -664,7 +669,7 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
     if name == "exec" {
         if let Some(queue) = &ctx.client.multi {
             for queued in queue {
-                if let Some(c) = lookup(&queued[0]) {
+                if let Some(c) = lookup_as(&ctx.srv.config, &queued[0]) {
                     traits.add(CommandTraits::of(effective_meta(c, queued)));
                 }
             }
@@ -987,7 +992,7 @@ pub fn unblock_client(srv: &mut Server, client: &mut Client) {
 /// "keep waiting"; a wrong destination of BLMOVE is still an error for the client.
 pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
     unblock_client(ctx.srv, ctx.client);
-    let Some(cmd) = lookup(&blocked.args[0]) else { return };
+    let Some(cmd) = lookup_as(&ctx.srv.config, &blocked.args[0]) else { return };
     let wants_zset = cmd.meta.name.starts_with("bz");
     let db = &ctx.srv.keyspace.dbs[blocked.db];
     let servable = blocked.keys.iter().any(|k| match db.entries.get(&k[..]) {

@@ -151,7 +151,7 @@ fn exec(ctx: &mut Ctx, _args: &mut [Bytes]) {
     // replicas wrapped in MULTI … EXEC when there is more than one write.
     for mut args in queue {
         // The commands were checked when queued; run them like any other.
-        match super::lookup(&args[0]) {
+        match super::lookup_as(&ctx.srv.config, &args[0]) {
             Some(cmd) => super::call(ctx, cmd, &mut args),
             None => ctx.error("ERR unknown command"),
         }
