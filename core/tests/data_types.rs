@@ -3,12 +3,12 @@
 //! wins when several apply, bounded random replies, encodings that are real state, bitmaps,
 //! LCS and the multi-key pops.
 
-use bytes::BytesMut;
-use halab_core::config::Config;
-use halab_core::node::{Input, Node, NodeOptions, Output};
-use halab_core::resp::{render_cli, Frame};
+mod support;
 
-const T0: u64 = 1_795_383_386_123;
+use bytes::BytesMut;
+use halab_core::node::{Input, Node, Output};
+use halab_core::resp::{render_cli, Frame};
+use support::{test_node, T0};
 
 struct Driver {
     node: Node,
@@ -18,17 +18,7 @@ struct Driver {
 
 impl Driver {
     fn new() -> Driver {
-        let mut config = Config::default();
-        config.load_text("enable-debug-command yes\n", &mut |_| Err("no includes".into())).unwrap();
-        let mut node = Node::new(NodeOptions {
-            logs_to_terminal: false,
-            seed: 7,
-            pid: 4242,
-            config,
-            config_file: None,
-            executable: "halab".into(),
-            start_ms: T0,
-        });
+        let mut node = test_node(7, "enable-debug-command yes\n");
         node.handle(T0, Input::Connected { conn: 1, addr: "127.0.0.1:50001".into(), laddr: "127.0.0.1:6379".into() });
         let mut d = Driver { node, inbox: Default::default() };
         d.pump();

@@ -2,12 +2,12 @@
 //! command fires which event, in which order, on which channel, and what CONFIG GET shows.
 //! A subscriber on connection 2 `PSUBSCRIBE`s `*`; connection 1 runs the commands.
 
-use bytes::BytesMut;
-use halab_core::config::Config;
-use halab_core::node::{Input, Node, NodeOptions, Output};
-use halab_core::resp::{render_cli, Frame};
+mod support;
 
-const T0: u64 = 1_795_383_386_123;
+use bytes::BytesMut;
+use halab_core::node::{Input, Node, Output};
+use halab_core::resp::{render_cli, Frame};
+use support::{test_node, T0};
 
 struct Driver {
     node: Node,
@@ -17,17 +17,7 @@ struct Driver {
 
 impl Driver {
     fn new(flags: &str) -> Driver {
-        let mut config = Config::default();
-        config.load_text("enable-debug-command yes\n", &mut |_| Err("no includes".into())).unwrap();
-        let mut node = Node::new(NodeOptions {
-            logs_to_terminal: false,
-            seed: 7,
-            pid: 4242,
-            config,
-            config_file: None,
-            executable: "halab".into(),
-            start_ms: T0,
-        });
+        let mut node = test_node(7, "enable-debug-command yes\n");
         for conn in [1, 2] {
             let addr = format!("127.0.0.1:5000{conn}");
             node.handle(T0, Input::Connected { conn, addr, laddr: "127.0.0.1:6379".into() });

@@ -2,23 +2,15 @@
 //! These tests are what the sans-IO contract buys: a whole session, expiry in virtual time,
 //! blocking pops, pub/sub between clients and determinism, in microseconds.
 
-use bytes::BytesMut;
-use halab_core::config::Config;
-use halab_core::node::{Input, Node, NodeOptions, Output};
-use halab_core::resp::{render_cli, Frame};
+mod support;
 
-const T0: u64 = 1_795_383_386_123; // 22 Nov 2026 21:36:26.123 UTC
+use bytes::BytesMut;
+use halab_core::node::{Input, Node, Output};
+use halab_core::resp::{render_cli, Frame};
+use support::{test_node, T0};
 
 fn node(seed: u64) -> Node {
-    Node::new(NodeOptions {
-        logs_to_terminal: false,
-        seed,
-        pid: 4242,
-        config: Config::default(),
-        config_file: None,
-        executable: "halab".into(),
-        start_ms: T0,
-    })
+    test_node(seed, "")
 }
 
 /// A tiny test driver: connections by id, collected outputs.
@@ -239,17 +231,7 @@ fn same_seed_same_trace() {
 #[test]
 fn a_signal_waits_for_the_cron_and_shutdown_abort_forgets_it() {
     use halab_core::shutdown::Signal;
-    let mut config = Config::default();
-    config.load_text("enable-debug-command yes\nsave \"\"\n", &mut |_| Err("no includes".into())).unwrap();
-    let node = Node::new(NodeOptions {
-        logs_to_terminal: false,
-        seed: 5,
-        pid: 4242,
-        config,
-        config_file: None,
-        executable: "halab".into(),
-        start_ms: T0,
-    });
+    let node = test_node(5, "enable-debug-command yes\nsave \"\"\n");
     let mut d = Driver { node, now: T0, inbox: Default::default(), closed: vec![], logs: vec![], trace: vec![] };
     d.connect(1);
     assert_eq!(render_cli(&d.cmd(1, &["DEBUG", "PAUSE-CRON", "1"])), "OK");
