@@ -1186,6 +1186,33 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     digits.parse::<i64>().ok()?.checked_mul(mul)
 }
 
+/// The classes of `client-output-buffer-limit`, in the order CONFIG GET shows them.
+const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// `client-output-buffer-limit` with the classes `update` names replaced (the others kept),
+/// always all three classes in their order.
+fn merge_obuf_limits(current: &str, update: &str) -> String {
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let (cur, upd) = (words(current), words(update));
+    OBUF_CLASSES
+        .iter()
+        .map(|class| {
+            let pick = |w: &[String]| w.chunks(4).rev().find(|c| c[0] == *class).map(|c| c[1..].join(" "));
+            let limits = pick(&upd).or_else(|| pick(&cur)).unwrap_or_else(|| "0 0 0".into());
+            format!("{} {}", class, limits)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One client class's output buffer limits (`client-output-buffer-limit`); 0 is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObufLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
 /// The current configuration: one value per canonical parameter, as `CONFIG GET` shows it.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -1349,10 +1376,29 @@ fn normalize_special(name: &str, args: &[String]) -> Result<String, String> {
             }
         }
         "client-output-buffer-limit" => {
+            // `<class> <hard> <soft> <soft_seconds>`…, all checked before any is taken
+            // (7.0's `updateClientOutputBufferLimit`); merged into the current value by the
+            // caller ([`merge_obuf_limits`]).
             if !split.len().is_multiple_of(4) || split.is_empty() {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
-            Ok(split.join(" "))
+            let mut out = Vec::new();
+            for c in split.chunks(4) {
+                let class = match c[0].to_ascii_lowercase().as_str() {
+                    "normal" => "normal",
+                    "slave" | "replica" => "slave",
+                    "pubsub" => "pubsub",
+                    _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+                };
+                let hard = parse_memory(&c[1]);
+                let soft = parse_memory(&c[2]);
+                let seconds = c[3].parse::<i64>().ok().filter(|s| *s >= 0);
+                let (Some(hard), Some(soft), Some(seconds)) = (hard, soft, seconds) else {
+                    return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+                };
+                out.push(format!("{} {} {} {}", class, hard, soft, seconds));
+            }
+            Ok(out.join(" "))
         }
         "oom-score-adj-values" => {
             if split.len() != 3 || split.iter().any(|w| w.parse::<i64>().is_err()) {
@@ -1486,6 +1532,9 @@ impl Config {
                         return Err(fail("wrong number of arguments"));
                     }
                     let mut value = normalize(p, args).map_err(|e| fail(&e))?;
+                    if p.name == "client-output-buffer-limit" {
+                        value = merge_obuf_limits(&self.values[i], &value);
+                    }
                     // The first `save` line replaces the default; later ones add save points.
                     if p.name == "save" {
                         if *save_seen && !value.is_empty() && !self.values[i].is_empty() {
@@ -1525,6 +1574,18 @@ impl Config {
     /// The password of the default user, if any.
     pub fn requirepass(&self) -> Option<String> {
         self.value("requirepass").filter(|v| !v.is_empty()).map(String::from)
+    }
+
+    /// The output buffer limits of a client class: "normal", "slave" (replicas) or "pubsub".
+    pub fn obuf_limit(&self, class: &str) -> ObufLimit {
+        let value = self.get_str("client-output-buffer-limit");
+        let words: Vec<&str> = value.split_whitespace().collect();
+        let n = |w: &str| w.parse::<u64>().unwrap_or(0);
+        words
+            .chunks(4)
+            .find(|c| c.len() == 4 && c[0] == class)
+            .map(|c| ObufLimit { hard: n(c[1]), soft: n(c[2]), soft_seconds: n(c[3]) })
+            .unwrap_or_default()
     }
 
     /// `save` as (seconds, changes) pairs.
@@ -1610,7 +1671,10 @@ impl Config {
                 _ => {}
             }
             let args = vec![String::from_utf8_lossy(value).into_owned()];
-            let v = normalize(p, &args).map_err(|e| failed(&e))?;
+            let mut v = normalize(p, &args).map_err(|e| failed(&e))?;
+            if p.name == "client-output-buffer-limit" {
+                v = merge_obuf_limits(&self.values[i], &v);
+            }
             staged.push((i, v));
         }
         let mut changed = Vec::new();

@@ -25,7 +25,7 @@
 //! in Redis's `writeToClient`.
 
 use crate::command::{self, Ctx};
-use crate::config::Config;
+use crate::config::{Config, ObufLimit};
 use crate::keyspace::Keyspace;
 use crate::log::{LogLevel, LogLine};
 use crate::rdb::{self, RdbAux};
@@ -52,6 +52,11 @@ pub enum Input<'a> {
     Data { conn: ConnId, bytes: &'a [u8] },
     /// The peer closed the connection (or the driver dropped it).
     Closed { conn: ConnId },
+    /// The socket took `bytes` more of what [`Output::Send`] gave for `conn`. What was sent
+    /// and is not written yet is the client's output buffer (CLIENT LIST's `omem`), which
+    /// `client-output-buffer-limit` bounds; a driver whose writes never wait (the simulator)
+    /// reports each send as written at once.
+    Written { conn: ConnId, bytes: usize },
     /// Time passed; run whatever timers are due.
     Tick,
     /// The process received SIGTERM or SIGINT.
@@ -78,6 +83,11 @@ pub enum Output {
     Close {
         conn: ConnId,
     },
+    /// Close the connection now, dropping what is still unsent (a client over its output
+    /// buffer limit: Redis's `freeClientAsync`, which writes nothing more).
+    Abort {
+        conn: ConnId,
+    },
     /// Open a TCP connection to `addr` ("host:port") and call it `conn`; answer with
     /// [`Input::Outbound`]. Then bytes flow as on any connection.
     Connect {
@@ -88,6 +98,11 @@ pub enum Output {
     /// Serialize `snapshot` with [`rdb::encode_rdb`] and write it to `path` (atomically: temp
     /// file + rename). `background` jobs may run on another thread; the node keeps serving.
     Persist(PersistJob),
+    /// Abandon a background [`PersistJob`] (Redis's `killRDBChild`): write nothing of it. Its
+    /// [`Input::PersistDone`], if it still comes, is ignored.
+    CancelPersist {
+        job: u64,
+    },
     /// Stop the process with this exit code (SHUTDOWN).
     Exit {
         code: i32,
@@ -194,6 +209,26 @@ pub enum ClientRole {
     Replica,
 }
 
+/// Whether a client's output of `used` bytes is over its class's limits (Redis's
+/// `checkClientOutputBufferLimits`): at the hard limit at once; over the soft limit only once
+/// it has stayed there more than `soft_seconds` (`soft_since` remembers since when).
+pub(crate) fn obuf_limit_reached(limit: ObufLimit, used: u64, soft_since: &mut Option<u64>, now_ms: u64) -> bool {
+    let hard = limit.hard > 0 && used >= limit.hard;
+    let mut soft = limit.soft > 0 && used >= limit.soft;
+    if soft {
+        match *soft_since {
+            None => {
+                *soft_since = Some(now_ms);
+                soft = false;
+            }
+            Some(since) => soft = (now_ms / 1000).saturating_sub(since / 1000) > limit.soft_seconds,
+        }
+    } else {
+        *soft_since = None;
+    }
+    hard || soft
+}
+
 /// A client in `WAIT numreplicas timeout`.
 #[derive(Debug, Clone, Copy)]
 pub struct WaitState {
@@ -232,6 +267,10 @@ pub struct Client {
     pub last_command: &'static str,
     pub close_after_reply: bool,
     pub closed: bool,
+    /// Over its output buffer limit: nothing more is sent, it is being closed.
+    pub obuf_overrun: bool,
+    /// Since when its output has been over the soft limit.
+    pub obuf_soft_since: Option<u64>,
     pub blocked: Option<Blocked>,
     pub no_evict: bool,
     /// `CLIENT REPLY OFF|SKIP` state.
@@ -290,6 +329,8 @@ impl Client {
             last_interaction_ms: now,
             last_command: "NULL",
             close_after_reply: false,
+            obuf_overrun: false,
+            obuf_soft_since: None,
             closed: false,
             blocked: None,
             no_evict: false,
@@ -313,7 +354,8 @@ impl Client {
         self.reply.proto
     }
     /// The `CLIENT LIST` / `CLIENT INFO` line.
-    pub fn info_line(&self, now: u64) -> String {
+    /// Its CLIENT LIST line; `omem` is its output not yet written ([`Server::unsent_of`]).
+    pub fn info_line(&self, now: u64, omem: u64) -> String {
         let mut flags = String::new();
         match self.role {
             ClientRole::Master => flags.push('M'),
@@ -342,7 +384,7 @@ impl Client {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -358,7 +400,8 @@ impl Client {
             self.multi.as_ref().map(|m| m.len() as i64).unwrap_or(-1),
             self.inbuf.len() + self.executing_len,
             self.inbuf.capacity().saturating_sub(self.inbuf.len()),
-            16384 + self.inbuf.capacity() + 20000,
+            omem,
+            (16384 + self.inbuf.capacity() + 20000) as u64 + omem,
             self.last_command,
             self.user,
             if self.reply.proto == Protocol::Resp3 { 3 } else { 2 },
@@ -385,6 +428,8 @@ pub struct Stats {
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub total_error_replies: u64,
+    /// Errors sent on a replication link (`stat_unexpected_error_replies`).
+    pub unexpected_error_replies: u64,
     pub total_reads_processed: u64,
     pub total_writes_processed: u64,
     /// Per command (or `parent|sub`) call counts for `INFO commandstats`.
@@ -501,6 +546,11 @@ pub struct Server {
     /// A pause ended: postponed clients must run their commands.
     pub unpaused: bool,
     pub outputs: VecDeque<Output>,
+    /// Bytes sent to each client connection that the driver has not reported written
+    /// ([`Input::Written`]): the client's output buffer.
+    pub unsent: FxHashMap<ConnId, u64>,
+    /// Clients over their output buffer limit, closed at the end of the event.
+    pub obuf_overrun: Vec<ConnId>,
     pub log_level: LogLevel,
     pub active_expire_cursor: usize,
     /// Set when SHUTDOWN or a crash ends the node; no more input is processed.
@@ -805,13 +855,58 @@ impl Server {
         }
     }
 
-    /// Queue a client's pending replies for sending.
-    pub fn flush_client(client: &mut Client, outputs: &mut VecDeque<Output>, stats: &mut Stats) {
-        if !client.reply.buf.is_empty() && !client.closed {
-            let bytes = client.reply.buf.split().freeze();
-            stats.total_net_output_bytes += bytes.len() as u64;
-            stats.total_writes_processed += 1;
-            outputs.push_back(Output::Send { conn: client.conn, bytes });
+    /// Hand a client's pending replies to the driver — unless that would put its output over
+    /// its class's `client-output-buffer-limit`: then nothing more is sent, and the client is
+    /// closed at the end of the event (Redis's `closeClientOnOutputBufferLimitReached`, async).
+    pub fn flush_client(&mut self, client: &mut Client) {
+        if client.reply.buf.is_empty() || client.closed || client.obuf_overrun {
+            return;
+        }
+        let len = client.reply.buf.len() as u64;
+        let class = match client.role {
+            ClientRole::Replica => "slave",
+            _ if client.in_pubsub() => "pubsub",
+            _ => "normal",
+        };
+        let limit = self.config.obuf_limit(class);
+        let used = self.unsent.get(&client.conn).copied().unwrap_or(0) + len;
+        if obuf_limit_reached(limit, used, &mut client.obuf_soft_since, self.now) {
+            client.reply.buf.clear();
+            client.obuf_overrun = true;
+            client.close_after_reply = true;
+            let info = client.info_line(self.now, used);
+            self.log(
+                LogLevel::Warning,
+                format!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info),
+            );
+            self.obuf_overrun.push(client.conn);
+            return;
+        }
+        let bytes = client.reply.buf.split().freeze();
+        self.stats.total_net_output_bytes += len;
+        self.stats.total_writes_processed += 1;
+        self.send(client.conn, bytes);
+    }
+
+    /// A client connection's output not yet written.
+    pub fn unsent_of(&self, conn: ConnId) -> u64 {
+        self.unsent.get(&conn).copied().unwrap_or(0)
+    }
+
+    /// Send bytes to a client's connection; they count in its output buffer until written.
+    pub(crate) fn send(&mut self, conn: ConnId, bytes: Bytes) {
+        *self.unsent.entry(conn).or_insert(0) += bytes.len() as u64;
+        self.outputs.push_back(Output::Send { conn, bytes });
+    }
+
+    /// Close the clients that went over their output buffer limit during this event.
+    fn close_overrun_clients(&mut self) {
+        for conn in std::mem::take(&mut self.obuf_overrun) {
+            if let Some(mut c) = self.clients.remove(&conn) {
+                command::release_client_state(self, &mut c);
+            }
+            self.unsent.remove(&conn);
+            self.outputs.push_back(Output::Abort { conn });
         }
     }
 
@@ -907,11 +1002,20 @@ impl Server {
         let Some(job) = self.persist.bgsave_job else { return };
         let background = self.pending_persist.iter().any(|(id, p)| *id == job && *p == PersistPurpose::Background);
         if background {
-            self.pending_persist.retain(|(id, _)| *id != job);
+            self.kill_bgsave(job);
+        }
+    }
+
+    /// Kill the running background save `job`, whatever it was for (Redis's `killRDBChild`,
+    /// then `backgroundSaveDoneHandler` seeing SIGUSR1).
+    pub(crate) fn kill_bgsave(&mut self, job: u64) {
+        self.pending_persist.retain(|(id, _)| *id != job);
+        if self.persist.bgsave_job == Some(job) {
             self.persist.bgsave_job = None;
             self.persist.bgsave_started_ms = None;
-            self.log(LogLevel::Warning, "Background saving terminated by signal 10");
         }
+        self.outputs.push_back(Output::CancelPersist { job });
+        self.log(LogLevel::Warning, "Background saving terminated by signal 10");
     }
 
     /// SAVE: a foreground save; the reply is sent when the driver reports the write.
@@ -1061,6 +1165,8 @@ impl Node {
             pauses: [None, None, None],
             unpaused: false,
             outputs: VecDeque::new(),
+            unsent: FxHashMap::default(),
+            obuf_overrun: Vec::new(),
             log_level,
             active_expire_cursor: 0,
             halted: false,
@@ -1215,6 +1321,11 @@ impl Node {
             Input::Connected { conn, addr, laddr } => self.on_connect(conn, addr, laddr),
             Input::Data { conn, bytes } => self.on_data(conn, bytes),
             Input::Closed { conn } => self.on_close(conn),
+            Input::Written { conn, bytes } => {
+                if let Some(unsent) = self.srv.unsent.get_mut(&conn) {
+                    *unsent = unsent.saturating_sub(bytes as u64);
+                }
+            }
             Input::Tick => self.on_tick(),
             Input::Signal(s) => self.srv.signal(s),
             Input::Listened { conn, result } => self.srv.listened(conn, result),
@@ -1229,6 +1340,9 @@ impl Node {
         self.resume_paused_clients();
         self.flush_pending();
         self.srv.flush_replication_stream();
+        if !self.srv.obuf_overrun.is_empty() {
+            self.srv.close_overrun_clients();
+        }
     }
 
     /// Next output for the driver, in the order the node produced them.
@@ -1333,6 +1447,7 @@ impl Node {
             // A replica's client forgets its replica entry as it goes.
             command::release_client_state(&mut self.srv, &mut c);
         }
+        self.srv.unsent.remove(&conn);
     }
 
     fn on_data(&mut self, conn: ConnId, bytes: &[u8]) {
@@ -1355,7 +1470,7 @@ impl Node {
         client.last_interaction_ms = self.srv.now;
         self.process_input(&mut client);
         let closing = client.close_after_reply;
-        Server::flush_client(&mut client, &mut self.srv.outputs, &mut self.srv.stats);
+        self.srv.flush_client(&mut client);
         if closing {
             self.srv.outputs.push_back(Output::Close { conn });
             command::release_client_state(&mut self.srv, &mut client);
@@ -1461,7 +1576,7 @@ impl Node {
         for conn in std::mem::take(&mut self.srv.resume_queue) {
             let Some(mut c) = self.srv.clients.remove(&conn) else { continue };
             self.process_input(&mut c);
-            Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+            self.srv.flush_client(&mut c);
             self.srv.clients.insert(conn, c);
         }
     }
@@ -1497,7 +1612,11 @@ impl Node {
                 Err(e) => {
                     self.srv.log(
                         LogLevel::Verbose,
-                        format!("Protocol error ({}) from client: {}", e.0, client.info_line(self.srv.now)),
+                        format!(
+                            "Protocol error ({}) from client: {}",
+                            e.0,
+                            client.info_line(self.srv.now, self.srv.unsent_of(client.conn))
+                        ),
                     );
                     client.reply.raw(e.reply_line().as_bytes());
                     self.srv.stats.total_error_replies += 1;
@@ -1510,6 +1629,22 @@ impl Node {
             let mut ctx = Ctx { srv: &mut self.srv, client, now };
             command::execute(&mut ctx, args);
             client.executing_len = 0;
+            // A replica's link carries our stream and no replies: a command that answered on
+            // it gets the replica disconnected, the reply unsent (7.0's
+            // `_addReplyToBufferOrList` → `logInvalidUseAndFreeClientAsync`).
+            if client.role == ClientRole::Replica && !client.reply.buf.is_empty() {
+                client.reply.buf.clear();
+                let info = client.info_line(now, self.srv.unsent_of(client.conn));
+                self.srv.log(
+                    LogLevel::Warning,
+                    format!(
+                        "Replica generated a reply to command '{}', disconnecting it: {}",
+                        client.last_command, info
+                    ),
+                );
+                client.close_after_reply = true;
+                return;
+            }
             // Clients blocked on keys this command fed are served before the next command
             // (Redis's `processCommand` → `handleClientsBlockedOnKeys`).
             if !self.srv.ready_keys.is_empty() {
@@ -1540,7 +1675,7 @@ impl Node {
                         // It may have more commands pipelined behind the blocking one.
                         self.process_input(&mut client);
                     }
-                    Server::flush_client(&mut client, &mut self.srv.outputs, &mut self.srv.stats);
+                    self.srv.flush_client(&mut client);
                     self.srv.clients.insert(conn, client);
                 }
             }
@@ -1550,8 +1685,9 @@ impl Node {
     fn flush_pending(&mut self) {
         let pending = std::mem::take(&mut self.srv.to_flush);
         for conn in pending {
-            if let Some(c) = self.srv.clients.get_mut(&conn) {
-                Server::flush_client(c, &mut self.srv.outputs, &mut self.srv.stats);
+            if let Some(mut c) = self.srv.clients.remove(&conn) {
+                self.srv.flush_client(&mut c);
+                self.srv.clients.insert(conn, c);
             }
         }
     }
@@ -1594,6 +1730,7 @@ impl Node {
         self.srv.replication_cron();
         self.expire_blocked_clients();
         self.close_idle_clients();
+        self.close_clients_over_obuf_limit();
         self.resume_paused_clients();
         self.check_save_points();
     }
@@ -1684,8 +1821,33 @@ impl Node {
             command::unblock_client(&mut self.srv, &mut c);
             c.reply.null_array();
             self.process_input(&mut c);
-            Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+            self.srv.flush_client(&mut c);
             self.srv.clients.insert(conn, c);
+        }
+    }
+
+    /// Clients still over their output buffer limit with no new output — a soft limit's time
+    /// runs out while nothing is sent (the check in 7.0's `clientsCron`).
+    fn close_clients_over_obuf_limit(&mut self) {
+        let now = self.srv.now;
+        let waiting: Vec<ConnId> = self.srv.unsent.iter().filter(|(_, &n)| n > 0).map(|(&c, _)| c).collect();
+        for conn in waiting {
+            let used = self.srv.unsent_of(conn);
+            let Some(c) = self.srv.clients.get_mut(&conn) else { continue };
+            if c.role == ClientRole::Replica || c.role == ClientRole::Master || c.obuf_overrun {
+                continue;
+            }
+            let class = if c.in_pubsub() { "pubsub" } else { "normal" };
+            let limit = self.srv.config.obuf_limit(class);
+            if obuf_limit_reached(limit, used, &mut c.obuf_soft_since, now) {
+                let info = c.info_line(now, used);
+                self.srv
+                    .log(LogLevel::Warning, format!("Client {} closed for overcoming of output buffer limits.", info));
+                self.srv.obuf_overrun.push(conn);
+            }
+        }
+        if !self.srv.obuf_overrun.is_empty() {
+            self.srv.close_overrun_clients();
         }
     }
 
@@ -1735,7 +1897,7 @@ impl Node {
                 continue;
             }
             self.process_input(&mut c);
-            Server::flush_client(&mut c, &mut self.srv.outputs, &mut self.srv.stats);
+            self.srv.flush_client(&mut c);
             self.srv.clients.insert(conn, c);
         }
     }

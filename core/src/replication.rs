@@ -58,6 +58,12 @@ pub const OUTBOUND_CONN_BASE: ConnId = 1 << 62;
 /// The recent replication stream (Redis's `repl_backlog`), kept the way 7.0 keeps it so that
 /// `repl_backlog_histlen` and `repl_backlog_first_byte_offset` show the same figures.
 ///
+/// It is also 7.0's *shared replication buffer*: a replica that is not online yet (its
+/// snapshot is being made or sent) does not get a copy of the stream; it pins the offset it
+/// will need from, and the blocks from there on are kept even past `repl-backlog-size`
+/// (`repl_backlog_histlen` grows, and a reconnecting replica may continue from any of it).
+/// Its memory is INFO's `mem_total_replication_buffers`.
+///
 /// 7.0 stores the stream in blocks of at least 16 KB (`PROTO_REPLY_CHUNK_BYTES`), each as large
 /// as the allocator made it (jemalloc rounds 16 KB + a 40-byte header up to 20 KB, so a block
 /// holds 20440 bytes). Data fills the last block, then a new one. Only when a block is added
@@ -73,12 +79,17 @@ pub struct Backlog {
     pub histlen: usize,
     /// Stream offset of the oldest byte held (`repl_backlog_first_byte_offset`).
     pub first_offset: u64,
+    /// The oldest offset a replica not yet online still needs: no block holding it or a
+    /// later byte is dropped (7.0's refcount on the block a replica refers to).
+    pin: Option<u64>,
 }
 
 /// `PROTO_REPLY_CHUNK_BYTES`: the smallest block.
 const BLOCK_MIN: usize = 16 * 1024;
 /// `sizeof(replBufBlock)`: the header allocated with each block.
 const BLOCK_HEADER: usize = 40;
+/// `sizeof(listNode)`: each block sits in a list.
+const LIST_NODE: usize = 24;
 /// `REPL_BACKLOG_TRIM_BLOCKS_PER_CALL`.
 const TRIM_BLOCKS_PER_CALL: usize = 10;
 
@@ -101,7 +112,23 @@ impl Backlog {
             size: size.max(1),
             histlen: 0,
             first_offset: next_offset,
+            pin: None,
         }
+    }
+
+    /// Keep the stream from `pin` on (or nothing beyond `size`, for `None`), trimming what is
+    /// no longer needed as 7.0's `beforeSleep` does, up to 100 blocks at a time.
+    pub fn set_pin(&mut self, pin: Option<u64>) {
+        self.pin = pin;
+        for _ in 0..10 {
+            self.trim();
+        }
+    }
+
+    /// Bytes of memory its blocks take (7.0's `repl_buffer_mem`: each block's usable size,
+    /// its header and its list node).
+    pub fn memory(&self) -> usize {
+        self.capacities.iter().map(|c| c + BLOCK_HEADER + LIST_NODE).sum()
     }
 
     /// The configured size (`repl-backlog-size`).
@@ -138,6 +165,9 @@ impl Backlog {
             if self.histlen - first <= self.size {
                 return;
             }
+            if self.pin.is_some_and(|p| p < self.first_offset + first as u64) {
+                return;
+            }
             self.blocks.pop_front();
             self.capacities.pop_front();
             self.histlen -= first;
@@ -163,6 +193,12 @@ impl Backlog {
             skip = 0;
         }
         out
+    }
+
+    /// The last `n` bytes held (fewer if it holds fewer).
+    pub fn latest(&self, n: usize) -> Vec<u8> {
+        let n = n.min(self.histlen);
+        self.since(self.first_offset + (self.histlen - n) as u64)
     }
 
     /// `CONFIG SET repl-backlog-size`: a new size, trimmed to as 7.0 trims.
@@ -204,8 +240,11 @@ pub struct Replica {
     /// The offset of its last `REPLCONF ACK`.
     pub ack_offset: u64,
     pub ack_ms: u64,
-    /// Stream bytes produced since its snapshot started, sent when it goes online.
-    pub pending: BytesMut,
+    /// While it waits for (or receives) its snapshot: the stream offset it needs from when it
+    /// goes online, held for it in the backlog ([`Backlog::set_pin`]).
+    pub stream_from: Option<u64>,
+    /// Since when its output has been over the soft limit (`client-output-buffer-limit`).
+    pub obuf_soft_since: Option<u64>,
     /// How its last synchronisation went and why, for the views.
     pub sync_note: String,
     /// The snapshot job it was promised with `+FULLRESYNC`; `None` while it waits for one.
@@ -651,14 +690,49 @@ impl Server {
         }
     }
 
-    /// Send bytes to a replica's connection, counted as replication output.
-    fn send_to_replica(&mut self, conn: ConnId, bytes: Bytes) {
+    /// A replica goes online: send it the stream it missed while its snapshot was made and
+    /// sent, from the backlog that held it, and release the hold.
+    fn send_held_stream(&mut self, conn: ConnId) {
+        let Some(from) = self.repl.replica_mut(conn).and_then(|r| r.stream_from.take()) else { return };
+        let held = match self.repl.backlog.as_ref() {
+            Some(b) if b.covers(from) => b.since(from),
+            _ => {
+                // Only a backlog dropped under it (which disconnects replicas first) could
+                // lose what it pinned.
+                debug_assert!(false, "the backlog lost the stream held for replica {}", conn);
+                return self.close_replica(conn);
+            }
+        };
+        if !held.is_empty() {
+            self.send_to_replica(conn, Bytes::from(held));
+        }
+        self.repin_backlog();
+    }
+
+    /// Pin the backlog at the oldest offset a replica not yet online needs.
+    fn repin_backlog(&mut self) {
+        let pin = self.repl.replicas.iter().filter_map(|r| r.stream_from).min();
+        if let Some(b) = self.repl.backlog.as_mut() {
+            b.set_pin(pin);
+        }
+    }
+
+    /// Send a snapshot to a replica. It is not the replica's output buffer (7.0 sends it from
+    /// the file or the fork's pipe), so no limit counts it; its written bytes, reported
+    /// later, only make the replica's buffer look smaller than it is for a while, never larger.
+    fn send_snapshot(&mut self, conn: ConnId, bytes: Bytes) {
         self.stats.total_net_repl_output_bytes += bytes.len() as u64;
         self.outputs.push_back(Output::Send { conn, bytes });
     }
 
-    /// Send what the stream produced during this event: to online replicas now, to the others
-    /// into their pending buffer.
+    /// Send bytes to a replica's connection, counted as replication output.
+    fn send_to_replica(&mut self, conn: ConnId, bytes: Bytes) {
+        self.stats.total_net_repl_output_bytes += bytes.len() as u64;
+        self.send(conn, bytes);
+    }
+
+    /// Send what the stream produced during this event to online replicas; the others will
+    /// read it from the backlog.
     pub fn flush_replication_stream(&mut self) {
         if self.repl.get_ack_pending {
             self.repl.get_ack_pending = false;
@@ -668,16 +742,56 @@ impl Server {
             return;
         }
         let bytes = self.repl.stream.split().freeze();
-        let mut online = Vec::new();
-        for r in self.repl.replicas.iter_mut() {
-            if r.state == ReplicaState::Online {
-                online.push(r.conn);
-            } else {
-                r.pending.extend_from_slice(&bytes);
-            }
-        }
+        // A replica these bytes would put over its limit gets none of them.
+        self.close_replicas_over_obuf_limit(bytes.len() as u64);
+        let online: Vec<ConnId> =
+            self.repl.replicas.iter().filter(|r| r.state == ReplicaState::Online).map(|r| r.conn).collect();
         for conn in online {
             self.send_to_replica(conn, bytes.clone());
+        }
+    }
+
+    /// Replicas whose output — the stream held for them while their snapshot is made and
+    /// sent, and what their socket has not taken yet — is over `client-output-buffer-limit replica` are disconnected (7.0's
+    /// `feedReplicationBuffer` → `closeClientOnOutputBufferLimitReached`). A hard limit below
+    /// `repl-backlog-size` counts as that size: the held stream is shared with the backlog.
+    ///
+    /// `feeding` is what is about to be sent to the online ones. An offending replica is
+    /// aborted — what was not written yet is dropped, as `freeClientAsync` writes nothing
+    /// more — so it comes back from where it really is.
+    fn close_replicas_over_obuf_limit(&mut self, feeding: u64) {
+        let mut limit = self.config.obuf_limit("slave");
+        if limit.hard == 0 && limit.soft == 0 {
+            return;
+        }
+        let backlog_size = self.repl.backlog.as_ref().map_or(0, |b| b.size()) as u64;
+        if limit.hard > 0 && limit.hard < backlog_size {
+            limit.hard = backlog_size;
+        }
+        let (end, now) = (self.repl.offset + 1, self.now);
+        let mut over = Vec::new();
+        let unsent = &self.unsent;
+        for r in self.repl.replicas.iter_mut() {
+            // What it is owed: the stream held for it, and what its socket has not taken.
+            let held = r.stream_from.map_or(0, |from| end.saturating_sub(from));
+            let sending = if r.state == ReplicaState::Online { feeding } else { 0 };
+            let used = held + sending + unsent.get(&r.conn).copied().unwrap_or(0);
+            if crate::node::obuf_limit_reached(limit, used, &mut r.obuf_soft_since, now) {
+                over.push(r.conn);
+            }
+        }
+        for conn in over {
+            let info = self.clients.get(&conn).map(|c| c.info_line(now, self.unsent_of(conn))).unwrap_or_default();
+            self.log(
+                LogLevel::Warning,
+                format!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info),
+            );
+            if let Some(mut c) = self.clients.remove(&conn) {
+                command::release_client_state(self, &mut c);
+            }
+            self.replica_closed(conn);
+            self.unsent.remove(&conn);
+            self.outputs.push_back(Output::Abort { conn });
         }
     }
 
@@ -718,13 +832,11 @@ impl Server {
                         r.ack_ms = now;
                         if r.state == ReplicaState::WaitAck {
                             r.state = ReplicaState::Online;
-                            went_online = Some((r.conn, r.name(), r.pending.split().freeze()));
+                            went_online = Some((r.conn, r.name()));
                         }
                     }
-                    if let Some((conn, name, pending)) = went_online {
-                        if !pending.is_empty() {
-                            self.send_to_replica(conn, pending);
-                        }
+                    if let Some((conn, name)) = went_online {
+                        self.send_held_stream(conn);
                         self.repl_log(format!("Synchronization with replica {} succeeded", name));
                     }
                     self.serve_waiting_clients();
@@ -767,7 +879,7 @@ impl Server {
                 return;
             }
             self.unset_master();
-            let who = client.info_line(self.now);
+            let who = client.info_line(self.now, self.unsent_of(client.conn));
             self.repl_log(format!("MASTER MODE enabled (failover request from '{}')", who));
         }
         if self.repl.failover.is_some() {
@@ -791,7 +903,8 @@ impl Server {
             state: ReplicaState::WaitBgsave,
             ack_offset: 0,
             ack_ms: self.now,
-            pending: BytesMut::new(),
+            stream_from: None,
+            obuf_soft_since: None,
             sync_note: String::new(),
             snapshot_job: None,
             legacy_sync: args[0].eq_ignore_ascii_case(b"sync"),
@@ -800,7 +913,15 @@ impl Server {
         let name = replica.name();
         self.repl_log(format!("Replica {} asks for synchronization", name));
         let (asked_id, asked_offset) = if args[0].eq_ignore_ascii_case(b"psync") && args.len() >= 3 {
-            (String::from_utf8_lossy(&args[1]).into_owned(), crate::resp::parse_i64(&args[2]).unwrap_or(-1))
+            let Some(offset) = crate::resp::parse_i64(&args[2]) else {
+                self.log(
+                    LogLevel::Warning,
+                    format!("Replica {} asks for synchronization but with a wrong offset", name),
+                );
+                client.reply.error("ERR value is not an integer or out of range");
+                return;
+            };
+            (String::from_utf8_lossy(&args[1]).into_owned(), offset)
         } else {
             ("?".to_string(), -1)
         };
@@ -811,7 +932,7 @@ impl Server {
         self.flush_replication_stream();
         // What we answered before (REPLCONF's +OK) must leave before the sync bytes, which
         // go straight to the connection.
-        Server::flush_client(client, &mut self.outputs, &mut self.stats);
+        self.flush_client(client);
         if self.try_partial_resync(client, &mut replica, &asked_id, asked_offset) {
             self.stats.sync_partial_ok += 1;
             self.repl.replicas.push(replica);
@@ -917,21 +1038,25 @@ impl Server {
             return false;
         }
         let backlog = self.repl.backlog.as_ref().unwrap().since(offset as u64);
-        client.reply.raw(format!("+CONTINUE {}\r\n", self.repl.replid).as_bytes());
-        client.reply.raw(&backlog);
+        // Straight to the connection, as the full sync's bytes go: a replica's link carries
+        // no replies.
+        let cont = Bytes::from(format!("+CONTINUE {}\r\n", self.repl.replid));
+        let backlog_len = backlog.len();
+        self.send(client.conn, cont);
+        if backlog_len > 0 {
+            self.send_to_replica(client.conn, Bytes::from(backlog));
+        }
         replica.state = ReplicaState::Online;
         replica.ack_offset = offset.saturating_sub(1) as u64;
         replica.sync_note = format!(
             "partial resync: asked to continue {}… at offset {}, sent {} bytes from the backlog",
             short(id),
             offset,
-            backlog.len()
+            backlog_len
         );
         self.repl_log(format!(
             "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
-            name,
-            backlog.len(),
-            offset
+            name, backlog_len, offset
         ));
         true
     }
@@ -990,12 +1115,13 @@ impl Server {
         for r in self.repl.replicas.iter_mut() {
             if r.state == ReplicaState::WaitBgsave && r.snapshot_job.is_none() {
                 r.snapshot_job = Some(id);
-                r.pending.clear();
+                r.stream_from = Some(self.repl.offset + 1);
                 if !r.legacy_sync {
                     promised.push(r.conn);
                 }
             }
         }
+        self.repin_backlog();
         for conn in promised {
             self.send_to_replica(conn, reply.clone());
         }
@@ -1030,12 +1156,11 @@ impl Server {
             if diskless {
                 // Streaming starts when the replica acknowledges the snapshot.
                 r.state = ReplicaState::WaitAck;
-                served.push((r.conn, r.name(), Bytes::new()));
             } else {
                 r.state = ReplicaState::Online;
                 r.ack_ms = now;
-                served.push((r.conn, r.name(), r.pending.split().freeze()));
             }
+            served.push((r.conn, r.name()));
         }
         if diskless {
             self.log(
@@ -1044,24 +1169,22 @@ impl Server {
             );
             self.repl_log("Background RDB transfer terminated with success");
         }
-        for (conn, name, pending) in served {
+        for (conn, name) in served {
             if diskless {
                 let mark = self.rng.hex40();
                 let mut out = BytesMut::with_capacity(image.len() + 100);
                 out.extend_from_slice(format!("$EOF:{}\r\n", mark).as_bytes());
                 out.extend_from_slice(&image);
                 out.extend_from_slice(mark.as_bytes());
-                self.send_to_replica(conn, out.freeze());
+                self.send_snapshot(conn, out.freeze());
                 self.repl_log(format!(
                     "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming",
                     name
                 ));
             } else {
                 self.send_to_replica(conn, Bytes::from(format!("${}\r\n", image.len())));
-                self.send_to_replica(conn, image.clone());
-                if !pending.is_empty() {
-                    self.send_to_replica(conn, pending);
-                }
+                self.send_snapshot(conn, image.clone());
+                self.send_held_stream(conn);
                 self.repl_log(format!("Synchronization with replica {} succeeded", name));
             }
         }
@@ -1078,13 +1201,25 @@ impl Server {
         if self.repl.replicas.is_empty() {
             self.repl.no_replicas_since = Some(self.now);
         }
+        self.repin_backlog();
         Some(r)
     }
 
-    /// A replica's connection closed.
+    /// A replica's connection closed. If it was the last one waiting for a snapshot on disk
+    /// and no save point wants the file, the save is killed: it is of no use (Redis's
+    /// `freeClient` with `anyOtherSlaveWaitRdb`).
     pub fn replica_closed(&mut self, conn: ConnId) {
-        if let Some(r) = self.drop_replica(conn) {
-            self.log(LogLevel::Warning, format!("Connection with replica {} lost.", r.name()));
+        let Some(r) = self.drop_replica(conn) else { return };
+        self.log(LogLevel::Warning, format!("Connection with replica {} lost.", r.name()));
+        if let (Some(job), Some((sync, false))) = (r.snapshot_job, self.repl.sync_job) {
+            let others_wait = self.repl.replicas.iter().any(|o| o.snapshot_job == Some(job));
+            if job == sync && !others_wait && self.config.save_points().is_empty() {
+                self.repl.sync_job = None;
+                self.kill_bgsave(job);
+                if self.repl.replicas.iter().any(|o| o.state == ReplicaState::WaitBgsave) {
+                    self.repl.sync_wanted_since.get_or_insert(self.now);
+                }
+            }
         }
     }
 
@@ -1135,8 +1270,9 @@ impl Server {
         // makes itself (Redis's `disconnectAllBlockedClients`).
         self.disconnect_blocked_clients();
         let old = self.close_master_link();
-        // Our replicas must follow the new stream.
-        self.disconnect_replicas();
+        // Our replicas stay: with luck we continue our stream with the new master. They are
+        // disconnected when it gives us another one — a new id on `+CONTINUE`, or a snapshot
+        // once it is transferred, before it is loaded (7.0's `replicationSetMaster`).
         self.repl.master = Some(MasterLink::new(host, port, self.now));
         if old.is_none() {
             // Our own stream is a dataset the new master may know (we were its replica
@@ -1163,7 +1299,7 @@ impl Server {
                 "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
             );
             c.close_after_reply = true;
-            Server::flush_client(&mut c, &mut self.outputs, &mut self.stats);
+            self.flush_client(&mut c);
             self.outputs.push_back(Output::Close { conn });
             command::release_client_state(self, &mut c);
         }
@@ -1871,6 +2007,8 @@ impl Server {
     /// handshake goes quickly).
     pub fn replication_cron(&mut self) {
         let now = self.now;
+        // What replicas released is trimmed a little at every turn (7.0's `beforeSleep`).
+        self.repin_backlog();
         let period = if self.repl.failover.is_some() { 100 } else { 1000 };
         if now < self.repl.last_cron_ms + period {
             self.start_pending_sync();
@@ -1942,7 +2080,7 @@ impl Server {
             .map(|r| r.conn)
             .collect();
         for conn in presync {
-            self.outputs.push_back(Output::Send { conn, bytes: Bytes::from_static(b"\n") });
+            self.send(conn, Bytes::from_static(b"\n"));
         }
         // Replicas that stopped acknowledging.
         let stale: Vec<(ConnId, String)> = self

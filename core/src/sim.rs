@@ -227,6 +227,8 @@ struct SimNode {
     generation: u64,
     /// The last dump.rdb written, what survives a crash.
     disk: Option<Vec<u8>>,
+    /// Images of the saves under way, written to `disk` when each ends (unless cancelled).
+    writing: BTreeMap<u64, Vec<u8>>,
     pid: u32,
     next_tick: Option<u64>,
 }
@@ -380,7 +382,16 @@ impl World {
                 let pid = 1000 + self.nodes.len() as u32 * 111;
                 self.nodes.insert(
                     name.clone(),
-                    SimNode { addr, config_text: config, node: None, generation: 0, disk: None, pid, next_tick: None },
+                    SimNode {
+                        addr,
+                        config_text: config,
+                        node: None,
+                        generation: 0,
+                        disk: None,
+                        writing: BTreeMap::new(),
+                        pid,
+                        next_tick: None,
+                    },
                 );
                 self.start_node(&name);
             }
@@ -511,11 +522,25 @@ impl World {
 
     /// Carry out what a node asked for, and (re)arm its timer.
     fn pump(&mut self, name: &str) {
+        let now = self.now;
         let Some(sim) = self.nodes.get_mut(name) else { return };
         let Some(node) = sim.node.as_mut() else { return };
         let mut outputs = Vec::new();
-        while let Some(out) = node.poll() {
-            outputs.push(out);
+        loop {
+            let mut written = Vec::new();
+            while let Some(out) = node.poll() {
+                if let Output::Send { conn, bytes } = &out {
+                    written.push((*conn, bytes.len()));
+                }
+                outputs.push(out);
+            }
+            if written.is_empty() {
+                break;
+            }
+            // A simulated socket never fills: what is sent is written at once.
+            for (conn, bytes) in written {
+                node.handle(now, Input::Written { conn, bytes });
+            }
         }
         let next = node.poll_timeout();
         let generation = sim.generation;
@@ -531,7 +556,8 @@ impl World {
                         self.transmit(global, Endpoint::Node(name.to_string()), peer, bytes);
                     }
                 }
-                Output::Close { conn } => {
+                // Nothing sent waits in a simulated socket: dropping the unsent is closing.
+                Output::Close { conn } | Output::Abort { conn } => {
                     if let Some((global, _)) = self.peer_of(name, conn) {
                         let at = self.now + self.latency_ms;
                         self.schedule(at, Event::Close { conn: global, closer: Endpoint::Node(name.to_string()) });
@@ -558,12 +584,8 @@ impl World {
                     let returned = job.return_image.then(|| Bytes::from(image.clone()));
                     if job.write_file {
                         if let Some(sim) = self.nodes.get_mut(name) {
-                            sim.disk = Some(image);
+                            sim.writing.insert(job.id, image);
                         }
-                        self.trace.push(TraceEvent {
-                            at: self.elapsed(),
-                            kind: TraceKind::Saved { node: name.to_string(), bytes },
-                        });
                     }
                     // A background save takes a little virtual time (one more ms per 64 KB);
                     // a foreground one none.
@@ -574,6 +596,11 @@ impl World {
                         at,
                         Event::PersistDone { node: name.to_string(), generation, job: job.id, bytes, image: returned },
                     );
+                }
+                Output::CancelPersist { job } => {
+                    if let Some(sim) = self.nodes.get_mut(name) {
+                        sim.writing.remove(&job);
+                    }
                 }
                 Output::Exit { .. } | Output::Crash => {
                     self.take_down(name);
@@ -616,6 +643,8 @@ impl World {
             return;
         }
         sim.next_tick = None;
+        // A save under way dies with its process.
+        sim.writing.clear();
         self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::NodeDown { node: name.to_string() } });
         // The OS closes every connection of the dead process; the other ends learn it.
         let me = Endpoint::Node(name.to_string());
@@ -825,6 +854,12 @@ impl World {
                 if sim.generation != generation {
                     return true;
                 }
+                if let Some(written) = sim.writing.remove(&job) {
+                    sim.disk = Some(written);
+                    let at = self.elapsed();
+                    self.trace.push(TraceEvent { at, kind: TraceKind::Saved { node: node.clone(), bytes } });
+                }
+                let Some(sim) = self.nodes.get_mut(&node) else { return true };
                 if let Some(n) = sim.node.as_mut() {
                     n.handle(self.now, Input::PersistDone { job, result: Ok(bytes), image });
                     self.pump(&node);

@@ -383,3 +383,21 @@ fn rename_command_hides_the_old_name() {
     assert_eq!(cmd(&mut w, "m", "BADGER"), "OK");
     assert_eq!(cmd(&mut w, "m", "DBSIZE"), "(integer) 0");
 }
+
+/// integration/replication-4, "Data divergence can happen under default conditions": an error
+/// our master's stream makes us answer is never sent, but logged as 7.0 logs it.
+#[test]
+fn a_replica_logs_the_errors_its_master_stream_causes() {
+    let mut w = pair(11, "");
+    assert_eq!(cmd(&mut w, "m", "DEBUG REPLICATE fake-command-1"), "OK");
+    assert_eq!(cmd(&mut w, "m", "SET foo bar2"), "OK");
+    w.advance(500);
+    assert_eq!(cmd(&mut w, "r", "GET foo"), "\"bar2\"");
+    let critical: Vec<String> = logs(&w, "r").into_iter().filter(|l| l.contains("== CRITICAL ==")).collect();
+    assert_eq!(critical.len(), 1, "{:?}", critical);
+    assert!(critical[0].contains(
+        "== CRITICAL == This replica is sending an error to its master: 'ERR unknown command 'fake-command-1', with args beginning with: ' after processing the command '<unknown>'"
+    ));
+    assert!(logs(&w, "r").iter().any(|l| l.contains("Latest backlog is: '")));
+    assert_eq!(info(&mut w, "r", "unexpected_error_replies"), "1");
+}

@@ -21,7 +21,7 @@
 //! and connects wherever the node asks (`replicaof` another host). The project's own tests and
 //! lessons stay on 127.0.0.0/8 by configuring their addresses.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use halab_core::config::{self, Config};
 use halab_core::log::{LogLevel, LogLine};
 use halab_core::node::{ConnId, Input, Node, NodeOptions, Output, PersistJob, ProcessStats};
@@ -32,6 +32,8 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener};
@@ -72,7 +74,10 @@ impl LogSink {
 /// connection's task when another client's command queued something for it.
 struct Conn {
     out: VecDeque<Bytes>,
+    /// Close once everything queued is written ([`Output::Close`]).
     close: bool,
+    /// Close now, unsent bytes dropped ([`Output::Abort`]).
+    abort: bool,
     wake: Rc<Notify>,
 }
 
@@ -91,6 +96,9 @@ struct Shared {
     connecting: std::collections::HashSet<ConnId>,
     /// The accept loops of the TCP listeners in use.
     accepting: Vec<tokio::task::JoinHandle<()>>,
+    /// Background persist jobs running on a blocking thread, each with the flag that kills it
+    /// ([`Output::CancelPersist`], Redis's `killRDBChild`).
+    persisting: HashMap<u64, Arc<AtomicBool>>,
     /// The last connection id given out.
     next_conn: Rc<std::cell::Cell<u64>>,
 }
@@ -130,6 +138,14 @@ impl Shared {
                     }
                     self.connecting.remove(&conn);
                 }
+                Output::Abort { conn } => {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.abort = true;
+                        c.out.clear();
+                        c.wake.notify_one();
+                    }
+                    self.connecting.remove(&conn);
+                }
                 Output::Connect { conn, addr } => {
                     self.connecting.insert(conn);
                     let shared = SHARED.with(|s| s.borrow().clone()).expect("driver state");
@@ -137,6 +153,11 @@ impl Shared {
                 }
                 Output::Log(line) => self.log.write(&line),
                 Output::Persist(job) => self.persist(job),
+                Output::CancelPersist { job } => {
+                    if let Some(killed) = self.persisting.remove(&job) {
+                        killed.store(true, Ordering::Relaxed);
+                    }
+                }
                 Output::Exit { code } => {
                     self.exit = Some(code);
                     self.exit_wake.notify_one();
@@ -173,16 +194,19 @@ impl Shared {
     fn persist(&mut self, job: PersistJob) {
         if job.background {
             let id = job.id;
-            let handle = tokio::task::spawn_blocking(move || write_rdb(&job));
+            let killed = Arc::new(AtomicBool::new(false));
+            self.persisting.insert(id, killed.clone());
+            let handle = tokio::task::spawn_blocking(move || write_rdb(&job, &killed));
             let shared = SHARED.with(|s| s.borrow().clone()).expect("driver state");
             tokio::task::spawn_local(async move {
                 let outcome = handle.await.unwrap_or_else(|e| Err(e.to_string()));
                 let mut s = shared.borrow_mut();
+                s.persisting.remove(&id);
                 s.node.handle(now_ms(), persist_done(id, outcome));
                 s.drain(None);
             });
         } else {
-            let outcome = write_rdb(&job);
+            let outcome = write_rdb(&job, &AtomicBool::new(false));
             self.node.handle(now_ms(), persist_done(job.id, outcome));
         }
     }
@@ -211,12 +235,19 @@ fn persist_done(job: u64, outcome: Result<(usize, Option<Bytes>), String>) -> In
 }
 
 /// Serialize a snapshot and write it atomically (temp file + rename), as rdbSave does; hand
-/// the image back when the job asks (a snapshot for replicas).
-fn write_rdb(job: &PersistJob) -> Result<(usize, Option<Bytes>), String> {
+/// the image back when the job asks (a snapshot for replicas). A job `killed` meanwhile
+/// writes nothing.
+fn write_rdb(job: &PersistJob, killed: &AtomicBool) -> Result<(usize, Option<Bytes>), String> {
     let image = rdb::encode_rdb(&job.snapshot, &job.aux);
-    let extra = job.extra_duration_us();
-    if extra > 0 {
-        std::thread::sleep(Duration::from_micros(extra));
+    // `rdb-key-save-delay`'s extra time, in slices, so that a kill ends it.
+    let mut extra = Duration::from_micros(job.extra_duration_us());
+    while !extra.is_zero() && !killed.load(Ordering::Relaxed) {
+        let slice = extra.min(Duration::from_millis(10));
+        std::thread::sleep(slice);
+        extra -= slice;
+    }
+    if killed.load(Ordering::Relaxed) {
+        return Err("killed".into());
     }
     let len = image.len();
     if !job.write_file {
@@ -535,6 +566,7 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
         exit_wake: Rc::new(Notify::new()),
         connecting: Default::default(),
         accepting: Vec::new(),
+        persisting: HashMap::new(),
         next_conn: Rc::new(std::cell::Cell::new(0)),
     }));
     SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
@@ -623,7 +655,7 @@ async fn accept_unix_loop(
         let addr = format!("{}:0", path);
         {
             let mut s = shared.borrow_mut();
-            s.conns.insert(id, Conn { out: VecDeque::new(), close: false, wake: wake.clone() });
+            s.conns.insert(id, Conn { out: VecDeque::new(), close: false, abort: false, wake: wake.clone() });
             s.node.handle(now_ms(), Input::Connected { conn: id, addr: addr.clone(), laddr: addr });
             s.drain(Some(id));
         }
@@ -667,7 +699,7 @@ async fn accept_loop(listener: TcpListener, shared: Rc<RefCell<Shared>>, next_co
         let wake = Rc::new(Notify::new());
         {
             let mut s = shared.borrow_mut();
-            s.conns.insert(id, Conn { out: VecDeque::new(), close: false, wake: wake.clone() });
+            s.conns.insert(id, Conn { out: VecDeque::new(), close: false, abort: false, wake: wake.clone() });
             s.node.handle(now_ms(), Input::Connected { conn: id, addr: peer.to_string(), laddr: local });
             s.drain(Some(id));
         }
@@ -702,7 +734,7 @@ async fn outbound(addr: String, id: ConnId, shared: Rc<RefCell<Shared>>) {
             Ok(stream) if wanted => {
                 let _ = stream.set_nodelay(true);
                 let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                s.conns.insert(id, Conn { out: VecDeque::new(), close: false, wake: wake.clone() });
+                s.conns.insert(id, Conn { out: VecDeque::new(), close: false, abort: false, wake: wake.clone() });
                 s.node.handle(now_ms(), Input::Outbound { conn: id, result: Ok(laddr) });
                 s.drain(None);
                 Some(stream)
@@ -745,39 +777,51 @@ fn io_error_text(e: &std::io::Error) -> String {
     }
 }
 
-/// One client connection: read → node → write, until either side closes.
+/// One client connection: read → node → write, until either side closes. Reading goes on
+/// while output waits for the peer, and each write tells the node how much the socket took
+/// ([`Input::Written`]): what it has not taken is the client's output buffer.
 async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
+    stream: S,
     id: ConnId,
     wake: Rc<Notify>,
     shared: Rc<RefCell<Shared>>,
 ) {
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut buf = vec![0u8; 16 * 1024];
-    let mut pending: Vec<Bytes> = Vec::new();
+    let mut pending: VecDeque<Bytes> = VecDeque::new();
     loop {
-        // Write what is queued for us (replies, pushes), then decide whether to go on.
-        let close = {
+        let (close, abort) = {
             let mut s = shared.borrow_mut();
             match s.conns.get_mut(&id) {
                 Some(c) => {
                     pending.extend(c.out.drain(..));
-                    c.close
+                    (c.close, c.abort)
                 }
-                None => true,
+                None => (true, true),
             }
         };
-        if !pending.is_empty() {
-            if write_all_vectored(&mut stream, &pending).await.is_err() {
-                break;
-            }
-            pending.clear();
-        }
-        if close {
+        if abort || (close && pending.is_empty()) {
             break;
         }
+        coalesce(&mut pending);
         tokio::select! {
             biased;
-            r = stream.read(&mut buf) => {
+            w = writer.write(pending.front().map_or(&[][..], |b| &b[..])), if !pending.is_empty() => {
+                match w {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let front = pending.front_mut().expect("a chunk was written");
+                        front.advance(n);
+                        if front.is_empty() {
+                            pending.pop_front();
+                        }
+                        let mut s = shared.borrow_mut();
+                        s.node.handle(now_ms(), Input::Written { conn: id, bytes: n });
+                        s.drain(Some(id));
+                    }
+                }
+            }
+            r = reader.read(&mut buf), if !close => {
                 match r {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
@@ -790,25 +834,26 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
             _ = wake.notified() => {}
         }
     }
-    let _ = stream.shutdown().await;
+    let _ = writer.shutdown().await;
     let mut s = shared.borrow_mut();
     s.conns.remove(&id);
     s.node.handle(now_ms(), Input::Closed { conn: id });
     s.drain(None);
 }
 
-async fn write_all_vectored<S: AsyncWrite + Unpin>(stream: &mut S, chunks: &[Bytes]) -> std::io::Result<()> {
-    let total: usize = chunks.iter().map(|c| c.len()).sum();
-    if chunks.len() == 1 || total > 256 * 1024 {
-        // Big writes (a snapshot for a replica) go as they are, without a copy.
-        for c in chunks {
-            stream.write_all(c).await?;
-        }
-        return Ok(());
+/// Join small queued chunks into one, so that a pipeline's replies leave in one write; big
+/// ones (a snapshot for a replica) go as they are, without a copy.
+fn coalesce(pending: &mut VecDeque<Bytes>) {
+    if pending.len() < 2 {
+        return;
     }
-    let mut joined = Vec::with_capacity(total);
-    for c in chunks {
-        joined.extend_from_slice(c);
+    let total: usize = pending.iter().map(|c| c.len()).sum();
+    if total > 256 * 1024 {
+        return;
     }
-    stream.write_all(&joined).await
+    let mut joined = BytesMut::with_capacity(total);
+    for c in pending.drain(..) {
+        joined.extend_from_slice(&c);
+    }
+    pending.push_back(joined.freeze());
 }

@@ -328,7 +328,7 @@ fn client(ctx: &mut Ctx, args: &mut [Bytes]) {
             None => ctx.reply().null(),
         }
     } else if eq_ic(sub, "INFO") && args.len() == 2 {
-        let line = ctx.client.info_line(now) + "\n";
+        let line = ctx.client.info_line(now, ctx.srv.unsent_of(ctx.client.conn)) + "\n";
         ctx.reply().verbatim(&line);
     } else if eq_ic(sub, "LIST") {
         let mut type_filter = None;
@@ -363,7 +363,7 @@ fn client(ctx: &mut Ctx, args: &mut [Bytes]) {
             .filter(|c| !c.closed)
             .filter(|c| type_filter.as_ref().is_none_or(|t| client_type_matches(c, t) == Some(true)))
             .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
-            .map(|c| (c.id, c.info_line(now)))
+            .map(|c| (c.id, c.info_line(now, ctx.srv.unsent_of(c.conn))))
             .collect();
         lines.sort_by_key(|(id, _)| *id);
         let text: String = lines.into_iter().map(|(_, l)| l + "\n").collect();

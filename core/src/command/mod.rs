@@ -29,7 +29,8 @@ pub mod transactions;
 pub mod zsets;
 
 use crate::keyspace::{Db, Value};
-use crate::node::{Blocked, Client, Server};
+use crate::log::LogLevel;
+use crate::node::{Blocked, Client, ClientRole, Output, Server};
 use crate::resp::parse_i64;
 use bytes::Bytes;
 use meta::CommandMeta;
@@ -782,22 +783,71 @@ fn reject(ctx: &mut Ctx, cmd: Option<&'static Command>, err: &str) {
     }
     if let Some(cmd) = cmd {
         ctx.srv.stats.commands.entry(cmd.meta.name).or_default().rejected += 1;
+        // `c->lastcmd` is set before the checks that reject (CLIENT LIST's `cmd=`).
+        ctx.client.last_command = cmd.meta.name;
     }
     if exec {
         transactions::discard_transaction(ctx);
         let msg = format!("EXECABORT Transaction discarded because of: {}", err);
         ctx.client.reply.error(&msg);
-        count_error(ctx.srv, &msg);
+        after_error_reply(ctx.srv, ctx.client, Some("exec"), &msg);
         return;
     }
     ctx.client.reply.error(err);
-    count_error(ctx.srv, err);
+    after_error_reply(ctx.srv, ctx.client, cmd.map(|c| c.meta.name), err);
 }
 
-pub(crate) fn count_error(srv: &mut Server, err: &str) {
+/// What follows every error reply (Redis's `afterErrorReply`): the error counted by its
+/// prefix, and an error on a replication link — which its peer never reads — logged as
+/// `== CRITICAL ==` (with the last of the backlog when it is our master's command that
+/// failed), counted in `unexpected_error_replies`, and, as `propagation-error-behavior`
+/// says, fatal on a read-only replica.
+///
+/// `command` is the command that answered (`c->lastcmd`; none for an unknown one).
+pub(crate) fn after_error_reply(srv: &mut Server, client: &Client, command: Option<&str>, err: &str) {
     srv.stats.total_error_replies += 1;
     let prefix = err.split(' ').next().unwrap_or("ERR").to_string();
     *srv.stats.errors.entry(prefix).or_insert(0) += 1;
+    let (from, to) = match client.role {
+        ClientRole::Normal => return,
+        ClientRole::Master => ("replica", "master"),
+        ClientRole::Replica => ("master", "replica"),
+    };
+    let cmdname = command.unwrap_or("<unknown>");
+    let shown = &err.as_bytes()[..err.len().min(4096)];
+    srv.log(
+        LogLevel::Warning,
+        format!(
+            "== CRITICAL == This {} is sending an error to its {}: '{}' after processing the command '{}'",
+            from,
+            to,
+            String::from_utf8_lossy(shown),
+            cmdname
+        ),
+    );
+    if client.role == ClientRole::Master {
+        // `showLatestBacklog`: the last 256 bytes of the stream, before this command.
+        if let Some(latest) = srv.repl.backlog.as_ref().map(|b| b.latest(256)).filter(|l| !l.is_empty()) {
+            srv.log(LogLevel::Warning, format!("Latest backlog is: '{}'", crate::resp::repr(&latest)));
+        }
+    }
+    srv.stats.unexpected_error_replies += 1;
+    let behavior = srv.config.get_str("propagation-error-behavior");
+    let read_only = srv.config.get_bool("replica-read-only");
+    if client.role == ClientRole::Master && read_only && matches!(behavior.as_str(), "panic" | "panic-on-replicas") {
+        // `serverPanic`: the bug report's banner, then the process dies.
+        srv.log(LogLevel::Warning, "------------------------------------------------");
+        srv.log(LogLevel::Warning, "!!! Software Failure. Press left mouse button to continue");
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "Guru Meditation: This {} panicked sending an error to its {} after processing the command '{}' #networking.c:555",
+                from, to, cmdname
+            ),
+        );
+        srv.halted = true;
+        srv.outputs.push_back(Output::Crash);
+    }
 }
 
 /// A blocked client is answered with an error instead of being served (CLIENT UNBLOCK …
@@ -805,7 +855,7 @@ pub(crate) fn count_error(srv: &mut Server, err: &str) {
 /// a failed call, as `updateStatsOnUnblock` records it (its call was counted when it blocked).
 pub(crate) fn fail_blocked_client(srv: &mut Server, c: &mut Client, err: &str) {
     c.reply.error(err);
-    count_error(srv, err);
+    after_error_reply(srv, c, Some(c.last_command), err);
     if let Some(entry) = srv.stats.commands.get_mut(c.last_command) {
         entry.failed += 1;
     }
@@ -903,7 +953,7 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     let failed = ctx.client.reply.buf.get(before) == Some(&b'-');
     if failed {
         let text = String::from_utf8_lossy(&ctx.client.reply.buf[before + 1..]).into_owned();
-        count_error(ctx.srv, text.trim_end());
+        after_error_reply(ctx.srv, ctx.client, Some(stat_name), text.trim_end());
     }
     let entry = ctx.srv.stats.commands.entry(stat_name).or_default();
     entry.calls += 1;

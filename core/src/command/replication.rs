@@ -92,7 +92,7 @@ fn replicaof(ctx: &mut Ctx, args: &mut [Bytes]) {
         if ctx.srv.repl.is_replica() {
             ctx.srv.unset_master();
             ctx.srv.config.set_internal("replicaof", "");
-            let who = ctx.client.info_line(ctx.now);
+            let who = ctx.client.info_line(ctx.now, ctx.srv.unsent_of(ctx.client.conn));
             ctx.srv.log(LogLevel::Notice, format!("MASTER MODE enabled (user request from '{}')", who));
         }
         return ctx.ok();
@@ -115,7 +115,7 @@ fn replicaof(ctx: &mut Ctx, args: &mut [Bytes]) {
         }
     }
     ctx.srv.set_master(host.clone(), port);
-    let who = ctx.client.info_line(ctx.now);
+    let who = ctx.client.info_line(ctx.now, ctx.srv.unsent_of(ctx.client.conn));
     ctx.srv.log(LogLevel::Notice, format!("REPLICAOF {}:{} enabled (user request from '{}')", host, port, who));
     // The config follows, so CONFIG REWRITE writes `replicaof`.
     let _ = ctx.srv.config.set_internal("replicaof", &format!("{} {}", host, port));
