@@ -27,6 +27,25 @@ fn every_lesson_file_passes_from_the_command_line() {
     assert!(n >= 3);
 }
 
+/// The web app lists its lessons by hand (in teaching order): a lesson file missing from that
+/// list would pass CI and never appear in the lab.
+#[test]
+fn the_web_app_ships_every_lesson_file() {
+    let lab = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/src/lab.rs")).unwrap();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(lessons_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".md") || name == "README.md" {
+            continue;
+        }
+        if !lab.contains(&format!("include_str!(\"../../lessons/{}\")", name)) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "web/src/lab.rs LESSONS lacks {:?}", missing);
+}
+
 /// Every lesson, against real processes (`--live`): each run puts its nodes on its own
 /// 127.x addresses, so the lessons run side by side.
 #[test]
