@@ -1205,6 +1205,19 @@ fn merge_obuf_limits(current: &str, update: &str) -> String {
         .join(" ")
 }
 
+/// The three classes of a canonical `client-output-buffer-limit` value.
+fn parse_obuf_limits(value: &str) -> [ObufLimit; 3] {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let n = |w: &str| w.parse::<u64>().unwrap_or(0);
+    OBUF_CLASSES.map(|class| {
+        words
+            .chunks(4)
+            .find(|c| c.len() == 4 && c[0] == class)
+            .map(|c| ObufLimit { hard: n(c[1]), soft: n(c[2]), soft_seconds: n(c[3]) })
+            .unwrap_or_default()
+    })
+}
+
 /// One client class's output buffer limits (`client-output-buffer-limit`); 0 is no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ObufLimit {
@@ -1223,15 +1236,17 @@ pub struct Config {
     /// (when not empty) runs it. Set only at start-up, as in Redis; CONFIG REWRITE keeps the
     /// lines as they are.
     command_renames: Vec<(String, String)>,
+    /// `client-output-buffer-limit` parsed (normal, slave, pubsub), read at every reply; kept
+    /// equal to its value wherever a value is written ([`Config::store`]).
+    obuf_limits: [ObufLimit; 3],
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
-            set_by_user: vec![false; PARAMS.len()],
-            command_renames: Vec::new(),
-        }
+        let values: Vec<String> = PARAMS.iter().map(|p| p.default.to_string()).collect();
+        let obuf = find("client-output-buffer-limit").expect("a table parameter").0;
+        let obuf_limits = parse_obuf_limits(&values[obuf]);
+        Config { values, set_by_user: vec![false; PARAMS.len()], command_renames: Vec::new(), obuf_limits }
     }
 }
 
@@ -1542,7 +1557,7 @@ impl Config {
                         }
                         *save_seen = true;
                     }
-                    self.values[i] = value;
+                    self.store(i, value);
                     self.set_by_user[i] = true;
                 }
             }
@@ -1578,14 +1593,15 @@ impl Config {
 
     /// The output buffer limits of a client class: "normal", "slave" (replicas) or "pubsub".
     pub fn obuf_limit(&self, class: &str) -> ObufLimit {
-        let value = self.get_str("client-output-buffer-limit");
-        let words: Vec<&str> = value.split_whitespace().collect();
-        let n = |w: &str| w.parse::<u64>().unwrap_or(0);
-        words
-            .chunks(4)
-            .find(|c| c.len() == 4 && c[0] == class)
-            .map(|c| ObufLimit { hard: n(c[1]), soft: n(c[2]), soft_seconds: n(c[3]) })
-            .unwrap_or_default()
+        OBUF_CLASSES.iter().position(|c| *c == class).map(|i| self.obuf_limits[i]).unwrap_or_default()
+    }
+
+    /// Write parameter `i`'s value, and what is derived from it.
+    fn store(&mut self, i: usize, value: String) {
+        if PARAMS[i].name == "client-output-buffer-limit" {
+            self.obuf_limits = parse_obuf_limits(&value);
+        }
+        self.values[i] = value;
     }
 
     /// `save` as (seconds, changes) pairs.
@@ -1600,7 +1616,7 @@ impl Config {
     pub fn set_internal(&mut self, name: &str, value: &str) -> bool {
         match find(name) {
             Some((i, _)) => {
-                self.values[i] = value.to_string();
+                self.store(i, value.to_string());
                 self.set_by_user[i] = true;
                 true
             }
@@ -1682,7 +1698,7 @@ impl Config {
             if self.values[i] != v {
                 changed.push(PARAMS[i].name);
             }
-            self.values[i] = v;
+            self.store(i, v);
             self.set_by_user[i] = true;
         }
         Ok(changed)

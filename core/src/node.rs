@@ -55,7 +55,7 @@ pub enum Input<'a> {
     /// The socket took `bytes` more of what [`Output::Send`] gave for `conn`. What was sent
     /// and is not written yet is the client's output buffer (CLIENT LIST's `omem`), which
     /// `client-output-buffer-limit` bounds; a driver whose writes never wait (the simulator)
-    /// reports each send as written at once.
+    /// reports each send as written at once. It is bookkeeping only: it produces no output.
     Written { conn: ConnId, bytes: usize },
     /// Time passed; run whatever timers are due.
     Tick,
@@ -1325,6 +1325,8 @@ impl Node {
                 if let Some(unsent) = self.srv.unsent.get_mut(&conn) {
                     *unsent = unsent.saturating_sub(bytes as u64);
                 }
+                // Bookkeeping only: nothing else follows from a write (and drivers report many).
+                return;
             }
             Input::Tick => self.on_tick(),
             Input::Signal(s) => self.srv.signal(s),

@@ -815,9 +815,8 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                         if front.is_empty() {
                             pending.pop_front();
                         }
-                        let mut s = shared.borrow_mut();
-                        s.node.handle(now_ms(), Input::Written { conn: id, bytes: n });
-                        s.drain(Some(id));
+                        // Bookkeeping in the node: it produces no output.
+                        shared.borrow_mut().node.handle(now_ms(), Input::Written { conn: id, bytes: n });
                     }
                 }
             }
