@@ -354,6 +354,15 @@ impl Client {
         self.reply.proto
     }
     /// The `CLIENT LIST` / `CLIENT INFO` line.
+    /// Its class for `client-output-buffer-limit` (our master counts as a normal client).
+    pub fn obuf_class(&self) -> &'static str {
+        match self.role {
+            ClientRole::Replica => "slave",
+            _ if self.in_pubsub() => "pubsub",
+            _ => "normal",
+        }
+    }
+
     /// Its CLIENT LIST line; `omem` is its output not yet written ([`Server::unsent_of`]).
     pub fn info_line(&self, now: u64, omem: u64) -> String {
         let mut flags = String::new();
@@ -863,12 +872,7 @@ impl Server {
             return;
         }
         let len = client.reply.buf.len() as u64;
-        let class = match client.role {
-            ClientRole::Replica => "slave",
-            _ if client.in_pubsub() => "pubsub",
-            _ => "normal",
-        };
-        let limit = self.config.obuf_limit(class);
+        let limit = self.config.obuf_limit(client.obuf_class());
         let used = self.unsent.get(&client.conn).copied().unwrap_or(0) + len;
         if obuf_limit_reached(limit, used, &mut client.obuf_soft_since, self.now) {
             client.reply.buf.clear();
@@ -888,6 +892,16 @@ impl Server {
         self.send(client.conn, bytes);
     }
 
+    /// What follows the deletion of a key whose TTL passed, however it was found — by a
+    /// command (lazily), by the active cycle, or by a writable replica's own cycle (Redis's
+    /// `deleteExpiredKeyAndPropagate`): its `expired` event, its watchers touched, and a `DEL`
+    /// down the stream (a replica propagates nothing). The caller counts it in `expired_keys`.
+    pub(crate) fn key_expired(&mut self, db: usize, key: &[u8], client: Option<&mut Client>) {
+        command::pubsub::notify_keyspace_event(self, client, command::pubsub::class::EXPIRED, "expired", key, db);
+        command::transactions::touch_watched_key(self, db, key);
+        self.propagate(db, &[b"DEL", key]);
+    }
+
     /// A client connection's output not yet written.
     pub fn unsent_of(&self, conn: ConnId) -> u64 {
         self.unsent.get(&conn).copied().unwrap_or(0)
@@ -900,7 +914,7 @@ impl Server {
     }
 
     /// Close the clients that went over their output buffer limit during this event.
-    fn close_overrun_clients(&mut self) {
+    pub(crate) fn close_overrun_clients(&mut self) {
         for conn in std::mem::take(&mut self.obuf_overrun) {
             if let Some(mut c) = self.clients.remove(&conn) {
                 command::release_client_state(self, &mut c);
@@ -1759,16 +1773,7 @@ impl Node {
                 let (looked, expired, next) =
                     db.active_expire_sample(now, SAMPLE, cursor, if wanted { Some(&mut deleted) } else { None });
                 for key in deleted {
-                    command::pubsub::notify_keyspace_event(
-                        &mut self.srv,
-                        None,
-                        command::pubsub::class::EXPIRED,
-                        "expired",
-                        &key,
-                        dbi,
-                    );
-                    command::transactions::touch_watched_key(&mut self.srv, dbi, &key);
-                    self.srv.propagate(dbi, &[b"DEL", &key]);
+                    self.srv.key_expired(dbi, &key, None);
                 }
                 self.srv.active_expire_cursor = next;
                 self.srv.stats.expired_keys += expired as u64;
@@ -1789,16 +1794,8 @@ impl Node {
             match self.srv.keyspace.dbs[db].expire_at(&key) {
                 Some(at) if at <= now => {
                     self.srv.keyspace.dbs[db].remove(&key);
-                    command::pubsub::notify_keyspace_event(
-                        &mut self.srv,
-                        None,
-                        command::pubsub::class::EXPIRED,
-                        "expired",
-                        &key,
-                        db,
-                    );
+                    self.srv.key_expired(db, &key, None);
                     self.srv.stats.expired_keys += 1;
-                    command::transactions::touch_watched_key(&mut self.srv, db, &key);
                     self.srv.replica_keys_with_expire.remove(&(db, key));
                 }
                 Some(_) => {}
@@ -1836,11 +1833,12 @@ impl Node {
         for conn in waiting {
             let used = self.srv.unsent_of(conn);
             let Some(c) = self.srv.clients.get_mut(&conn) else { continue };
-            if c.role == ClientRole::Replica || c.role == ClientRole::Master || c.obuf_overrun {
+            // Replicas are checked with what is held for them, as the stream is fed; our
+            // master is sent no replies.
+            if c.role != ClientRole::Normal || c.obuf_overrun {
                 continue;
             }
-            let class = if c.in_pubsub() { "pubsub" } else { "normal" };
-            let limit = self.srv.config.obuf_limit(class);
+            let limit = self.srv.config.obuf_limit(c.obuf_class());
             if obuf_limit_reached(limit, used, &mut c.obuf_soft_since, now) {
                 let info = c.info_line(now, used);
                 self.srv

@@ -786,13 +786,9 @@ impl Server {
                 LogLevel::Warning,
                 format!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info),
             );
-            if let Some(mut c) = self.clients.remove(&conn) {
-                command::release_client_state(self, &mut c);
-            }
-            self.replica_closed(conn);
-            self.unsent.remove(&conn);
-            self.outputs.push_back(Output::Abort { conn });
+            self.obuf_overrun.push(conn);
         }
+        self.close_overrun_clients();
     }
 
     // ───────────────────────────── master side ─────────────────────────────

@@ -178,13 +178,15 @@ impl<'a> Ctx<'a> {
             return self.srv.keyspace.dbs[db].expire_at(key).is_some_and(|at| at <= now);
         }
         if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
-            self.notify(pubsub::class::EXPIRED, "expired", key);
-            transactions::touch_watched_key(self.srv, db, key);
+            // The `new` events of this command's keys go before this one, in call order.
+            if !self.srv.channels.is_empty() || !self.srv.patterns.is_empty() {
+                pubsub::notify_new_keys(self.srv, Some(self.client));
+            }
+            // Replicas and the backlog learn of the expiry as a DEL, before the command.
+            self.srv.key_expired(db, key, Some(self.client));
             self.srv.stats.expired_keys += 1;
             self.srv.persist.dirty += 1;
             self.srv.expired_in_call += 1;
-            // Replicas and the backlog learn of the expiry as a DEL, before the command.
-            self.srv.propagate(db, &[b"DEL", key]);
         }
         false
     }
