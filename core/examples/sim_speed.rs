@@ -5,7 +5,7 @@
 //!
 //! `scripts/bench` prints this figure beside the server benchmarks.
 
-use halab_core::sim::{benchmark_load, benchmark_world};
+use halab_core::lab::sim::{benchmark_load, benchmark_world};
 use std::time::Instant;
 
 fn main() {

@@ -18,19 +18,16 @@
 //! and to wasm for the in-browser simulator (the driver is a virtual network): what a learner
 //! watches in the browser is what the real server does.
 
-pub mod access;
 pub mod command;
 pub mod config;
 pub mod keyspace;
-pub mod lesson;
+pub mod lab;
 pub mod log;
 pub mod long_double;
+pub mod net;
 pub mod node;
 pub mod pattern;
 pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod rng;
-pub mod shutdown;
-pub mod sim;
-pub mod view;

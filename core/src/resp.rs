@@ -962,9 +962,46 @@ fn render_cli_into(frame: &Frame, indent: usize, out: &mut String) {
     }
 }
 
+/// Encode a command as the RESP array a client would send.
+pub fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
+    out.extend_from_slice(b"*");
+    push_int(out, args.len() as i64);
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        out.extend_from_slice(b"$");
+        push_int(out, a.len() as i64);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Decode what a handler replied (SPOP's popped members) to rewrite its propagation.
+pub fn reply_items(reply: &[u8]) -> Vec<Bytes> {
+    let mut buf = BytesMut::from(reply);
+    match Frame::decode(&mut buf) {
+        Ok(Some(Frame::Bulk(b))) => vec![b],
+        Ok(Some(Frame::Array(items))) | Ok(Some(Frame::Set(items))) => items
+            .into_iter()
+            .filter_map(|f| match f {
+                Frame::Bulk(b) => Some(b),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_encode_as_client_arrays() {
+        let mut b = BytesMut::new();
+        encode_command(&mut b, &[b"SET", b"k", b"v"]);
+        assert_eq!(&b[..], b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    }
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
         let mut p = RequestParser::new(true);

@@ -1,7 +1,7 @@
 //! Every lesson in `lessons/` passes in the simulator, and runs the same way twice.
 
-use halab_core::lesson;
-use halab_core::sim::World;
+use halab_core::lab::lesson;
+use halab_core::lab::sim::World;
 use std::path::Path;
 
 #[test]

@@ -230,7 +230,7 @@ fn same_seed_same_trace() {
 /// forgets it and the server lives on; without the pause the next cron exits.
 #[test]
 fn a_signal_waits_for_the_cron_and_shutdown_abort_forgets_it() {
-    use halab_core::shutdown::Signal;
+    use halab_core::node::shutdown::Signal;
     let node = test_node(5, "enable-debug-command yes\nsave \"\"\n");
     let mut d = Driver { node, now: T0, inbox: Default::default(), closed: vec![], logs: vec![], trace: vec![] };
     d.connect(1);

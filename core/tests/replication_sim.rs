@@ -1,8 +1,8 @@
 //! Replication in the simulator: the real node code, master and replicas on a virtual network.
 //! Every scenario is deterministic; the last test runs one twice and compares the traces.
 
+use halab_core::lab::sim::{Endpoint, Fault, World, WorldInput};
 use halab_core::resp::{render_cli, Frame};
-use halab_core::sim::{Endpoint, Fault, World, WorldInput};
 
 fn add_node(w: &mut World, name: &str, addr: &str, config: &str) {
     w.apply(WorldInput::AddNode { name: name.into(), addr: addr.into(), config: config.into() });
@@ -21,12 +21,12 @@ fn info_field(w: &mut World, node: &str, field: &str) -> String {
     let words = ["INFO", "replication"];
     let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &words) else { panic!("no INFO") };
     let text = String::from_utf8_lossy(&text).into_owned();
-    halab_core::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
+    halab_core::lab::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
 }
 
 /// A node's log lines, as lessons read them.
 fn logs(w: &World, node: &str) -> Vec<String> {
-    halab_core::lesson::LessonTarget::logs(w, node)
+    halab_core::lab::lesson::LessonTarget::logs(w, node)
 }
 
 fn has_log(w: &World, node: &str, text: &str) -> bool {
@@ -317,7 +317,7 @@ fn info_stats_count_full_and_partial_syncs_and_replication_bytes() {
     let mut w = pair(12, "repl-timeout 3\n");
     let stat = |w: &mut World, node: &str, f: &str| {
         let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &["INFO", "stats"]) else { panic!() };
-        halab_core::lesson::info_field(&String::from_utf8_lossy(&text), f).unwrap()
+        halab_core::lab::lesson::info_field(&String::from_utf8_lossy(&text), f).unwrap()
     };
     assert_eq!(stat(&mut w, "m", "sync_full"), "1");
     // REPLICAOF from a master asks to continue its own stream: a refused partial resync.
@@ -375,7 +375,7 @@ fn a_half_received_command_is_read_but_not_yet_applied() {
     node.handle(t, Input::Data { conn: link, bytes: &set[..10] });
     let info = |node: &mut Node| {
         let now = node.srv.now;
-        halab_core::command::server::info_text(&node.srv, now, &["replication".to_string()])
+        halab_core::command::info::info_text(&node.srv, now, &["replication".to_string()])
     };
     let text = info(&mut node);
     assert!(text.contains("master_link_status:up"), "{}", text);

@@ -2,8 +2,8 @@
 //! our own (issue: "Redis's own test suite as the judge"). Every test here failed before its
 //! fix; the Redis unit that exposed it is named in the comment.
 
+use halab_core::lab::sim::{Endpoint, World, WorldInput};
 use halab_core::resp::{render_cli, Frame};
-use halab_core::sim::{Endpoint, World, WorldInput};
 
 fn add_node(w: &mut World, name: &str, addr: &str, config: &str) {
     w.apply(WorldInput::AddNode { name: name.into(), addr: addr.into(), config: config.into() });
@@ -37,11 +37,11 @@ fn cmd(w: &mut World, node: &str, args: &str) -> String {
 fn info(w: &mut World, node: &str, field: &str) -> String {
     let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &["INFO", "all"]) else { panic!("no INFO") };
     let text = String::from_utf8_lossy(&text).into_owned();
-    halab_core::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
+    halab_core::lab::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
 }
 
 fn logs(w: &World, node: &str) -> Vec<String> {
-    halab_core::lesson::LessonTarget::logs(w, node)
+    halab_core::lab::lesson::LessonTarget::logs(w, node)
 }
 
 /// A node as the test suite runs them: DEBUG allowed.
@@ -283,7 +283,7 @@ fn failover_swaps_roles_without_losing_writes() {
 #[test]
 fn a_cut_link_heals_into_a_consistent_replica() {
     let mut w = pair(15, "repl-diskless-sync no\n");
-    w.apply(WorldInput::Fault(halab_core::sim::Fault::Cut {
+    w.apply(WorldInput::Fault(halab_core::lab::sim::Fault::Cut {
         from: Endpoint::Node("m".into()),
         to: Endpoint::Node("r".into()),
         one_way: false,
@@ -291,7 +291,7 @@ fn a_cut_link_heals_into_a_consistent_replica() {
     cmd(&mut w, "m", "SELECT 9");
     cmd(&mut w, "m", "RPUSH l a b c");
     w.advance(500);
-    w.apply(WorldInput::Fault(halab_core::sim::Fault::Heal {
+    w.apply(WorldInput::Fault(halab_core::lab::sim::Fault::Heal {
         a: Endpoint::Node("m".into()),
         b: Endpoint::Node("r".into()),
     }));

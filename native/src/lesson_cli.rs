@@ -2,8 +2,8 @@
 //! (or against live local processes) and say, step by step, what was expected and what was
 //! seen. Exits non-zero when a step fails.
 
-use halab_core::lesson;
-use halab_core::sim::World;
+use halab_core::lab::lesson;
+use halab_core::lab::sim::World;
 
 pub fn run(file: &str, seed: u64, trace: Option<&str>, live: bool) -> i32 {
     let text = match std::fs::read_to_string(file) {

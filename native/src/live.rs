@@ -18,10 +18,10 @@
 //! processes do not have: those steps fail with a message saying so.
 
 use bytes::BytesMut;
-use halab_core::lesson::{LessonTarget, NodeSpec};
+use halab_core::lab::lesson::{LessonTarget, NodeSpec};
+use halab_core::lab::sim::Fault;
+use halab_core::lab::view::{self, Observed, ViewModel};
 use halab_core::resp::Frame;
-use halab_core::sim::Fault;
-use halab_core::view::{self, Observed, ViewModel};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -24,9 +24,9 @@
 use bytes::{Buf, Bytes, BytesMut};
 use halab_core::config::{self, Config};
 use halab_core::log::{LogLevel, LogLine};
+use halab_core::node::shutdown::Signal;
 use halab_core::node::{ConnId, Input, Node, NodeOptions, Output, PersistJob, ProcessStats};
 use halab_core::rdb;
-use halab_core::shutdown::Signal;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;

@@ -1,10 +1,10 @@
 //! The lab's state: a simulated world plus what the learner chose (language, node, lesson).
 //! Everything drawn is derived from the world, so rewinding the world rewinds the screen.
 
-use halab_core::lesson::{self, Lesson, StepResult};
+use halab_core::lab::lesson::{self, Lesson, StepResult};
 use halab_core::resp::split_args;
-use halab_core::sim::{decode_inputs, encode_inputs, Endpoint, Fault, TraceKind, World, WorldInput, DEFAULT_EPOCH_MS};
-use halab_core::view::{self, ViewModel};
+use halab_core::lab::sim::{decode_inputs, encode_inputs, Endpoint, Fault, TraceKind, World, WorldInput, DEFAULT_EPOCH_MS};
+use halab_core::lab::view::{self, ViewModel};
 
 /// The lessons shipped with the app (the same files CI runs).
 pub const LESSONS: &[(&str, &str)] = &[
@@ -419,9 +419,9 @@ fn percent_decode(s: &str) -> Option<String> {
 fn sim_speed_in_browser() -> String {
     let perf = web_sys::window().and_then(|w| w.performance());
     let now = || perf.as_ref().map(|p| p.now()).unwrap_or(0.0);
-    let mut w = halab_core::sim::benchmark_world();
+    let mut w = halab_core::lab::sim::benchmark_world();
     let start = now();
-    halab_core::sim::benchmark_load(&mut w, 60);
+    halab_core::lab::sim::benchmark_load(&mut w, 60);
     let wall_ms = (now() - start).max(1.0);
     format!("{:.0}x real time", w.elapsed() as f64 / wall_ms)
 }

@@ -1,4 +1,4 @@
-//! HA Lab in the browser: the simulator (`halab_core::sim`) running real nodes, drawn.
+//! HA Lab in the browser: the simulator (`halab_core::lab::sim`) running real nodes, drawn.
 //!
 //! One screen, four regions (see shared/design/UX.md): the lesson player on the left, the
 //! topology in the centre with the fault palette, a redis-cli-like terminal and the node's log
@@ -111,7 +111,7 @@ fn app() -> Html {
             </g>
         }
     });
-    let client_links: Vec<&halab_core::view::LinkView> = view.links.iter().filter(|k| k.kind == "client").collect();
+    let client_links: Vec<&halab_core::lab::view::LinkView> = view.links.iter().filter(|k| k.kind == "client").collect();
     let link_lines = client_links.iter().enumerate().map(|(k, link)| {
         let Some(to) = node_index(&link.to) else { return html! {} };
         let (x, y) = layout.centres[to];
@@ -145,10 +145,10 @@ fn app() -> Html {
             </g>
         }
     });
-    let repl_links: Vec<&halab_core::view::LinkView> = view.links.iter().filter(|k| k.kind == "replication").collect();
+    let repl_links: Vec<&halab_core::lab::view::LinkView> = view.links.iter().filter(|k| k.kind == "replication").collect();
     // Longer links first, so that a shorter one nested under it shows its label on top.
     let mut repl_order = repl_links.clone();
-    let span = |k: &halab_core::view::LinkView| match (node_index(&k.from), node_index(&k.to)) {
+    let span = |k: &halab_core::lab::view::LinkView| match (node_index(&k.from), node_index(&k.to)) {
         (Some(a), Some(b)) => layout.span(a, b),
         _ => 0.0,
     };
@@ -190,7 +190,7 @@ fn app() -> Html {
     // The selected node, in words: what INFO would say, and how its replication links last synced.
     let details = l.selected.as_deref().and_then(|s| view.nodes.iter().find(|n| n.name == s)).map(|n| {
         let keys: Vec<String> = n.keys.iter().map(|(db, k)| format!("db{}={}", db, k)).collect();
-        let line = |link: &halab_core::view::LinkView| {
+        let line = |link: &halab_core::lab::view::LinkView| {
             html! {
                 <li data-testid={format!("repl-detail-{}", link.from)}>
                     <span class={classes!("state", link.state.clone())}>{ format!("{} → {}", link.from, link.to) }</span>
@@ -433,7 +433,7 @@ fn app() -> Html {
 
 /// A replication link in a few words: "offset 1234 · lag 0s", led by its state when it is not up
 /// (colour is never the only signal).
-fn repl_summary(link: &halab_core::view::LinkView, lang: Lang) -> String {
+fn repl_summary(link: &halab_core::lab::view::LinkView, lang: Lang) -> String {
     let zh = lang == Lang::Zh;
     let offset = if link.offset >= 0 { link.offset.to_string() } else { "—".to_string() };
     let lag = link.lag_s.map(|s| format!("{}s", s)).unwrap_or_else(|| "—".to_string());
@@ -456,7 +456,7 @@ fn repl_summary(link: &halab_core::view::LinkView, lang: Lang) -> String {
 }
 
 /// How the link last synchronised, as the master logged it.
-fn repl_note(link: &halab_core::view::LinkView, lang: Lang) -> String {
+fn repl_note(link: &halab_core::lab::view::LinkView, lang: Lang) -> String {
     let head = if lang == Lang::Zh { "上次同步：" } else { "last sync: " };
     if link.note.is_empty() {
         format!("{}{}", head, if lang == Lang::Zh { "尚未完成" } else { "not yet" })

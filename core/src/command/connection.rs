@@ -38,7 +38,7 @@ fn monitor(ctx: &mut Ctx, _args: &mut [Bytes]) {
 }
 
 /// Show a command that ran to every MONITOR client.
-pub fn feed_monitors(srv: &mut crate::node::Server, db: usize, peer: &str, args: &[Bytes]) {
+pub fn feed_monitors(srv: &mut crate::node::NodeState, db: usize, peer: &str, args: &[Bytes]) {
     let now = srv.now;
     let mut line = format!("+{}.{:06} [{} {}]", now / 1000, (now % 1000) * 1000, db, peer);
     for a in args {

@@ -331,7 +331,7 @@ fn object(ctx: &mut Ctx, key: &Bytes) {
     // The raw access field and the idle time read from it as an LRU stamp, whatever the
     // policy, as `debugCommand` prints them.
     let field = ctx.srv.keyspace.dbs[db].access_of(key).unwrap_or(0);
-    let clock = crate::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
+    let clock = crate::keyspace::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
     let idle_s = clock.idle_ms(field) / 1000;
     let line = format!(
         "Value at:0x7f0000000000 refcount:1 encoding:{enc} serializedlength:{serialized} lru:{field} lru_seconds_idle:{idle_s}{extra}"

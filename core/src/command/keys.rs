@@ -184,7 +184,7 @@ fn object(ctx: &mut Ctx, args: &mut [Bytes]) {
         && matches!(v, Value::Str(s) if enc == "int"
         && crate::resp::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)));
     let db = ctx.client.db;
-    let clock = crate::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
+    let clock = crate::keyspace::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
     let field = ctx.srv.keyspace.dbs[db].access_of(&args[2]).unwrap_or_else(|| clock.fresh());
     if eq_ic(sub, "ENCODING") {
         ctx.reply().bulk_str(enc);

@@ -19,7 +19,7 @@
 
 use super::{eq_ic, Ctx, Handler};
 use crate::log::LogLevel;
-use crate::node::{ConnId, Output, Server};
+use crate::node::{ConnId, NodeState, Output};
 use crate::resp::Frame;
 use bytes::{Bytes, BytesMut};
 
@@ -138,15 +138,15 @@ fn migrate(ctx: &mut Ctx, args: &mut [Bytes]) {
     let mut request = BytesMut::new();
     if let Some(p) = &password {
         match &username {
-            Some(u) => crate::replication::encode_command(&mut request, &[b"AUTH", u, p]),
-            None => crate::replication::encode_command(&mut request, &[b"AUTH", p]),
+            Some(u) => crate::resp::encode_command(&mut request, &[b"AUTH", u, p]),
+            None => crate::resp::encode_command(&mut request, &[b"AUTH", p]),
         }
     }
     let cached_db = ctx.srv.migrations.sockets.iter().find(|s| s.target == target).and_then(|s| s.last_db);
     let dest = dest_db.max(0) as usize;
     let select = cached_db != Some(dest);
     if select {
-        crate::replication::encode_command(&mut request, &[b"SELECT", dest_db.to_string().as_bytes()]);
+        crate::resp::encode_command(&mut request, &[b"SELECT", dest_db.to_string().as_bytes()]);
     }
     let now = ctx.now;
     let mut sent_keys = Vec::new();
@@ -164,7 +164,7 @@ fn migrate(ctx: &mut Ctx, args: &mut [Bytes]) {
         if replace {
             parts.push(b"REPLACE");
         }
-        crate::replication::encode_command(&mut request, &parts);
+        crate::resp::encode_command(&mut request, &parts);
         sent_keys.push(k);
     }
     let job = MigrateJob {
@@ -187,7 +187,7 @@ fn migrate(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.srv.start_migrate_jobs();
 }
 
-impl Server {
+impl NodeState {
     /// Send every job whose target connection is free; open connections as needed.
     pub(crate) fn start_migrate_jobs(&mut self) {
         for i in 0..self.migrations.jobs.len() {

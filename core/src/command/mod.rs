@@ -13,6 +13,7 @@ pub mod debug;
 pub mod functions;
 pub mod hashes;
 pub mod hyperloglog;
+pub mod info;
 pub mod keys;
 pub mod latency;
 pub mod lists;
@@ -20,7 +21,7 @@ pub mod meta;
 pub mod migrate;
 pub mod propagate;
 pub mod pubsub;
-pub mod replication;
+pub mod replicaof;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -30,7 +31,7 @@ pub mod zsets;
 
 use crate::keyspace::{Db, Value};
 use crate::log::LogLevel;
-use crate::node::{Blocked, Client, ClientRole, Output, Server};
+use crate::node::{Blocked, Client, ClientRole, NodeState, Output};
 use crate::resp::parse_i64;
 use bytes::Bytes;
 use meta::CommandMeta;
@@ -39,7 +40,7 @@ use std::sync::OnceLock;
 
 /// What a command handler gets: the server, the calling client, and the time.
 pub struct Ctx<'a> {
-    pub srv: &'a mut Server,
+    pub srv: &'a mut NodeState,
     pub client: &'a mut Client,
     pub now: u64,
 }
@@ -478,7 +479,7 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
             transactions::COMMANDS,
             pubsub::COMMANDS,
             server::COMMANDS,
-            replication::COMMANDS,
+            replicaof::COMMANDS,
             bits::COMMANDS,
             hyperloglog::COMMANDS,
         ];
@@ -768,7 +769,7 @@ pub(crate) fn protected_action_allowed(ctx: &Ctx, option: &str) -> bool {
     match ctx.srv.config.get_str(option).as_str() {
         "yes" => true,
         "local" => {
-            let ip = crate::replication::host_of(&ctx.client.addr);
+            let ip = crate::net::host_of(&ctx.client.addr);
             ip.starts_with("127.") || ip == "::1" || ip.starts_with('/')
         }
         _ => false,
@@ -806,7 +807,7 @@ fn reject(ctx: &mut Ctx, cmd: Option<&'static Command>, err: &str) {
 /// says, fatal on a read-only replica.
 ///
 /// `command` is the command that answered (`c->lastcmd`; none for an unknown one).
-pub(crate) fn after_error_reply(srv: &mut Server, client: &Client, command: Option<&str>, err: &str) {
+pub(crate) fn after_error_reply(srv: &mut NodeState, client: &Client, command: Option<&str>, err: &str) {
     srv.stats.total_error_replies += 1;
     let prefix = err.split(' ').next().unwrap_or("ERR").to_string();
     *srv.stats.errors.entry(prefix).or_insert(0) += 1;
@@ -855,7 +856,7 @@ pub(crate) fn after_error_reply(srv: &mut Server, client: &Client, command: Opti
 /// A blocked client is answered with an error instead of being served (CLIENT UNBLOCK …
 /// ERROR, a master turned replica): the error is counted, and the blocked command counts as
 /// a failed call, as `updateStatsOnUnblock` records it (its call was counted when it blocked).
-pub(crate) fn fail_blocked_client(srv: &mut Server, c: &mut Client, err: &str) {
+pub(crate) fn fail_blocked_client(srv: &mut NodeState, c: &mut Client, err: &str) {
     c.reply.error(err);
     after_error_reply(srv, c, Some(c.last_command), err);
     if let Some(entry) = srv.stats.commands.get_mut(c.last_command) {
@@ -991,7 +992,7 @@ fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     let dirty_before = ctx.srv.persist.dirty;
     ctx.srv.expired_in_call = 0;
     ctx.srv.force_propagation = false;
-    let clock = crate::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
+    let clock = crate::keyspace::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
     ctx.srv.keyspace.set_clock(clock);
     // `new` events: the keyspace records the keys it adds while someone may hear of them.
     let track_new = pubsub::wants_event(ctx.srv, pubsub::class::NEW);
@@ -1024,7 +1025,7 @@ pub fn block_client(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: u64, args: &[Byte
 }
 
 /// Remove a client from the blocking tables.
-pub fn unblock_client(srv: &mut Server, client: &mut Client) {
+pub fn unblock_client(srv: &mut NodeState, client: &mut Client) {
     if let Some(b) = client.blocked.take() {
         for k in b.keys {
             if let Some(q) = srv.blocking.get_mut(&(b.db, k.clone())) {
@@ -1081,7 +1082,7 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
 }
 
 /// Drop everything the server keeps for a client that goes away.
-pub fn release_client_state(srv: &mut Server, client: &mut Client) {
+pub fn release_client_state(srv: &mut NodeState, client: &mut Client) {
     if client.role == crate::node::ClientRole::Replica && !client.closed {
         srv.replica_closed(client.conn);
     }

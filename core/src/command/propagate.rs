@@ -22,14 +22,14 @@
 //! | `BZPOPMIN`/`BZPOPMAX` … | `ZPOPMIN`/`ZPOPMAX <the key served>` |
 //!
 //! A command that propagates several ops (SPOP with a count, EXEC's queue) reaches the
-//! replicas wrapped in `MULTI` … `EXEC` (see `Server::propagate_pending`).
+//! replicas wrapped in `MULTI` … `EXEC` (see `NodeState::propagate_pending`).
 //!
 //! `PUBLISH` is propagated even though it writes nothing, so a replica's subscribers hear it.
 
 use super::{eq_ic, Ctx};
 use crate::command::meta::CommandMeta;
 use crate::keyspace::Value;
-use crate::replication::reply_items;
+use crate::resp::reply_items;
 use bytes::Bytes;
 
 /// Whether a command may need propagating (so its arguments are kept before it runs).

@@ -33,7 +33,7 @@
 
 use super::{eq_ic, Ctx, Handler};
 use crate::keyspace::CompactBytes;
-use crate::node::{Client, Server};
+use crate::node::{Client, NodeState};
 use crate::pattern::glob_match;
 use crate::resp::ReplyBuf;
 use bytes::Bytes;
@@ -164,7 +164,7 @@ fn spublish(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 /// Deliver `smessage shardchannel message` to the shard channel's subscribers.
 pub fn publish_shard_message(
-    srv: &mut Server,
+    srv: &mut NodeState,
     mut publisher: Option<&mut Client>,
     channel: &[u8],
     message: &[u8],
@@ -187,10 +187,10 @@ pub fn publish_shard_message(
 }
 
 /// Deliver a message to every subscriber; returns how many received it.
-pub fn publish_message(srv: &mut Server, publisher: Option<&mut Client>, channel: &[u8], message: &[u8]) -> usize {
+pub fn publish_message(srv: &mut NodeState, publisher: Option<&mut Client>, channel: &[u8], message: &[u8]) -> usize {
     let mut receivers = 0;
     let mut publisher = publisher;
-    let mut deliver = |srv: &mut Server, conn: u64, pattern: Option<&[u8]>| {
+    let mut deliver = |srv: &mut NodeState, conn: u64, pattern: Option<&[u8]>| {
         let target = match publisher.as_deref_mut() {
             Some(p) if p.conn == conn => Some(&mut p.reply),
             _ => srv.clients.get_mut(&conn).map(|c| &mut c.reply),
@@ -308,7 +308,7 @@ fn pubsub(ctx: &mut Ctx, args: &mut [Bytes]) {
 }
 
 /// Drop every subscription of a departing client.
-pub fn unsubscribe_all(srv: &mut Server, client: &mut Client) {
+pub fn unsubscribe_all(srv: &mut NodeState, client: &mut Client) {
     for ch in client.subscriptions.drain(..) {
         remove_sub(&mut srv.channels, &ch, client.conn);
     }
@@ -401,7 +401,7 @@ pub fn event_flags_to_string(flags: u32) -> String {
 }
 
 /// The keyspace event classes in force (the config holds them normalized).
-pub fn event_flags(srv: &Server) -> u32 {
+pub fn event_flags(srv: &NodeState) -> u32 {
     let flags = srv.config.get_str("notify-keyspace-events");
     if flags.is_empty() {
         return 0;
@@ -411,7 +411,7 @@ pub fn event_flags(srv: &Server) -> u32 {
 
 /// Whether an event of `class` would be published now: its class is on, one of `K`/`E` is,
 /// and someone is subscribed to something (else the messages would reach nobody).
-pub fn wants_event(srv: &Server, event_class: u32) -> bool {
+pub fn wants_event(srv: &NodeState, event_class: u32) -> bool {
     if srv.channels.is_empty() && srv.patterns.is_empty() {
         return false;
     }
@@ -424,7 +424,7 @@ pub fn wants_event(srv: &Server, event_class: u32) -> bool {
 /// client running the command, which is not in `srv.clients` while it runs (it may be
 /// subscribed itself, in RESP3).
 pub fn notify_keyspace_event(
-    srv: &mut Server,
+    srv: &mut NodeState,
     mut current: Option<&mut Client>,
     event_class: u32,
     event: &str,
@@ -452,7 +452,7 @@ pub fn notify_keyspace_event(
 /// Publish the `new` events of keys added since the last call (see
 /// [`crate::keyspace::Db::track_new_keys`]), in the order they were added: Redis fires `new`
 /// inside `dbAdd`, before the command's own event about the key.
-pub fn notify_new_keys(srv: &mut Server, mut current: Option<&mut Client>) {
+pub fn notify_new_keys(srv: &mut NodeState, mut current: Option<&mut Client>) {
     for db in 0..srv.keyspace.dbs.len() {
         let created: Vec<CompactBytes> = srv.keyspace.dbs[db].take_new_keys();
         for key in created {

@@ -13,7 +13,7 @@
 //! `watchedKey.expired`, `touchWatchedKey`, `touchAllWatchedKeysInDb`, `isWatchedKeyExpired`).
 
 use super::{Ctx, Handler};
-use crate::node::{Client, ConnId, Server};
+use crate::node::{Client, ConnId, NodeState};
 use bytes::Bytes;
 
 /// A client watching one key.
@@ -24,13 +24,13 @@ pub struct Watcher {
     pub expired: bool,
 }
 
-fn key_is_expired(srv: &Server, db: usize, key: &[u8], now: u64) -> bool {
+fn key_is_expired(srv: &NodeState, db: usize, key: &[u8], now: u64) -> bool {
     srv.keyspace.dbs[db].expire_at(key).is_some_and(|at| at <= now)
 }
 
 /// `key` in `db` changed: every client watching it will fail its EXEC — except one that
 /// watched it already stale, for which the deletion of that stale key changes nothing.
-pub fn touch_watched_key(srv: &mut Server, db: usize, key: &[u8]) {
+pub fn touch_watched_key(srv: &mut NodeState, db: usize, key: &[u8]) {
     if srv.watched.is_empty() {
         return;
     }
@@ -52,7 +52,7 @@ pub fn touch_watched_key(srv: &mut Server, db: usize, key: &[u8]) {
 
 /// `emptied` is about to be flushed (`replaced_with`: or swapped with that db, SWAPDB): the
 /// watchers of keys that exist in either fail their EXEC, stale keys aside.
-pub fn touch_all_watched_keys_in_db(srv: &mut Server, emptied: usize, replaced_with: Option<usize>) {
+pub fn touch_all_watched_keys_in_db(srv: &mut NodeState, emptied: usize, replaced_with: Option<usize>) {
     if srv.watched.is_empty() {
         return;
     }
@@ -88,7 +88,7 @@ pub fn touch_all_watched_keys_in_db(srv: &mut Server, emptied: usize, replaced_w
 }
 
 /// Whether a key the client watched (not stale at the time) has expired since.
-fn watched_key_expired(srv: &Server, client: &Client, now: u64) -> bool {
+fn watched_key_expired(srv: &NodeState, client: &Client, now: u64) -> bool {
     client.watched.iter().any(|(db, key)| {
         let stale = srv
             .watched
@@ -188,7 +188,7 @@ fn unwatch(ctx: &mut Ctx, _args: &mut [Bytes]) {
 }
 
 /// Forget every key the client watches.
-pub fn unwatch_all(srv: &mut Server, client: &mut Client) {
+pub fn unwatch_all(srv: &mut NodeState, client: &mut Client) {
     for entry in client.watched.drain(..) {
         if let Some(v) = srv.watched.get_mut(&entry) {
             v.retain(|w| w.conn != client.conn);

@@ -15,7 +15,9 @@
 //! Tables are insertion-ordered hash maps with a fixed hasher, so iteration order, `SCAN`
 //! cursors and `RANDOMKEY` are the same for the same inputs on every run and platform.
 
-use crate::access::AccessClock;
+pub mod access;
+
+use crate::keyspace::access::AccessClock;
 use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxBuildHasher;
@@ -590,7 +592,7 @@ pub struct Db {
     /// (`dbAdd` fires it). `None` — no one listens — costs nothing per insert.
     new_keys: Option<Vec<CompactBytes>>,
     /// Each key's access field (Redis's `robj->lru`: an LRU stamp, or LFU minutes and
-    /// counter; see [`crate::access`]), by the key's position in `entries`.
+    /// counter; see [`crate::keyspace::access`]), by the key's position in `entries`.
     /// Invariant: `access.len() == entries.len()`; it moves with `entries`' swap-removes.
     access: Vec<u32>,
     /// The access clock of the command running now: what a value created now is stamped with.

@@ -1,4 +1,4 @@
-//! Replication commands: `REPLICAOF`/`SLAVEOF`, `ROLE`, `WAIT`, and the internal `REPLCONF`,
+//! Replication commands: `REPLICAOF`/`SLAVEOF`, `ROLE`, `WAIT`, `FAILOVER`, and the internal `REPLCONF`,
 //! `PSYNC`, `SYNC` a replica sends its master. The mechanism is in [`crate::replication`].
 
 use super::{eq_ic, Ctx};

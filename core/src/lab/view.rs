@@ -5,7 +5,7 @@
 //! real processes answer to `INFO`, `ROLE` and their logs, which is why every field here is
 //! something a real Redis also reports.
 
-use crate::sim::{Endpoint, TraceKind, World};
+use crate::lab::sim::{Endpoint, TraceKind, World};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,15 +199,15 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
 
 /// The fault on the link between `a` and `b`, whichever way it was set.
 fn fault_between<'f>(
-    faults: &'f [crate::sim::LinkSummary],
+    faults: &'f [crate::lab::sim::LinkSummary],
     a: &Endpoint,
     b: &Endpoint,
-) -> Option<&'f crate::sim::LinkSummary> {
+) -> Option<&'f crate::lab::sim::LinkSummary> {
     faults.iter().find(|l| (l.from == *a && l.to == *b) || (l.from == *b && l.to == *a))
 }
 
 /// Messages a held link keeps back, both ways.
-fn held_between(faults: &[crate::sim::LinkSummary], a: &Endpoint, b: &Endpoint) -> usize {
+fn held_between(faults: &[crate::lab::sim::LinkSummary], a: &Endpoint, b: &Endpoint) -> usize {
     faults
         .iter()
         .filter(|l| (l.from == *a && l.to == *b) || (l.from == *b && l.to == *a))
@@ -217,8 +217,8 @@ fn held_between(faults: &[crate::sim::LinkSummary], a: &Endpoint, b: &Endpoint) 
 
 /// One link per replica, from it to its master: state, offset, lag and why it last synced
 /// the way it did.
-fn replication_links(world: &World, faults: &[crate::sim::LinkSummary]) -> Vec<LinkView> {
-    use crate::replication::LinkState;
+fn replication_links(world: &World, faults: &[crate::lab::sim::LinkSummary]) -> Vec<LinkView> {
+    use crate::replication::MasterLinkState;
     let mut links = Vec::new();
     let names = world.node_names();
     for name in &names {
@@ -237,9 +237,9 @@ fn replication_links(world: &World, faults: &[crate::sim::LinkSummary]) -> Vec<L
         let state = match (fault, link.state) {
             (Some(f), _) if f.cut => "cut",
             (Some(f), _) if f.held => "held",
-            (_, LinkState::Connected) => "up",
-            (_, LinkState::Transfer) => "sync",
-            (_, LinkState::Connect | LinkState::Connecting) => "down",
+            (_, MasterLinkState::Connected) => "up",
+            (_, MasterLinkState::Transfer) => "sync",
+            (_, MasterLinkState::Connect | MasterLinkState::Connecting) => "down",
             _ => "handshake",
         };
         links.push(LinkView {
@@ -270,7 +270,7 @@ pub struct Observed<'a> {
 /// The view of live processes, from what any Redis answers (`INFO`) and logs: the same model
 /// [`from_world`] derives from the simulator.
 pub fn from_observed(nodes: &[Observed], elapsed_ms: u64) -> ViewModel {
-    use crate::lesson::info_field;
+    use crate::lab::lesson::info_field;
     let mut views = Vec::new();
     let mut links = Vec::new();
     for n in nodes {
@@ -365,7 +365,7 @@ pub fn sync_note_from_logs(master_logs: &[String], replica_addr: &str) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Fault, WorldInput};
+    use crate::lab::sim::{Fault, WorldInput};
 
     #[test]
     fn view_follows_the_world() {

@@ -273,7 +273,7 @@ pub struct LinkSummary {
 }
 
 #[derive(Debug, Clone, Default)]
-struct LinkState {
+struct LinkFaults {
     /// Directions that are cut: (from, to).
     cut: bool,
     held: bool,
@@ -300,7 +300,7 @@ pub struct World {
     /// (node, its outbound connection id) → the world's id of that connection.
     outbound: BTreeMap<(String, ConnId), ConnId>,
     next_conn: ConnId,
-    links: BTreeMap<(Endpoint, Endpoint), LinkState>,
+    links: BTreeMap<(Endpoint, Endpoint), LinkFaults>,
     /// Base one-way latency of every link, in ms.
     pub latency_ms: u64,
     trace: Vec<TraceEvent>,
@@ -686,7 +686,7 @@ impl World {
 
     /// The world's id of a node's connection and the endpoint at its other end.
     fn peer_of(&self, node: &str, conn: ConnId) -> Option<(ConnId, Endpoint)> {
-        if conn >= crate::replication::OUTBOUND_CONN_BASE {
+        if crate::net::is_outbound(conn) {
             let global = *self.outbound.get(&(node.to_string(), conn))?;
             let sc = self.conns.get(&global)?;
             Some((global, Endpoint::Node(sc.to.clone())))
@@ -811,7 +811,7 @@ impl World {
                 if sim.generation != generation || sim.node.is_none() {
                     return true;
                 }
-                let initiator_host = crate::replication::host_of(&sim.addr).to_string();
+                let initiator_host = crate::net::host_of(&sim.addr).to_string();
                 let accepted = target.filter(|t| self.nodes.get(t).is_some_and(|s| s.node.is_some()));
                 let result = match accepted {
                     Some(t) => {

@@ -51,9 +51,9 @@
 //! `keyspace_hits`/`keyspace_misses` and command statistics — so a lesson that asserts those
 //! counters live must not rely on a read that may be retried.
 
+use crate::lab::sim::{Endpoint, Fault, TraceKind, World, WorldInput};
+use crate::lab::view::{self, ViewModel};
 use crate::resp::{render_cli_for, split_args, Frame};
-use crate::sim::{Endpoint, Fault, TraceKind, World, WorldInput};
-use crate::view::{self, ViewModel};
 
 /// A parsed lesson.
 #[derive(Debug, Clone, PartialEq)]
@@ -381,7 +381,7 @@ impl LessonTarget for World {
     fn info(&mut self, node: &str) -> Option<String> {
         let now = self.now();
         let n = self.node(node)?;
-        Some(crate::command::server::info_text(&n.srv, now, &["everything".to_string()]))
+        Some(crate::command::info::info_text(&n.srv, now, &["everything".to_string()]))
     }
 }
 

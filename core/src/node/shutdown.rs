@@ -14,7 +14,7 @@
 //! The signals use the flags of `shutdown-on-sigterm` / `shutdown-on-sigint`.
 
 use crate::log::LogLevel;
-use crate::node::{ConnId, Output, PausePurpose, PersistPurpose, Server};
+use crate::node::{ConnId, NodeState, Output, PausePurpose, PersistPurpose};
 
 /// What a shutdown was asked to do (Redis's `SHUTDOWN_*` flags).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub struct PendingShutdown {
     pub deadline_ms: u64,
 }
 
-impl Server {
+impl NodeState {
     /// The driver received SIGTERM or SIGINT (Redis's `sigShutdownHandler`, then the cron).
     pub fn signal(&mut self, signal: Signal) {
         let name = match signal {

@@ -1,0 +1,337 @@
+//! The node: one Redis process as a state machine.
+//!
+//! A driver (the tokio server, the simulator, a test) owns the sockets and the clock. It tells
+//! the node what happened with [`Node::handle`] and carries out what the node asks for, pulled
+//! with [`Node::poll`]:
+//!
+//! ```text
+//!   driver                                   node
+//!   ──────                                   ────
+//!   accept()            ── Input::Connected ──▶  a new client, id 1, 2, 3…
+//!   read() → bytes      ── Input::Data ───────▶  parse → run commands → replies
+//!                       ◀─ Output::Send ───────  bytes for a connection
+//!                       ◀─ Output::Close ──────  QUIT, CLIENT KILL, protocol error
+//!                       ◀─ Output::Persist ────  SAVE / BGSAVE / shutdown: write dump.rdb
+//!   write finished      ── Input::PersistDone ▶  reply +OK, log "DB saved on disk"
+//!   timer fired         ── Input::Tick ───────▶  serverCron: active expiry, save points,
+//!                                                blocked-client timeouts, replicationCron
+//!                       ◀─ Output::Connect ────  open a connection (a replica to its master)
+//!   connect() finished  ── Input::Outbound ───▶  the handshake starts (see `replication`)
+//!   sleep until         ◀─ poll_timeout() ─────  the next time the node needs a Tick
+//! ```
+//!
+//! Replies to one connection are accumulated in that client's buffer while its input is
+//! processed, then leave as a single `Send` — a pipeline of 16 commands becomes one write, as
+//! in Redis's `writeToClient`.
+
+use crate::command::{self, Ctx};
+use crate::config::{Config, ObufLimit};
+use crate::keyspace::Keyspace;
+use crate::log::{LogLevel, LogLine};
+use crate::rdb::{self, RdbAux};
+use crate::replication::Replication;
+use crate::resp::{Protocol, ReplyBuf, RequestParser};
+use crate::rng::SeededRng;
+use bytes::{Bytes, BytesMut};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+
+mod clients;
+mod cron;
+mod memory;
+mod persistence;
+pub mod shutdown;
+mod startup;
+mod state;
+mod stats;
+
+pub(crate) use clients::obuf_limit_reached;
+pub use clients::{Blocked, Client, ClientRole, Pause, PausePurpose, ReplyMode, WaitState};
+use cron::cron_period_ms;
+pub(crate) use persistence::PersistPurpose;
+pub use persistence::{PersistJob, PersistState};
+pub use state::NodeState;
+pub use stats::{CommandStat, ProcessStats, Stats};
+
+/// What `used_memory` counts before any key: the server's own structures (a pristine
+/// redis-server 7.0 reports about 900 KB).
+pub const STARTUP_MEMORY: u64 = 900_000;
+
+pub use crate::net::ConnId;
+
+/// What happened to the node.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A client connected from `addr` ("ip:port") to our `laddr`.
+    Connected { conn: ConnId, addr: String, laddr: String },
+    /// Bytes arrived on a connection.
+    Data { conn: ConnId, bytes: &'a [u8] },
+    /// The peer closed the connection (or the driver dropped it).
+    Closed { conn: ConnId },
+    /// The socket took `bytes` more of what [`Output::Send`] gave for `conn`. What was sent
+    /// and is not written yet is the client's output buffer (CLIENT LIST's `omem`), which
+    /// `client-output-buffer-limit` bounds; a driver whose writes never wait (the simulator)
+    /// reports each send as written at once. It is bookkeeping only: it produces no output.
+    Written { conn: ConnId, bytes: usize },
+    /// Time passed; run whatever timers are due.
+    Tick,
+    /// The process received SIGTERM or SIGINT.
+    Signal(crate::node::shutdown::Signal),
+    /// The driver carried out [`Output::Listen`]: `Err` holds why it kept the old listeners,
+    /// with the failing address (`Err((addr, strerror))`).
+    Listened { conn: ConnId, result: Result<(), String> },
+    /// A [`PersistJob`] finished. `image` holds the encoded RDB when the job asked for it
+    /// back (`return_image`: a snapshot for replicas).
+    PersistDone { job: u64, result: Result<usize, String>, image: Option<Bytes> },
+    /// An outbound connection asked for with [`Output::Connect`] is open (`Ok`) or failed.
+    /// `Ok` carries our end's address ("ip:port").
+    Outbound { conn: ConnId, result: Result<String, String> },
+}
+
+/// What the node asks its driver to do.
+#[derive(Debug)]
+pub enum Output {
+    Send {
+        conn: ConnId,
+        bytes: Bytes,
+    },
+    /// Close the connection after flushing what was sent before.
+    Close {
+        conn: ConnId,
+    },
+    /// Close the connection now, dropping what is still unsent (a client over its output
+    /// buffer limit: Redis's `freeClientAsync`, which writes nothing more).
+    Abort {
+        conn: ConnId,
+    },
+    /// Open a TCP connection to `addr` ("host:port") and call it `conn`; answer with
+    /// [`Input::Outbound`]. Then bytes flow as on any connection.
+    Connect {
+        conn: ConnId,
+        addr: String,
+    },
+    Log(LogLine),
+    /// Serialize `snapshot` with [`rdb::encode_rdb`] and write it to `path` (atomically: temp
+    /// file + rename). `background` jobs may run on another thread; the node keeps serving.
+    Persist(PersistJob),
+    /// Abandon a background [`PersistJob`] (Redis's `killRDBChild`): write nothing of it. Its
+    /// [`Input::PersistDone`], if it still comes, is ignored.
+    CancelPersist {
+        job: u64,
+    },
+    /// Stop the process with this exit code (SHUTDOWN).
+    Exit {
+        code: i32,
+    },
+    /// Die at once like a crash (`DEBUG SEGFAULT`): nothing is saved.
+    Crash,
+    /// Block the whole process for this many ms (`DEBUG SLEEP`), as Redis's single thread does.
+    Stall {
+        ms: u64,
+    },
+    /// Write the configuration file (CONFIG REWRITE); the driver answers with
+    /// [`Node::config_rewrite_done`].
+    RewriteConfig {
+        conn: ConnId,
+    },
+    /// Listen where `bind` and `port` now say (CONFIG SET of either): keep the old listeners
+    /// if the new ones cannot all be opened. The driver answers [`Input::Listened`].
+    Listen {
+        conn: ConnId,
+        bind: String,
+        port: u16,
+    },
+}
+
+/// Everything the driver fixes when it creates a node.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// Seeds the node's generator (run id, RANDOMKEY…).
+    pub seed: u64,
+    /// The process id shown in logs and INFO (a fake one in the simulator).
+    pub pid: u32,
+    pub config: Config,
+    /// Path of the config file, if any (INFO's `config_file`).
+    pub config_file: Option<String>,
+    pub executable: String,
+    /// Unix ms at start.
+    pub start_ms: u64,
+    /// The log goes to a terminal (Redis then shows its logo even without `always-show-logo`).
+    pub logs_to_terminal: bool,
+}
+
+/// A Redis node. See the module docs for the driving loop.
+#[derive(Debug)]
+pub struct Node {
+    pub srv: NodeState,
+    logs_to_terminal: bool,
+}
+
+impl Node {
+    pub fn new(opts: NodeOptions) -> Node {
+        let mut rng = SeededRng::new(opts.seed);
+        let run_id = rng.hex40();
+        let replid = rng.hex40();
+        let databases = opts.config.get_i64("databases").unwrap_or(16).max(1) as usize;
+        let log_level = LogLevel::from_config(&opts.config.get_str("loglevel")).unwrap_or(LogLevel::Notice);
+        let master = opts.config.replicaof();
+        let access_policy = crate::keyspace::access::AccessPolicy::from_config(&opts.config);
+        let mut srv = NodeState {
+            keyspace: Keyspace::new(databases),
+            access_policy,
+            eviction_pool: Default::default(),
+            config: opts.config,
+            clients: FxHashMap::default(),
+            channels: Default::default(),
+            patterns: Default::default(),
+            shard_channels: Default::default(),
+            watched: FxHashMap::default(),
+            cas_dirty: Default::default(),
+            blocking: FxHashMap::default(),
+            ready_keys: Vec::new(),
+            to_flush: Vec::new(),
+            stats: Stats::default(),
+            process: ProcessStats { os: "halab-sim".into(), ..Default::default() },
+            persist: PersistState { last_save_ms: opts.start_ms, last_bgsave_ok: true, ..Default::default() },
+            rng,
+            run_id,
+            repl: Replication::new(replid),
+            resume_queue: Vec::new(),
+            expired_in_call: 0,
+            pid: opts.pid,
+            start_ms: opts.start_ms,
+            now: opts.start_ms,
+            executable: opts.executable,
+            config_file: opts.config_file,
+            next_client_id: 0,
+            pauses: [None, None, None],
+            unpaused: false,
+            outputs: VecDeque::new(),
+            unsent: FxHashMap::default(),
+            obuf_overrun: Vec::new(),
+            log_level,
+            active_expire_cursor: 0,
+            halted: false,
+            force_propagation: false,
+            shutdown: None,
+            shutdown_asap: None,
+            shutdown_waiters: Vec::new(),
+            listen_pending: None,
+            active_expire_enabled: true,
+            skip_checksum_validation: false,
+            latency: Default::default(),
+            monitors: Vec::new(),
+            migrations: Default::default(),
+            call_stall_us: 0,
+            replica_keys_with_expire: Default::default(),
+            cron_paused: false,
+            pending_persist: Vec::new(),
+            last_cron_ms: opts.start_ms,
+        };
+        if let Some((host, port)) = master {
+            // `replicaof` in the config: connect at the first cron, with no cached master
+            // unless the dump.rdb we load tells where we were.
+            srv.repl.master = Some(crate::replication::MasterLink::new(host, port, opts.start_ms));
+        }
+        Node { srv, logs_to_terminal: opts.logs_to_terminal }
+    }
+
+    /// Feed the node an input at time `now` (Unix ms, virtual in the simulator).
+    pub fn handle(&mut self, now: u64, input: Input<'_>) {
+        if now > self.srv.now {
+            self.srv.now = now;
+        }
+        if self.srv.halted {
+            return;
+        }
+        match input {
+            Input::Connected { conn, addr, laddr } => self.on_connect(conn, addr, laddr),
+            Input::Data { conn, bytes } => self.on_data(conn, bytes),
+            Input::Closed { conn } => self.on_close(conn),
+            Input::Written { conn, bytes } => {
+                if let Some(unsent) = self.srv.unsent.get_mut(&conn) {
+                    *unsent = unsent.saturating_sub(bytes as u64);
+                }
+                // Bookkeeping only: nothing else follows from a write (and drivers report many).
+                return;
+            }
+            Input::Tick => self.on_tick(),
+            Input::Signal(s) => self.srv.signal(s),
+            Input::Listened { conn, result } => self.srv.listened(conn, result),
+            Input::PersistDone { job, result, image } => self.srv.persist_done(job, result, image),
+            Input::Outbound { conn, result } if self.srv.migrations.owns(conn) => {
+                self.srv.migrate_connected(conn, result)
+            }
+            Input::Outbound { conn, result } => self.srv.outbound_result(conn, result),
+        }
+        self.serve_ready_keys();
+        self.resume_clients();
+        self.resume_paused_clients();
+        self.flush_pending();
+        self.srv.flush_replication_stream();
+        if !self.srv.obuf_overrun.is_empty() {
+            self.srv.close_overrun_clients();
+        }
+    }
+
+    /// Next output for the driver, in the order the node produced them.
+    pub fn poll(&mut self) -> Option<Output> {
+        self.srv.outputs.pop_front()
+    }
+
+    /// When the node next needs an [`Input::Tick`] (Unix ms).
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.srv.halted {
+            return None;
+        }
+        let hz = self.srv.config.get_i64("hz").unwrap_or(10).max(1) as u64;
+        let cron = self.srv.last_cron_ms + cron_period_ms(hz);
+        // Blocked clients with a timeout wake the node at their deadline, not a cron later.
+        let blocked = if self.srv.blocking.is_empty() {
+            None
+        } else {
+            self.srv.clients.values().filter_map(|c| c.blocked.as_ref().and_then(|b| b.deadline)).min()
+        };
+        let mut next = blocked.map_or(cron, |b| b.min(cron));
+        if let Some(d) = self.srv.migrations.deadline() {
+            next = next.min(d);
+        }
+        if let Some(p) = &self.srv.shutdown {
+            next = next.min(p.deadline_ms);
+        }
+        // A pause ends on time, not a cron later.
+        if let Some(end) = self.srv.pauses.iter().flatten().map(|p| p.until_ms).min() {
+            next = next.min(end);
+        }
+        if let Some(r) = self.srv.replication_deadline() {
+            next = next.min(r);
+        }
+        Some(next)
+    }
+
+    /// The driver finished writing the config file for CONFIG REWRITE.
+    pub fn config_rewrite_done(&mut self, conn: ConnId, result: Result<(), String>) {
+        if let Some(c) = self.srv.clients.get_mut(&conn) {
+            match result {
+                Ok(()) => {
+                    c.reply.ok();
+                    self.srv.log(LogLevel::Notice, "CONFIG REWRITE executed with success.");
+                }
+                Err(e) => c.reply.error(&format!("ERR Rewriting config file: {}", e)),
+            }
+            self.srv.io_done(conn);
+        }
+        self.resume_clients();
+        self.flush_pending();
+    }
+
+    /// Update what the driver knows about the process (RSS, CPU) for INFO.
+    pub fn set_process_stats(&mut self, stats: ProcessStats) {
+        self.srv.process = stats;
+    }
+
+    /// Ids of connected clients (for drivers and tests).
+    pub fn client_count(&self) -> usize {
+        self.srv.clients.len()
+    }
+}
