@@ -523,7 +523,7 @@ impl Session {
                     Output::Connect { conn, .. } => {
                         answers.push(Input::Outbound { conn, result: Err("Connection refused".into()) })
                     }
-                    Output::RewriteConfig { conn } => self.node.config_rewrite_done(conn, Ok(())),
+                    Output::RewriteConfig { conn } => answers.push(Input::ConfigRewritten { conn, result: Ok(()) }),
                     Output::Listen { conn, .. } => answers.push(Input::Listened { conn, result: Ok(()) }),
                     Output::Exit { .. } | Output::Crash | Output::Stall { .. } => panic!("unexpected {out:?}"),
                     _ => {}

@@ -373,10 +373,7 @@ fn a_half_received_command_is_read_but_not_yet_applied() {
     node.handle(t, Input::Data { conn: link, bytes: &handshake });
     let set = Frame::command([b"SET".as_slice(), b"k", b"v"]);
     node.handle(t, Input::Data { conn: link, bytes: &set[..10] });
-    let info = |node: &mut Node| {
-        let now = node.srv.now;
-        halab_core::command::info::info_text(&node.srv, now, &["replication".to_string()])
-    };
+    let info = |node: &mut Node| node.info(&["replication"]);
     let text = info(&mut node);
     assert!(text.contains("master_link_status:up"), "{}", text);
     assert!(text.contains("slave_read_repl_offset:110\r\n"), "{}", text);

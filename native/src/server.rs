@@ -25,7 +25,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use halab_core::config::{self, Config};
 use halab_core::log::{LogLevel, LogLine};
 use halab_core::node::shutdown::Signal;
-use halab_core::node::{ConnId, Input, Node, NodeOptions, Output, PersistJob, ProcessStats};
+use halab_core::node::{
+    ConnId, Input, ListenFailure, Node, NodeOptions, Output, PersistJob, ProcessStats, StartUp, StoredRdb,
+};
 use halab_core::rdb;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -166,7 +168,7 @@ impl Shared {
                 Output::Stall { ms } => std::thread::sleep(Duration::from_millis(ms)),
                 Output::RewriteConfig { conn } => {
                     let result = self.rewrite_config();
-                    self.node.config_rewrite_done(conn, result);
+                    self.node.handle(now_ms(), Input::ConfigRewritten { conn, result });
                 }
                 Output::Listen { conn, bind, port } => {
                     // The new listeners replace the old ones only if all of them open.
@@ -214,7 +216,7 @@ impl Shared {
     fn rewrite_config(&mut self) -> Result<(), String> {
         let path = self.config_file.clone().ok_or("no config file")?;
         let original = std::fs::read_to_string(&path).unwrap_or_default();
-        let text = self.node.srv.config.rewrite(&original);
+        let text = self.node.config().rewrite(&original);
         let tmp = format!("{}.tmp-{}", path, std::process::id());
         std::fs::write(&tmp, text).map_err(|e| e.to_string())?;
         std::fs::rename(&tmp, &path).map_err(|e| e.to_string())
@@ -440,20 +442,6 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     };
     let mut log = LogSink { pid, file };
-    log.driver('C', LogLevel::Warning, "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
-    log.driver(
-        'C',
-        LogLevel::Warning,
-        format!("Redis version=7.0.15, bits=64, commit=00000000, modified=0, pid={}, just started", pid),
-    );
-    match &config_file {
-        Some(_) => log.driver('C', LogLevel::Warning, "Configuration loaded"),
-        None => log.driver(
-            'C',
-            LogLevel::Warning,
-            "Warning: no config file specified, using the default config. In order to specify a config file use halab server /path/to/redis.conf",
-        ),
-    }
     let dir = cfg.get_str("dir");
     if !dir.is_empty() {
         if let Err(e) = std::env::set_current_dir(&dir) {
@@ -480,32 +468,26 @@ pub fn run(args: Vec<String>) -> i32 {
     code
 }
 
-async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -> i32 {
-    log.driver('M', LogLevel::Notice, "monotonic clock: POSIX clock_gettime");
-    let listeners = match open_listeners(&cfg.get_str("bind"), cfg.port()) {
-        Ok(l) => l,
-        Err((addr, e)) => {
-            log.driver(
-                'M',
-                LogLevel::Warning,
-                format!("Warning: Could not create server TCP listening socket {}: bind: {}", addr, io_error_text(&e)),
-            );
-            log.driver('M', LogLevel::Warning, format!("Failed listening on port {} (TCP), aborting.", cfg.port()));
-            return 1;
+async fn serve(mut cfg: Config, config_file: Option<String>, log: LogSink) -> i32 {
+    // Open what the node will serve on first; the node logs how it went (Input::Start).
+    let (listeners, listen) = match open_listeners(&cfg.get_str("bind"), cfg.port()) {
+        Ok(l) => {
+            let n = l.len();
+            (l, Ok(n))
         }
+        Err((addr, e)) => (Vec::new(), Err(ListenFailure::Tcp { addr, error: io_error_text(&e) })),
     };
-    if listeners.is_empty() && cfg.get_str("unixsocket").is_empty() {
-        log.driver('M', LogLevel::Warning, "Configured to not listen anywhere, exiting.");
-        return 1;
-    }
     let unix_path = cfg.get_str("unixsocket");
-    let unix_listener = if unix_path.is_empty() {
-        None
-    } else {
-        match unix_listen(&unix_path, &cfg.get_str("unixsocketperm"), &mut log) {
-            Ok(l) => Some(l),
-            Err(()) => return 1,
-        }
+    let mut unix_listener = None;
+    let listen = match listen {
+        Ok(n) if !unix_path.is_empty() => match unix_listen(&unix_path, &cfg.get_str("unixsocketperm")) {
+            Ok(l) => {
+                unix_listener = Some(l);
+                Ok(n)
+            }
+            Err(e) => Err(ListenFailure::Unix { error: io_error_text(&e) }),
+        },
+        other => other,
     };
     if let Ok(cwd) = std::env::current_dir() {
         let _ = cfg.set_as(&[(b"dir".as_slice(), cwd.display().to_string().as_bytes())], true);
@@ -521,40 +503,19 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
         start_ms: now_ms(),
         logs_to_terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
     });
-    node.set_process_stats(process_stats());
-    node.log_startup();
-    let rdb_path = node.srv.rdb_path();
-    match std::fs::read(&rdb_path) {
-        Ok(data) => {
-            let started = std::time::Instant::now();
-            match node.load_rdb(&data) {
-                Ok(_) => {
-                    let secs = started.elapsed().as_secs_f64();
-                    while let Some(out) = node.poll() {
-                        if let Output::Log(l) = out {
-                            log.write(&l);
-                        }
-                    }
-                    let role = node.srv.role_char();
-                    log.driver(role, LogLevel::Notice, format!("DB loaded from disk: {:.3} seconds", secs));
-                }
-                Err(e) => {
-                    while let Some(out) = node.poll() {
-                        if let Output::Log(l) = out {
-                            log.write(&l);
-                        }
-                    }
-                    log.driver('M', LogLevel::Warning, format!("Fatal error loading the DB: {}. Exiting.", e));
-                    return 1;
-                }
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+    node.handle(now_ms(), Input::ProcessStats(process_stats()));
+    let disk = std::fs::read(node.rdb_path());
+    let unreadable;
+    let rdb = match &disk {
+        Ok(image) => StoredRdb::Image(image),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoredRdb::Absent,
         Err(e) => {
-            log.driver('M', LogLevel::Warning, format!("Fatal error loading the DB: {}. Exiting.", e));
-            return 1;
+            unreadable = io_error_text(e);
+            StoredRdb::Unreadable(&unreadable)
         }
-    }
+    };
+    node.handle(now_ms(), Input::Start(StartUp { listen, rdb }));
+    drop(disk);
     let shared = Rc::new(RefCell::new(Shared {
         node,
         conns: HashMap::new(),
@@ -573,7 +534,11 @@ async fn serve(mut cfg: Config, config_file: Option<String>, mut log: LogSink) -
     {
         let mut s = shared.borrow_mut();
         s.drain(None);
-        s.node.log_ready();
+        // The start-up failed (cannot listen, cannot load): the node said why and asked to exit.
+        if let Some(code) = s.exit {
+            return code;
+        }
+        s.node.handle(now_ms(), Input::Ready);
         s.drain(None);
     }
     let next_conn = shared.borrow().next_conn.clone();
@@ -625,7 +590,7 @@ async fn timer_loop(shared: Rc<RefCell<Shared>>) {
                 let mut s = shared.borrow_mut();
                 if now.saturating_sub(last_stats) >= 1000 {
                     last_stats = now;
-                    s.node.set_process_stats(process_stats());
+                    s.node.handle(now, Input::ProcessStats(process_stats()));
                 }
                 s.timer_armed = None;
                 s.node.handle(now, Input::Tick);
@@ -664,23 +629,16 @@ async fn accept_unix_loop(
 }
 
 /// Listen on the `unixsocket` path (a stale socket file is replaced), with `unixsocketperm`.
-fn unix_listen(path: &str, perm: &str, log: &mut LogSink) -> Result<UnixListener, ()> {
+fn unix_listen(path: &str, perm: &str) -> std::io::Result<UnixListener> {
     let _ = std::fs::remove_file(path);
-    match UnixListener::bind(path) {
-        Ok(l) => {
-            if let Ok(mode) = u32::from_str_radix(perm, 8) {
-                if mode != 0 {
-                    use std::os::unix::fs::PermissionsExt;
-                    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
-                }
-            }
-            Ok(l)
-        }
-        Err(e) => {
-            log.driver('M', LogLevel::Warning, format!("Failed opening Unix socket: {}", io_error_text(&e)));
-            Err(())
+    let listener = UnixListener::bind(path)?;
+    if let Ok(mode) = u32::from_str_radix(perm, 8) {
+        if mode != 0 {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
         }
     }
+    Ok(listener)
 }
 
 async fn accept_loop(listener: TcpListener, shared: Rc<RefCell<Shared>>, next_conn: Rc<std::cell::Cell<u64>>) {
@@ -715,9 +673,9 @@ async fn outbound(addr: String, id: ConnId, shared: Rc<RefCell<Shared>>) {
     // master sees who we are.
     let source = {
         let s = shared.borrow();
-        let explicit = s.node.srv.config.get_str("bind-source-addr");
+        let explicit = s.node.config().get_str("bind-source-addr");
         if explicit.is_empty() {
-            s.node.srv.config.get_str("bind").split_whitespace().next().unwrap_or("").to_string()
+            s.node.config().get_str("bind").split_whitespace().next().unwrap_or("").to_string()
         } else {
             explicit
         }

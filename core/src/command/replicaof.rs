@@ -3,7 +3,7 @@
 
 use super::{eq_ic, Ctx};
 use crate::log::LogLevel;
-use crate::node::{ClientRole, WaitState};
+use crate::node::{ClientRole, NodeState, WaitState};
 use crate::resp::parse_i64;
 use bytes::Bytes;
 
@@ -132,8 +132,18 @@ fn psync(ctx: &mut Ctx, args: &mut [Bytes]) {
 
 /// `ROLE`: `master offset [[ip port offset]…]` or `slave host port state offset`.
 fn role(ctx: &mut Ctx, _args: &mut [Bytes]) {
-    let repl = &ctx.srv.repl;
-    let r = &mut ctx.client.reply;
+    write_role(&ctx.srv.repl, &mut ctx.client.reply);
+}
+
+/// ROLE's reply, as a frame (what an observer reads; the same bytes a client gets).
+pub fn role_frame(srv: &NodeState) -> crate::resp::Frame {
+    let mut reply = crate::resp::ReplyBuf::new(crate::resp::Protocol::Resp2);
+    write_role(&srv.repl, &mut reply);
+    let mut bytes = bytes::BytesMut::from(&reply.buf[..]);
+    crate::resp::Frame::decode(&mut bytes).ok().flatten().expect("ROLE's reply is one whole frame")
+}
+
+fn write_role(repl: &crate::replication::Replication, r: &mut crate::resp::ReplyBuf) {
     match repl.master.as_ref() {
         None => {
             r.array(3);

@@ -293,6 +293,7 @@ fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
         ["wait", d] => return Ok(Action::Wait { ms: parse_duration(d)? }),
         ["kill", node] => Fault::Kill { node: node.to_string() },
         ["restart", node] => Fault::Restart { node: node.to_string() },
+        ["corrupt-rdb", node] => Fault::CorruptRdb { node: node.to_string() },
         ["cut", a, "->", b] => {
             let (from, to) = pair(a, b)?;
             Fault::Cut { from, to, one_way: true }

@@ -25,7 +25,7 @@
 
 use crate::config::Config;
 use crate::log::LogLine;
-use crate::node::{ConnId, Input, Node, NodeOptions, Output};
+use crate::node::{ConnId, Input, Node, NodeOptions, Output, StartUp, StoredRdb};
 use crate::rdb;
 use crate::resp::{render_cli, Frame};
 use crate::rng::SeededRng;
@@ -62,6 +62,11 @@ pub enum Fault {
     },
     /// Start the process again, loading its last dump.rdb.
     Restart {
+        node: String,
+    },
+    /// The disk damages the node's dump.rdb (its last byte flips, so the checksum no longer
+    /// matches): the next start-up fails to load it, as a real one does.
+    CorruptRdb {
         node: String,
     },
     /// Messages from `from` to `to` (and back, unless `one_way`) are lost.
@@ -119,6 +124,27 @@ pub enum WorldInput {
     Advance {
         ms: u64,
     },
+}
+
+/// Everything a node has to say after an input. A simulated socket never fills: what is sent
+/// is reported written at once ([`Input::Written`], which produces no output of its own).
+fn drain(node: &mut Node, now: u64) -> Vec<Output> {
+    let mut outputs = Vec::new();
+    while let Some(out) = node.poll() {
+        if let Output::Send { conn, bytes } = &out {
+            let (conn, bytes) = (*conn, bytes.len());
+            outputs.push(out);
+            node.handle(now, Input::Written { conn, bytes });
+        } else {
+            outputs.push(out);
+        }
+    }
+    outputs
+}
+
+/// The path the simulator gives a node's config file (INFO's `config_file`).
+fn sim_config_path(node: &str) -> String {
+    format!("/etc/redis/{}.conf", node)
 }
 
 /// One line of the trace.
@@ -427,19 +453,25 @@ impl World {
             seed,
             pid: sim.pid + sim.generation as u32,
             config,
-            config_file: None,
+            config_file: Some(sim_config_path(name)),
             executable: "halab".into(),
             start_ms: now,
         });
-        node.log_startup();
-        if let Some(disk) = sim.disk.clone() {
-            let _ = node.load_rdb(&disk);
-        }
-        node.log_ready();
+        // The same start-up as a real process: the virtual network always listens, the disk
+        // holds what the node last saved. A load error stops the node as it stops the process.
+        let rdb = match &sim.disk {
+            Some(image) => StoredRdb::Image(image),
+            None => StoredRdb::Absent,
+        };
+        node.handle(now, Input::Start(StartUp { listen: Ok(1), rdb }));
         sim.node = Some(node);
         sim.next_tick = None;
         self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::NodeUp { node: name.to_string() } });
         self.pump(name);
+        if let Some(node) = self.nodes.get_mut(name).and_then(|s| s.node.as_mut()) {
+            node.handle(now, Input::Ready);
+            self.pump(name);
+        }
     }
 
     fn connect_client(&mut self, client: &str) {
@@ -521,34 +553,38 @@ impl World {
     }
 
     /// Carry out what a node asked for, and (re)arm its timer.
+    ///
+    /// The node's contract: after every input, drain its outputs until there are none, then
+    /// read its timeout. Carrying out an output can be an input itself (CONFIG REWRITE's file
+    /// written, a listen refused), whose outputs go out in the same pump.
     fn pump(&mut self, name: &str) {
         let now = self.now;
-        let Some(sim) = self.nodes.get_mut(name) else { return };
-        let Some(node) = sim.node.as_mut() else { return };
-        let mut outputs = Vec::new();
         loop {
-            let mut written = Vec::new();
-            while let Some(out) = node.poll() {
-                if let Output::Send { conn, bytes } = &out {
-                    written.push((*conn, bytes.len()));
-                }
-                outputs.push(out);
-            }
-            if written.is_empty() {
+            let Some(sim) = self.nodes.get_mut(name) else { return };
+            let Some(node) = sim.node.as_mut() else { return };
+            let outputs = drain(node, now);
+            if outputs.is_empty() {
                 break;
             }
-            // A simulated socket never fills: what is sent is written at once.
-            for (conn, bytes) in written {
-                node.handle(now, Input::Written { conn, bytes });
+            let generation = sim.generation;
+            let pid = sim.pid + generation as u32;
+            if self.carry_out_outputs(name, generation, pid, outputs) {
+                return;
             }
         }
+        let Some(sim) = self.nodes.get_mut(name) else { return };
+        let Some(node) = sim.node.as_ref() else { return };
         let next = node.poll_timeout();
         let generation = sim.generation;
-        let pid = sim.pid + generation as u32;
         let rearm = next.filter(|&t| sim.next_tick.is_none_or(|armed| t < armed || armed <= self.now));
         if let Some(t) = rearm {
             sim.next_tick = Some(t);
+            self.schedule(t, Event::Tick { node: name.to_string(), generation });
         }
+    }
+
+    /// Carry out a node's outputs; true when the node went down doing so.
+    fn carry_out_outputs(&mut self, name: &str, generation: u64, pid: u32, outputs: Vec<Output>) -> bool {
         for out in outputs {
             match out {
                 Output::Send { conn, bytes } => {
@@ -604,7 +640,7 @@ impl World {
                 }
                 Output::Exit { .. } | Output::Crash => {
                     self.take_down(name);
-                    return;
+                    return true;
                 }
                 Output::Stall { ms } => {
                     // The process is busy: its next timer waits.
@@ -612,8 +648,13 @@ impl World {
                     self.schedule(t, Event::Tick { node: name.to_string(), generation });
                 }
                 Output::RewriteConfig { conn } => {
-                    if let Some(node) = self.nodes.get_mut(name).and_then(|s| s.node.as_mut()) {
-                        node.config_rewrite_done(conn, Err("no config file in the simulator".into()));
+                    // The node's config file is the text the world keeps for it: a restart
+                    // reads what CONFIG REWRITE wrote, as on a real disk.
+                    if let Some(sim) = self.nodes.get_mut(name) {
+                        if let Some(node) = sim.node.as_mut() {
+                            sim.config_text = node.config().rewrite(&sim.config_text);
+                            node.handle(self.now, Input::ConfigRewritten { conn, result: Ok(()) });
+                        }
                     }
                 }
                 Output::Listen { conn, .. } => {
@@ -625,9 +666,7 @@ impl World {
                 }
             }
         }
-        if let Some(t) = rearm {
-            self.schedule(t, Event::Tick { node: name.to_string(), generation });
-        }
+        false
     }
 
     fn log(&mut self, node: &str, line: &LogLine, pid: u32) {
@@ -702,6 +741,11 @@ impl World {
             Fault::Restart { node } => {
                 if self.nodes.get(&node).is_some_and(|s| s.node.is_none()) {
                     self.start_node(&node);
+                }
+            }
+            Fault::CorruptRdb { node } => {
+                if let Some(last) = self.nodes.get_mut(&node).and_then(|s| s.disk.as_mut()).and_then(|d| d.last_mut()) {
+                    *last ^= 0xff;
                 }
             }
             Fault::Cut { from, to, one_way } => {
@@ -1023,6 +1067,7 @@ pub fn encode_inputs(inputs: &[(u64, WorldInput)], epoch: u64) -> String {
             WorldInput::Fault(f) => match f {
                 Fault::Kill { node } => format!("kill {}", q(node)),
                 Fault::Restart { node } => format!("restart {}", q(node)),
+                Fault::CorruptRdb { node } => format!("corrupt-rdb {}", q(node)),
                 Fault::Cut { from, to, one_way } => {
                     format!("cut {} {} {}", q(&endpoint_text(from)), q(&endpoint_text(to)), *one_way as u8)
                 }
@@ -1062,6 +1107,7 @@ pub fn decode_inputs(text: &str) -> Option<Vec<(u64, WorldInput)>> {
             "advance" => WorldInput::Advance { ms: num(2)? },
             "kill" => WorldInput::Fault(Fault::Kill { node: w(2)? }),
             "restart" => WorldInput::Fault(Fault::Restart { node: w(2)? }),
+            "corrupt-rdb" => WorldInput::Fault(Fault::CorruptRdb { node: w(2)? }),
             "cut" => WorldInput::Fault(Fault::Cut { from: ep(2)?, to: ep(3)?, one_way: num(4)? == 1 }),
             "heal" => WorldInput::Fault(Fault::Heal { a: ep(2)?, b: ep(3)? }),
             "hold" => WorldInput::Fault(Fault::Hold { a: ep(2)?, b: ep(3)? }),

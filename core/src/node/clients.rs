@@ -60,60 +60,60 @@ pub struct WaitState {
 /// One client connection's state (Redis's `client` struct).
 #[derive(Debug)]
 pub struct Client {
-    pub id: u64,
-    pub conn: ConnId,
-    pub addr: String,
-    pub laddr: String,
-    pub name: Option<Bytes>,
-    pub db: usize,
-    pub parser: RequestParser,
-    pub inbuf: BytesMut,
-    pub reply: ReplyBuf,
-    pub authenticated: bool,
-    pub user: String,
+    pub(crate) id: u64,
+    pub(crate) conn: ConnId,
+    pub(crate) addr: String,
+    pub(crate) laddr: String,
+    pub(crate) name: Option<Bytes>,
+    pub(crate) db: usize,
+    pub(crate) parser: RequestParser,
+    pub(crate) inbuf: BytesMut,
+    pub(crate) reply: ReplyBuf,
+    pub(crate) authenticated: bool,
+    pub(crate) user: String,
     /// Commands queued after MULTI; `None` when not in a transaction.
-    pub multi: Option<Vec<Vec<Bytes>>>,
+    pub(crate) multi: Option<Vec<Vec<Bytes>>>,
     /// A command failed to queue: EXEC will abort with EXECABORT.
-    pub multi_failed: bool,
+    pub(crate) multi_failed: bool,
     /// True while EXEC runs the queued commands (blocking commands then never block).
-    pub in_exec: bool,
-    pub watched: Vec<(usize, Bytes)>,
-    pub subscriptions: crate::keyspace::Set<Bytes>,
-    pub patterns: crate::keyspace::Set<Bytes>,
+    pub(crate) in_exec: bool,
+    pub(crate) watched: Vec<(usize, Bytes)>,
+    pub(crate) subscriptions: crate::keyspace::Set<Bytes>,
+    pub(crate) patterns: crate::keyspace::Set<Bytes>,
     /// Shard channels (`SSUBSCRIBE`), counted apart from the others, as Redis counts them.
-    pub shard_subscriptions: crate::keyspace::Set<Bytes>,
-    pub created_ms: u64,
-    pub last_interaction_ms: u64,
-    pub last_command: &'static str,
-    pub close_after_reply: bool,
-    pub closed: bool,
+    pub(crate) shard_subscriptions: crate::keyspace::Set<Bytes>,
+    pub(crate) created_ms: u64,
+    pub(crate) last_interaction_ms: u64,
+    pub(crate) last_command: &'static str,
+    pub(crate) close_after_reply: bool,
+    pub(crate) closed: bool,
     /// Over its output buffer limit: nothing more is sent, it is being closed.
-    pub obuf_overrun: bool,
+    pub(crate) obuf_overrun: bool,
     /// Since when its output has been over the soft limit.
-    pub obuf_soft_since: Option<u64>,
-    pub blocked: Option<Blocked>,
-    pub no_evict: bool,
+    pub(crate) obuf_soft_since: Option<u64>,
+    pub(crate) blocked: Option<Blocked>,
+    pub(crate) no_evict: bool,
     /// `CLIENT REPLY OFF|SKIP` state.
-    pub reply_mode: ReplyMode,
-    pub role: ClientRole,
+    pub(crate) reply_mode: ReplyMode,
+    pub(crate) role: ClientRole,
     /// `REPLCONF listening-port` / `ip-address` of a replica-to-be.
-    pub repl_listening_port: u16,
-    pub repl_announced_ip: Option<String>,
+    pub(crate) repl_listening_port: u16,
+    pub(crate) repl_announced_ip: Option<String>,
     /// `REPLCONF capa eof`: a replica-to-be that reads diskless snapshots.
-    pub repl_capa_eof: bool,
+    pub(crate) repl_capa_eof: bool,
     /// Stream offset after this client's last command (what WAIT waits for).
-    pub woff: u64,
-    pub wait: Option<WaitState>,
+    pub(crate) woff: u64,
+    pub(crate) wait: Option<WaitState>,
     /// A command parsed but postponed by a client pause; it runs when the pause ends.
-    pub postponed: Option<Vec<Bytes>>,
+    pub(crate) postponed: Option<Vec<Bytes>>,
     /// `MONITOR`: it is sent every command the server runs (`flags=O`).
-    pub monitor: bool,
+    pub(crate) monitor: bool,
     /// Its command waits for the driver (SAVE's write, CONFIG REWRITE): what it pipelined
     /// behind waits too, so replies keep their order.
-    pub awaiting_io: bool,
+    pub(crate) awaiting_io: bool,
     /// Bytes of the command being executed, still counted in `qbuf` as Redis's query buffer
     /// holds them until the command ends.
-    pub executing_len: usize,
+    pub(crate) executing_len: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

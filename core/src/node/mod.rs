@@ -20,6 +20,19 @@
 //!   sleep until         ◀─ poll_timeout() ─────  the next time the node needs a Tick
 //! ```
 //!
+//! ## The call order
+//!
+//! A driver feeds [`Input::Start`] first (what the listeners and the disk gave; see
+//! [`startup`]), then [`Input::Ready`] once it accepts connections, then anything. After
+//! **every** [`Node::handle`], it drains [`Node::poll`] until `None` and carries out each
+//! output in order, then reads [`Node::poll_timeout`] and wakes the node with
+//! [`Input::Tick`] at that time (or earlier). An output the driver completes later answers as an
+//! input of its own (`Persist` → `PersistDone`, `RewriteConfig` → `ConfigRewritten`, `Listen`
+//! → `Listened`, `Connect` → `Outbound`), handled and drained like any other. Nothing reaches
+//! the node any other way: what it knows of the process (RSS, CPU time) comes as
+//! [`Input::ProcessStats`], signals as [`Input::Signal`]. Its state is read through the
+//! accessors below (`config`, `info`, `replication`, …), never written.
+//!
 //! Replies to one connection are accumulated in that client's buffer while its input is
 //! processed, then leave as a single `Send` — a pipeline of 16 commands becomes one write, as
 //! in Redis's `writeToClient`.
@@ -41,7 +54,7 @@ mod cron;
 mod memory;
 mod persistence;
 pub mod shutdown;
-mod startup;
+pub mod startup;
 mod state;
 mod stats;
 
@@ -50,6 +63,7 @@ pub use clients::{Blocked, Client, ClientRole, Pause, PausePurpose, ReplyMode, W
 use cron::cron_period_ms;
 pub(crate) use persistence::PersistPurpose;
 pub use persistence::{PersistJob, PersistState};
+pub use startup::{ListenFailure, StartUp, StoredRdb};
 pub use state::NodeState;
 pub use stats::{CommandStat, ProcessStats, Stats};
 
@@ -62,6 +76,11 @@ pub use crate::net::ConnId;
 /// What happened to the node.
 #[derive(Debug)]
 pub enum Input<'a> {
+    /// The process started: what the driver found opening the listeners and reading
+    /// dump.rdb. The first input of every node; see [`startup`].
+    Start(StartUp<'a>),
+    /// The driver accepts connections now (after carrying out what `Start` asked).
+    Ready,
     /// A client connected from `addr` ("ip:port") to our `laddr`.
     Connected { conn: ConnId, addr: String, laddr: String },
     /// Bytes arrived on a connection.
@@ -86,6 +105,11 @@ pub enum Input<'a> {
     /// An outbound connection asked for with [`Output::Connect`] is open (`Ok`) or failed.
     /// `Ok` carries our end's address ("ip:port").
     Outbound { conn: ConnId, result: Result<String, String> },
+    /// The driver carried out [`Output::RewriteConfig`]: the file is written (`Ok`) or why not.
+    ConfigRewritten { conn: ConnId, result: Result<(), String> },
+    /// What the driver measured of the process (RSS, CPU time, OS) for INFO; a native driver
+    /// reports it about once a second, the simulator never (its figures stay zero).
+    ProcessStats(ProcessStats),
 }
 
 /// What the node asks its driver to do.
@@ -129,8 +153,9 @@ pub enum Output {
     Stall {
         ms: u64,
     },
-    /// Write the configuration file (CONFIG REWRITE); the driver answers with
-    /// [`Node::config_rewrite_done`].
+    /// Write the configuration file (CONFIG REWRITE): the text is
+    /// [`Config::rewrite`](crate::config::Config::rewrite) of the file as it is now (see
+    /// [`Node::config`]); the driver answers [`Input::ConfigRewritten`].
     RewriteConfig {
         conn: ConnId,
     },
@@ -163,7 +188,7 @@ pub struct NodeOptions {
 /// A Redis node. See the module docs for the driving loop.
 #[derive(Debug)]
 pub struct Node {
-    pub srv: NodeState,
+    pub(crate) srv: NodeState,
     logs_to_terminal: bool,
 }
 
@@ -227,6 +252,7 @@ impl Node {
             cron_paused: false,
             pending_persist: Vec::new(),
             last_cron_ms: opts.start_ms,
+            start_phase: startup::StartPhase::New,
         };
         if let Some((host, port)) = master {
             // `replicaof` in the config: connect at the first cron, with no cached master
@@ -245,6 +271,13 @@ impl Node {
             return;
         }
         match input {
+            Input::Start(startup) => self.start(startup),
+            Input::Ready => self.ready(),
+            Input::ProcessStats(stats) => {
+                self.srv.process = stats;
+                return;
+            }
+            Input::ConfigRewritten { conn, result } => self.config_rewritten(conn, result),
             Input::Connected { conn, addr, laddr } => self.on_connect(conn, addr, laddr),
             Input::Data { conn, bytes } => self.on_data(conn, bytes),
             Input::Closed { conn } => self.on_close(conn),
@@ -310,7 +343,7 @@ impl Node {
     }
 
     /// The driver finished writing the config file for CONFIG REWRITE.
-    pub fn config_rewrite_done(&mut self, conn: ConnId, result: Result<(), String>) {
+    fn config_rewritten(&mut self, conn: ConnId, result: Result<(), String>) {
         if let Some(c) = self.srv.clients.get_mut(&conn) {
             match result {
                 Ok(()) => {
@@ -321,17 +354,68 @@ impl Node {
             }
             self.srv.io_done(conn);
         }
-        self.resume_clients();
-        self.flush_pending();
     }
 
-    /// Update what the driver knows about the process (RSS, CPU) for INFO.
-    pub fn set_process_stats(&mut self, stats: ProcessStats) {
-        self.srv.process = stats;
-    }
-
-    /// Ids of connected clients (for drivers and tests).
+    /// Connected clients, replicas and our master's link included (the client table's size).
     pub fn client_count(&self) -> usize {
         self.srv.clients.len()
+    }
+}
+
+/// Narrow, read-only handles on the node's state, for drivers, observers and tests: the state
+/// itself is the crate's.
+impl Node {
+    /// The configuration in force (CONFIG GET's view; [`Config::rewrite`] for CONFIG REWRITE).
+    pub fn config(&self) -> &Config {
+        &self.srv.config
+    }
+
+    /// Where dump.rdb is, as `dir` and `dbfilename` say.
+    pub fn rdb_path(&self) -> String {
+        self.srv.rdb_path()
+    }
+
+    /// The node's clock: the latest `now` it was handed.
+    pub fn now_ms(&self) -> u64 {
+        self.srv.now
+    }
+
+    /// `INFO <sections>` as a client outside the client table would read it now (lowercase
+    /// section names; `everything`, `all`, `default` as INFO takes them).
+    pub fn info(&self, sections: &[&str]) -> String {
+        let sections: Vec<String> = sections.iter().map(|s| s.to_ascii_lowercase()).collect();
+        command::info::info_text(&self.srv, self.srv.now, &sections)
+    }
+
+    /// Keys per non-empty database, as `INFO keyspace` lists them.
+    pub fn keyspace_sizes(&self) -> Vec<(usize, u64)> {
+        self.srv
+            .keyspace
+            .dbs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(i, d)| (i, d.len() as u64))
+            .collect()
+    }
+
+    /// The replication state: ids, offsets, the link to our master, our replicas.
+    pub fn replication(&self) -> &Replication {
+        &self.srv.repl
+    }
+
+    /// The node's run id (`INFO server`'s `run_id`).
+    pub fn run_id(&self) -> &str {
+        &self.srv.run_id
+    }
+
+    /// The reply `ROLE` gives, as a RESP frame.
+    pub fn role_reply(&self) -> crate::resp::Frame {
+        command::replicaof::role_frame(&self.srv)
+    }
+
+    /// The role letter of its log lines: `M` for a master, `S` for a replica.
+    pub fn role_char(&self) -> char {
+        self.srv.role_char()
     }
 }

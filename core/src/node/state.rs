@@ -5,105 +5,113 @@ use super::*;
 /// The part of the node that commands act on: everything but the client running the command.
 #[derive(Debug)]
 pub struct NodeState {
-    pub config: Config,
-    pub keyspace: Keyspace,
-    pub clients: FxHashMap<ConnId, Client>,
-    pub channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
-    pub patterns: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    pub(crate) config: Config,
+    pub(crate) keyspace: Keyspace,
+    pub(crate) clients: FxHashMap<ConnId, Client>,
+    pub(crate) channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    pub(crate) patterns: crate::keyspace::Map<Bytes, Vec<ConnId>>,
     /// Shard channels (`SSUBSCRIBE`) → their subscribers (Redis's `pubsubshard_channels`).
-    pub shard_channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    pub(crate) shard_channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
     /// `(db, key)` → the clients that WATCH it (Redis's `db->watched_keys`). Each client's
     /// `watched` lists the same pairs, to unwatch them.
-    pub watched: FxHashMap<(usize, Bytes), Vec<crate::command::transactions::Watcher>>,
+    pub(crate) watched: FxHashMap<(usize, Bytes), Vec<crate::command::transactions::Watcher>>,
     /// Clients whose watched keys were touched: their EXEC answers a null array (Redis's
     /// `CLIENT_DIRTY_CAS`). Kept here rather than on the client, because the client running
     /// a command is the one most likely to touch its own watched key.
-    pub cas_dirty: rustc_hash::FxHashSet<ConnId>,
+    pub(crate) cas_dirty: rustc_hash::FxHashSet<ConnId>,
     /// `(db, key)` → clients blocked on it, first come first served.
-    pub blocking: FxHashMap<(usize, Bytes), VecDeque<ConnId>>,
+    pub(crate) blocking: FxHashMap<(usize, Bytes), VecDeque<ConnId>>,
     /// Keys that received data while clients were blocked on them.
-    pub ready_keys: Vec<(usize, Bytes)>,
+    pub(crate) ready_keys: Vec<(usize, Bytes)>,
     /// Clients whose reply buffer got data from someone else's command (pub/sub, unblock).
-    pub to_flush: Vec<ConnId>,
-    pub stats: Stats,
-    pub persist: PersistState,
-    pub process: ProcessStats,
-    pub rng: SeededRng,
+    pub(crate) to_flush: Vec<ConnId>,
+    pub(crate) stats: Stats,
+    pub(crate) persist: PersistState,
+    pub(crate) process: ProcessStats,
+    pub(crate) rng: SeededRng,
     /// How key accesses are recorded (LRU stamps or LFU counters), from `maxmemory-policy`
     /// and the `lfu-*` tunables; refreshed when CONFIG SET changes them.
-    pub access_policy: crate::keyspace::access::AccessPolicy,
+    pub(crate) access_policy: crate::keyspace::access::AccessPolicy,
     /// The best eviction candidates sampled so far (see [`NodeState::perform_evictions`]).
-    pub eviction_pool: crate::keyspace::access::EvictionPool,
-    pub run_id: String,
+    pub(crate) eviction_pool: crate::keyspace::access::EvictionPool,
+    pub(crate) run_id: String,
     /// Replication ids, offsets, backlog, replicas, the link to our master.
-    pub repl: Replication,
+    pub(crate) repl: Replication,
     /// Clients whose pipelined input can run again (after WAIT).
-    pub resume_queue: Vec<ConnId>,
+    pub(crate) resume_queue: Vec<ConnId>,
     /// Keys lazily expired during the current command (they change `dirty` but are not the
     /// command's own writes).
-    pub expired_in_call: u64,
-    pub pid: u32,
-    pub start_ms: u64,
-    pub now: u64,
-    pub executable: String,
-    pub config_file: Option<String>,
-    pub next_client_id: u64,
+    pub(crate) expired_in_call: u64,
+    pub(crate) pid: u32,
+    pub(crate) start_ms: u64,
+    pub(crate) now: u64,
+    pub(crate) executable: String,
+    pub(crate) config_file: Option<String>,
+    pub(crate) next_client_id: u64,
     /// The pauses in force, by purpose.
-    pub pauses: [Option<Pause>; 3],
+    pub(crate) pauses: [Option<Pause>; 3],
     /// A pause ended: postponed clients must run their commands.
-    pub unpaused: bool,
-    pub outputs: VecDeque<Output>,
+    pub(crate) unpaused: bool,
+    pub(crate) outputs: VecDeque<Output>,
     /// Bytes sent to each client connection that the driver has not reported written
     /// ([`Input::Written`]): the client's output buffer.
-    pub unsent: FxHashMap<ConnId, u64>,
+    pub(crate) unsent: FxHashMap<ConnId, u64>,
     /// Clients over their output buffer limit, closed at the end of the event.
-    pub obuf_overrun: Vec<ConnId>,
-    pub log_level: LogLevel,
-    pub active_expire_cursor: usize,
+    pub(crate) obuf_overrun: Vec<ConnId>,
+    pub(crate) log_level: LogLevel,
+    pub(crate) active_expire_cursor: usize,
     /// Set when SHUTDOWN or a crash ends the node; no more input is processed.
-    pub halted: bool,
+    pub(crate) halted: bool,
     /// A shutdown waiting for replicas (`crate::node::shutdown`), and the clients of SHUTDOWN
     /// waiting for its outcome.
-    pub shutdown: Option<crate::node::shutdown::PendingShutdown>,
+    pub(crate) shutdown: Option<crate::node::shutdown::PendingShutdown>,
     /// A SIGTERM/SIGINT received and not yet acted on (Redis's `shutdown_asap` with
     /// `last_sig_received`): the signal handler only records it, the cron starts the shutdown,
     /// and SHUTDOWN ABORT in between just forgets it.
-    pub shutdown_asap: Option<crate::node::shutdown::Signal>,
-    pub shutdown_waiters: Vec<ConnId>,
+    pub(crate) shutdown_asap: Option<crate::node::shutdown::Signal>,
+    pub(crate) shutdown_waiters: Vec<ConnId>,
     /// A CONFIG SET of `bind`/`port` waiting for the driver: the old bind, the old port, and
     /// which parameter to blame if it fails.
-    pub listen_pending: Option<(String, u16, &'static str)>,
+    pub(crate) listen_pending: Option<(String, u16, &'static str)>,
     /// The command running asked to be propagated whether or not it changed anything
     /// (FLUSHALL, FLUSHDB: Redis's `forceCommandPropagation`).
-    pub force_propagation: bool,
+    pub(crate) force_propagation: bool,
     /// Keys a writable replica's own clients gave a TTL (`slaveKeysWithExpire`): the replica
     /// expires them itself, in its cron (INFO's `slave_expires_tracked_keys`).
-    pub replica_keys_with_expire: rustc_hash::FxHashSet<(usize, Bytes)>,
+    pub(crate) replica_keys_with_expire: rustc_hash::FxHashSet<(usize, Bytes)>,
     /// Clients in MONITOR mode.
-    pub monitors: Vec<ConnId>,
+    pub(crate) monitors: Vec<ConnId>,
     /// MIGRATE's connections to its targets, and the jobs waiting for them.
-    pub migrations: crate::command::migrate::Migrations,
+    pub(crate) migrations: crate::command::migrate::Migrations,
     /// The slow log and the latency monitor's events.
-    pub latency: crate::command::latency::LatencyRecords,
+    pub(crate) latency: crate::command::latency::LatencyRecords,
     /// Virtual time the running command stalled the server for (`DEBUG SLEEP`), in µs: its
     /// duration for the slow log and the latency records.
-    pub call_stall_us: u64,
+    pub(crate) call_stall_us: u64,
     /// `DEBUG SET-ACTIVE-EXPIRE 0` turns the cron's expiry off (lazy expiry still works).
-    pub active_expire_enabled: bool,
+    pub(crate) active_expire_enabled: bool,
     /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`: RESTORE takes payloads whose CRC64 is wrong
     /// (Redis's `server.skip_checksum_validation`), so corrupt bodies reach the parser.
-    pub skip_checksum_validation: bool,
+    pub(crate) skip_checksum_validation: bool,
     /// `DEBUG PAUSE-CRON 1`: serverCron does nothing.
-    pub cron_paused: bool,
+    pub(crate) cron_paused: bool,
     pub(super) pending_persist: Vec<(u64, PersistPurpose)>,
     pub(super) last_cron_ms: u64,
+    /// Where the start-up is ([`Input::Start`] once, then [`Input::Ready`]).
+    pub(super) start_phase: super::startup::StartPhase,
 }
 
 impl NodeState {
     /// Emit a log line at `level` if the configured `loglevel` lets it through.
     pub fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+        let role = self.role_char();
+        self.log_as(role, level, message);
+    }
+
+    /// Emit a log line with an explicit role letter (`C` for what `main()` logs before the
+    /// server knows its role).
+    pub(crate) fn log_as(&mut self, role: char, level: LogLevel, message: impl Into<String>) {
         if level >= self.log_level {
-            let role = self.role_char();
             self.outputs.push_back(Output::Log(LogLine {
                 at_ms: self.now,
                 role,

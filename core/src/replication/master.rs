@@ -26,31 +26,31 @@ impl ReplicaState {
 /// One replica attached to this node.
 #[derive(Debug, Clone)]
 pub struct Replica {
-    pub conn: ConnId,
-    pub client_id: u64,
+    pub(crate) conn: ConnId,
+    pub(crate) client_id: u64,
     /// The address it connected from.
-    pub ip: String,
+    pub(crate) ip: String,
     /// `REPLCONF listening-port` (or `replica-announce-port`).
-    pub listening_port: u16,
-    pub state: ReplicaState,
+    pub(crate) listening_port: u16,
+    pub(crate) state: ReplicaState,
     /// The offset of its last `REPLCONF ACK`.
-    pub ack_offset: u64,
-    pub ack_ms: u64,
+    pub(crate) ack_offset: u64,
+    pub(crate) ack_ms: u64,
     /// While it waits for (or receives) its snapshot: the stream offset it needs from when it
     /// goes online, held for it in the backlog ([`Backlog::set_pin`]).
-    pub stream_from: Option<u64>,
+    pub(crate) stream_from: Option<u64>,
     /// Since when its output has been over the soft limit (`client-output-buffer-limit`).
-    pub obuf_soft_since: Option<u64>,
+    pub(crate) obuf_soft_since: Option<u64>,
     /// How its last synchronisation went and why, for the views.
-    pub sync_note: String,
+    pub(crate) sync_note: String,
     /// The snapshot job it was promised with `+FULLRESYNC`; `None` while it waits for one.
-    pub snapshot_job: Option<u64>,
+    pub(crate) snapshot_job: Option<u64>,
     /// It asked with the old `SYNC`: no `+FULLRESYNC` line, the snapshot comes directly.
-    pub legacy_sync: bool,
+    pub(crate) legacy_sync: bool,
     /// It said `REPLCONF capa eof`: it can read a snapshot streamed with an end mark, so it
     /// may be served diskless. A replica that cannot (an old one, or a bare `SYNC`) gets a
     /// snapshot made on disk and sent as `$<len>`.
-    pub capa_eof: bool,
+    pub(crate) capa_eof: bool,
 }
 
 impl Replica {

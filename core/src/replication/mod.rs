@@ -65,23 +65,23 @@ pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
 /// All replication state of a node.
 #[derive(Debug, Clone)]
 pub struct Replication {
-    pub replid: String,
-    pub replid2: String,
+    pub(crate) replid: String,
+    pub(crate) replid2: String,
     /// `second_repl_offset`: `-1` when `replid2` is none.
-    pub second_offset: i64,
+    pub(crate) second_offset: i64,
     /// `master_repl_offset`.
-    pub offset: u64,
-    pub backlog: Option<Backlog>,
-    pub replicas: Vec<Replica>,
-    pub master: Option<MasterLink>,
-    pub cached_master: Option<CachedMaster>,
+    pub(crate) offset: u64,
+    pub(crate) backlog: Option<Backlog>,
+    pub(crate) replicas: Vec<Replica>,
+    pub(crate) master: Option<MasterLink>,
+    pub(crate) cached_master: Option<CachedMaster>,
     /// The db the stream last SELECTed; `None` forces a SELECT before the next command.
     seldb: Option<usize>,
     /// Stream produced since the last flush to replicas.
     stream: BytesMut,
     scratch: BytesMut,
     /// The sync snapshot being produced, and whether it goes over the socket.
-    pub sync_job: Option<(u64, bool)>,
+    pub(crate) sync_job: Option<(u64, bool)>,
     /// A full sync is needed but not started yet (diskless delay, or a save is running).
     sync_wanted_since: Option<u64>,
     /// What the command being executed (with whatever it ran nested: EXEC's queue, lazy
@@ -90,7 +90,7 @@ pub struct Replication {
     pending: BytesMut,
     pending_ops: Vec<(usize, usize)>,
     /// How deep in `call` the node is; propagation waits until it is back at 0.
-    pub call_depth: u32,
+    pub(crate) call_depth: u32,
     last_cron_ms: u64,
     /// The cron loop (seconds since start) of the last PING into the stream.
     last_ping_ms: u64,
@@ -100,11 +100,11 @@ pub struct Replication {
     /// When the last failed handshake reconnected at once.
     last_failure_ms: u64,
     /// A coordinated failover (`FAILOVER`) in progress.
-    pub failover: Option<Failover>,
+    pub(crate) failover: Option<Failover>,
     /// Clients blocked in WAIT.
-    pub waiting: Vec<ConnId>,
+    pub(crate) waiting: Vec<ConnId>,
     /// A `REPLCONF GETACK` must go out at the end of this event (WAIT asked for acks).
-    pub get_ack_pending: bool,
+    pub(crate) get_ack_pending: bool,
 }
 
 impl Replication {

@@ -58,28 +58,28 @@ enum Framing {
 /// The link to our master, when we are a replica.
 #[derive(Debug, Clone)]
 pub struct MasterLink {
-    pub host: String,
-    pub port: u16,
-    pub state: MasterLinkState,
-    pub conn: Option<ConnId>,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) state: MasterLinkState,
+    pub(crate) conn: Option<ConnId>,
     /// Our end of the connection ("ip:port").
-    pub laddr: String,
+    pub(crate) laddr: String,
     inbuf: BytesMut,
     framing: Option<Framing>,
     image: Vec<u8>,
     /// The replid and offset `+FULLRESYNC` announced.
     full_sync_id: Option<(String, u64)>,
-    pub last_io_ms: u64,
+    pub(crate) last_io_ms: u64,
     /// When the link went down (`master_link_down_since_seconds`); `None` if it never was up.
-    pub down_since_ms: Option<u64>,
+    pub(crate) down_since_ms: Option<u64>,
     /// Bytes of the master client's stream received but not yet applied.
     unapplied: BytesMut,
     /// Of those, how many the parser has consumed into a command not complete yet.
-    pub parsed_unapplied: usize,
+    pub(crate) parsed_unapplied: usize,
     /// Offset of the stream applied so far (`slave_repl_offset`), once synced.
-    pub applied: Option<u64>,
+    pub(crate) applied: Option<u64>,
     /// Offset of the stream read so far (`slave_read_repl_offset`).
-    pub read: Option<u64>,
+    pub(crate) read: Option<u64>,
 }
 
 impl MasterLink {
