@@ -106,7 +106,7 @@ impl Driver {
         self.send(1, &["INFO", "all"]);
         let Some(Frame::Bulk(text)) = self.replies(1).pop() else { panic!("no INFO") };
         let text = String::from_utf8_lossy(&text).into_owned();
-        halab_core::lab::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in INFO", field))
+        halab_core::lab::observe::info_field(&text, field).unwrap_or_else(|| panic!("no {} in INFO", field))
     }
 
     fn advance(&mut self, ms: u64) {

@@ -21,7 +21,7 @@ fn info_field(w: &mut World, node: &str, field: &str) -> String {
     let words = ["INFO", "replication"];
     let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &words) else { panic!("no INFO") };
     let text = String::from_utf8_lossy(&text).into_owned();
-    halab_core::lab::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
+    halab_core::lab::observe::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
 }
 
 /// A node's log lines, as lessons read them.
@@ -317,7 +317,7 @@ fn info_stats_count_full_and_partial_syncs_and_replication_bytes() {
     let mut w = pair(12, "repl-timeout 3\n");
     let stat = |w: &mut World, node: &str, f: &str| {
         let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &["INFO", "stats"]) else { panic!() };
-        halab_core::lab::lesson::info_field(&String::from_utf8_lossy(&text), f).unwrap()
+        halab_core::lab::observe::info_field(&String::from_utf8_lossy(&text), f).unwrap()
     };
     assert_eq!(stat(&mut w, "m", "sync_full"), "1");
     // REPLICAOF from a master asks to continue its own stream: a refused partial resync.

@@ -37,7 +37,7 @@ fn cmd(w: &mut World, node: &str, args: &str) -> String {
 fn info(w: &mut World, node: &str, field: &str) -> String {
     let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &["INFO", "all"]) else { panic!("no INFO") };
     let text = String::from_utf8_lossy(&text).into_owned();
-    halab_core::lab::lesson::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
+    halab_core::lab::observe::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
 }
 
 fn logs(w: &World, node: &str) -> Vec<String> {

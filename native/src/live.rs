@@ -340,20 +340,24 @@ impl LessonTarget for LiveTarget {
 
     fn view(&self) -> ViewModel {
         let names: Vec<String> = self.nodes.keys().cloned().collect();
-        let mut infos = Vec::new();
+        let mut answers = Vec::new();
         for name in &names {
             let node = &self.nodes[name];
-            infos.push((
-                name.clone(),
-                node.lesson_addr.clone(),
-                info_of(&node.live_addr(), &self.passwords).map(|i| self.to_lesson(&i)),
-            ));
+            let answer = observe_node(&node.live_addr(), &self.passwords)
+                .map(|(info, role)| (self.to_lesson(&info), role.map(|r| map_frame(&r, &|s| self.to_lesson(s)))));
+            answers.push((name.clone(), node.lesson_addr.clone(), answer));
         }
         let logs: Vec<Vec<String>> = names.iter().map(|n| self.node_logs(n)).collect();
-        let observed: Vec<Observed> = infos
+        let observed: Vec<Observed> = answers
             .iter()
             .zip(&logs)
-            .map(|((name, addr, info), logs)| Observed { name, addr, info: info.as_deref(), logs })
+            .map(|((name, addr, answer), logs)| Observed {
+                name,
+                addr,
+                info: answer.as_ref().map(|(info, _)| info.as_str()),
+                role: answer.as_ref().and_then(|(_, role)| role.as_ref()),
+                logs,
+            })
             .collect();
         view::from_observed(&observed, self.started.elapsed().as_millis() as u64)
     }
@@ -383,6 +387,12 @@ fn call<A: AsRef<[u8]>>(stream: &mut TcpStream, inbox: &mut BytesMut, args: &[A]
 /// `INFO everything` over a fresh connection, authenticating with the first password that
 /// works when the node asks for one.
 fn info_of(addr: &str, passwords: &[String]) -> Option<String> {
+    observe_node(addr, passwords).map(|(info, _)| info)
+}
+
+/// `INFO everything` and `ROLE` over one fresh connection (authenticating with the first
+/// password that works when the node asks for one): what the observer reads of a node.
+fn observe_node(addr: &str, passwords: &[String]) -> Option<(String, Option<Frame>)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut inbox = BytesMut::new();
@@ -396,11 +406,13 @@ fn info_of(addr: &str, passwords: &[String]) -> Option<String> {
         }
         reply = ask(&mut s, &[b"INFO", b"everything"])?;
     }
-    match reply {
-        Frame::Bulk(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-        Frame::Verbatim { text, .. } => Some(String::from_utf8_lossy(&text).into_owned()),
-        _ => None,
-    }
+    let info = match reply {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        Frame::Verbatim { text, .. } => String::from_utf8_lossy(&text).into_owned(),
+        _ => return None,
+    };
+    let role = ask(&mut s, &[b"ROLE"]).filter(|r| matches!(r, Frame::Array(_)));
+    Some((info, role))
 }
 
 /// Translate every string in a reply.

@@ -70,7 +70,7 @@ fn info(s: &Server) -> String {
 
 /// The value of `name:` in an INFO text.
 fn field(info: &str, name: &str) -> Option<String> {
-    halab_core::lab::lesson::info_field(info, name)
+    halab_core::lab::observe::info_field(info, name)
 }
 
 fn num(info: &str, name: &str) -> i64 {

@@ -51,6 +51,7 @@
 //! `keyspace_hits`/`keyspace_misses` and command statistics — so a lesson that asserts those
 //! counters live must not rely on a read that may be retried.
 
+use crate::lab::observe::info_field;
 use crate::lab::sim::{Endpoint, Fault, TraceKind, World, WorldInput};
 use crate::lab::view::{self, ViewModel};
 use crate::resp::{render_cli_for, split_args, Frame};
@@ -418,11 +419,6 @@ fn line_matches(pattern: &str, line: &str, whole: bool) -> bool {
     crate::pattern::glob_match(&glob, line.as_bytes(), false)
 }
 
-/// The value of `field` in an INFO text.
-pub fn info_field(info: &str, field: &str) -> Option<String> {
-    info.lines().find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':'))).map(|v| v.trim().to_string())
-}
-
 /// How often, in ms, a target with patience checks again an expectation that does not hold yet.
 pub const RETRY_MS: u64 = 50;
 
@@ -593,16 +589,16 @@ fn check_expectation(action: &Action, target: &mut dyn LessonTarget) -> (bool, O
                 None => format!("no node {}", node),
                 Some(n) => match field.as_str() {
                     "up" => n.up.to_string(),
-                    "role" => n.role.clone(),
+                    "role" => n.role.as_str().to_string(),
                     "keys" => n.keys.iter().map(|(_, k)| k).sum::<u64>().to_string(),
                     "clients" => n.connected_clients.to_string(),
                     "addr" => n.addr.clone(),
                     "offset" => n.master_repl_offset.to_string(),
                     "link" | "master" | "sync" => {
-                        let link = v.links.iter().find(|l| l.kind == "replication" && &l.from == node);
+                        let link = v.links.iter().find(|l| l.kind == view::LinkKind::Replication && &l.from == node);
                         match (field.as_str(), link) {
                             (_, None) => "none".to_string(),
-                            ("link", Some(l)) => l.state.clone(),
+                            ("link", Some(l)) => l.state.as_str().to_string(),
                             ("master", Some(l)) => l.to.clone(),
                             (_, Some(l)) => l.note.clone(),
                         }

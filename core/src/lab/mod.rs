@@ -9,5 +9,6 @@
 //! Nothing outside `lab` imports it: the node does not know it is being watched.
 
 pub mod lesson;
+pub mod observe;
 pub mod sim;
 pub mod view;

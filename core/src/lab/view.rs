@@ -5,6 +5,7 @@
 //! real processes answer to `INFO`, `ROLE` and their logs, which is why every field here is
 //! something a real Redis also reports.
 
+use crate::lab::observe::{self, NodeObservation, ReplicaLinkState};
 use crate::lab::sim::{Endpoint, TraceKind, World};
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +34,7 @@ pub struct NodeView {
     pub addr: String,
     /// False while the process is down.
     pub up: bool,
-    /// `master`, `slave` (as `ROLE` says), or `down`.
-    pub role: String,
+    pub role: NodeRole,
     pub run_id: String,
     pub master_replid: String,
     pub master_repl_offset: i64,
@@ -53,7 +53,7 @@ impl NodeView {
             name: name.to_string(),
             addr: addr.to_string(),
             up: false,
-            role: "down".into(),
+            role: NodeRole::Down,
             run_id: String::new(),
             master_replid: String::new(),
             master_repl_offset: 0,
@@ -65,14 +65,85 @@ impl NodeView {
     }
 }
 
+/// A node's role as drawn: `ROLE`'s word, or `down` while the process is not running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    Master,
+    Slave,
+    Down,
+}
+
+impl NodeRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeRole::Master => "master",
+            NodeRole::Slave => "slave",
+            NodeRole::Down => "down",
+        }
+    }
+}
+
+/// What a drawn link is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A client's connection to a node.
+    Client,
+    /// A replica's link to its master (drawn from the replica).
+    Replication,
+}
+
+/// The state a drawn link shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    /// Connected; a replication link is streaming (ROLE `connected`).
+    Up,
+    /// A replica receives its snapshot (ROLE `sync`).
+    Sync,
+    /// A replica shakes hands with its master (ROLE `handshake`).
+    Handshake,
+    /// A replica is not connected to its master (ROLE `connect`, `connecting`).
+    Down,
+    /// The simulator cuts the link: messages are lost.
+    Cut,
+    /// The simulator holds the link's messages.
+    Held,
+    /// A client's connection is closed.
+    Closed,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Up => "up",
+            LinkState::Sync => "sync",
+            LinkState::Handshake => "handshake",
+            LinkState::Down => "down",
+            LinkState::Cut => "cut",
+            LinkState::Held => "held",
+            LinkState::Closed => "closed",
+        }
+    }
+
+    /// How a replica's own link state is drawn.
+    pub fn of_replica_link(state: ReplicaLinkState) -> LinkState {
+        match state {
+            ReplicaLinkState::Connected => LinkState::Up,
+            ReplicaLinkState::Sync => LinkState::Sync,
+            ReplicaLinkState::Handshake => LinkState::Handshake,
+            ReplicaLinkState::Connect | ReplicaLinkState::Connecting => LinkState::Down,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkView {
     pub from: String,
     pub to: String,
-    /// `client` or `replication`.
-    pub kind: String,
-    /// `up`, `cut`, `held` or `closed`.
-    pub state: String,
+    pub kind: LinkKind,
+    pub state: LinkState,
     pub extra_latency_ms: u64,
     pub loss_per_mille: u32,
     pub held_messages: usize,
@@ -105,53 +176,46 @@ fn endpoint_name(e: &Endpoint) -> String {
 /// The view of a simulated world. `max_events` keeps the most recent events (messages are
 /// left out: the topology animates them from the trace directly).
 pub fn from_world(world: &World, max_events: usize) -> ViewModel {
-    let mut nodes = Vec::new();
-    for name in world.node_names() {
-        let addr = world.node_addr(&name).unwrap_or("").to_string();
-        match world.node(&name) {
-            Some(node) => {
-                let srv = &node.srv;
-                nodes.push(NodeView {
-                    name: name.clone(),
-                    addr,
-                    up: true,
-                    role: if srv.repl.is_replica() { "slave" } else { "master" }.into(),
-                    run_id: srv.run_id.clone(),
-                    master_replid: srv.repl.replid.clone(),
-                    master_repl_offset: srv.repl.offset as i64,
-                    keys: srv
-                        .keyspace
-                        .dbs
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, d)| !d.is_empty())
-                        .map(|(i, d)| (i, d.len() as u64))
-                        .collect(),
-                    connected_clients: srv.clients.len(),
-                    slots: Vec::new(),
-                    flags: Vec::new(),
-                });
-            }
-            None => nodes.push(NodeView::down(&name, &addr)),
-        }
-    }
+    let observed: Vec<(String, String, Option<NodeObservation>)> = world
+        .node_names()
+        .into_iter()
+        .map(|name| {
+            let addr = world.node_addr(&name).unwrap_or("").to_string();
+            let obs = world.node(&name).map(observe::from_node);
+            (name, addr, obs)
+        })
+        .collect();
+    let (nodes, mut replication) = nodes_and_replication_links(&observed);
+    // What only the simulator knows, on top: faults on the links, closed client connections.
     let faults = world.faulty_links();
+    for link in &mut replication {
+        let (a, b) = (Endpoint::Node(link.from.clone()), Endpoint::Node(link.to.clone()));
+        let fault = fault_between(&faults, &a, &b);
+        match fault {
+            Some(f) if f.cut => link.state = LinkState::Cut,
+            Some(f) if f.held => link.state = LinkState::Held,
+            _ => {}
+        }
+        link.extra_latency_ms = fault.map(|f| f.extra_ms).unwrap_or(0);
+        link.loss_per_mille = fault.map(|f| f.drop_per_mille).unwrap_or(0);
+        link.held_messages = held_between(&faults, &a, &b);
+    }
     let mut links = Vec::new();
     for (client, node, open) in world.client_links() {
         let from = Endpoint::Client(client.clone());
         let to = Endpoint::Node(node.clone());
         let fault = fault_between(&faults, &from, &to);
         let state = match fault {
-            _ if !open => "closed",
-            Some(f) if f.cut => "cut",
-            Some(f) if f.held => "held",
-            _ => "up",
+            _ if !open => LinkState::Closed,
+            Some(f) if f.cut => LinkState::Cut,
+            Some(f) if f.held => LinkState::Held,
+            _ => LinkState::Up,
         };
         links.push(LinkView {
             from: endpoint_name(&from),
             to: node,
-            kind: "client".into(),
-            state: state.into(),
+            kind: LinkKind::Client,
+            state,
             extra_latency_ms: fault.map(|f| f.extra_ms).unwrap_or(0),
             loss_per_mille: fault.map(|f| f.drop_per_mille).unwrap_or(0),
             held_messages: held_between(&faults, &from, &to),
@@ -160,7 +224,7 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
             note: String::new(),
         });
     }
-    links.extend(replication_links(world, &faults));
+    links.extend(replication);
     let events: Vec<EventView> = world
         .trace()
         .iter()
@@ -215,151 +279,77 @@ fn held_between(faults: &[crate::lab::sim::LinkSummary], a: &Endpoint, b: &Endpo
         .sum()
 }
 
-/// One link per replica, from it to its master: state, offset, lag and why it last synced
-/// the way it did.
-fn replication_links(world: &World, faults: &[crate::lab::sim::LinkSummary]) -> Vec<LinkView> {
-    use crate::replication::MasterLinkState;
+/// The nodes as drawn, and one link per replica from it to its master (its state and offset
+/// as the replica reports them; its lag and last sync as the master does), from one
+/// observation per node (`None`: the process is down).
+fn nodes_and_replication_links(
+    observed: &[(String, String, Option<NodeObservation>)],
+) -> (Vec<NodeView>, Vec<LinkView>) {
+    let mut nodes = Vec::new();
     let mut links = Vec::new();
-    let names = world.node_names();
-    for name in &names {
-        let Some(node) = world.node(name) else { continue };
-        let Some(link) = node.srv.repl.master.as_ref() else { continue };
-        let target = format!("{}:{}", link.host, link.port);
-        let master = names.iter().find(|m| world.node_addr(m) == Some(target.as_str()));
-        let my_addr = world.node_addr(name).unwrap_or("");
-        // The master's entry for this replica: its lag and how it last synced.
-        let seen_by_master = master
-            .and_then(|m| world.node(m))
-            .and_then(|m| m.srv.repl.replicas.iter().find(|r| format!("{}:{}", r.ip, r.listening_port) == my_addr));
-        let to = master.cloned().unwrap_or(target);
-        let (a, b) = (Endpoint::Node(name.clone()), Endpoint::Node(to.clone()));
-        let fault = fault_between(faults, &a, &b);
-        let state = match (fault, link.state) {
-            (Some(f), _) if f.cut => "cut",
-            (Some(f), _) if f.held => "held",
-            (_, MasterLinkState::Connected) => "up",
-            (_, MasterLinkState::Transfer) => "sync",
-            (_, MasterLinkState::Connect | MasterLinkState::Connecting) => "down",
-            _ => "handshake",
+    for (name, addr, obs) in observed {
+        let Some(obs) = obs else {
+            nodes.push(NodeView::down(name, addr));
+            continue;
         };
+        nodes.push(NodeView {
+            name: name.clone(),
+            addr: addr.clone(),
+            up: true,
+            role: match obs.role {
+                observe::Role::Master => NodeRole::Master,
+                observe::Role::Replica => NodeRole::Slave,
+            },
+            run_id: obs.run_id.clone(),
+            master_replid: obs.master_replid.clone(),
+            master_repl_offset: obs.master_repl_offset as i64,
+            keys: obs.keys.clone(),
+            connected_clients: obs.connected_clients,
+            slots: Vec::new(),
+            flags: Vec::new(),
+        });
+        let Some(link) = &obs.master_link else { continue };
+        let target = link.master_addr();
+        let master = observed.iter().find(|(_, a, _)| *a == target);
+        // The master's entry for this replica: its lag and how it last synced.
+        let seen_by_master =
+            master.and_then(|(_, _, m)| m.as_ref()).and_then(|m| m.replicas.iter().find(|r| r.addr == *addr));
         links.push(LinkView {
             from: name.clone(),
-            to,
-            kind: "replication".into(),
-            state: state.into(),
-            extra_latency_ms: fault.map(|f| f.extra_ms).unwrap_or(0),
-            loss_per_mille: fault.map(|f| f.drop_per_mille).unwrap_or(0),
-            held_messages: held_between(faults, &a, &b),
-            offset: link.applied.map(|o| o as i64).unwrap_or(-1),
-            lag_s: seen_by_master.as_ref().map(|r| world.now().saturating_sub(r.ack_ms) / 1000),
-            note: seen_by_master.map(|r| r.sync_note.clone()).unwrap_or_default(),
+            to: master.map(|(m, _, _)| m.clone()).unwrap_or(target),
+            kind: LinkKind::Replication,
+            state: LinkState::of_replica_link(link.state),
+            extra_latency_ms: 0,
+            loss_per_mille: 0,
+            held_messages: 0,
+            offset: link.applied_offset,
+            lag_s: seen_by_master.map(|r| r.lag_s),
+            note: seen_by_master.and_then(|r| r.last_sync.as_ref()).map(|s| s.note()).unwrap_or_default(),
         });
     }
-    links
+    (nodes, links)
 }
 
 /// What a live observer knows of one node: its lesson name and address, its `INFO everything`
-/// text (`None` while down) and its log lines.
+/// text and `ROLE` reply (`None` while down) and its log lines.
 pub struct Observed<'a> {
     pub name: &'a str,
     pub addr: &'a str,
     pub info: Option<&'a str>,
+    pub role: Option<&'a crate::resp::Frame>,
     pub logs: &'a [String],
 }
 
-/// The view of live processes, from what any Redis answers (`INFO`) and logs: the same model
-/// [`from_world`] derives from the simulator.
+/// The view of live processes, from what any Redis answers (`INFO`, `ROLE`) and logs: the same
+/// model [`from_world`] derives from the simulator, built by the same code from the same
+/// observation ([`observe::parse`]; the observer holds one connection to each node).
 pub fn from_observed(nodes: &[Observed], elapsed_ms: u64) -> ViewModel {
-    use crate::lab::lesson::info_field;
-    let mut views = Vec::new();
-    let mut links = Vec::new();
-    for n in nodes {
-        let Some(info) = n.info else {
-            views.push(NodeView::down(n.name, n.addr));
-            continue;
-        };
-        let field = |f: &str| info_field(info, f).unwrap_or_default();
-        let keys = info
-            .lines()
-            .filter_map(|l| {
-                let (db, rest) = l.strip_prefix("db")?.split_once(':')?;
-                let count = rest.split(',').find_map(|kv| kv.strip_prefix("keys="))?.parse().ok()?;
-                Some((db.parse().ok()?, count))
-            })
-            .collect();
-        let role = field("role");
-        views.push(NodeView {
-            name: n.name.to_string(),
-            addr: n.addr.to_string(),
-            up: true,
-            role: role.clone(),
-            run_id: field("run_id"),
-            master_replid: field("master_replid"),
-            master_repl_offset: field("master_repl_offset").parse().unwrap_or(0),
-            keys,
-            // The observer's own connection is not one of the node's clients.
-            connected_clients: field("connected_clients").parse::<usize>().unwrap_or(1).saturating_sub(1),
-            slots: Vec::new(),
-            flags: Vec::new(),
-        });
-        if role == "slave" {
-            let target = format!("{}:{}", field("master_host"), field("master_port"));
-            let master = nodes.iter().find(|m| m.addr == target);
-            let note = master.map(|m| sync_note_from_logs(m.logs, n.addr)).unwrap_or_default();
-            let lag = master.and_then(|m| m.info).and_then(|mi| {
-                mi.lines().find_map(|l| {
-                    let rest = l.split_once(':')?.1;
-                    let ip = rest.split(',').find_map(|kv| kv.strip_prefix("ip="))?;
-                    let port = rest.split(',').find_map(|kv| kv.strip_prefix("port="))?;
-                    if format!("{}:{}", ip, port) != n.addr {
-                        return None;
-                    }
-                    rest.split(',').find_map(|kv| kv.strip_prefix("lag="))?.parse().ok()
-                })
-            });
-            let state = match (field("master_link_status").as_str(), field("master_sync_in_progress").as_str()) {
-                ("up", _) => "up",
-                (_, "1") => "sync",
-                _ => "down",
-            };
-            links.push(LinkView {
-                from: n.name.to_string(),
-                to: master.map(|m| m.name.to_string()).unwrap_or(target),
-                kind: "replication".into(),
-                state: state.into(),
-                extra_latency_ms: 0,
-                loss_per_mille: 0,
-                held_messages: 0,
-                offset: field("slave_repl_offset").parse().unwrap_or(-1),
-                lag_s: lag,
-                note,
-            });
-        }
-    }
+    let observed: Vec<(String, String, Option<NodeObservation>)> = nodes
+        .iter()
+        .map(|n| (n.name.to_string(), n.addr.to_string(), n.info.map(|info| observe::parse(info, n.role, n.logs, 1))))
+        .collect();
+    let (views, links) = nodes_and_replication_links(&observed);
     ViewModel { elapsed_ms, nodes: views, links, messages: Vec::new(), events: Vec::new() }
-}
-
-/// How a master's log says a replica at `replica_addr` last synchronised, in the words the
-/// simulator's view uses.
-pub fn sync_note_from_logs(master_logs: &[String], replica_addr: &str) -> String {
-    let asked = format!("Replica {} asks for synchronization", replica_addr);
-    let Some(start) = master_logs.iter().rposition(|l| l.contains(&asked)) else { return String::new() };
-    let message = |l: &str| l.split_once(" * ").map(|(_, m)| m.to_string()).unwrap_or_else(|| l.to_string());
-    for line in master_logs[start + 1..].iter().take(4) {
-        if line.contains("Partial resynchronization request from") {
-            return format!("partial resync: {}", message(line));
-        }
-        if line.contains("for lack of backlog") {
-            return format!("full resync: the replica's offset fell out of the backlog ({})", message(line));
-        }
-        if line.contains("Full resync requested by replica") {
-            return "full resync: the replica had no data to continue (PSYNC ? -1)".into();
-        }
-        if line.contains("Replication ID mismatch") {
-            return "full resync: the replica's history is not this master's".into();
-        }
-    }
-    String::new()
 }
 
 #[cfg(test)]
@@ -375,14 +365,14 @@ mod tests {
         w.command("cli", &["SET", "keyone", "lisuo"]);
         let v = from_world(&w, 100);
         assert_eq!(v.nodes[0].keys, vec![(0, 1)]);
-        assert_eq!(v.nodes[0].role, "master");
+        assert_eq!(v.nodes[0].role, NodeRole::Master);
         assert_eq!(v.nodes[0].addr, "192.168.131.148:6379");
-        assert_eq!(v.links[0].state, "up");
+        assert_eq!(v.links[0].state, LinkState::Up);
         assert!(v.events.iter().any(|e| e.kind == "reply" && e.text == "OK"));
         w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
         let v = from_world(&w, 100);
         assert!(!v.nodes[0].up);
-        assert_eq!(v.links[0].state, "closed");
+        assert_eq!(v.links[0].state, LinkState::Closed);
         // The model is plain data: it survives a JSON round trip unchanged.
         let back: ViewModel = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
         assert_eq!(back, v);

@@ -3,6 +3,7 @@
 //! `masterTryPartialResynchronization`, `replicationSetupSlaveForFullResync`).
 
 use super::*;
+use serde::{Deserialize, Serialize};
 
 /// Where a replica stands, as `INFO replication` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,67 @@ impl ReplicaState {
             ReplicaState::WaitBgsave => "wait_bgsave",
             ReplicaState::WaitAck | ReplicaState::Online => "online",
         }
+    }
+}
+
+/// How a replica's PSYNC was answered, for the views: the verdict, and the line the master
+/// logged about it (the same words a live observer reads in the master's log file, so both
+/// worlds give one note; see `crate::lab::observe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncOutcome {
+    pub kind: SyncKind,
+    /// The master's log message (without the log line's prefix).
+    pub logged: String,
+}
+
+/// The verdict on a PSYNC (Redis's `masterTryPartialResynchronization`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncKind {
+    /// `+CONTINUE`: the backlog had what the replica asked for.
+    Partial,
+    /// `PSYNC ? -1`: the replica had nothing to continue.
+    FullNoData,
+    /// The replica's replication id is neither of this master's.
+    FullOtherHistory,
+    /// The replica asked for the old id past where it ended (`second_repl_offset`).
+    FullPastSecondId,
+    /// The offset is no longer (or not yet) in the backlog.
+    FullLackOfBacklog,
+}
+
+impl SyncOutcome {
+    /// What the lab says about it ("partial resync: …" / "full resync: …").
+    pub fn note(&self) -> String {
+        match self.kind {
+            SyncKind::Partial => format!("partial resync: {}", self.logged),
+            SyncKind::FullNoData => "full resync: the replica had no data to continue (PSYNC ? -1)".into(),
+            SyncKind::FullOtherHistory => "full resync: the replica's history is not this master's".into(),
+            SyncKind::FullPastSecondId => {
+                format!("full resync: the offset is past where this master's old history ends ({})", self.logged)
+            }
+            SyncKind::FullLackOfBacklog => {
+                format!("full resync: the replica's offset fell out of the backlog ({})", self.logged)
+            }
+        }
+    }
+
+    /// Read the outcome back from a log message, if it is one of the verdict lines.
+    pub fn from_logged(message: &str) -> Option<SyncOutcome> {
+        let kind = if message.starts_with("Partial resynchronization request from") {
+            SyncKind::Partial
+        } else if message.starts_with("Full resync requested by replica") {
+            SyncKind::FullNoData
+        } else if message.contains("Replication ID mismatch") {
+            SyncKind::FullOtherHistory
+        } else if message.contains("Requested offset for second ID") {
+            SyncKind::FullPastSecondId
+        } else if message.contains("for lack of backlog") {
+            SyncKind::FullLackOfBacklog
+        } else {
+            return None;
+        };
+        Some(SyncOutcome { kind, logged: message.to_string() })
     }
 }
 
@@ -41,8 +103,9 @@ pub struct Replica {
     pub(crate) stream_from: Option<u64>,
     /// Since when its output has been over the soft limit (`client-output-buffer-limit`).
     pub(crate) obuf_soft_since: Option<u64>,
-    /// How its last synchronisation went and why, for the views.
-    pub(crate) sync_note: String,
+    /// How its last synchronisation went, in the words the master logged it (`None` until
+    /// its first PSYNC is answered).
+    pub(crate) last_sync: Option<SyncOutcome>,
     /// The snapshot job it was promised with `+FULLRESYNC`; `None` while it waits for one.
     pub(crate) snapshot_job: Option<u64>,
     /// It asked with the old `SYNC`: no `+FULLRESYNC` line, the snapshot comes directly.
@@ -414,7 +477,7 @@ impl NodeState {
             ack_ms: self.now,
             stream_from: None,
             obuf_soft_since: None,
-            sync_note: String::new(),
+            last_sync: None,
             snapshot_job: None,
             legacy_sync: args[0].eq_ignore_ascii_case(b"sync"),
             capa_eof: client.repl_capa_eof,
@@ -496,47 +559,36 @@ impl NodeState {
         offset: i64,
     ) -> bool {
         let name = replica.name();
-        // The first 8 characters (not bytes: a replica may send anything).
-        let short = |s: &str| s.chars().take(8).collect::<String>();
         let verdict = self.psync_verdict(id, offset);
         match verdict {
             PsyncVerdict::NothingToContinue => {
-                replica.sync_note = "full resync: the replica had no data to continue (PSYNC ? -1)".into();
-                self.repl_log(format!("Full resync requested by replica {}", name));
+                let logged = format!("Full resync requested by replica {}", name);
+                self.repl_log(logged.clone());
+                replica.last_sync = Some(SyncOutcome { kind: SyncKind::FullNoData, logged });
             }
             PsyncVerdict::PastSecondId => {
-                let s = self.repl.second_offset;
-                replica.sync_note =
-                    format!("full resync: offset {} is past where this master's old history ends ({})", offset, s);
-                self.repl_log(format!(
+                let logged = format!(
                     "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
-                    offset, s
-                ));
+                    offset, self.repl.second_offset
+                );
+                self.repl_log(logged.clone());
+                replica.last_sync = Some(SyncOutcome { kind: SyncKind::FullPastSecondId, logged });
             }
             PsyncVerdict::OtherHistory => {
-                let (a, b) = (self.repl.replid.clone(), self.repl.replid2.clone());
-                replica.sync_note =
-                    format!("full resync: the replica's history {}… is not this master's ({}…)", short(id), short(&a));
-                self.repl_log(format!(
+                let logged = format!(
                     "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
-                    id, a, b
-                ));
+                    id, self.repl.replid, self.repl.replid2
+                );
+                self.repl_log(logged.clone());
+                replica.last_sync = Some(SyncOutcome { kind: SyncKind::FullOtherHistory, logged });
             }
             PsyncVerdict::LackOfBacklog => {
-                replica.sync_note = match &self.repl.backlog {
-                    Some(b) => format!(
-                        "full resync: offset {} fell out of the backlog (it holds {}..{}, repl-backlog-size {})",
-                        offset,
-                        b.first_offset,
-                        b.first_offset + b.histlen as u64,
-                        b.size()
-                    ),
-                    None => "full resync: no backlog".into(),
-                };
-                self.repl_log(format!(
+                let logged = format!(
                     "Unable to partial resync with replica {} for lack of backlog (Replica request was: {}).",
                     name, offset
-                ));
+                );
+                self.repl_log(logged.clone());
+                replica.last_sync = Some(SyncOutcome { kind: SyncKind::FullLackOfBacklog, logged });
                 if offset > self.repl.offset as i64 {
                     self.log(
                         LogLevel::Warning,
@@ -563,16 +615,12 @@ impl NodeState {
         }
         replica.state = ReplicaState::Online;
         replica.ack_offset = offset.saturating_sub(1) as u64;
-        replica.sync_note = format!(
-            "partial resync: asked to continue {}… at offset {}, sent {} bytes from the backlog",
-            short(id),
-            offset,
-            backlog_len
-        );
-        self.repl_log(format!(
+        let logged = format!(
             "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
             name, backlog_len, offset
-        ));
+        );
+        self.repl_log(logged.clone());
+        replica.last_sync = Some(SyncOutcome { kind: SyncKind::Partial, logged });
         true
     }
 

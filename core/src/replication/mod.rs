@@ -56,7 +56,7 @@ mod replica;
 
 pub use backlog::Backlog;
 pub use failover::{Failover, FailoverState};
-pub use master::{Replica, ReplicaState};
+pub use master::{Replica, ReplicaState, SyncKind, SyncOutcome};
 pub use replica::{CachedMaster, FromMaster, MasterLink, MasterLinkState};
 
 /// Replication ids are 40 hex characters; `0000…` means "none".
