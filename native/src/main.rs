@@ -9,6 +9,7 @@
 //!
 //! Later issues add `sentinel`, `cli` and the live bridge in `lab`.
 
+mod driver;
 mod lab;
 mod lesson_cli;
 mod live;

@@ -36,7 +36,7 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 
 fn max_bulk_len(ctx: &Ctx) -> u64 {
-    ctx.srv.config.get_i64("proto-max-bulk-len").unwrap_or(512 * 1024 * 1024).max(0) as u64
+    ctx.srv.config.int("proto-max-bulk-len").max(0) as u64
 }
 
 /// `getBitOffsetFromArgument`: a bit offset, `#n` (times `width`) when `width` is given. The

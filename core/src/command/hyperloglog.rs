@@ -457,7 +457,7 @@ fn hll_str(ctx: &Ctx, key: &[u8]) -> Vec<u8> {
 }
 
 fn sparse_max_bytes(ctx: &Ctx) -> usize {
-    ctx.srv.config.get_i64("hll-sparse-max-bytes").unwrap_or(3000).max(0) as usize
+    ctx.srv.config.int("hll-sparse-max-bytes").max(0) as usize
 }
 
 /// `PFADD key [element …]`: 1 when some register grew (or the key was created).

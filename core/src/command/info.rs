@@ -76,8 +76,8 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                     now * 1000,
                     uptime,
                     uptime / 86400,
-                    srv.config.get_i64("hz").unwrap_or(10),
-                    srv.config.get_i64("hz").unwrap_or(10),
+                    srv.config.int("hz"),
+                    srv.config.int("hz"),
                     (now / 1000) & ((1 << 24) - 1),
                     srv.executable,
                     srv.config_file.as_deref().unwrap_or(""),
@@ -94,7 +94,7 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                     out,
                     "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
                     client_count,
-                    srv.config.get_i64("maxclients").unwrap_or(10000),
+                    srv.config.int("maxclients"),
                     blocked,
                     srv.clients.values().filter(|c| c.blocked.as_ref().is_some_and(|b| b.deadline.is_some())).count(),
                 );
@@ -110,7 +110,7 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                 } else {
                     (repl_buffers, 0)
                 };
-                let maxmemory = srv.config.get_i64("maxmemory").unwrap_or(0).max(0) as u64;
+                let maxmemory = srv.config.int("maxmemory").max(0) as u64;
                 let _ = write!(
                     out,
                     "# Memory\r\nused_memory:{um}\r\nused_memory_human:{umh}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{rssh}\r\nused_memory_peak:{um}\r\nused_memory_peak_human:{umh}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:{oh}\r\nused_memory_startup:900000\r\nused_memory_dataset:{ds}\r\nused_memory_dataset_perc:{dsp:.2}%\r\nallocator_allocated:{um}\r\nallocator_active:{um}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{tsm}\r\ntotal_system_memory_human:{tsmh}\r\nused_memory_lua:32768\r\nused_memory_vm_eval:32768\r\nused_memory_lua_human:32.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:65536\r\nused_memory_vm_total_human:64.00K\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{mm}\r\nmaxmemory_human:{mmh}\r\nmaxmemory_policy:{mp}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{fr:.2}\r\nmem_fragmentation_bytes:{fb}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:{rb}\r\nmem_total_replication_buffers:{rbt}\r\nmem_clients_slaves:{rcs}\r\nmem_clients_normal:{cn}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
@@ -302,15 +302,15 @@ impl NodeState {
                 let _ = write!(
                     out,
                     "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
-                    self.config.get_i64("replica-priority").unwrap_or(100),
+                    self.config.int("replica-priority"),
                     self.config.get_bool("replica-read-only") as u8,
                     self.config.get_bool("replica-announced") as u8
                 );
             }
         }
         let _ = write!(out, "connected_slaves:{}\r\n", repl.replicas.len());
-        let min = self.config.get_i64("min-replicas-to-write").unwrap_or(0);
-        let max_lag = self.config.get_i64("min-replicas-max-lag").unwrap_or(10);
+        let min = self.config.int("min-replicas-to-write");
+        let max_lag = self.config.int("min-replicas-max-lag");
         if min > 0 && max_lag > 0 {
             let _ = write!(out, "min_slaves_good_slaves:{}\r\n", repl.good_replicas(now, max_lag as u64));
         }
@@ -339,7 +339,7 @@ impl NodeState {
             repl.offset,
             repl.second_offset,
             active,
-            self.config.get_i64("repl-backlog-size").unwrap_or(1 << 20),
+            self.config.int("repl-backlog-size"),
             first,
             histlen
         );

@@ -172,8 +172,7 @@ fn object(ctx: &mut Ctx, args: &mut [Bytes]) {
         ));
     }
     let policy = ctx.srv.config.get_str("maxmemory-policy");
-    let unshared =
-        ctx.srv.config.get_i64("maxmemory").unwrap_or(0) != 0 && (policy.ends_with("-lru") || policy.ends_with("-lfu"));
+    let unshared = ctx.srv.config.int("maxmemory") != 0 && (policy.ends_with("-lru") || policy.ends_with("-lfu"));
     let Some(v) = ctx.lookup_read_with(&args[2], LOOKUP_NOTOUCH | LOOKUP_NONOTIFY) else { return ctx.reply().null() };
     let enc = v.encoding();
     // Redis shares the int-encoded objects of 0..9999 (`OBJ_SHARED_INTEGERS`), except under a

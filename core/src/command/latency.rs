@@ -184,7 +184,7 @@ pub fn record_call(
     duration_us: u64,
 ) {
     let now_secs = ctx.now / 1000;
-    let threshold = ctx.srv.config.get_i64("latency-monitor-threshold").unwrap_or(0);
+    let threshold = ctx.srv.config.int("latency-monitor-threshold");
     let event = if fast { "fast-command" } else { "command" };
     ctx.srv.latency.add_sample(event, duration_us / 1000, now_secs, threshold);
     if ctx.srv.config.get_bool("latency-tracking") {
@@ -195,8 +195,8 @@ pub fn record_call(
     if skip_slowlog {
         return;
     }
-    let slower_than = ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000);
-    let max_len = ctx.srv.config.get_i64("slowlog-max-len").unwrap_or(128).max(0) as usize;
+    let slower_than = ctx.srv.config.int("slowlog-log-slower-than");
+    let max_len = ctx.srv.config.int("slowlog-max-len").max(0) as usize;
     if slower_than < 0 || max_len == 0 || (duration_us as i64) < slower_than {
         return;
     }

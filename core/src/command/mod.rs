@@ -41,8 +41,18 @@ use std::sync::OnceLock;
 /// What a command handler gets: the server, the calling client, and the time.
 pub struct Ctx<'a> {
     pub srv: &'a mut NodeState,
+    /// The client running the command: taken out of `srv.clients` for the command's length.
     pub client: &'a mut Client,
     pub now: u64,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of `client`'s command, which the caller took out of the client table (it
+    /// goes back when the command ends), so a command cannot reach its own client twice.
+    pub fn new(srv: &'a mut NodeState, client: &'a mut Client, now: u64) -> Ctx<'a> {
+        debug_assert!(!srv.clients.contains_key(&client.conn), "a running client is out of the client table");
+        Ctx { srv, client, now }
+    }
 }
 
 /// A command handler. It may move arguments out of `args` (leaving empty ones behind) to
@@ -691,7 +701,7 @@ fn execute_inner(ctx: &mut Ctx, args: &mut [Bytes]) {
     let obey = ctx.client.role == crate::node::ClientRole::Master;
     // Out of memory (`maxmemory`): commands that grow memory are refused; inside MULTI every
     // command but EXEC, DISCARD, QUIT and RESET, since queueing grows memory too.
-    if !obey && ctx.srv.config.get_i64("maxmemory").unwrap_or(0) > 0 {
+    if !obey && ctx.srv.config.int("maxmemory") > 0 {
         let reject_on_oom = traits.denyoom || (in_multi && !matches!(name, "exec" | "discard" | "quit" | "reset"));
         if reject_on_oom && !ctx.srv.perform_evictions() {
             reject(ctx, Some(cmd), "OOM command not allowed when used memory > 'maxmemory'.");
@@ -754,8 +764,8 @@ fn replication_denies(ctx: &Ctx, traits: CommandTraits) -> Option<&'static str> 
             return Some("READONLY You can't write against a read only replica.");
         }
     } else {
-        let min = srv.config.get_i64("min-replicas-to-write").unwrap_or(0);
-        let lag = srv.config.get_i64("min-replicas-max-lag").unwrap_or(10);
+        let min = srv.config.int("min-replicas-to-write");
+        let lag = srv.config.int("min-replicas-max-lag");
         if min > 0 && lag > 0 && (srv.repl.good_replicas(ctx.now, lag as u64) as i64) < min {
             return Some("NOREPLICAS Not enough good replicas to write.");
         }
@@ -931,8 +941,7 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     let skip_slowlog = cmd.meta.has_flag("skip_slowlog");
     // (CONFIG SET may lower the threshold for its own entry.)
     let keep_args = !skip_slowlog
-        && (matches!(cmd.meta.name, "debug" | "config")
-            || ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000) <= 0);
+        && (matches!(cmd.meta.name, "debug" | "config") || ctx.srv.config.int("slowlog-log-slower-than") <= 0);
     let monitored = !ctx.srv.monitors.is_empty() && !cmd.meta.has_flag("admin") && !cmd.meta.has_flag("skip_monitor");
     let sent = (keep_args || monitored).then(|| redacted(cmd.meta.name, args));
     let outer_stall = std::mem::take(&mut ctx.srv.call_stall_us);
@@ -1076,7 +1085,7 @@ pub fn retry_blocked(ctx: &mut Ctx, blocked: Blocked) {
         }
     } else {
         ctx.srv.stats.total_commands_processed += 1;
-        let keep = ctx.srv.config.get_i64("slowlog-log-slower-than").unwrap_or(10000) <= 0;
+        let keep = ctx.srv.config.int("slowlog-log-slower-than") <= 0;
         latency::record_call(ctx, cmd.meta.name, cmd.meta.has_flag("fast"), !keep, &blocked.args, 0);
     }
 }

@@ -110,7 +110,7 @@ fn apply_config_changes(ctx: &mut Ctx, changed: &[&'static str]) {
             }
             "maxmemory" => {
                 // `updateMaxmemory`: evict at once down to the new limit.
-                let max = ctx.srv.config.get_i64("maxmemory").unwrap_or(0).max(0) as u64;
+                let max = ctx.srv.config.int("maxmemory").max(0) as u64;
                 if max > 0 {
                     let used = ctx.srv.used_memory();
                     if max < used {
@@ -120,7 +120,7 @@ fn apply_config_changes(ctx: &mut Ctx, changed: &[&'static str]) {
                 }
             }
             "repl-backlog-size" => {
-                let size = ctx.srv.config.get_i64("repl-backlog-size").unwrap_or(1 << 20).max(16 * 1024) as usize;
+                let size = ctx.srv.config.int("repl-backlog-size").max(16 * 1024) as usize;
                 if let Some(b) = ctx.srv.repl.backlog.as_mut() {
                     b.resize(size);
                 }

@@ -56,7 +56,7 @@ pub fn check_string_length(ctx: &mut Ctx, len: u64, more: u64) -> bool {
     if ctx.client.role == crate::node::ClientRole::Master {
         return true;
     }
-    let max = ctx.srv.config.get_i64("proto-max-bulk-len").unwrap_or(512 * 1024 * 1024).max(0) as u64;
+    let max = ctx.srv.config.int("proto-max-bulk-len").max(0) as u64;
     match len.checked_add(more) {
         Some(total) if total <= max => true,
         _ => {
@@ -561,7 +561,7 @@ fn lcs(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let (a, b) = (&strings[0][..], &strings[1][..]);
     let table_bytes = (a.len() as u64 + 1).saturating_mul(b.len() as u64 + 1).saturating_mul(4);
-    let max = ctx.srv.config.get_i64("proto-max-bulk-len").unwrap_or(512 * 1024 * 1024).max(0) as u64;
+    let max = ctx.srv.config.int("proto-max-bulk-len").max(0) as u64;
     if table_bytes > max {
         return ctx.error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
     }

@@ -55,8 +55,8 @@ impl AccessPolicy {
     pub fn from_config(config: &crate::config::Config) -> AccessPolicy {
         AccessPolicy {
             lfu: config.get_str("maxmemory-policy").ends_with("-lfu"),
-            lfu_log_factor: config.get_i64("lfu-log-factor").unwrap_or(10).max(0) as u32,
-            lfu_decay_time_min: config.get_i64("lfu-decay-time").unwrap_or(1).max(0) as u32,
+            lfu_log_factor: config.int("lfu-log-factor").max(0) as u32,
+            lfu_decay_time_min: config.int("lfu-decay-time").max(0) as u32,
         }
     }
 }

@@ -375,7 +375,7 @@ impl NodeState {
 impl Node {
     pub(super) fn on_connect(&mut self, conn: ConnId, addr: String, laddr: String) {
         self.srv.stats.total_connections_received += 1;
-        let maxclients = self.srv.config.get_i64("maxclients").unwrap_or(10000) as usize;
+        let maxclients = self.srv.config.maxclients();
         if self.srv.clients.len() >= maxclients {
             self.srv.stats.rejected_connections += 1;
             self.srv
@@ -482,7 +482,7 @@ impl Node {
                 // Postponed by a pause: that command first, when the pause allows it.
                 let args = client.postponed.take().unwrap();
                 let now = self.srv.now;
-                let mut ctx = Ctx { srv: &mut self.srv, client, now };
+                let mut ctx = Ctx::new(&mut self.srv, client, now);
                 command::execute(&mut ctx, args);
                 if client.postponed.is_some() {
                     return;
@@ -511,7 +511,7 @@ impl Node {
             };
             let now = self.srv.now;
             client.executing_len = before - client.inbuf.len();
-            let mut ctx = Ctx { srv: &mut self.srv, client, now };
+            let mut ctx = Ctx::new(&mut self.srv, client, now);
             command::execute(&mut ctx, args);
             client.executing_len = 0;
             // A replica's link carries our stream and no replies: a command that answered on
@@ -552,7 +552,7 @@ impl Node {
                     };
                     let now = self.srv.now;
                     {
-                        let mut ctx = Ctx { srv: &mut self.srv, client: &mut client, now };
+                        let mut ctx = Ctx::new(&mut self.srv, &mut client, now);
                         command::retry_blocked(&mut ctx, blocked);
                     }
                     let unblocked = client.blocked.is_none();

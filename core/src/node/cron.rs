@@ -21,7 +21,7 @@ impl Node {
                 return;
             }
         }
-        let hz = self.srv.config.get_i64("hz").unwrap_or(10).max(1) as u64;
+        let hz = self.srv.config.hz();
         if now < self.srv.last_cron_ms + cron_period_ms(hz) {
             // An early tick still serves blocked-client deadlines.
             self.expire_blocked_clients();
@@ -153,7 +153,7 @@ impl Node {
     }
 
     pub(super) fn close_idle_clients(&mut self) {
-        let timeout = self.srv.config.get_i64("timeout").unwrap_or(0);
+        let timeout = self.srv.config.int("timeout");
         if timeout <= 0 {
             return;
         }

@@ -13,7 +13,7 @@ impl NodeState {
     /// candidate: the longest idle (LRU), the least frequently used (LFU), the nearest
     /// deadline (TTL) — an approximation of the exact order that costs a few samples per key.
     pub fn perform_evictions(&mut self) -> bool {
-        let max = self.config.get_i64("maxmemory").unwrap_or(0).max(0) as u64;
+        let max = self.config.int("maxmemory").max(0) as u64;
         if max == 0 {
             return true;
         }
@@ -31,7 +31,7 @@ impl NodeState {
             return false;
         }
         let pooled = !policy.ends_with("-random");
-        let samples = self.config.get_i64("maxmemory-samples").unwrap_or(5).max(1) as usize;
+        let samples = self.config.int("maxmemory-samples").max(1) as usize;
         let clock = crate::keyspace::access::AccessClock { policy: self.access_policy, now_ms: self.now };
         while used > max {
             let Some((dbi, key)) = (if pooled {

@@ -197,7 +197,7 @@ impl Node {
         let mut rng = SeededRng::new(opts.seed);
         let run_id = rng.hex40();
         let replid = rng.hex40();
-        let databases = opts.config.get_i64("databases").unwrap_or(16).max(1) as usize;
+        let databases = opts.config.databases();
         let log_level = LogLevel::from_config(&opts.config.get_str("loglevel")).unwrap_or(LogLevel::Notice);
         let master = opts.config.replicaof();
         let access_policy = crate::keyspace::access::AccessPolicy::from_config(&opts.config);
@@ -317,7 +317,7 @@ impl Node {
         if self.srv.halted {
             return None;
         }
-        let hz = self.srv.config.get_i64("hz").unwrap_or(10).max(1) as u64;
+        let hz = self.srv.config.hz();
         let cron = self.srv.last_cron_ms + cron_period_ms(hz);
         // Blocked clients with a timeout wake the node at their deadline, not a cron later.
         let blocked = if self.srv.blocking.is_empty() {

@@ -106,7 +106,7 @@ impl NodeState {
             return_image,
             snapshot: Box::new(self.keyspace.clone()),
             aux,
-            key_delay_us: self.config.get_i64("rdb-key-save-delay").unwrap_or(0),
+            key_delay_us: self.config.int("rdb-key-save-delay"),
         }));
         self.pending_persist.push((id, purpose));
         id

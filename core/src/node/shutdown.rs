@@ -103,7 +103,7 @@ impl NodeState {
             return false;
         }
         self.log(LogLevel::Warning, "User requested shutdown...");
-        let timeout_s = self.config.get_i64("shutdown-timeout").unwrap_or(10);
+        let timeout_s = self.config.int("shutdown-timeout");
         if !flags.now && timeout_s != 0 && !self.replicas_in_sync() {
             self.shutdown = Some(PendingShutdown { flags, deadline_ms: self.now + timeout_s.max(0) as u64 * 1000 });
             if self.pause_in_force().is_none() {

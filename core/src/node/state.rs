@@ -7,6 +7,8 @@ use super::*;
 pub struct NodeState {
     pub(crate) config: Config,
     pub(crate) keyspace: Keyspace,
+    /// The clients, by connection. Invariant: the client whose command is running is out of
+    /// this table for the command's length and back after (see [`crate::command::Ctx::new`]).
     pub(crate) clients: FxHashMap<ConnId, Client>,
     pub(crate) channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
     pub(crate) patterns: crate::keyspace::Map<Bytes, Vec<ConnId>>,

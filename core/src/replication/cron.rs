@@ -22,7 +22,7 @@ impl NodeState {
             self.serve_waiting_clients();
             return;
         }
-        let timeout = self.config.get_i64("repl-timeout").unwrap_or(60).max(1) as u64 * 1000;
+        let timeout = self.config.repl_timeout_ms();
         // Replica side.
         if let Some(link) = self.repl.master.as_ref() {
             let (state, last_io, conn) = (link.state, link.last_io_ms, link.conn);
@@ -60,7 +60,7 @@ impl NodeState {
             }
         }
         // Master side: PING into the stream, so replicas see a live master.
-        let period = self.config.get_i64("repl-ping-replica-period").unwrap_or(10).max(1) as u64 * 1000;
+        let period = self.config.int("repl-ping-replica-period").max(1) as u64 * 1000;
         // Like Redis, on the cron loops that are multiples of the period since start.
         let loop_no = now.saturating_sub(self.start_ms) / 1000;
         let due = loop_no.is_multiple_of(period / 1000) && loop_no != self.repl.last_ping_ms;
@@ -96,7 +96,7 @@ impl NodeState {
             self.close_replica(conn);
         }
         // A backlog nobody needs is freed after repl-backlog-ttl.
-        let ttl = self.config.get_i64("repl-backlog-ttl").unwrap_or(3600).max(0) as u64 * 1000;
+        let ttl = self.config.int("repl-backlog-ttl").max(0) as u64 * 1000;
         if ttl > 0 && !self.repl.is_replica() && self.repl.replicas.is_empty() && self.repl.backlog.is_some() {
             if let Some(since) = self.repl.no_replicas_since {
                 if now.saturating_sub(since) > ttl {

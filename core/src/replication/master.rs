@@ -165,7 +165,7 @@ impl NodeState {
 
     /// A backlog whose first byte will be the stream's next (Redis's `createReplicationBacklog`).
     pub(crate) fn create_backlog(&mut self) {
-        let size = self.config.get_i64("repl-backlog-size").unwrap_or(1 << 20).max(16 * 1024) as usize;
+        let size = self.config.int("repl-backlog-size").max(16 * 1024) as usize;
         self.repl.backlog = Some(Backlog::new(size, self.repl.offset + 1));
     }
 
@@ -189,6 +189,13 @@ impl NodeState {
             b.push(bytes);
         }
         self.repl.offset += bytes.len() as u64;
+        if let Some(b) = &self.repl.backlog {
+            debug_assert_eq!(
+                b.first_offset + b.histlen as u64,
+                self.repl.offset + 1,
+                "the backlog holds the stream up to master_repl_offset"
+            );
+        }
         if !self.repl.replicas.is_empty() {
             self.repl.stream.extend_from_slice(bytes);
         }
@@ -522,7 +529,7 @@ impl NodeState {
         self.repl.no_replicas_since = None;
         // A snapshot already being made started before this replica asked: it waits for the
         // next one. Diskless, the first replica waits a little for others to join.
-        let delay = self.config.get_i64("repl-diskless-sync-delay").unwrap_or(5);
+        let delay = self.config.int("repl-diskless-sync-delay");
         let capa_eof = self.repl.replicas.last().is_some_and(|r| r.capa_eof);
         if self.config.get_bool("repl-diskless-sync") && capa_eof && delay > 0 && self.repl.sync_job.is_none() {
             self.repl_log("Delay next BGSAVE for diskless SYNC");
@@ -647,8 +654,8 @@ impl NodeState {
             .all(|r| r.capa_eof);
         let diskless = self.config.get_bool("repl-diskless-sync") && all_eof;
         if diskless {
-            let delay = self.config.get_i64("repl-diskless-sync-delay").unwrap_or(5).max(0) as u64 * 1000;
-            let max = self.config.get_i64("repl-diskless-sync-max-replicas").unwrap_or(0).max(0) as usize;
+            let delay = self.config.int("repl-diskless-sync-delay").max(0) as u64 * 1000;
+            let max = self.config.int("repl-diskless-sync-max-replicas").max(0) as usize;
             let enough = max > 0 && waiting >= max;
             if delay > 0 && !enough && self.now < since + delay {
                 return;

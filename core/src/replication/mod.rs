@@ -69,7 +69,9 @@ pub struct Replication {
     pub(crate) replid2: String,
     /// `second_repl_offset`: `-1` when `replid2` is none.
     pub(crate) second_offset: i64,
-    /// `master_repl_offset`.
+    /// `master_repl_offset`. Invariant: within one history it only grows, by the bytes fed to
+    /// the stream (`feed_raw`), and the backlog, when there is one, ends at it (asserted
+    /// there); a full resync or a loaded dump.rdb starts a history at the offset it carries.
     pub(crate) offset: u64,
     pub(crate) backlog: Option<Backlog>,
     pub(crate) replicas: Vec<Replica>,

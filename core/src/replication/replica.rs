@@ -422,7 +422,7 @@ impl NodeState {
                     }
                     next = MasterLinkState::ReceiveAuth;
                 }
-                let port = match self.config.get_i64("replica-announce-port").unwrap_or(0) {
+                let port = match self.config.int("replica-announce-port") {
                     0 => self.config.port() as i64,
                     p => p,
                 };
@@ -793,7 +793,7 @@ impl Node {
                 }
             };
             let now = self.srv.now;
-            let mut ctx = Ctx { srv: &mut self.srv, client, now };
+            let mut ctx = Ctx::new(&mut self.srv, client, now);
             command::execute(&mut ctx, args);
             client.reply.buf.clear();
             if client.postponed.is_some() {
