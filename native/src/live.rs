@@ -333,7 +333,7 @@ impl LessonTarget for LiveTarget {
     }
 
     /// Processes answer asynchronously (a replica gets a write after its master answered it):
-    /// expectations and read-only commands may be checked again for 2 s (`core::lesson`).
+    /// expectations and read-only commands may be checked again for 2 s (`core::lab::lesson`).
     fn patience_ms(&self) -> u64 {
         2000
     }

@@ -7,8 +7,9 @@
 //! ```text
 //! 1. cli> LPUSH menu apple banana          run a command as client `cli`
 //!    → (integer) 2                          the reply, as redis-cli prints it (one → per line)
-//! 2. kill master                            faults: kill, restart, cut A B, cut A -> B,
-//!                                           heal A B, hold A B, release A B, delay A B 200ms
+//! 2. kill master                            faults: kill, restart, corrupt-rdb, cut A B,
+//!                                           cut A -> B, heal A B, hold A B, release A B,
+//!                                           delay A B 200ms
 //! 3. wait 1500ms                            let virtual time pass (ms or s)
 //! 4. expect log master: DB saved on disk    a log line of that node contains the text
 //! 5. expect view master: keys=2             a fact of the view (up, role, keys, clients,
