@@ -3,29 +3,24 @@
 //! CONFIG REWRITE answered through `Input::ConfigRewritten` within the same pump, and log lines
 //! with the role letter of the node that writes them.
 
+mod support;
 use halab_core::config::Config;
 use halab_core::lab::sim::{Fault, TraceKind, World, WorldInput};
 use halab_core::log::LogLine;
 use halab_core::node::shutdown::Signal;
 use halab_core::node::{Input, ListenFailure, Node, NodeOptions, Output, StartUp, StoredRdb};
 use halab_core::resp::Frame;
+use support::sim::role_and_message;
 
 /// (role letter, message) of each log line a simulated node wrote, in order.
 fn sim_log(w: &World, node: &str) -> Vec<(char, String)> {
     w.trace()
         .iter()
         .filter_map(|e| match &e.kind {
-            TraceKind::Log { node: n, line } if n == node => Some(parse_line(line)),
+            TraceKind::Log { node: n, line } if n == node => Some(role_and_message(line)),
             _ => None,
         })
         .collect()
-}
-
-/// `pid:R dd Mon yyyy hh:mm:ss.mmm * message` → (R, message).
-fn parse_line(line: &str) -> (char, String) {
-    let role = line.split_once(':').and_then(|(_, rest)| rest.chars().next()).unwrap_or('?');
-    let message = line.splitn(7, ' ').nth(6).unwrap_or(line).to_string();
-    (role, message)
 }
 
 fn render(log: &[(char, String)]) -> String {

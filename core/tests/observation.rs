@@ -4,15 +4,12 @@
 //! its accessors (what the simulator draws). If a field of INFO, ROLE or a log line drifts from
 //! the state it reports, this fails at the first moment it shows.
 
+mod support;
 use halab_core::lab::lesson::LessonTarget;
 use halab_core::lab::observe::{self, NodeObservation, ReplicaLinkState, Role};
 use halab_core::lab::sim::{Endpoint, Fault, World, WorldInput};
 use halab_core::replication::SyncKind;
-
-fn add_node(w: &mut World, name: &str, addr: &str, config: &str) {
-    w.apply(WorldInput::AddNode { name: name.into(), addr: addr.into(), config: config.into() });
-    w.apply(WorldInput::AddClient { name: format!("cli-{}", name), node: name.into() });
-}
+use support::sim::add_node;
 
 fn cmd(w: &mut World, node: &str, args: &str) {
     let words: Vec<&str> = args.split_whitespace().collect();

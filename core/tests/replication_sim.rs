@@ -1,40 +1,16 @@
 //! Replication in the simulator: the real node code, master and replicas on a virtual network.
 //! Every scenario is deterministic; the last test runs one twice and compares the traces.
 
+mod support;
 use halab_core::lab::sim::{Endpoint, Fault, World, WorldInput};
-use halab_core::resp::{render_cli, Frame};
-
-fn add_node(w: &mut World, name: &str, addr: &str, config: &str) {
-    w.apply(WorldInput::AddNode { name: name.into(), addr: addr.into(), config: config.into() });
-    w.apply(WorldInput::AddClient { name: format!("cli-{}", name), node: name.into() });
-}
-
-fn cmd(w: &mut World, node: &str, args: &str) -> String {
-    let words: Vec<&str> = args.split_whitespace().collect();
-    match w.command(&format!("cli-{}", node), &words) {
-        Some(f) => render_cli(&f),
-        None => "(no reply)".into(),
-    }
-}
+use halab_core::resp::Frame;
+use support::sim::{add_node, cmd, count_log, expect_log, expect_no_log, has_log, logs};
 
 fn info_field(w: &mut World, node: &str, field: &str) -> String {
     let words = ["INFO", "replication"];
     let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &words) else { panic!("no INFO") };
     let text = String::from_utf8_lossy(&text).into_owned();
     halab_core::lab::observe::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
-}
-
-/// A node's log lines, as lessons read them.
-fn logs(w: &World, node: &str) -> Vec<String> {
-    halab_core::lab::lesson::LessonTarget::logs(w, node)
-}
-
-fn has_log(w: &World, node: &str, text: &str) -> bool {
-    logs(w, node).iter().any(|l| l.contains(text))
-}
-
-fn count_log(w: &World, node: &str, text: &str) -> usize {
-    logs(w, node).iter().filter(|l| l.contains(text)).count()
 }
 
 fn n(name: &str) -> Endpoint {
@@ -116,8 +92,8 @@ fn a_short_cut_resumes_with_continue_a_long_one_overflows_the_backlog() {
     w.apply(WorldInput::Fault(Fault::Heal { a: n("m"), b: n("r") }));
     w.advance(3000);
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
-    assert!(has_log(&w, "r", "Successful partial resynchronization with master."));
-    assert!(has_log(&w, "m", "Partial resynchronization request from 127.0.0.1:6380 accepted."));
+    expect_log(&w, "r", "Successful partial resynchronization with master.");
+    expect_log(&w, "m", "Partial resynchronization request from 127.0.0.1:6380 accepted.");
     assert_eq!(cmd(&mut w, "r", "GET during-cut"), "\"1\"");
     assert_eq!(count_log(&w, "m", "Starting BGSAVE for SYNC"), 1);
     // Long cut: more writes than the backlog holds: a full resync.
@@ -130,7 +106,7 @@ fn a_short_cut_resumes_with_continue_a_long_one_overflows_the_backlog() {
     w.apply(WorldInput::Fault(Fault::Heal { a: n("m"), b: n("r") }));
     w.advance(3000);
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
-    assert!(has_log(&w, "m", "for lack of backlog"));
+    expect_log(&w, "m", "for lack of backlog");
     assert_eq!(count_log(&w, "m", "Starting BGSAVE for SYNC"), 2);
     assert_eq!(cmd(&mut w, "r", "DBSIZE"), cmd(&mut w, "m", "DBSIZE"));
 }
@@ -148,7 +124,7 @@ fn replicaof_no_one_keeps_the_old_id_so_siblings_continue() {
     w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
     w.advance(100);
     assert_eq!(cmd(&mut w, "r", "SLAVEOF NO ONE"), "OK");
-    assert!(has_log(&w, "r", "MASTER MODE enabled (user request from 'id="));
+    expect_log(&w, "r", "MASTER MODE enabled (user request from 'id=");
     assert_eq!(info_field(&mut w, "r", "master_replid2"), old_id);
     assert_eq!(info_field(&mut w, "r", "second_repl_offset"), (offset + 1).to_string());
     assert_eq!(cmd(&mut w, "r", "SET after 1"), "OK");
@@ -156,8 +132,8 @@ fn replicaof_no_one_keeps_the_old_id_so_siblings_continue() {
     cmd(&mut w, "r2", "REPLICAOF 127.0.0.1 6380");
     w.advance(2000);
     assert_eq!(info_field(&mut w, "r2", "master_link_status"), "up");
-    assert!(has_log(&w, "r2", "Successful partial resynchronization with master."));
-    assert!(!has_log(&w, "r", "Starting BGSAVE for SYNC"));
+    expect_log(&w, "r2", "Successful partial resynchronization with master.");
+    expect_no_log(&w, "r", "Starting BGSAVE for SYNC");
     assert_eq!(cmd(&mut w, "r2", "GET after"), "\"1\"");
 }
 
@@ -168,13 +144,13 @@ fn a_wrong_masterauth_leaves_the_link_down() {
     add_node(&mut w, "r", "192.168.131.149:6379", "masterauth wrong\n");
     cmd(&mut w, "r", "REPLICAOF 192.168.131.148 6379");
     w.advance(3000);
-    assert!(has_log(&w, "r", "Unable to AUTH to MASTER: -WRONGPASS"));
+    expect_log(&w, "r", "Unable to AUTH to MASTER: -WRONGPASS");
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "down");
     assert_eq!(info_field(&mut w, "r", "master_last_io_seconds_ago"), "-1");
     cmd(&mut w, "r", "CONFIG SET masterauth 123456");
     w.advance(2000);
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
-    assert!(has_log(&w, "m", "Replica 192.168.131.149:6379 asks for synchronization"));
+    expect_log(&w, "m", "Replica 192.168.131.149:6379 asks for synchronization");
 }
 
 #[test]
@@ -207,8 +183,8 @@ fn diskless_sync_streams_with_an_end_mark_after_the_delay() {
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "down");
     w.advance(2500);
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
-    assert!(has_log(&w, "m", "Starting BGSAVE for SYNC with target: replicas sockets"));
-    assert!(has_log(&w, "r", "receiving streamed RDB from master with EOF"));
+    expect_log(&w, "m", "Starting BGSAVE for SYNC with target: replicas sockets");
+    expect_log(&w, "r", "receiving streamed RDB from master with EOF");
     assert_eq!(cmd(&mut w, "r", "GET k"), "\"v\"");
 }
 
@@ -238,7 +214,7 @@ fn killing_the_master_mid_sync_and_restarting_a_replica() {
     w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
     w.advance(3000);
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "down");
-    assert!(has_log(&w, "r", "Error condition on socket for SYNC: Connection refused"));
+    expect_log(&w, "r", "Error condition on socket for SYNC: Connection refused");
     w.apply(WorldInput::Fault(Fault::Restart { node: "m".into() }));
     w.advance(3000);
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
@@ -251,7 +227,7 @@ fn killing_the_master_mid_sync_and_restarting_a_replica() {
     w.apply(WorldInput::Fault(Fault::Restart { node: "r".into() }));
     w.advance(2500);
     assert_eq!(info_field(&mut w, "r", "master_link_status"), "up");
-    assert!(has_log(&w, "r", "Successful partial resynchronization with master."));
+    expect_log(&w, "r", "Successful partial resynchronization with master.");
     assert_eq!(cmd(&mut w, "r", "GET while-down"), "\"1\"");
     assert_eq!(cmd(&mut w, "r", "DBSIZE"), cmd(&mut w, "m", "DBSIZE"));
 }
@@ -277,7 +253,7 @@ fn a_replica_announces_the_address_it_is_told_to() {
     let mut w = pair(10, "replica-announce-ip 10.0.0.9\nreplica-announce-port 7777\nreplica-priority 42\n");
     let slave0 = info_field(&mut w, "m", "slave0");
     assert!(slave0.starts_with("ip=10.0.0.9,port=7777,state=online,"), "{}", slave0);
-    assert!(has_log(&w, "m", "Replica 10.0.0.9:7777 asks for synchronization"));
+    expect_log(&w, "m", "Replica 10.0.0.9:7777 asks for synchronization");
     assert_eq!(info_field(&mut w, "r", "slave_priority"), "42");
     assert_eq!(
         cmd(&mut w, "m", "ROLE").lines().take(4).collect::<Vec<_>>().join("\n"),

@@ -2,25 +2,10 @@
 //! our own (issue: "Redis's own test suite as the judge"). Every test here failed before its
 //! fix; the Redis unit that exposed it is named in the comment.
 
+mod support;
 use halab_core::lab::sim::{Endpoint, World, WorldInput};
 use halab_core::resp::{render_cli, Frame};
-
-fn add_node(w: &mut World, name: &str, addr: &str, config: &str) {
-    w.apply(WorldInput::AddNode { name: name.into(), addr: addr.into(), config: config.into() });
-    add_client(w, &format!("cli-{}", name), name);
-}
-
-fn add_client(w: &mut World, client: &str, node: &str) {
-    w.apply(WorldInput::AddClient { name: client.into(), node: node.into() });
-}
-
-fn on(w: &mut World, client: &str, args: &str) -> String {
-    let words: Vec<&str> = args.split_whitespace().collect();
-    match w.command(client, &words) {
-        Some(f) => render_cli(&f),
-        None => "(no reply)".into(),
-    }
-}
+use support::sim::{add_client, add_node, cmd, info, logs, on};
 
 /// Send binary-safe words from a client, let 100 ms pass, and return the reply it got, if any.
 fn send_raw(w: &mut World, client: &str, args: Vec<Vec<u8>>) -> Option<Frame> {
@@ -28,20 +13,6 @@ fn send_raw(w: &mut World, client: &str, args: Vec<Vec<u8>>) -> Option<Frame> {
     w.apply(WorldInput::Command { client: client.into(), args });
     w.advance(100);
     w.replies(client).get(before).cloned()
-}
-
-fn cmd(w: &mut World, node: &str, args: &str) -> String {
-    on(w, &format!("cli-{}", node), args)
-}
-
-fn info(w: &mut World, node: &str, field: &str) -> String {
-    let Some(Frame::Bulk(text)) = w.command(&format!("cli-{}", node), &["INFO", "all"]) else { panic!("no INFO") };
-    let text = String::from_utf8_lossy(&text).into_owned();
-    halab_core::lab::observe::info_field(&text, field).unwrap_or_else(|| panic!("no {} in {}", field, text))
-}
-
-fn logs(w: &World, node: &str) -> Vec<String> {
-    halab_core::lab::lesson::LessonTarget::logs(w, node)
 }
 
 /// A node as the test suite runs them: DEBUG allowed.

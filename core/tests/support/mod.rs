@@ -1,7 +1,10 @@
-//! What the tests that drive a `Node` by hand share: the node as they build it (a fixed
-//! start time, pid and seed, no terminal logging, a config given as config-file text).
+//! The tests' shared harness. Here: what the tests that drive a `Node` by hand share: the node as they build it (a fixed
+//! start time, pid and seed, no terminal logging, a config given as config-file text); in
+//! [`sim`], what the tests that run a simulated world share.
 
 #![allow(dead_code)] // each test file uses its own part
+
+pub mod sim;
 
 use halab_core::config::Config;
 use halab_core::node::{Node, NodeOptions};
