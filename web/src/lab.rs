@@ -25,6 +25,17 @@ pub enum Lang {
     En,
 }
 
+impl Lang {
+    /// The text in this language, of its Chinese and English versions.
+    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        if self == Lang::Zh {
+            zh
+        } else {
+            en
+        }
+    }
+}
+
 pub struct Lab {
     pub world: World,
     pub seed: u64,
