@@ -1,6 +1,7 @@
 //! Where things sit on the topology drawing. A few nodes stand in a row with their clients
 //! hanging under them and replication links arching over them, from each replica to its master;
-//! many nodes (the drawing benchmark) stand on a circle. Pure geometry: `main.rs` draws.
+//! many nodes (the drawing benchmark) stand on a circle. Pure geometry: the topology region
+//! (`regions/topology.rs`) draws.
 
 /// Half a node card's width and height (the card is 160 × 84).
 pub const HALF_W: f64 = 80.0;
