@@ -372,3 +372,17 @@ fn a_replica_logs_the_errors_its_master_stream_causes() {
     assert!(logs(&w, "r").iter().any(|l| l.contains("Latest backlog is: '")));
     assert_eq!(info(&mut w, "r", "unexpected_error_replies"), "1");
 }
+
+/// Differential run (redis-server 7.0 beside halab, a master with one replica and one
+/// redis-cli each): INFO's `connected_clients` leaves the master's replicas out
+/// (`listLength(server.clients) - listLength(server.slaves)`), while a replica counts its
+/// master's link. halab counted the replica on the master (2 instead of 1).
+#[test]
+fn connected_clients_leaves_replicas_out_and_counts_the_master_link() {
+    let mut w = pair(31, "");
+    assert_eq!(info(&mut w, "m", "connected_slaves"), "1");
+    assert_eq!(info(&mut w, "m", "connected_clients"), "1", "the master: only cli-m");
+    assert_eq!(info(&mut w, "r", "connected_clients"), "2", "the replica: cli-r and the master's link");
+    let listed = cmd(&mut w, "m", "CLIENT LIST");
+    assert_eq!(listed.lines().count(), 2, "CLIENT LIST still shows the replica: {}", listed);
+}

@@ -58,7 +58,9 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
     let mut out = String::new();
     let uptime = now.saturating_sub(srv.start_ms) / 1000;
     let used_memory = srv.used_memory();
+    // The asking client is not in the table while its command runs: count it back.
     let client_count = srv.clients.len() + 1;
+    let connected_clients = srv.connected_clients() + 1;
     for section in ALL_SECTIONS.iter().filter(|s| wanted.contains(s)) {
         if !out.is_empty() {
             out.push_str("\r\n");
@@ -93,7 +95,7 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                 let _ = write!(
                     out,
                     "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
-                    client_count,
+                    connected_clients,
                     srv.config.int("maxclients"),
                     blocked,
                     srv.clients.values().filter(|c| c.blocked.as_ref().is_some_and(|b| b.deadline.is_some())).count(),

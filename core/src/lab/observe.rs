@@ -139,7 +139,7 @@ pub fn from_node(node: &Node) -> NodeObservation {
         master_replid: repl.replid.clone(),
         master_repl_offset: repl.offset,
         keys: node.keyspace_sizes(),
-        connected_clients: node.client_count(),
+        connected_clients: node.connected_clients(),
         master_link: repl.master.as_ref().map(|link| MasterLinkObservation {
             host: link.host.clone(),
             port: link.port,

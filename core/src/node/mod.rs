@@ -360,6 +360,11 @@ impl Node {
     pub fn client_count(&self) -> usize {
         self.srv.clients.len()
     }
+
+    /// INFO's `connected_clients`: the client table less our replicas.
+    pub fn connected_clients(&self) -> usize {
+        self.srv.connected_clients()
+    }
 }
 
 /// Narrow, read-only handles on the node's state, for drivers, observers and tests: the state

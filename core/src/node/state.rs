@@ -124,6 +124,12 @@ impl NodeState {
         }
     }
 
+    /// INFO's `connected_clients`: the clients in the table but our replicas (Redis counts
+    /// `server.clients` less `server.slaves`; our master's link is a client and counts).
+    pub fn connected_clients(&self) -> usize {
+        self.clients.len() - self.repl.replicas.len().min(self.clients.len())
+    }
+
     /// Mark that a key changed (Redis's `signalModifiedKey` plus `server.dirty++`): counts a
     /// change for the save points, and invalidates transactions watching it.
     pub fn key_modified(&mut self, db: usize, key: &[u8]) {
