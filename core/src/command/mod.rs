@@ -960,7 +960,7 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
             ctx.srv.replica_keys_with_expire.insert((db, key));
         }
     }
-    ctx.client.woff = ctx.srv.repl.offset;
+    ctx.client.write_offset = ctx.srv.repl.offset;
     ctx.srv.stats.total_commands_processed += 1;
     let failed = ctx.client.reply.buf.get(before) == Some(&b'-');
     if failed {

@@ -181,7 +181,7 @@ fn wait(ctx: &mut Ctx, args: &mut [Bytes]) {
         Some(t) => t as u64,
         None => return ctx.error("ERR timeout is not an integer or out of range"),
     };
-    let offset = ctx.client.woff;
+    let offset = ctx.client.write_offset;
     let acked = ctx.srv.repl.acked(offset);
     if acked as i64 >= numreplicas || ctx.client.in_exec {
         return ctx.reply().int(acked as i64);

@@ -102,7 +102,7 @@ pub struct Client {
     /// `REPLCONF capa eof`: a replica-to-be that reads diskless snapshots.
     pub(crate) repl_capa_eof: bool,
     /// Stream offset after this client's last command (what WAIT waits for).
-    pub(crate) woff: u64,
+    pub(crate) write_offset: u64,
     pub(crate) wait: Option<WaitState>,
     /// A command parsed but postponed by a client pause; it runs when the pause ends.
     pub(crate) postponed: Option<Vec<Bytes>>,
@@ -159,7 +159,7 @@ impl Client {
             repl_listening_port: 0,
             repl_announced_ip: None,
             repl_capa_eof: false,
-            woff: 0,
+            write_offset: 0,
             wait: None,
             postponed: None,
             monitor: false,
