@@ -368,3 +368,92 @@ fn requirepass_through_real_redis_cli() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// One start-up path: a real `halab server` restarting on its dump.rdb logs the same lines, in
+/// the same order and with the same role letters, as a simulated node restarting on its disk
+/// (numbers — pid, port, ages, sizes, seconds — aside).
+#[test]
+fn a_real_start_up_logs_the_lines_of_a_simulated_one() {
+    use halab_core::lab::sim::{Fault, World, WorldInput};
+    let dir = TempDir::new("startup-order");
+    let conf = dir.path().join("node.conf");
+    std::fs::write(&conf, "save \"\"\nenable-debug-command local\n").unwrap();
+    let port = free_port();
+    let log = dir.path().join("node.log");
+    let start = || {
+        Command::new(halab_bin())
+            .arg("server")
+            .arg(&conf)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir", &dir.path().display().to_string()])
+            .args(["--logfile", &log.display().to_string()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start halab server")
+    };
+    let wait_ready = || {
+        for _ in 0..750 {
+            if let Ok(mut c) = Client::connect(port) {
+                if c.try_call(&["PING"]).is_ok_and(|f| f == simple("PONG")) {
+                    return c;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no PONG; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+    };
+    let mut first = start();
+    let mut c = wait_ready();
+    assert_eq!(c.call(&["SET", "keyone", "lisuo"]), simple("OK"));
+    assert_eq!(c.call(&["SAVE"]), simple("OK"));
+    let _ = c.try_call(&["SHUTDOWN", "NOSAVE"]);
+    first.wait().unwrap();
+    let before = std::fs::read_to_string(&log).unwrap().lines().count();
+    let mut second = start();
+    let mut c = wait_ready();
+    let _ = c.try_call(&["SHUTDOWN", "NOSAVE"]);
+    second.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let real: Vec<String> = text.lines().skip(before).map(String::from).collect();
+
+    let mut w = World::new(3);
+    w.apply(WorldInput::AddNode {
+        name: "m".into(),
+        addr: format!("127.0.0.1:{}", port),
+        config: "save \"\"\n".into(),
+    });
+    w.apply(WorldInput::AddClient { name: "cli".into(), node: "m".into() });
+    w.command("cli", &["SET", "keyone", "lisuo"]);
+    w.command("cli", &["SAVE"]);
+    w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+    let sim_before = halab_core::lab::lesson::LessonTarget::logs(&w, "m").len();
+    w.apply(WorldInput::Fault(Fault::Restart { node: "m".into() }));
+    let simulated: Vec<String> = halab_core::lab::lesson::LessonTarget::logs(&w, "m")[sim_before..].to_vec();
+
+    // "pid:R dd Mon yyyy hh:mm:ss.mmm * message" → "R * message", each number as '#'.
+    let shape = |lines: &[String]| -> Vec<String> {
+        let mut out = Vec::new();
+        for l in lines {
+            let role = l.split_once(':').and_then(|(_, r)| r.chars().next()).unwrap_or('?');
+            let rest: Vec<&str> = l.splitn(7, ' ').collect();
+            let text = format!("{} {} {}", role, rest.get(5).unwrap_or(&""), rest.get(6).unwrap_or(&""));
+            let mut shaped = String::new();
+            for ch in text.chars() {
+                match ch {
+                    '0'..='9' if shaped.ends_with('#') => {}
+                    '0'..='9' => shaped.push('#'),
+                    _ => shaped.push(ch),
+                }
+            }
+            let text = shaped;
+            let done = text.contains("Ready to accept connections");
+            out.push(text);
+            if done {
+                break;
+            }
+        }
+        out
+    };
+    let (real, simulated) = (shape(&real), shape(&simulated));
+    assert_eq!(real, simulated, "real start-up (left) and simulated start-up (right)\nreal log:\n{}", text);
+    assert!(real.iter().any(|l| l.contains("DB loaded from disk")), "{:#?}", real);
+}
