@@ -763,7 +763,7 @@ fn pairs_to_zset(items: Vec<Bytes>, limits: &EncodingLimits) -> Result<Value, Rd
     let mut z = SortedSet::default();
     let mut it = items.into_iter();
     while let (Some(m), Some(s)) = (it.next(), it.next()) {
-        let score = crate::command::parse_f64(&s).ok_or_else(|| bad("Bad zset score"))?;
+        let score = crate::resp::parse_f64(&s).ok_or_else(|| bad("Bad zset score"))?;
         if z.insert(m, score).is_some() {
             return Err(bad("Duplicate zset fields detected"));
         }

@@ -395,66 +395,7 @@ pub fn arg_i32(ctx: &mut Ctx, arg: &[u8]) -> Option<i32> {
     }
 }
 
-/// Parse a float the way Redis's `string2d` does with `strtod`: decimal or exponent notation,
-/// C99 hexadecimal floats (`0x1p4`), `inf`/`-inf`/`infinity`, no spaces, no NaN; a value too
-/// large for a double, or so small it rounds to zero, is refused (`ERANGE`), while a
-/// subnormal one is kept.
-pub fn parse_f64(arg: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(arg).ok()?;
-    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
-        return None;
-    }
-    let lower = s.to_ascii_lowercase();
-    let (negative, body) = match lower.as_bytes()[0] {
-        b'-' => (true, &lower[1..]),
-        b'+' => (false, &lower[1..]),
-        _ => (false, &lower[..]),
-    };
-    let magnitude = match body {
-        "inf" | "infinity" => return Some(if negative { f64::NEG_INFINITY } else { f64::INFINITY }),
-        b if b.contains("nan") || b.contains("inf") => return None,
-        b if b.starts_with("0x") => parse_hex_float(&b[2..])?,
-        b => {
-            // Rust's parser takes what strtod takes here, but rounds overflow to infinity
-            // and underflow to zero silently: tell those apart as strtod's ERANGE would.
-            if !b.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-')) {
-                return None;
-            }
-            let v: f64 = b.parse().ok()?;
-            let mantissa = b.split('e').next().unwrap_or("");
-            if v == 0.0 && mantissa.bytes().any(|c| matches!(c, b'1'..=b'9')) {
-                return None;
-            }
-            v
-        }
-    };
-    if magnitude.is_infinite() || magnitude.is_nan() {
-        return None;
-    }
-    Some(if negative { -magnitude } else { magnitude })
-}
-
-/// The digits of a hexadecimal float after `0x`: `h[.h][p[+-]d]` (at least one hex digit).
-fn parse_hex_float(s: &str) -> Option<f64> {
-    let (mantissa, exponent) = match s.split_once('p') {
-        Some((m, e)) => (m, e.parse::<i32>().ok()?),
-        None => (s, 0),
-    };
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int_part.is_empty() && frac_part.is_empty() {
-        return None;
-    }
-    let mut v = 0f64;
-    for c in int_part.chars().chain(frac_part.chars()) {
-        v = v * 16.0 + c.to_digit(16)? as f64;
-    }
-    let scale = exponent.checked_sub(4 * frac_part.len() as i32)?;
-    let v = v * 2f64.powi(scale);
-    if v == 0.0 && (int_part.chars().chain(frac_part.chars())).any(|c| c != '0') {
-        return None;
-    }
-    Some(v)
-}
+pub use crate::resp::parse_f64;
 
 pub fn arg_f64(ctx: &mut Ctx, arg: &[u8]) -> Option<f64> {
     match parse_f64(arg) {
