@@ -4,11 +4,10 @@
 //! with the role letter of the node that writes them.
 
 mod support;
-use halab_core::config::Config;
 use halab_core::lab::sim::{Fault, TraceKind, World, WorldInput};
 use halab_core::log::LogLine;
 use halab_core::node::shutdown::Signal;
-use halab_core::node::{Input, ListenFailure, Node, NodeOptions, Output, StartUp, StoredRdb};
+use halab_core::node::{Input, ListenFailure, Node, Output, StartUp, StoredRdb};
 use halab_core::resp::Frame;
 use support::sim::role_and_message;
 
@@ -121,19 +120,9 @@ fn config_rewrite_answers_within_the_same_pump_and_a_restart_reads_the_file() {
     );
 }
 
-/// A node driven by hand, as a driver with no network would.
+/// A node driven by hand, as a driver with no network would (the harness's test node).
 fn bare_node(config_text: &str) -> Node {
-    let mut config = Config::default();
-    config.load_text(config_text, &mut |_| Err("no includes".into())).expect("config");
-    Node::new(NodeOptions {
-        seed: 1,
-        pid: 42,
-        config,
-        config_file: None,
-        executable: "halab".into(),
-        start_ms: 1_700_000_000_000,
-        logs_to_terminal: false,
-    })
+    support::test_node(1, config_text)
 }
 
 fn drain(node: &mut Node) -> (Vec<LogLine>, Vec<Output>) {

@@ -343,7 +343,7 @@ impl LessonTarget for LiveTarget {
         let mut answers = Vec::new();
         for name in &names {
             let node = &self.nodes[name];
-            let answer = observe_node(&node.live_addr(), &self.passwords)
+            let answer = observe_node(&node.live_addr(), &self.passwords, true)
                 .map(|(info, role)| (self.to_lesson(&info), role.map(|r| map_frame(&r, &|s| self.to_lesson(s)))));
             answers.push((name.clone(), node.lesson_addr.clone(), answer));
         }
@@ -387,12 +387,13 @@ fn call<A: AsRef<[u8]>>(stream: &mut TcpStream, inbox: &mut BytesMut, args: &[A]
 /// `INFO everything` over a fresh connection, authenticating with the first password that
 /// works when the node asks for one.
 fn info_of(addr: &str, passwords: &[String]) -> Option<String> {
-    observe_node(addr, passwords).map(|(info, _)| info)
+    observe_node(addr, passwords, false).map(|(info, _)| info)
 }
 
-/// `INFO everything` and `ROLE` over one fresh connection (authenticating with the first
-/// password that works when the node asks for one): what the observer reads of a node.
-fn observe_node(addr: &str, passwords: &[String]) -> Option<(String, Option<Frame>)> {
+/// `INFO everything` and, when `with_role`, `ROLE` over one fresh connection (authenticating
+/// with the first password that works when the node asks for one): what the observer reads of
+/// a node.
+fn observe_node(addr: &str, passwords: &[String], with_role: bool) -> Option<(String, Option<Frame>)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut inbox = BytesMut::new();
@@ -411,7 +412,7 @@ fn observe_node(addr: &str, passwords: &[String]) -> Option<(String, Option<Fram
         Frame::Verbatim { text, .. } => String::from_utf8_lossy(&text).into_owned(),
         _ => return None,
     };
-    let role = ask(&mut s, &[b"ROLE"]).filter(|r| matches!(r, Frame::Array(_)));
+    let role = if with_role { ask(&mut s, &[b"ROLE"]).filter(|r| matches!(r, Frame::Array(_))) } else { None };
     Some((info, role))
 }
 

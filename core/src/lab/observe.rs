@@ -52,15 +52,9 @@ pub enum ReplicaLinkState {
 }
 
 impl ReplicaLinkState {
-    /// From the node's own link state.
+    /// From the node's own link state: the word ROLE says for it (one rule for both readings).
     pub fn of(state: MasterLinkState) -> ReplicaLinkState {
-        match state {
-            MasterLinkState::Connect => ReplicaLinkState::Connect,
-            MasterLinkState::Connecting => ReplicaLinkState::Connecting,
-            MasterLinkState::Transfer => ReplicaLinkState::Sync,
-            MasterLinkState::Connected => ReplicaLinkState::Connected,
-            _ => ReplicaLinkState::Handshake,
-        }
+        ReplicaLinkState::parse(state.role_word()).expect("ROLE names every link state")
     }
 
     /// From ROLE's word.

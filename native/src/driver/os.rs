@@ -58,30 +58,22 @@ pub(super) fn open_listeners(bind: &str, port: u16) -> Result<Vec<std::net::TcpL
     Ok(out)
 }
 
+/// The number after `key` in a /proc file of `Key:   n kB` lines.
+fn proc_kb(path: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
+}
+
 pub(super) fn process_stats() -> ProcessStats {
     let mut s = ProcessStats { os: "Linux x86_64".into(), ..Default::default() };
     if let Ok(u) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
         s.os = format!("Linux {} {}", u.trim(), std::env::consts::ARCH);
     }
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        if let Some(kb) = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            s.rss_bytes = kb * 1024;
-        }
+    if let Some(kb) = proc_kb("/proc/self/status", "VmRSS:") {
+        s.rss_bytes = kb * 1024;
     }
-    if let Ok(mem) = std::fs::read_to_string("/proc/meminfo") {
-        if let Some(kb) = mem
-            .lines()
-            .find(|l| l.starts_with("MemTotal:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            s.total_system_memory = kb * 1024;
-        }
+    if let Some(kb) = proc_kb("/proc/meminfo", "MemTotal:") {
+        s.total_system_memory = kb * 1024;
     }
     // SAFETY: getrusage fills a plain struct we own.
     unsafe {
