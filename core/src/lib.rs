@@ -31,3 +31,4 @@ pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod rng;
+pub mod sentinel;

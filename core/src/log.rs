@@ -117,6 +117,25 @@ pub fn format_log_time(at_ms: u64) -> String {
     )
 }
 
+/// `ctime`'s text without its newline (`Wed Dec  2 17:21:58 2026`) for a Unix time in seconds
+/// (UTC), as Sentinel's "Next failover delay" line prints it.
+pub fn ctime(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let days = secs / 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    let sod = secs % 86_400;
+    format!(
+        "{} {} {:2} {:02}:{:02}:{:02} {}",
+        DAYS[(days % 7) as usize],
+        MONTHS[(m - 1) as usize],
+        d,
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60,
+        y
+    )
+}
+
 /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's `civil_from_days`.
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -134,6 +153,12 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ctime_reads_like_c() {
+        // 2026-12-02 17:21:58 UTC was a Wednesday.
+        assert_eq!(ctime(1_796_232_118), "Wed Dec  2 17:21:58 2026");
+    }
 
     #[test]
     fn renders_like_redis() {

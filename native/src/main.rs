@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! halab server [redis.conf] [--option value ...]   a Redis 7.0-compatible server
+//! halab sentinel <sentinel.conf> [--option value]  a Redis 7.0-compatible Sentinel
+//!                                                   (= halab server <sentinel.conf> --sentinel)
 //! halab lesson run <file> [--seed N] [--trace out]  run a lesson in the simulator
 //! halab lesson run <file> --live                    … or against local halab processes
 //! halab lab [--port N] [--dist DIR]                 serve the web app on 127.0.0.1
 //! ```
 //!
-//! Later issues add `sentinel`, `cli` and the live bridge in `lab`.
+//! Later issues add `cli` and the live bridge in `lab`.
 
 mod driver;
 mod lab;
@@ -30,6 +32,12 @@ enum Command {
     /// an optional config file, then `--option value` pairs.
     #[command(disable_help_flag = true)]
     Server {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run a Sentinel (like redis-sentinel): a config file, then `--option value` pairs.
+    #[command(disable_help_flag = true)]
+    Sentinel {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -69,6 +77,10 @@ fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Server { args } => std::process::exit(server::run(args)),
+        Command::Sentinel { mut args } => {
+            args.push("--sentinel".into());
+            std::process::exit(server::run(args))
+        }
         Command::Lab { port, dist } => std::process::exit(lab::run(port, &dist)),
         Command::Lesson { command: LessonCommand::Run { file, seed, trace, live } } => {
             std::process::exit(lesson_cli::run(&file, seed, trace.as_deref(), live))

@@ -6,8 +6,9 @@ use crate::driver::{self, LogSink};
 use halab_core::config::{self, Config};
 use halab_core::log::LogLevel;
 
-/// Read a config file and the files it includes.
-fn load_config(args: &[String]) -> Result<(Config, Option<String>), String> {
+/// Read a config file and the files it includes (in sentinel mode, checking its `sentinel`
+/// lines too: a bad one is the same fatal error as any bad line).
+fn load_config(args: &[String], sentinel: bool) -> Result<(Config, Option<String>), String> {
     let (file, rest) = match args.first() {
         Some(a) if !a.starts_with("--") => (Some(a.clone()), &args[1..]),
         _ => (None, args),
@@ -25,9 +26,12 @@ fn load_config(args: &[String]) -> Result<(Config, Option<String>), String> {
         text.push('\n');
     }
     text.push_str(&config::command_line_to_config_text(rest));
-    let mut cfg = Config::default();
+    let mut cfg = if sentinel { Config::for_sentinel() } else { Config::default() };
     let mut include = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
     cfg.load_text(&text, &mut include).map_err(|e| e.to_string())?;
+    if sentinel {
+        halab_core::sentinel::Sentinel::load(&cfg, 0).map_err(|e| e.to_string())?;
+    }
     let file = file.map(|f| std::fs::canonicalize(&f).map(|p| p.display().to_string()).unwrap_or(f));
     Ok((cfg, file))
 }
@@ -55,8 +59,11 @@ fn daemonize() {
     }
 }
 
-/// Entry point of `halab server`. Returns the process exit code.
-pub fn run(args: Vec<String>) -> i32 {
+/// Entry point of `halab server` (and of `halab sentinel`, which is `halab server --sentinel`,
+/// as `redis-sentinel` is `redis-server --sentinel`). Returns the process exit code.
+pub fn run(mut args: Vec<String>) -> i32 {
+    let sentinel = args.iter().any(|a| a == "--sentinel");
+    args.retain(|a| a != "--sentinel");
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("Usage: halab server [/path/to/redis.conf] [options] [-]\n       halab server - (read config from stdin)\n       halab server -v or --version\n\nExamples:\n       halab server (run the server with default conf)\n       halab server /etc/redis/6379.conf\n       halab server --port 7777\n       halab server --port 7777 --replicaof 127.0.0.1 8888\n       halab server /etc/myredis.conf --loglevel verbose");
         return 0;
@@ -68,13 +75,27 @@ pub fn run(args: Vec<String>) -> i32 {
         );
         return 0;
     }
-    let (cfg, config_file) = match load_config(&args) {
+    let (cfg, config_file) = match load_config(&args, sentinel) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}", e);
             return 1;
         }
     };
+    if sentinel {
+        // `sentinelCheckConfigFile`: a sentinel keeps its state in its config file.
+        let problem = match &config_file {
+            None => Some("Sentinel needs config file on disk to save state. Exiting...".to_string()),
+            Some(path) => std::fs::OpenOptions::new().append(true).open(path).err().map(|e| {
+                format!("Sentinel config file {} is not writable: {}. Exiting...", path, driver::io_error_text(&e))
+            }),
+        };
+        if let Some(p) = problem {
+            let mut log = LogSink::new(std::process::id(), None);
+            log.driver('X', LogLevel::Warning, p);
+            return 1;
+        }
+    }
     if cfg.get_bool("daemonize") {
         daemonize();
     }

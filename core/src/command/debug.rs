@@ -255,7 +255,7 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
         }
         ("stringmatch-test", 2) => ctx.reply().simple("Apparently Redis did not crash: test passed"),
         ("config-rewrite-force-all", 2) => {
-            ctx.srv.outputs.push_back(Output::RewriteConfig { conn: ctx.client.conn });
+            ctx.srv.outputs.push_back(Output::RewriteConfig { conn: Some(ctx.client.conn) });
             ctx.client.awaiting_io = true;
         }
         ("client-eviction", 2) => ctx.error("ERR maxmemory-clients is disabled."),

@@ -69,8 +69,9 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
             "server" => {
                 let _ = write!(
                     out,
-                    "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:halab\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
+                    "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:halab\r\nredis_mode:{}\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
                     REDIS_VERSION,
+                    if srv.config.sentinel_mode() { "sentinel" } else { "standalone" },
                     srv.process.os,
                     srv.pid,
                     srv.run_id,
@@ -78,7 +79,7 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                     now * 1000,
                     uptime,
                     uptime / 86400,
-                    srv.config.int("hz"),
+                    srv.sentinel.as_ref().map_or(srv.config.int("hz"), |s| s.hz as i64),
                     srv.config.int("hz"),
                     (now / 1000) & ((1 << 24) - 1),
                     srv.executable,

@@ -445,12 +445,51 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
     })
 }
 
-/// Look up an implemented command by name (any case).
-/// [`lookup`] through the node's `rename-command` lines (what clients call a command).
-pub fn lookup_as(config: &crate::config::Config, name: &[u8]) -> Option<&'static Command> {
-    lookup(&config.command_name(name)?)
+/// Sentinel mode's commands (`populateCommandTable` keeps those flagged for sentinel): 7.0's
+/// sentinel table, run by the server's handlers but for SENTINEL, INFO, ROLE and PUBLISH,
+/// which sentinel mode answers itself. Commands halab does not implement stay unknown.
+fn sentinel_registry() -> &'static FxHashMap<&'static str, Command> {
+    static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut map = FxHashMap::default();
+        for meta in crate::sentinel::table::COMMANDS {
+            let handler: Option<Handler> = match meta.name {
+                "sentinel" => Some(crate::sentinel::command::sentinel),
+                "info" => Some(crate::sentinel::command::info),
+                "role" => Some(crate::sentinel::command::role),
+                "publish" => Some(crate::sentinel::command::publish),
+                other => registry().get(other).map(|c| c.handler),
+            };
+            if let Some(handler) = handler {
+                map.insert(meta.name, Command { meta, handler });
+            }
+        }
+        map
+    })
 }
 
+/// [`lookup`] through the node's `rename-command` lines (what clients call a command), in the
+/// node's mode's table.
+pub fn lookup_as(config: &crate::config::Config, name: &[u8]) -> Option<&'static Command> {
+    let name = config.command_name(name)?;
+    if config.sentinel_mode() {
+        let key = std::str::from_utf8(&name).ok()?.to_ascii_lowercase();
+        return sentinel_registry().get(key.as_str());
+    }
+    lookup(&name)
+}
+
+/// The commands a node in this configuration's mode implements, sorted by name.
+pub fn implemented_for(config: &crate::config::Config) -> Vec<&'static Command> {
+    if !config.sentinel_mode() {
+        return implemented();
+    }
+    let mut v: Vec<&Command> = sentinel_registry().values().collect();
+    v.sort_by_key(|c| c.meta.name);
+    v
+}
+
+/// Look up an implemented command by name (any case), in the server's table.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     let mut lower = [0u8; 32];
     if name.len() > lower.len() {

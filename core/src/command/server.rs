@@ -62,7 +62,7 @@ fn config(ctx: &mut Ctx, args: &mut [Bytes]) {
             return ctx.error("ERR The server is running without a config file");
         }
         let conn = ctx.client.conn;
-        ctx.srv.outputs.push_back(Output::RewriteConfig { conn });
+        ctx.srv.outputs.push_back(Output::RewriteConfig { conn: Some(conn) });
         ctx.client.awaiting_io = true;
     } else if eq_ic(sub, "HELP") && args.len() == 2 {
         let lines = [
@@ -132,7 +132,7 @@ fn apply_config_changes(ctx: &mut Ctx, changed: &[&'static str]) {
 
 fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
     if args.len() == 1 {
-        let cmds = super::implemented();
+        let cmds = super::implemented_for(&ctx.srv.config);
         ctx.reply().array(cmds.len());
         for c in cmds {
             c.meta.reply_info(&mut ctx.client.reply);
@@ -141,11 +141,11 @@ fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let sub = &args[1];
     if eq_ic(sub, "COUNT") && args.len() == 2 {
-        let n = super::implemented().len();
+        let n = super::implemented_for(&ctx.srv.config).len();
         ctx.reply().int(n as i64);
     } else if eq_ic(sub, "INFO") {
         let names: Vec<Bytes> = if args.len() == 2 {
-            super::implemented().iter().map(|c| Bytes::from_static(c.meta.name.as_bytes())).collect()
+            super::implemented_for(&ctx.srv.config).iter().map(|c| Bytes::from_static(c.meta.name.as_bytes())).collect()
         } else {
             args[2..].to_vec()
         };
@@ -158,7 +158,7 @@ fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
         }
     } else if eq_ic(sub, "DOCS") {
         let metas: Vec<&'static super::meta::CommandMeta> = if args.len() == 2 {
-            super::implemented().iter().map(|c| c.meta).collect()
+            super::implemented_for(&ctx.srv.config).iter().map(|c| c.meta).collect()
         } else {
             args[2..].iter().filter_map(|n| lookup_with_sub(n)).collect()
         };
@@ -186,7 +186,7 @@ fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
             ctx.reply().bulk(&cmd_args[p]);
         }
     } else if eq_ic(sub, "LIST") {
-        let cmds = super::implemented();
+        let cmds = super::implemented_for(&ctx.srv.config);
         ctx.reply().array(cmds.len());
         for c in cmds {
             ctx.reply().bulk_str(c.meta.name);

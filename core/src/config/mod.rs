@@ -160,6 +160,10 @@ pub struct Config {
     /// `client-output-buffer-limit` parsed (normal, slave, pubsub), read at every reply; kept
     /// equal to its value wherever a value is written ([`Config::store`]).
     obuf_limits: [ObufLimit; 3],
+    /// Sentinel mode (`halab sentinel`, `--sentinel`): `sentinel …` lines are accepted, and
+    /// kept for [`crate::sentinel::Sentinel::load`] in the order the file gave them.
+    sentinel_mode: bool,
+    sentinel_lines: Vec<crate::sentinel::config::SentinelLine>,
 }
 
 impl Default for Config {
@@ -167,7 +171,37 @@ impl Default for Config {
         let values: Vec<String> = PARAMS.iter().map(|p| p.default.to_string()).collect();
         let obuf = find("client-output-buffer-limit").expect("a table parameter").0;
         let obuf_limits = parse_obuf_limits(&values[obuf]);
-        Config { values, set_by_user: vec![false; PARAMS.len()], command_renames: Vec::new(), obuf_limits }
+        Config {
+            values,
+            set_by_user: vec![false; PARAMS.len()],
+            command_renames: Vec::new(),
+            obuf_limits,
+            sentinel_mode: false,
+            sentinel_lines: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration a sentinel starts from (`initSentinelConfig`): port 26379 and
+    /// `protected-mode no` (a sentinel must be reachable), `sentinel` lines accepted.
+    pub fn for_sentinel() -> Config {
+        let mut c = Config { sentinel_mode: true, ..Config::default() };
+        for (name, value) in [("port", "26379"), ("protected-mode", "no")] {
+            let (i, _) = find(name).expect("a table parameter");
+            c.store(i, value.to_string());
+        }
+        c
+    }
+
+    /// Whether this node is a sentinel.
+    pub fn sentinel_mode(&self) -> bool {
+        self.sentinel_mode
+    }
+
+    /// The `sentinel` lines read so far, in file order.
+    pub fn sentinel_lines(&self) -> &[crate::sentinel::config::SentinelLine] {
+        &self.sentinel_lines
     }
 }
 
@@ -456,7 +490,15 @@ impl Config {
                 }
                 "user" if !args.is_empty() => {}
                 "loadmodule" if !args.is_empty() => return Err(fail("Modules are not supported by HA Lab")),
-                "sentinel" => return Err(fail("sentinel directive while not in sentinel mode")),
+                "sentinel" if !self.sentinel_mode => return Err(fail("sentinel directive while not in sentinel mode")),
+                "sentinel" if args.is_empty() => {
+                    return Err(fail("Unrecognized sentinel configuration statement."));
+                }
+                "sentinel" => self.sentinel_lines.push(crate::sentinel::config::SentinelLine {
+                    line_number: n + 1,
+                    line: line.to_string(),
+                    args: args.to_vec(),
+                }),
                 _ => {
                     let Some((i, p)) = find(&directive) else {
                         return Err(fail("Bad directive or wrong number of arguments"));

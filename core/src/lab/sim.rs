@@ -652,7 +652,7 @@ impl World {
                     // reads what CONFIG REWRITE wrote, as on a real disk.
                     if let Some(sim) = self.nodes.get_mut(name) {
                         if let Some(node) = sim.node.as_mut() {
-                            sim.config_text = node.config().rewrite(&sim.config_text);
+                            sim.config_text = node.rewrite_config_text(&sim.config_text);
                             node.handle(self.now, Input::ConfigRewritten { conn, result: Ok(()) });
                         }
                     }

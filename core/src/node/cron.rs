@@ -12,6 +12,13 @@ impl Node {
     /// serverCron: runs `hz` times a second.
     pub(super) fn on_tick(&mut self) {
         let now = self.srv.now;
+        // A sentinel's timer (`sentinelTimer`) runs at its own drifting frequency.
+        if self.srv.sentinel.as_ref().is_some_and(|s| now >= s.next_timer_ms()) {
+            crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.timer(srv));
+            if self.srv.halted {
+                return;
+            }
+        }
         if !self.srv.migrations.sockets.is_empty() || !self.srv.migrations.jobs.is_empty() {
             self.srv.migrate_cron();
         }

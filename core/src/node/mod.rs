@@ -106,7 +106,7 @@ pub enum Input<'a> {
     /// `Ok` carries our end's address ("ip:port").
     Outbound { conn: ConnId, result: Result<String, String> },
     /// The driver carried out [`Output::RewriteConfig`]: the file is written (`Ok`) or why not.
-    ConfigRewritten { conn: ConnId, result: Result<(), String> },
+    ConfigRewritten { conn: Option<ConnId>, result: Result<(), String> },
     /// What the driver measured of the process (RSS, CPU time, OS) for INFO; a native driver
     /// reports it about once a second, the simulator never (its figures stay zero).
     ProcessStats(ProcessStats),
@@ -153,11 +153,11 @@ pub enum Output {
     Stall {
         ms: u64,
     },
-    /// Write the configuration file (CONFIG REWRITE): the text is
-    /// [`Config::rewrite`](crate::config::Config::rewrite) of the file as it is now (see
-    /// [`Node::config`]); the driver answers [`Input::ConfigRewritten`].
+    /// Write the configuration file (CONFIG REWRITE, or a sentinel saving its state): the text
+    /// is [`Node::rewrite_config_text`] of the file as it is now; the driver answers
+    /// [`Input::ConfigRewritten`] with the same `conn` (the client waiting, if any).
     RewriteConfig {
-        conn: ConnId,
+        conn: Option<ConnId>,
     },
     /// Listen where `bind` and `port` now say (CONFIG SET of either): keep the old listeners
     /// if the new ones cannot all be opened. The driver answers [`Input::Listened`].
@@ -253,7 +253,15 @@ impl Node {
             pending_persist: Vec::new(),
             last_cron_ms: opts.start_ms,
             start_phase: startup::StartPhase::New,
+            sentinel: None,
         };
+        if srv.config.sentinel_mode() {
+            // The driver checked the `sentinel` lines with `Sentinel::load` before (a bad one
+            // is a fatal config error there); a node never starts with a half-read sentinel.
+            let sentinel = crate::sentinel::Sentinel::load(&srv.config, opts.start_ms)
+                .unwrap_or_else(|_| crate::sentinel::Sentinel::new(opts.start_ms));
+            srv.sentinel = Some(Box::new(sentinel));
+        }
         if let Some((host, port)) = master {
             // `replicaof` in the config: connect at the first cron, with no cached master
             // unless the dump.rdb we load tells where we were.
@@ -279,6 +287,15 @@ impl Node {
             }
             Input::ConfigRewritten { conn, result } => self.config_rewritten(conn, result),
             Input::Connected { conn, addr, laddr } => self.on_connect(conn, addr, laddr),
+            Input::Data { conn, bytes } if self.sentinel_owns(conn) => {
+                crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.on_data(srv, conn, bytes));
+            }
+            Input::Closed { conn } if self.sentinel_owns(conn) => {
+                crate::sentinel::with_sentinel(&mut self.srv, |s, _| s.on_closed(conn));
+            }
+            Input::Outbound { conn, result } if self.sentinel_owns(conn) => {
+                crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.on_outbound(srv, conn, result));
+            }
             Input::Data { conn, bytes } => self.on_data(conn, bytes),
             Input::Closed { conn } => self.on_close(conn),
             Input::Written { conn, bytes } => {
@@ -339,11 +356,55 @@ impl Node {
         if let Some(r) = self.srv.replication_deadline() {
             next = next.min(r);
         }
+        if let Some(s) = &self.srv.sentinel {
+            next = next.min(s.next_timer_ms());
+        }
         Some(next)
     }
 
-    /// The driver finished writing the config file for CONFIG REWRITE.
-    fn config_rewritten(&mut self, conn: ConnId, result: Result<(), String>) {
+    /// Does the sentinel's link own `conn`?
+    fn sentinel_owns(&self, conn: ConnId) -> bool {
+        self.srv.sentinel.as_ref().is_some_and(|s| s.owns(conn))
+    }
+
+    /// The text of the config file after a rewrite (CONFIG REWRITE, or a sentinel saving its
+    /// state), given the file as it is now: what the driver writes for
+    /// [`Output::RewriteConfig`].
+    pub fn rewrite_config_text(&self, original: &str) -> String {
+        let text = self.srv.config.rewrite(original);
+        match &self.srv.sentinel {
+            Some(s) => crate::sentinel::config::rewrite(&text, &s.state_lines()),
+            None => text,
+        }
+    }
+
+    /// The sentinel, if this node is one.
+    pub fn sentinel(&self) -> Option<&crate::sentinel::Sentinel> {
+        self.srv.sentinel.as_deref()
+    }
+
+    /// The driver finished writing the config file: for CONFIG REWRITE (a client waits), or
+    /// for a sentinel saving its state (`sentinelFlushConfig`, perhaps with a client waiting).
+    fn config_rewritten(&mut self, conn: Option<ConnId>, result: Result<(), String>) {
+        if self.srv.config.sentinel_mode() {
+            match &result {
+                Ok(()) => self.srv.log(LogLevel::Notice, "Sentinel new configuration saved on disk"),
+                Err(e) => self.srv.log(
+                    LogLevel::Warning,
+                    format!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {}", e),
+                ),
+            }
+            let Some(conn) = conn else { return };
+            if let Some(c) = self.srv.clients.get_mut(&conn) {
+                match result {
+                    Ok(()) => c.reply.ok(),
+                    Err(_) => c.reply.error("ERR Failed to save config file. Check server logs."),
+                }
+                self.srv.io_done(conn);
+            }
+            return;
+        }
+        let Some(conn) = conn else { return };
         if let Some(c) = self.srv.clients.get_mut(&conn) {
             match result {
                 Ok(()) => {

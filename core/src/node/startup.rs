@@ -107,6 +107,12 @@ impl Node {
             Ok(_) => {}
         }
         self.log_banner();
+        if self.srv.config.sentinel_mode() {
+            // A sentinel keeps no data: it says who it is and announces its masters.
+            crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.is_running(srv));
+            self.srv.start_phase = StartPhase::Loading { started_ms: self.srv.now, loaded: false };
+            return;
+        }
         let loaded = match startup.rdb {
             StoredRdb::Absent => false,
             StoredRdb::Image(data) => match self.load_rdb_image(data, false) {
@@ -125,6 +131,9 @@ impl Node {
             return;
         };
         self.srv.start_phase = StartPhase::Ready;
+        if self.srv.config.sentinel_mode() {
+            return; // redis-sentinel logs no "Ready to accept connections".
+        }
         if loaded {
             let secs = self.srv.now.saturating_sub(started_ms) as f64 / 1000.0;
             self.srv.log(LogLevel::Notice, format!("DB loaded from disk: {:.3} seconds", secs));
@@ -139,17 +148,20 @@ impl Node {
     /// The logo or the `Running mode` line, as `redisAsciiArt` chooses, then "Server initialized".
     fn log_banner(&mut self) {
         let port = self.srv.config.port();
+        let mode = if self.srv.config.sentinel_mode() { "sentinel" } else { "standalone" };
         let show_logo = self.srv.config.get_bool("always-show-logo")
             || (self.logs_to_terminal && self.srv.config.get_str("logfile").is_empty());
         if show_logo && self.srv.log_level <= LogLevel::Notice {
-            let message = crate::log::startup_logo("standalone", port, self.srv.pid);
+            let message = crate::log::startup_logo(mode, port, self.srv.pid);
             let role = self.srv.role_char();
             let line = LogLine { at_ms: self.srv.now, role, level: LogLevel::Notice, message, raw: true };
             self.srv.outputs.push_back(Output::Log(line));
         } else {
-            self.srv.log(LogLevel::Notice, format!("Running mode=standalone, port={}.", port));
+            self.srv.log(LogLevel::Notice, format!("Running mode={}, port={}.", mode, port));
         }
-        self.srv.log(LogLevel::Warning, "Server initialized");
+        if !self.srv.config.sentinel_mode() {
+            self.srv.log(LogLevel::Warning, "Server initialized");
+        }
     }
 
     /// `loadDataFromDisk`'s fatal error: the process exits without serving.

@@ -99,6 +99,9 @@ pub struct NodeState {
     pub(crate) cron_paused: bool,
     pub(super) pending_persist: Vec<(u64, PersistPurpose)>,
     pub(super) last_cron_ms: u64,
+    /// The sentinel, when the config is in sentinel mode (then this node is a sentinel: see
+    /// [`crate::sentinel`]). Taken out while it runs (`sentinel::with_sentinel`).
+    pub(crate) sentinel: Option<Box<crate::sentinel::Sentinel>>,
     /// Where the start-up is ([`Input::Start`] once, then [`Input::Ready`]).
     pub(super) start_phase: super::startup::StartPhase,
 }
@@ -199,9 +202,11 @@ impl NodeState {
         self.propagate(db, &[b"DEL", key]);
     }
 
-    /// Role letter of log lines: `M` for a master, `S` for a replica.
+    /// Role letter of log lines: `M` for a master, `S` for a replica, `X` for a sentinel.
     pub fn role_char(&self) -> char {
-        if self.repl.is_replica() {
+        if self.config.sentinel_mode() {
+            'X'
+        } else if self.repl.is_replica() {
             'S'
         } else {
             'M'

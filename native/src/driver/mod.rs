@@ -42,7 +42,8 @@ mod os;
 
 use disk::{persist_done, write_rdb};
 pub use log::LogSink;
-use os::{crash, io_error_text, open_listeners, process_stats, unix_listen};
+pub(crate) use os::io_error_text;
+use os::{crash, open_listeners, process_stats, unix_listen};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -208,7 +209,7 @@ impl Shared {
     fn rewrite_config(&mut self) -> Result<(), String> {
         let path = self.config_file.clone().ok_or("no config file")?;
         let original = std::fs::read_to_string(&path).unwrap_or_default();
-        let text = self.node.config().rewrite(&original);
+        let text = self.node.rewrite_config_text(&original);
         let tmp = format!("{}.tmp-{}", path, std::process::id());
         std::fs::write(&tmp, text).map_err(|e| e.to_string())?;
         std::fs::rename(&tmp, &path).map_err(|e| e.to_string())

@@ -100,7 +100,7 @@ pub(super) fn unix_listen(path: &str, perm: &str) -> std::io::Result<UnixListene
 }
 
 /// `strerror` wording of an IO error ("Connection refused"), without Rust's "(os error N)".
-pub(super) fn io_error_text(e: &std::io::Error) -> String {
+pub(crate) fn io_error_text(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(i) => text[..i].to_string(),
