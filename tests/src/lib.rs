@@ -126,6 +126,58 @@ impl Server {
         s
     }
 
+    /// Start a sentinel (`halab sentinel` or `redis-sentinel`) on `port`, in `dir`, with the
+    /// `sentinel …` lines of `sentinel_lines` in its own config file (a sentinel keeps its
+    /// state there).
+    pub fn start_sentinel(flavor: Flavor, dir: &Path, port: u16, sentinel_lines: &str) -> Server {
+        let conf = dir.join(format!("sentinel-{}.conf", port));
+        if !conf.exists() {
+            std::fs::write(&conf, format!("port {}\nbind 127.0.0.1\n{}\n", port, sentinel_lines)).unwrap();
+        }
+        let log_path = dir.join(format!("sentinel-{}.log", port));
+        let mut cmd = match flavor {
+            Flavor::Halab => {
+                let mut c = Command::new(halab_bin());
+                c.arg("sentinel");
+                c
+            }
+            Flavor::Redis => Command::new("redis-sentinel"),
+        };
+        let child = cmd
+            .arg(&conf)
+            .args(["--logfile", &log_path.display().to_string(), "--dir", &dir.display().to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sentinel");
+        let s = Server { port, child: Some(child), dir: dir.to_path_buf(), log_path };
+        s.wait_ready();
+        s
+    }
+
+    /// Poll `probe` every 50 ms until `cond` holds of what it returns, for at most `timeout`;
+    /// panics with `what`, the last value and the log otherwise.
+    pub fn wait_for<T: std::fmt::Debug>(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut probe: impl FnMut(&Server) -> T,
+        mut cond: impl FnMut(&T) -> bool,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = probe(self);
+            if cond(&v) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!("port {}: {} did not happen; last: {:?}\nlog:\n{}", self.port, what, v, self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Wait until the server answers PING.
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(15);

@@ -61,6 +61,13 @@ fn config(ctx: &mut Ctx, args: &mut [Bytes]) {
         if ctx.srv.config_file.is_none() {
             return ctx.error("ERR The server is running without a config file");
         }
+        if ctx.client.in_exec {
+            // Inside EXEC the reply must take its place in EXEC's array now (Sentinel sends
+            // CONFIG REWRITE in the MULTI of its SLAVEOF): the file is written after, and how
+            // that went is logged.
+            ctx.srv.outputs.push_back(Output::RewriteConfig { conn: None });
+            return ctx.ok();
+        }
         let conn = ctx.client.conn;
         ctx.srv.outputs.push_back(Output::RewriteConfig { conn: Some(conn) });
         ctx.client.awaiting_io = true;

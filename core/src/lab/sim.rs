@@ -111,6 +111,12 @@ pub enum WorldInput {
         addr: String,
         config: String,
     },
+    /// A sentinel process (`halab sentinel`): `config` is its sentinel.conf.
+    AddSentinel {
+        name: String,
+        addr: String,
+        config: String,
+    },
     AddClient {
         name: String,
         node: String,
@@ -247,6 +253,8 @@ enum Event {
 /// A simulated process.
 struct SimNode {
     addr: String,
+    /// A sentinel rather than a server.
+    sentinel: bool,
     config_text: String,
     node: Option<Node>,
     /// Bumped at every restart so events for a dead incarnation are ignored.
@@ -386,6 +394,12 @@ impl World {
         self.nodes.get(name).and_then(|n| n.node.as_ref())
     }
 
+    /// The text of a node's config file as the world keeps it (what CONFIG REWRITE or a
+    /// sentinel saving its state last wrote).
+    pub fn config_text(&self, name: &str) -> Option<&str> {
+        self.nodes.get(name).map(|s| s.config_text.as_str())
+    }
+
     pub fn node_names(&self) -> Vec<String> {
         self.nodes.keys().cloned().collect()
     }
@@ -404,23 +418,8 @@ impl World {
     fn carry_out(&mut self, input: WorldInput) {
         self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Input(input.clone()) });
         match input {
-            WorldInput::AddNode { name, addr, config } => {
-                let pid = 1000 + self.nodes.len() as u32 * 111;
-                self.nodes.insert(
-                    name.clone(),
-                    SimNode {
-                        addr,
-                        config_text: config,
-                        node: None,
-                        generation: 0,
-                        disk: None,
-                        writing: BTreeMap::new(),
-                        pid,
-                        next_tick: None,
-                    },
-                );
-                self.start_node(&name);
-            }
+            WorldInput::AddNode { name, addr, config } => self.add_process(name, addr, config, false),
+            WorldInput::AddSentinel { name, addr, config } => self.add_process(name, addr, config, true),
             WorldInput::AddClient { name, node } => {
                 self.clients.insert(
                     name.clone(),
@@ -437,14 +436,35 @@ impl World {
         }
     }
 
+    /// A server (or, with `sentinel`, a sentinel) process at `addr`, started at once.
+    fn add_process(&mut self, name: String, addr: String, config: String, sentinel: bool) {
+        let pid = 1000 + self.nodes.len() as u32 * 111;
+        let sim = SimNode {
+            sentinel,
+            addr,
+            config_text: config,
+            node: None,
+            generation: 0,
+            disk: None,
+            writing: BTreeMap::new(),
+            pid,
+            next_tick: None,
+        };
+        self.nodes.insert(name.clone(), sim);
+        self.start_node(&name);
+    }
+
     fn start_node(&mut self, name: &str) {
         let seed = self.rng.next_u64();
         let now = self.now;
         let sim = self.nodes.get_mut(name).expect("known node");
-        let mut config = Config::default();
+        let mut config = if sim.sentinel { Config::for_sentinel() } else { Config::default() };
         // Config texts come from lessons and the UI; a bad one leaves the node down.
         if config.load_text(&sim.config_text, &mut |_| Err("include is not available in the simulator".into())).is_err()
         {
+            return;
+        }
+        if sim.sentinel && crate::sentinel::Sentinel::load(&config, now).is_err() {
             return;
         }
         sim.generation += 1;
@@ -1058,6 +1078,9 @@ pub fn encode_inputs(inputs: &[(u64, WorldInput)], epoch: u64) -> String {
     for (t, input) in inputs {
         let body = match input {
             WorldInput::AddNode { name, addr, config } => format!("node {} {} {}", q(name), q(addr), q(config)),
+            WorldInput::AddSentinel { name, addr, config } => {
+                format!("sentinel {} {} {}", q(name), q(addr), q(config))
+            }
             WorldInput::AddClient { name, node } => format!("client {} {}", q(name), q(node)),
             WorldInput::Command { client, args } => {
                 let words: Vec<String> = args.iter().map(|a| repr(a)).collect();
@@ -1099,6 +1122,7 @@ pub fn decode_inputs(text: &str) -> Option<Vec<(u64, WorldInput)>> {
         let num = |i: usize| words.get(i)?.parse::<u64>().ok();
         let input = match words.get(1)?.as_str() {
             "node" => WorldInput::AddNode { name: w(2)?, addr: w(3)?, config: w(4)? },
+            "sentinel" => WorldInput::AddSentinel { name: w(2)?, addr: w(3)?, config: w(4)? },
             "client" => WorldInput::AddClient { name: w(2)?, node: w(3)? },
             "cmd" => {
                 let args: Vec<Vec<u8>> = crate::resp::split_args(line.as_bytes())?.into_iter().skip(3).collect();
@@ -1163,6 +1187,7 @@ impl fmt::Display for WorldInput {
 fn describe(input: &WorldInput) -> String {
     match input {
         WorldInput::AddNode { name, addr, .. } => format!("add node {} at {}", name, addr),
+        WorldInput::AddSentinel { name, addr, .. } => format!("add sentinel {} at {}", name, addr),
         WorldInput::AddClient { name, node } => format!("add client {} -> {}", name, node),
         WorldInput::Command { client, args } => {
             let words: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();

@@ -404,13 +404,14 @@ impl Node {
             }
             return;
         }
+        match &result {
+            Ok(()) => self.srv.log(LogLevel::Notice, "CONFIG REWRITE executed with success."),
+            Err(e) => self.srv.log(LogLevel::Warning, format!("CONFIG-REWRITE failed: {}", e)),
+        }
         let Some(conn) = conn else { return };
         if let Some(c) = self.srv.clients.get_mut(&conn) {
             match result {
-                Ok(()) => {
-                    c.reply.ok();
-                    self.srv.log(LogLevel::Notice, "CONFIG REWRITE executed with success.");
-                }
+                Ok(()) => c.reply.ok(),
                 Err(e) => c.reply.error(&format!("ERR Rewriting config file: {}", e)),
             }
             self.srv.io_done(conn);

@@ -1,0 +1,172 @@
+//! Sentinel in the simulator: three sentinels watch a master with two replicas (the tutorials'
+//! "哨兵模式" topology: quorum 2, down-after-milliseconds 5000), discover each other and the
+//! replicas, and fail over when the master dies; the old master returns as a replica.
+
+mod support;
+
+use halab_core::lab::sim::{Fault, World, WorldInput};
+use support::sim::*;
+
+const MASTER: &str = "127.0.0.1:6379";
+
+fn sentinel_conf(port: u16) -> String {
+    format!(
+        "port {}\nsentinel monitor mymaster 127.0.0.1 6379 2\nsentinel down-after-milliseconds mymaster 5000\nsentinel failover-timeout mymaster 60000\n",
+        port
+    )
+}
+
+/// m, r1, r2 and s1..s3 (sentinels on 127.0.0.11..13:26379), each with a client.
+fn world(seed: u64) -> World {
+    let mut w = World::new(seed);
+    add_node(&mut w, "m", MASTER, "");
+    add_node(&mut w, "r1", "127.0.0.2:6379", "replicaof 127.0.0.1 6379");
+    add_node(&mut w, "r2", "127.0.0.3:6379", "replicaof 127.0.0.1 6379");
+    for i in 1..=3 {
+        let name = format!("s{}", i);
+        w.apply(WorldInput::AddSentinel {
+            name: name.clone(),
+            addr: format!("127.0.0.1{}:26379", i),
+            config: sentinel_conf(26379),
+        });
+        add_client(&mut w, &format!("cli-{}", name), &name);
+    }
+    w
+}
+
+/// A field of a `SENTINEL MASTER`-style reply as redis-cli prints it (`1) "name" 2) "…"`).
+fn field(reply: &str, name: &str) -> String {
+    let items: Vec<String> =
+        reply.lines().map(|l| l.split_once(") ").map_or(l, |(_, v)| v).trim().trim_matches('"').to_string()).collect();
+    let i = items.iter().position(|k| k == name).unwrap_or_else(|| panic!("no {} in {}", name, reply));
+    items[i + 1].clone()
+}
+
+#[test]
+fn sentinels_discover_the_replicas_and_each_other() {
+    let mut w = world(7);
+    w.advance(15_000);
+    for s in ["s1", "s2", "s3"] {
+        let master = cmd(&mut w, s, "SENTINEL MASTER mymaster");
+        assert_eq!(field(&master, "flags"), "master", "{}: {}", s, master);
+        assert_eq!(field(&master, "num-slaves"), "2", "{}: {}", s, master);
+        assert_eq!(field(&master, "num-other-sentinels"), "2", "{}: {}", s, master);
+        assert_eq!(field(&master, "quorum"), "2");
+        assert_eq!(field(&master, "down-after-milliseconds"), "5000");
+        expect_log(&w, s, "+monitor master mymaster 127.0.0.1 6379 quorum 2");
+        expect_log(&w, s, "+slave slave 127.0.0.2:6379 127.0.0.2 6379 @ mymaster 127.0.0.1 6379");
+        expect_log(&w, s, "+slave slave 127.0.0.3:6379 127.0.0.3 6379 @ mymaster 127.0.0.1 6379");
+        assert_eq!(count_log(&w, s, "+sentinel sentinel "), 2, "{}", logs(&w, s).join("\n"));
+        // The sentinel saved what it found: its id, the replicas, the other sentinels.
+        let conf = w.config_text(s).unwrap().to_string();
+        assert!(conf.contains("sentinel myid "), "{}", conf);
+        assert!(conf.contains("sentinel known-replica mymaster 127.0.0.2 6379"), "{}", conf);
+        assert_eq!(conf.matches("sentinel known-sentinel mymaster ").count(), 2, "{}", conf);
+        let (role, _) = role_and_message(logs(&w, s).last().unwrap());
+        assert_eq!(role, 'X');
+    }
+    assert_eq!(cmd(&mut w, "s1", "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster"), "1) \"127.0.0.1\"\n2) \"6379\"");
+    let info = cmd(&mut w, "s1", "INFO sentinel");
+    assert!(info.contains("master0:name=mymaster,status=ok,address=127.0.0.1:6379,slaves=2,sentinels=3"), "{}", info);
+    assert_eq!(cmd(&mut w, "s1", "ROLE"), "1) \"sentinel\"\n2) 1) \"mymaster\"");
+    assert!(cmd(&mut w, "s1", "SET k v").starts_with("(error) ERR unknown command 'SET'"));
+}
+
+#[test]
+fn the_master_dies_one_leader_fails_over_and_the_old_master_returns_as_a_replica() {
+    let mut w = world(11);
+    add_client(&mut w, "watch", "s1");
+    on(&mut w, "watch", "PSUBSCRIBE *");
+    w.advance(15_000);
+    w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+    w.advance(30_000);
+    let mut leaders = Vec::new();
+    for s in ["s1", "s2", "s3"] {
+        expect_log(&w, s, "+sdown master mymaster 127.0.0.1 6379");
+        if has_log(&w, s, "+elected-leader master mymaster") {
+            leaders.push(s);
+        }
+    }
+    assert_eq!(leaders.len(), 1, "one leader: {:?}", leaders);
+    let leader = leaders[0];
+    expect_log_order(
+        &w,
+        leader,
+        &[
+            "+odown master mymaster 127.0.0.1 6379 #quorum",
+            "+try-failover master mymaster",
+            "+elected-leader master mymaster",
+            "+failover-state-select-slave master mymaster",
+            "+selected-slave slave",
+            "+failover-state-send-slaveof-noone slave",
+            "+failover-state-wait-promotion slave",
+            "+promoted-slave slave",
+            "+failover-state-reconf-slaves master mymaster",
+            "+slave-reconf-sent slave",
+            "+slave-reconf-inprog slave",
+            "+slave-reconf-done slave",
+            "+failover-end master mymaster",
+            "+switch-master mymaster 127.0.0.1 6379",
+        ],
+    );
+    // Every sentinel now names the same new master, which says it is one.
+    let addr = cmd(&mut w, "s1", "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster");
+    for s in ["s2", "s3"] {
+        assert_eq!(cmd(&mut w, s, "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster"), addr);
+        expect_log(&w, s, "+switch-master mymaster 127.0.0.1 6379");
+    }
+    let (promoted, other) = if addr.contains("127.0.0.2") { ("r1", "r2") } else { ("r2", "r1") };
+    assert!(addr.contains("127.0.0.2") || addr.contains("127.0.0.3"), "{}", addr);
+    assert_eq!(info(&mut w, promoted, "role"), "master");
+    assert_eq!(info(&mut w, other, "role"), "slave");
+    assert_eq!(
+        info(&mut w, other, "master_host"),
+        addr.lines().next().unwrap().trim_start_matches("1) ").trim_matches('"')
+    );
+    assert_eq!(info(&mut w, other, "master_link_status"), "up");
+    // The watching client saw the switch as a message on the event's channel.
+    let seen: Vec<String> = w.replies("watch").iter().map(halab_core::resp::render_cli).collect();
+    assert!(seen.iter().any(|r| r.contains("+switch-master") && r.contains("mymaster 127.0.0.1 6379")), "{:?}", seen);
+    // The leader's file names the new master and the epoch of the failover.
+    let conf = w.config_text(leader).unwrap().to_string();
+    assert!(conf.contains("sentinel config-epoch mymaster 1"), "{}", conf);
+    assert!(conf.contains("sentinel current-epoch 1"), "{}", conf);
+    assert!(!conf.contains("sentinel monitor mymaster 127.0.0.1 6379 2"), "{}", conf);
+    // The old master comes back and is turned into a replica of the new one.
+    w.apply(WorldInput::Fault(Fault::Restart { node: "m".into() }));
+    w.advance(30_000);
+    assert_eq!(info(&mut w, "m", "role"), "slave");
+    assert_eq!(info(&mut w, "m", "master_link_status"), "up");
+    assert!(["s1", "s2", "s3"].iter().any(|s| has_log(&w, s, "+convert-to-slave slave 127.0.0.1:6379")));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_failover() {
+    let run = |seed| {
+        let mut w = world(seed);
+        w.advance(10_000);
+        w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+        w.advance(25_000);
+        w.trace_text()
+    };
+    assert_eq!(run(5), run(5));
+}
+
+#[test]
+fn a_sentinel_cut_off_from_the_others_cannot_fail_over_alone() {
+    use halab_core::lab::sim::Endpoint;
+    let mut w = world(3);
+    w.advance(15_000);
+    // s1 alone loses the master: it sees SDOWN but never ODOWN (quorum 2).
+    w.apply(WorldInput::Fault(Fault::Cut {
+        from: Endpoint::Node("s1".into()),
+        to: Endpoint::Node("m".into()),
+        one_way: false,
+    }));
+    w.advance(30_000);
+    expect_log(&w, "s1", "+sdown master mymaster 127.0.0.1 6379");
+    expect_no_log(&w, "s1", "+odown");
+    expect_no_log(&w, "s1", "+try-failover");
+    assert_eq!(cmd(&mut w, "s2", "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster"), "1) \"127.0.0.1\"\n2) \"6379\"");
+    assert_eq!(info(&mut w, "m", "role"), "master");
+}

@@ -1,0 +1,235 @@
+//! Sentinel judged by real Redis 7.0: our sentinels fail over redis-server nodes, real
+//! redis-sentinel processes fail over halab nodes, a group of two halab sentinels and one
+//! redis-sentinel agrees and fails over, and the fields of our SENTINEL and INFO replies are
+//! redis-sentinel's. Every wait polls for a condition (no fixed sleeps); all on 127.0.0.1.
+
+use halab_core::resp::Frame;
+use halab_tests::{free_port, require_tool, Flavor, Server, TempDir};
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(90);
+
+fn text(f: &Frame) -> String {
+    match f {
+        Frame::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        Frame::Simple(s) | Frame::Error(s) => s.clone(),
+        Frame::Integer(i) => i.to_string(),
+        other => format!("{:?}", other),
+    }
+}
+
+/// A flat `name value …` reply (RESP2 map) as pairs.
+fn pairs(f: &Frame) -> Vec<(String, String)> {
+    match f {
+        Frame::Array(items) => items.chunks(2).map(|c| (text(&c[0]), c.get(1).map(text).unwrap_or_default())).collect(),
+        Frame::Map(kv) => kv.iter().map(|(k, v)| (text(k), text(v))).collect(),
+        other => panic!("not a map: {:?}", other),
+    }
+}
+
+fn get(pairs: &[(String, String)], key: &str) -> String {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+fn call(s: &Server, args: &[&str]) -> Frame {
+    match halab_tests::Client::connect(s.port) {
+        Ok(mut c) => c.try_call(args).unwrap_or(Frame::Error("no reply".into())),
+        Err(e) => Frame::Error(e.to_string()),
+    }
+}
+
+fn info_field(s: &Server, field: &str) -> String {
+    let t = text(&call(s, &["INFO", "replication"]));
+    halab_core::lab::observe::info_field(&t, field).unwrap_or_default()
+}
+
+fn master_port(sentinel: &Server) -> String {
+    match call(sentinel, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]) {
+        Frame::Array(a) if a.len() == 2 => text(&a[1]),
+        other => format!("{:?}", other),
+    }
+}
+
+/// A master with two replicas, each in its own directory.
+struct Group {
+    _dir: TempDir,
+    dirs: Vec<std::path::PathBuf>,
+    flavor: Flavor,
+    master_port: u16,
+    nodes: Vec<Option<Server>>,
+    sentinels: Vec<Server>,
+}
+
+impl Group {
+    fn start(node_flavor: Flavor, sentinel_flavors: &[Flavor]) -> Group {
+        let dir = TempDir::new("sentinel");
+        let dirs: Vec<_> = (0..3 + sentinel_flavors.len())
+            .map(|i| {
+                let d = dir.path().join(format!("p{}", i));
+                std::fs::create_dir_all(&d).unwrap();
+                d
+            })
+            .collect();
+        let master = Server::start_flavor(node_flavor, &dirs[0], &[]);
+        let mport = master.port.to_string();
+        let r1 = Server::start_flavor(node_flavor, &dirs[1], &["--replicaof", "127.0.0.1", &mport]);
+        let r2 = Server::start_flavor(node_flavor, &dirs[2], &["--replicaof", "127.0.0.1", &mport]);
+        for r in [&r1, &r2] {
+            r.wait_for(LONG, "replica link up", |s| info_field(s, "master_link_status"), |v| v == "up");
+        }
+        let lines = format!(
+            "sentinel monitor mymaster 127.0.0.1 {} 2\nsentinel down-after-milliseconds mymaster 2000\nsentinel failover-timeout mymaster 6000\n",
+            master.port
+        );
+        let sentinels: Vec<Server> = sentinel_flavors
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Server::start_sentinel(*f, &dirs[3 + i], free_port(), &lines))
+            .collect();
+        let n = sentinel_flavors.len();
+        for s in &sentinels {
+            s.wait_for(
+                LONG,
+                "discovery of 2 replicas and the other sentinels",
+                |s| pairs(&call(s, &["SENTINEL", "MASTER", "mymaster"])),
+                |p| get(p, "num-slaves") == "2" && get(p, "num-other-sentinels") == (n - 1).to_string(),
+            );
+        }
+        let master_port = master.port;
+        Group {
+            _dir: dir,
+            dirs,
+            flavor: node_flavor,
+            master_port,
+            nodes: vec![Some(master), Some(r1), Some(r2)],
+            sentinels,
+        }
+    }
+
+    /// Kill the master (SIGKILL), wait until every sentinel names the same new master, check
+    /// the other replica follows it, then restart the old master and see it turned into a
+    /// replica of the new one.
+    fn fail_over(&mut self) {
+        drop(self.nodes[0].take());
+        let old = self.master_port.to_string();
+        let s0 = &self.sentinels[0];
+        let new = s0.wait_for(LONG, "a new master", master_port, |p| *p != old && !p.starts_with("Error"));
+        for s in &self.sentinels[1..] {
+            s.wait_for(LONG, "the same new master", master_port, |p| *p == new);
+        }
+        let (promoted, other) = if self.nodes[1].as_ref().unwrap().port.to_string() == new { (1, 2) } else { (2, 1) };
+        let promoted = self.nodes[promoted].as_ref().unwrap();
+        assert_eq!(promoted.port.to_string(), new);
+        promoted.wait_for(LONG, "the promoted replica is a master", |s| info_field(s, "role"), |r| r == "master");
+        let other = self.nodes[other].as_ref().unwrap();
+        other.wait_for(
+            LONG,
+            "the other replica follows the new master",
+            |s| (info_field(s, "master_port"), info_field(s, "master_link_status")),
+            |(p, l)| *p == new && l == "up",
+        );
+        // The old master returns where it was and is converted into a replica.
+        let back = Server::start_flavor_on(self.flavor, &self.dirs[0], self.master_port, &[]);
+        back.wait_for(
+            LONG,
+            "the old master becomes a replica of the new one",
+            |s| (info_field(s, "role"), info_field(s, "master_port")),
+            |(r, p)| r == "slave" && *p == new,
+        );
+        assert!(self.sentinels.iter().any(|s| s.log().contains("+convert-to-slave")));
+        self.nodes[0] = Some(back);
+    }
+}
+
+#[test]
+fn halab_sentinels_fail_over_redis_servers() {
+    require_tool("redis-server");
+    let mut g = Group::start(Flavor::Redis, &[Flavor::Halab, Flavor::Halab, Flavor::Halab]);
+    g.fail_over();
+    let leader_logs: Vec<String> =
+        g.sentinels.iter().map(|s| s.log()).filter(|l| l.contains("+elected-leader")).collect();
+    assert_eq!(leader_logs.len(), 1, "exactly one leader");
+    for want in
+        ["+odown master mymaster", "+promoted-slave", "+failover-end master mymaster", "+switch-master mymaster"]
+    {
+        assert!(leader_logs[0].contains(want), "no {:?} in the leader's log:\n{}", want, leader_logs[0]);
+    }
+}
+
+#[test]
+fn redis_sentinels_fail_over_halab_servers() {
+    require_tool("redis-sentinel");
+    let mut g = Group::start(Flavor::Halab, &[Flavor::Redis, Flavor::Redis, Flavor::Redis]);
+    g.fail_over();
+}
+
+#[test]
+fn two_halab_sentinels_and_a_redis_sentinel_agree_and_fail_over() {
+    require_tool("redis-sentinel");
+    let mut g = Group::start(Flavor::Halab, &[Flavor::Halab, Flavor::Redis, Flavor::Halab]);
+    g.fail_over();
+}
+
+/// The keys of our replies are redis-sentinel's, in its order, for the same deployment.
+#[test]
+fn sentinel_replies_have_redis_sentinel_fields() {
+    require_tool("redis-sentinel");
+    let g = Group::start(Flavor::Redis, &[Flavor::Halab, Flavor::Redis]);
+    let (ours, theirs) = (&g.sentinels[0], &g.sentinels[1]);
+    let keys =
+        |s: &Server, args: &[&str]| -> Vec<String> { pairs(&call(s, args)).into_iter().map(|(k, _)| k).collect() };
+    let first_keys = |s: &Server, args: &[&str]| -> Vec<String> {
+        match call(s, args) {
+            Frame::Array(items) if !items.is_empty() => pairs(&items[0]).into_iter().map(|(k, _)| k).collect(),
+            other => panic!("{:?}: {:?}", args, other),
+        }
+    };
+    assert_eq!(keys(ours, &["SENTINEL", "MASTER", "mymaster"]), keys(theirs, &["SENTINEL", "MASTER", "mymaster"]));
+    for sub in ["REPLICAS", "SLAVES", "SENTINELS"] {
+        assert_eq!(
+            first_keys(ours, &["SENTINEL", sub, "mymaster"]),
+            first_keys(theirs, &["SENTINEL", sub, "mymaster"]),
+            "{}",
+            sub
+        );
+    }
+    assert_eq!(first_keys(ours, &["SENTINEL", "MASTERS"]), first_keys(theirs, &["SENTINEL", "MASTERS"]));
+    assert_eq!(keys(ours, &["SENTINEL", "DEBUG"]), keys(theirs, &["SENTINEL", "DEBUG"]));
+    assert_eq!(keys(ours, &["SENTINEL", "CONFIG", "GET", "*"]), keys(theirs, &["SENTINEL", "CONFIG", "GET", "*"]));
+    // INFO: the same sections and, in the sentinel section, the same fields and values.
+    let info = |s: &Server| text(&call(s, &["INFO"]));
+    let shape = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| l.split(':').next().unwrap_or("").to_string())
+            .filter(|k| k.starts_with('#') || k.starts_with("sentinel_") || k.starts_with("master0"))
+            .collect()
+    };
+    assert_eq!(shape(&info(ours)), shape(&info(theirs)));
+    let sentinel_section = |s: &Server| text(&call(s, &["INFO", "sentinel"]));
+    assert_eq!(sentinel_section(ours), sentinel_section(theirs));
+    // The same replies, errors included, for the same requests.
+    for args in [
+        &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"][..],
+        &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "nosuch"],
+        &["SENTINEL", "MASTER", "nosuch"],
+        &["SENTINEL", "FOO"],
+        &["SENTINEL", "MASTERS", "extra"],
+        &["SENTINEL", "MONITOR", "m2", "127.0.0.1", "6390", "0"],
+        &["SENTINEL", "MONITOR", "m2", "not-an-ip", "6390", "2"],
+        &["SENTINEL", "MONITOR", "mymaster", "127.0.0.1", "6390", "2"],
+        &["SENTINEL", "SET", "mymaster", "quorum", "0"],
+        &["SENTINEL", "SET", "mymaster", "nosuch", "1"],
+        &["SENTINEL", "CONFIG", "SET", "nosuch", "1"],
+        &["SENTINEL", "CKQUORUM", "mymaster"],
+        &["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "1", "0", "*"],
+        &["SENTINEL", "SIMULATE-FAILURE", "HELP"],
+        &["SENTINEL", "PENDING-SCRIPTS"],
+        &["ROLE"],
+        &["PUBLISH", "chan", "x"],
+        &["SET", "k", "v"],
+        &["CONFIG", "GET", "port"],
+        &["PING"],
+    ] {
+        assert_eq!(call(ours, args), call(theirs, args), "{:?}", args);
+    }
+}
