@@ -139,3 +139,30 @@ fn observations_agree_along_a_chain_and_after_a_promotion() {
     w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
     assert_eq!(agree_now(&w, "m killed"), 2);
 }
+
+#[test]
+fn observations_agree_for_sentinels_through_a_failover() {
+    let mut w = one_master_two_replicas(21);
+    for i in 1..=3 {
+        w.apply(WorldInput::AddSentinel {
+            name: format!("s{}", i),
+            addr: format!("127.0.0.1{}:26379", i),
+            config: "sentinel monitor mymaster 127.0.0.1 6379 2\nsentinel down-after-milliseconds mymaster 2000\n"
+                .into(),
+        });
+    }
+    agree_through(&mut w, 12_000, 100, "sentinels discover");
+    let (s1, _) = observations(&w, "s1").unwrap();
+    assert_eq!(s1.role, Role::Sentinel);
+    let watched = &s1.sentinel.as_ref().unwrap().masters[0];
+    assert_eq!((watched.status.as_str(), watched.addr.as_str(), watched.replicas, watched.sentinels), ("ok", "127.0.0.1:6379", 2, 3));
+    w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+    // Each sentinel's opinion goes sdown, odown, then names the promoted replica.
+    agree_through(&mut w, 20_000, 50, "failover");
+    let (s1, _) = observations(&w, "s1").unwrap();
+    let watched = &s1.sentinel.as_ref().unwrap().masters[0];
+    assert!(watched.addr == "127.0.0.1:6380" || watched.addr == "127.0.0.1:6381", "{:?}", watched);
+    let view = halab_core::lab::view::from_world(&w, 10);
+    let monitor = view.links.iter().find(|l| l.from == "s1" && l.kind == halab_core::lab::view::LinkKind::Monitor).unwrap();
+    assert!(monitor.to == "r1" || monitor.to == "r2", "{:?}", monitor);
+}

@@ -37,6 +37,8 @@ struct LiveNode {
     dir: PathBuf,
     conf: PathBuf,
     child: Option<Child>,
+    /// Run as `halab sentinel` rather than `halab server`.
+    sentinel: bool,
 }
 
 impl LiveNode {
@@ -117,7 +119,7 @@ impl LiveTarget {
     fn spawn(&mut self, name: &str) -> Result<(), String> {
         let node = self.nodes.get_mut(name).ok_or_else(|| format!("no node {}", name))?;
         let mut command = Command::new(&self.exe);
-        command.arg("server").arg(&node.conf).current_dir(&node.dir);
+        command.arg(if node.sentinel { "sentinel" } else { "server" }).arg(&node.conf).current_dir(&node.dir);
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         // The servers die with the runner, even when it is interrupted before its Drop runs.
         // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no Rust state.
@@ -256,7 +258,7 @@ impl LessonTarget for LiveTarget {
         let _ = std::fs::write(&conf, text);
         self.nodes.insert(
             spec.name.clone(),
-            LiveNode { lesson_addr: spec.addr.clone(), live_host, port, dir, conf, child: None },
+            LiveNode { lesson_addr: spec.addr.clone(), live_host, port, dir, conf, child: None, sentinel: spec.sentinel },
         );
         if let Err(e) = self.spawn(&spec.name) {
             eprintln!("{}", e);

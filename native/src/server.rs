@@ -99,6 +99,15 @@ pub fn run(mut args: Vec<String>) -> i32 {
     if cfg.get_bool("daemonize") {
         daemonize();
     }
+    // Redis changes to `dir` while it reads the config: a relative `logfile` (and dump.rdb,
+    // the pidfile) are then relative to `dir`.
+    let dir = cfg.get_str("dir");
+    if !dir.is_empty() {
+        if let Err(e) = std::env::set_current_dir(&dir) {
+            eprintln!("Can't chdir to '{}': {}", dir, driver::io_error_text(&e));
+            return 1;
+        }
+    }
     let pid = std::process::id();
     let logfile = cfg.get_str("logfile");
     let file = if logfile.is_empty() {
@@ -112,14 +121,7 @@ pub fn run(mut args: Vec<String>) -> i32 {
             }
         }
     };
-    let mut log = LogSink::new(pid, file);
-    let dir = cfg.get_str("dir");
-    if !dir.is_empty() {
-        if let Err(e) = std::env::set_current_dir(&dir) {
-            log.driver('C', LogLevel::Warning, format!("Can't chdir to '{}': {}", dir, e));
-            return 1;
-        }
-    }
+    let log = LogSink::new(pid, file);
     let pidfile = cfg.get_str("pidfile");
     if !pidfile.is_empty() {
         let _ = std::fs::write(&pidfile, format!("{}\n", pid));

@@ -193,10 +193,35 @@ fn command(ctx: &mut Ctx, args: &mut [Bytes]) {
             ctx.reply().bulk(&cmd_args[p]);
         }
     } else if eq_ic(sub, "LIST") {
-        let cmds = super::implemented_for(&ctx.srv.config);
-        ctx.reply().array(cmds.len());
-        for c in cmds {
-            ctx.reply().bulk_str(c.meta.name);
+        // Every command and, after it, its subcommands (`container|sub`); FILTERBY keeps those
+        // of an ACL category or matching a pattern (`commandListWithFilter`); no modules here.
+        let keep: Box<dyn Fn(&super::meta::CommandMeta) -> bool> = match args.len() {
+            2 => Box::new(|_| true),
+            5 if eq_ic(&args[2], "FILTERBY") => {
+                let value = args[4].clone();
+                if eq_ic(&args[3], "ACLCAT") {
+                    let cat = format!("@{}", String::from_utf8_lossy(&value));
+                    Box::new(move |m| m.acl_categories.iter().any(|c| c.eq_ignore_ascii_case(&cat)))
+                } else if eq_ic(&args[3], "PATTERN") {
+                    Box::new(move |m| crate::pattern::glob_match(&value, m.name.as_bytes(), true))
+                } else if eq_ic(&args[3], "MODULE") {
+                    Box::new(|_| false)
+                } else {
+                    return ctx.error(super::SYNTAX_ERR);
+                }
+            }
+            _ => return ctx.error(super::SYNTAX_ERR),
+        };
+        let mut names: Vec<&'static str> = Vec::new();
+        for c in super::implemented_for(&ctx.srv.config) {
+            if keep(c.meta) {
+                names.push(c.meta.name);
+            }
+            names.extend(c.meta.subcommands.iter().filter(|s| keep(s)).map(|s| s.name));
+        }
+        ctx.reply().array(names.len());
+        for n in names {
+            ctx.reply().bulk_str(n);
         }
     } else if eq_ic(sub, "HELP") && args.len() == 2 {
         let lines = [

@@ -1,8 +1,9 @@
 //! Lessons: a tutorial experiment as a file a person can read and a machine can run.
 //!
 //! A lesson is Markdown. Its title line, then a `## 中文` and an `## English` narrative, a
-//! `## Topology` listing nodes (with an optional ```` ```conf ```` block of config lines) and
-//! clients, and `## Steps`, a numbered list:
+//! `## Topology` listing nodes (`- node NAME ADDR`) and sentinels (`- sentinel NAME ADDR`),
+//! each with an optional ```` ```conf ```` block of config lines (a sentinel's is its
+//! sentinel.conf), and clients (`- client NAME -> NODE`), and `## Steps`, a numbered list:
 //!
 //! ```text
 //! 1. cli> LPUSH menu apple banana          run a command as client `cli`
@@ -13,7 +14,8 @@
 //! 3. wait 1500ms                            let virtual time pass (ms or s)
 //! 4. expect log master: DB saved on disk    a log line of that node contains the text
 //! 5. expect view master: keys=2             a fact of the view (up, role, keys, clients,
-//!                                           link, master, offset, sync)
+//!                                           link, master, offset, sync; a sentinel's
+//!                                           watches=NODE, opinion=ok|sdown|odown)
 //! 6. expect info replica: master_link_status=up   a field of the node's INFO
 //! 7. repeat 500: cli> SET key:{i} value     a command 500 times, `{i}` = 1, 2, … 500; an
 //!    → OK                                   expected reply applies to every one
@@ -73,6 +75,8 @@ pub struct NodeSpec {
     pub name: String,
     pub addr: String,
     pub config: String,
+    /// A sentinel (`- sentinel NAME ADDR`: `halab sentinel`, its conf block a sentinel.conf).
+    pub sentinel: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,10 +168,11 @@ pub fn parse(text: &str) -> Result<Lesson, LessonError> {
                 let Some(item) = trimmed.strip_prefix("- ") else { continue };
                 let words: Vec<&str> = item.split_whitespace().collect();
                 match words.as_slice() {
-                    ["node", name, addr, ..] => lesson.nodes.push(NodeSpec {
+                    [kind @ ("node" | "sentinel"), name, addr, ..] => lesson.nodes.push(NodeSpec {
                         name: name.to_string(),
                         addr: addr.to_string(),
                         config: String::new(),
+                        sentinel: *kind == "sentinel",
                     }),
                     ["client", name, "->", node, ..] => lesson.clients.push((name.to_string(), node.to_string())),
                     _ => return Err(err(format!("topology line not understood: {}", item))),
@@ -348,10 +353,11 @@ pub trait LessonTarget {
 
 impl LessonTarget for World {
     fn add_node(&mut self, spec: &NodeSpec) {
-        self.apply(WorldInput::AddNode {
-            name: spec.name.clone(),
-            addr: spec.addr.clone(),
-            config: spec.config.clone(),
+        let (name, addr, config) = (spec.name.clone(), spec.addr.clone(), spec.config.clone());
+        self.apply(if spec.sentinel {
+            WorldInput::AddSentinel { name, addr, config }
+        } else {
+            WorldInput::AddNode { name, addr, config }
         });
     }
     fn add_client(&mut self, name: &str, node: &str) {
@@ -384,7 +390,7 @@ impl LessonTarget for World {
     fn info(&mut self, node: &str) -> Option<String> {
         let now = self.now();
         let n = self.node(node)?;
-        Some(crate::command::info::info_text(&n.srv, now, &["everything".to_string()]))
+        Some(n.info_at(now, &["everything"]))
     }
 }
 
@@ -602,6 +608,14 @@ fn check_expectation(action: &Action, target: &mut dyn LessonTarget) -> (bool, O
                             ("link", Some(l)) => l.state.as_str().to_string(),
                             ("master", Some(l)) => l.to.clone(),
                             (_, Some(l)) => l.note.clone(),
+                        }
+                    }
+                    "watches" | "opinion" => {
+                        let link = v.links.iter().find(|l| l.kind == view::LinkKind::Monitor && &l.from == node);
+                        match (field.as_str(), link) {
+                            (_, None) => "none".to_string(),
+                            ("watches", Some(l)) => l.to.clone(),
+                            (_, Some(l)) => l.note.rsplit(' ').next().unwrap_or("").to_string(),
                         }
                     }
                     other => format!("unknown view field {}", other),

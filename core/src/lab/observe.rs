@@ -26,6 +26,8 @@ pub enum Role {
     /// A replica (Redis still says `slave`).
     #[serde(rename = "slave")]
     Replica,
+    /// A sentinel (`ROLE` says `sentinel`; its INFO has no `role` field).
+    Sentinel,
 }
 
 impl Role {
@@ -34,6 +36,7 @@ impl Role {
         match self {
             Role::Master => "master",
             Role::Replica => "slave",
+            Role::Sentinel => "sentinel",
         }
     }
 }
@@ -89,6 +92,32 @@ pub struct NodeObservation {
     /// A master's replicas: INFO's `slaveN:` lines, and how each last synchronised (the
     /// master's log).
     pub replicas: Vec<ReplicaObservation>,
+    /// A sentinel's opinion of the masters it watches: INFO's `# Sentinel` section.
+    #[serde(default)]
+    pub sentinel: Option<SentinelObservation>,
+}
+
+/// What a sentinel says of itself (`INFO sentinel`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentinelObservation {
+    /// `sentinel_tilt`: it acts on nothing while the clock looked wrong.
+    pub tilt: bool,
+    /// `masterN:` lines, in order.
+    pub masters: Vec<WatchedMaster>,
+}
+
+/// One `masterN:name=…,status=…,address=…,slaves=…,sentinels=…` line: a master as this
+/// sentinel sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchedMaster {
+    pub name: String,
+    /// `ok`, `sdown` (this sentinel thinks it is down) or `odown` (the quorum agrees).
+    pub status: String,
+    /// Where this sentinel thinks the master is, "ip:port".
+    pub addr: String,
+    pub replicas: usize,
+    /// Sentinels watching it, this one included.
+    pub sentinels: usize,
 }
 
 /// A replica's view of its master link.
@@ -125,6 +154,41 @@ impl MasterLinkObservation {
 
 /// Read a simulated (or any in-process) node through its accessors.
 pub fn from_node(node: &Node) -> NodeObservation {
+    if let Some(s) = node.sentinel() {
+        return NodeObservation {
+            role: Role::Sentinel,
+            run_id: node.run_id().to_string(),
+            master_replid: String::new(),
+            master_repl_offset: 0,
+            keys: Vec::new(),
+            connected_clients: node.connected_clients(),
+            master_link: None,
+            replicas: Vec::new(),
+            sentinel: Some(SentinelObservation {
+                tilt: s.tilt(),
+                masters: s
+                    .masters()
+                    .map(|m| {
+                        use crate::sentinel::instance::flag;
+                        WatchedMaster {
+                            name: m.name().to_string(),
+                            status: if m.inst.has(flag::O_DOWN) {
+                                "odown"
+                            } else if m.inst.has(flag::S_DOWN) {
+                                "sdown"
+                            } else {
+                                "ok"
+                            }
+                            .to_string(),
+                            addr: format!("{}:{}", m.inst.addr.ip, m.inst.addr.port),
+                            replicas: m.replicas.len(),
+                            sentinels: m.sentinels.len() + 1,
+                        }
+                    })
+                    .collect(),
+            }),
+        };
+    }
     let repl = node.replication();
     let now = node.now_ms();
     NodeObservation {
@@ -151,6 +215,7 @@ pub fn from_node(node: &Node) -> NodeObservation {
                 last_sync: r.last_sync.clone(),
             })
             .collect(),
+        sentinel: None,
     }
 }
 
@@ -159,6 +224,24 @@ pub fn from_node(node: &Node) -> NodeObservation {
 /// itself holds to it (not counted in `connected_clients`).
 pub fn parse(info: &str, role: Option<&Frame>, log: &[String], observer_connections: usize) -> NodeObservation {
     let field = |f: &str| info_field(info, f).unwrap_or_default();
+    let sentinel = (field("redis_mode") == "sentinel").then(|| SentinelObservation {
+        tilt: field("sentinel_tilt") == "1",
+        masters: info
+            .lines()
+            .filter_map(|l| {
+                let (name, rest) = l.split_once(':')?;
+                name.strip_prefix("master")?.parse::<usize>().ok()?;
+                let kv = |k: &str| rest.split(',').find_map(|p| p.strip_prefix(k)?.strip_prefix('=')).map(str::to_string);
+                Some(WatchedMaster {
+                    name: kv("name")?,
+                    status: kv("status")?,
+                    addr: kv("address")?,
+                    replicas: kv("slaves")?.parse().ok()?,
+                    sentinels: kv("sentinels")?.parse().ok()?,
+                })
+            })
+            .collect(),
+    });
     let keys = info
         .lines()
         .filter_map(|l| {
@@ -210,7 +293,13 @@ pub fn parse(info: &str, role: Option<&Frame>, log: &[String], observer_connecti
         })
         .collect();
     NodeObservation {
-        role: if is_replica { Role::Replica } else { Role::Master },
+        role: if sentinel.is_some() {
+            Role::Sentinel
+        } else if is_replica {
+            Role::Replica
+        } else {
+            Role::Master
+        },
         run_id: field("run_id"),
         master_replid: field("master_replid"),
         master_repl_offset: field("master_repl_offset").parse().unwrap_or(0),
@@ -221,6 +310,7 @@ pub fn parse(info: &str, role: Option<&Frame>, log: &[String], observer_connecti
             .saturating_sub(observer_connections),
         master_link,
         replicas,
+        sentinel,
     }
 }
 

@@ -71,6 +71,7 @@ impl NodeView {
 pub enum NodeRole {
     Master,
     Slave,
+    Sentinel,
     Down,
 }
 
@@ -79,6 +80,7 @@ impl NodeRole {
         match self {
             NodeRole::Master => "master",
             NodeRole::Slave => "slave",
+            NodeRole::Sentinel => "sentinel",
             NodeRole::Down => "down",
         }
     }
@@ -92,6 +94,9 @@ pub enum LinkKind {
     Client,
     /// A replica's link to its master (drawn from the replica).
     Replication,
+    /// A sentinel watching a master (drawn from the sentinel to where it thinks the master
+    /// is; its state says the sentinel's opinion: up, or down for SDOWN/ODOWN).
+    Monitor,
 }
 
 /// The state a drawn link shows.
@@ -299,6 +304,7 @@ fn nodes_and_replication_links(
             role: match obs.role {
                 observe::Role::Master => NodeRole::Master,
                 observe::Role::Replica => NodeRole::Slave,
+                observe::Role::Sentinel => NodeRole::Sentinel,
             },
             run_id: obs.run_id.clone(),
             master_replid: obs.master_replid.clone(),
@@ -306,8 +312,27 @@ fn nodes_and_replication_links(
             keys: obs.keys.clone(),
             connected_clients: obs.connected_clients,
             slots: Vec::new(),
-            flags: Vec::new(),
+            flags: match &obs.sentinel {
+                Some(s) if s.tilt => vec!["tilt".into()],
+                _ => Vec::new(),
+            },
         });
+        // A sentinel: one link to each master it watches, where it thinks the master is.
+        for m in obs.sentinel.iter().flat_map(|s| &s.masters) {
+            let master = observed.iter().find(|(_, a, _)| *a == m.addr);
+            links.push(LinkView {
+                from: name.clone(),
+                to: master.map(|(n, _, _)| n.clone()).unwrap_or_else(|| m.addr.clone()),
+                kind: LinkKind::Monitor,
+                state: if m.status == "ok" { LinkState::Up } else { LinkState::Down },
+                extra_latency_ms: 0,
+                loss_per_mille: 0,
+                held_messages: 0,
+                offset: 0,
+                lag_s: None,
+                note: format!("{} {}", m.name, m.status),
+            });
+        }
         let Some(link) = &obs.master_link else { continue };
         let target = link.master_addr();
         let master = observed.iter().find(|(_, a, _)| *a == target);

@@ -450,8 +450,17 @@ impl Node {
     /// `INFO <sections>` as a client outside the client table would read it now (lowercase
     /// section names; `everything`, `all`, `default` as INFO takes them).
     pub fn info(&self, sections: &[&str]) -> String {
+        self.info_at(self.srv.now, sections)
+    }
+
+    /// [`Node::info`] as it would read at `now` (an observer's clock, ahead of the node's last
+    /// input: uptimes and lags count to it).
+    pub fn info_at(&self, now: u64, sections: &[&str]) -> String {
         let sections: Vec<String> = sections.iter().map(|s| s.to_ascii_lowercase()).collect();
-        command::info::info_text(&self.srv, self.srv.now, &sections)
+        if self.srv.sentinel.is_some() {
+            return crate::sentinel::command::info_text(&self.srv, now, &sections);
+        }
+        command::info::info_text(&self.srv, now, &sections)
     }
 
     /// Keys per non-empty database, as `INFO keyspace` lists them.
@@ -476,8 +485,13 @@ impl Node {
         &self.srv.run_id
     }
 
-    /// The reply `ROLE` gives, as a RESP frame.
+    /// The reply `ROLE` gives, as a RESP frame (a sentinel's: `sentinel` and its masters).
     pub fn role_reply(&self) -> crate::resp::Frame {
+        use crate::resp::Frame;
+        if let Some(s) = &self.srv.sentinel {
+            let names = s.masters().map(|m| Frame::Bulk(bytes::Bytes::from(m.name().to_string()))).collect();
+            return Frame::Array(vec![Frame::Bulk(bytes::Bytes::from_static(b"sentinel")), Frame::Array(names)]);
+        }
         command::replicaof::role_frame(&self.srv)
     }
 

@@ -198,7 +198,9 @@ impl NodeState {
             self.log(LogLevel::Warning, "There is a child saving an .rdb. Killing it!");
             self.abandon_bgsave();
         }
-        let save = (!self.config.save_points().is_empty() && !p.flags.nosave) || p.flags.save;
+        // A sentinel keeps no data: 7.0 forces NOSAVE in sentinel mode.
+        let save = !self.config.sentinel_mode()
+            && ((!self.config.save_points().is_empty() && !p.flags.nosave) || p.flags.save);
         if save {
             self.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
             self.start_persist(false, PersistPurpose::Shutdown);
@@ -226,7 +228,8 @@ impl NodeState {
         if !self.config.get_str("pidfile").is_empty() || self.config.get_bool("daemonize") {
             self.log(LogLevel::Notice, "Removing the pid file.");
         }
-        self.log(LogLevel::Warning, "Redis is now ready to exit, bye bye...");
+        let who = if self.config.sentinel_mode() { "Sentinel" } else { "Redis" };
+        self.log(LogLevel::Warning, format!("{} is now ready to exit, bye bye...", who));
         self.halted = true;
         self.outputs.push_back(Output::Exit { code: 0 });
     }

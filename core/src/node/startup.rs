@@ -82,8 +82,10 @@ impl Node {
                 None => "Warning: no config file specified, using the default config. In order to specify a config file use halab server /path/to/redis.conf".to_string(),
             },
         ];
+        // (A sentinel's every line says `X`, these too.)
+        let early_role = if srv.config.sentinel_mode() { 'X' } else { 'C' };
         for message in early {
-            srv.log_as('C', LogLevel::Warning, message);
+            srv.log_as(early_role, LogLevel::Warning, message);
         }
         srv.log(LogLevel::Notice, "monotonic clock: POSIX clock_gettime");
         let port = srv.config.port();

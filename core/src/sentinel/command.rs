@@ -77,9 +77,16 @@ pub fn sentinel(ctx: &mut Ctx, args: &mut [Bytes]) {
     with_sentinel(ctx.srv, |s, srv| s.command(srv, client, now, args));
 }
 
-/// INFO in sentinel mode: the server, clients, cpu and stats sections, and `# Sentinel`.
+/// INFO in sentinel mode.
 pub fn info(ctx: &mut Ctx, args: &mut [Bytes]) {
     let requested: Vec<String> = args[1..].iter().map(|a| text(a).to_ascii_lowercase()).collect();
+    let out = info_text(ctx.srv, ctx.now, &requested);
+    ctx.reply().bulk(out.as_bytes());
+}
+
+/// `sentinelInfoCommand`: of the server's sections only server, clients, cpu and stats, then
+/// `# Sentinel` (lowercase section names; none, `all`, `everything` or `default` for all).
+pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
     let all = requested.is_empty() || requested.iter().any(|s| matches!(s.as_str(), "all" | "everything" | "default"));
     let sections: Vec<String> = if all {
         ["server", "clients", "cpu", "stats"].iter().map(|s| s.to_string()).collect()
@@ -87,16 +94,16 @@ pub fn info(ctx: &mut Ctx, args: &mut [Bytes]) {
         requested.iter().filter(|s| matches!(s.as_str(), "server" | "clients" | "cpu" | "stats")).cloned().collect()
     };
     let mut out =
-        if sections.is_empty() { String::new() } else { crate::command::info::info_text(ctx.srv, ctx.now, &sections) };
+        if sections.is_empty() { String::new() } else { crate::command::info::info_text(srv, now, &sections) };
     if all || requested.iter().any(|s| s == "sentinel") {
-        if let Some(s) = ctx.srv.sentinel.as_ref() {
+        if let Some(s) = srv.sentinel.as_ref() {
             if !out.is_empty() {
                 out.push_str("\r\n");
             }
-            out.push_str(&s.info_section(ctx.now));
+            out.push_str(&s.info_section(now));
         }
     }
-    ctx.reply().bulk(out.as_bytes());
+    out
 }
 
 /// ROLE in sentinel mode: `sentinel` and the names of the masters it watches.
