@@ -155,7 +155,10 @@ fn observations_agree_for_sentinels_through_a_failover() {
     let (s1, _) = observations(&w, "s1").unwrap();
     assert_eq!(s1.role, Role::Sentinel);
     let watched = &s1.sentinel.as_ref().unwrap().masters[0];
-    assert_eq!((watched.status.as_str(), watched.addr.as_str(), watched.replicas, watched.sentinels), ("ok", "127.0.0.1:6379", 2, 3));
+    assert_eq!(
+        (watched.status.as_str(), watched.addr.as_str(), watched.replicas, watched.sentinels),
+        ("ok", "127.0.0.1:6379", 2, 3)
+    );
     w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
     // Each sentinel's opinion goes sdown, odown, then names the promoted replica.
     agree_through(&mut w, 20_000, 50, "failover");
@@ -163,6 +166,7 @@ fn observations_agree_for_sentinels_through_a_failover() {
     let watched = &s1.sentinel.as_ref().unwrap().masters[0];
     assert!(watched.addr == "127.0.0.1:6380" || watched.addr == "127.0.0.1:6381", "{:?}", watched);
     let view = halab_core::lab::view::from_world(&w, 10);
-    let monitor = view.links.iter().find(|l| l.from == "s1" && l.kind == halab_core::lab::view::LinkKind::Monitor).unwrap();
+    let monitor =
+        view.links.iter().find(|l| l.from == "s1" && l.kind == halab_core::lab::view::LinkKind::Monitor).unwrap();
     assert!(monitor.to == "r1" || monitor.to == "r2", "{:?}", monitor);
 }

@@ -258,7 +258,15 @@ impl LessonTarget for LiveTarget {
         let _ = std::fs::write(&conf, text);
         self.nodes.insert(
             spec.name.clone(),
-            LiveNode { lesson_addr: spec.addr.clone(), live_host, port, dir, conf, child: None, sentinel: spec.sentinel },
+            LiveNode {
+                lesson_addr: spec.addr.clone(),
+                live_host,
+                port,
+                dir,
+                conf,
+                child: None,
+                sentinel: spec.sentinel,
+            },
         );
         if let Err(e) = self.spawn(&spec.name) {
             eprintln!("{}", e);

@@ -231,7 +231,8 @@ pub fn parse(info: &str, role: Option<&Frame>, log: &[String], observer_connecti
             .filter_map(|l| {
                 let (name, rest) = l.split_once(':')?;
                 name.strip_prefix("master")?.parse::<usize>().ok()?;
-                let kv = |k: &str| rest.split(',').find_map(|p| p.strip_prefix(k)?.strip_prefix('=')).map(str::to_string);
+                let kv =
+                    |k: &str| rest.split(',').find_map(|p| p.strip_prefix(k)?.strip_prefix('=')).map(str::to_string);
                 Some(WatchedMaster {
                     name: kv("name")?,
                     status: kv("status")?,
