@@ -376,6 +376,13 @@ impl LessonTarget for LiveTarget {
         let addr = self.nodes.get(node)?.live_addr();
         info_of(&addr, &self.passwords).map(|i| self.to_lesson(&i))
     }
+
+    /// The file on disk, in the lesson's addresses (with the lines the runner added to place
+    /// the process: bind, port, dir, logfile).
+    fn config_file(&self, node: &str) -> Option<String> {
+        let text = std::fs::read_to_string(&self.nodes.get(node)?.conf).ok()?;
+        Some(self.to_lesson(&text))
+    }
 }
 
 /// Send one command and read one reply (bytes after it stay in `inbox`).

@@ -17,6 +17,7 @@
 //!                                           link, master, offset, sync; a sentinel's
 //!                                           watches=NODE, opinion=ok|sdown|odown)
 //! 6. expect info replica: master_link_status=up   a field of the node's INFO
+//!    expect file s1: sentinel current-epoch 1      a line of the node's config file
 //! 7. repeat 500: cli> SET key:{i} value     a command 500 times, `{i}` = 1, 2, … 500; an
 //!    → OK                                   expected reply applies to every one
 //! ```
@@ -85,6 +86,8 @@ pub enum Action {
     Fault(Fault),
     Wait { ms: u64 },
     ExpectLog { node: String, text: String },
+    /// A line of the node's config file (what CONFIG REWRITE or a sentinel wrote) contains it.
+    ExpectFile { node: String, text: String },
     ExpectView { node: String, field: String, value: String },
     ExpectInfo { node: String, field: String, value: String },
     Repeat { count: usize, client: String, args: Vec<Vec<u8>>, expect: Option<String> },
@@ -285,6 +288,13 @@ fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
             text: text.trim().trim_matches('`').to_string(),
         });
     }
+    if let Some(rest) = step.strip_prefix("expect file ") {
+        let (node, text) = rest.split_once(':').ok_or("expect file <node>: <text>")?;
+        return Ok(Action::ExpectFile {
+            node: node.trim().to_string(),
+            text: text.trim().trim_matches('`').to_string(),
+        });
+    }
     if let Some(rest) = step.strip_prefix("expect info ") {
         let (node, field, value) = parse_fact(rest).ok_or("expect info <node>: <field>=<value>")?;
         return Ok(Action::ExpectInfo { node, field, value });
@@ -349,6 +359,8 @@ pub trait LessonTarget {
     fn view(&self) -> ViewModel;
     /// The node's `INFO everything` text, or `None` while it is down.
     fn info(&mut self, node: &str) -> Option<String>;
+    /// The text of the node's config file now.
+    fn config_file(&self, node: &str) -> Option<String>;
 }
 
 impl LessonTarget for World {
@@ -391,6 +403,9 @@ impl LessonTarget for World {
         let now = self.now();
         let n = self.node(node)?;
         Some(n.info_at(now, &["everything"]))
+    }
+    fn config_file(&self, node: &str) -> Option<String> {
+        self.config_text(node).map(str::to_string)
     }
 }
 
@@ -535,7 +550,7 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
             target.wait(*ms);
             (true, None, String::new())
         }
-        Action::ExpectLog { .. } | Action::ExpectView { .. } | Action::ExpectInfo { .. } => {
+        Action::ExpectLog { .. } | Action::ExpectFile { .. } | Action::ExpectView { .. } | Action::ExpectInfo { .. } => {
             // Check, and on a live target check again until it holds or patience runs out.
             let (ok, (expected, seen)) = patience.until(target, |t| {
                 let (ok, expected, seen) = check_expectation(&step.action, t);
@@ -588,6 +603,16 @@ fn check_expectation(action: &Action, target: &mut dyn LessonTarget) -> (bool, O
                 hit.is_some(),
                 Some(text.clone()),
                 hit.unwrap_or_else(|| format!("{} log lines, none matching", logs.len())),
+            )
+        }
+        Action::ExpectFile { node, text } => {
+            let lines: Vec<String> =
+                target.config_file(node).map(|t| t.lines().map(str::to_string).collect()).unwrap_or_default();
+            let hit = lines.iter().find(|l| contains_pattern(l, text)).cloned();
+            (
+                hit.is_some(),
+                Some(text.clone()),
+                hit.unwrap_or_else(|| format!("{} lines in {}'s config file, none matching", lines.len(), node)),
             )
         }
         Action::ExpectView { node, field, value } => {
@@ -733,6 +758,9 @@ mod tests {
         }
         fn view(&self) -> ViewModel {
             ViewModel { elapsed_ms: 0, nodes: Vec::new(), links: Vec::new(), messages: Vec::new(), events: Vec::new() }
+        }
+        fn config_file(&self, _: &str) -> Option<String> {
+            None
         }
         fn info(&mut self, _: &str) -> Option<String> {
             None

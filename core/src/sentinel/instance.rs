@@ -63,9 +63,9 @@ impl Kind {
 }
 
 /// An instance's address (`sentinelAddr`): the name it was given and the IP it stands for.
-/// The core resolves no names: with `resolve-hostnames no` (the default) only IP addresses are
-/// accepted, as 7.0 does; with `yes`, a hostname stands for itself and the driver resolves it
-/// when it connects.
+/// The core does no lookups: with `resolve-hostnames no` (the default) only IP addresses are
+/// accepted, as 7.0 does; with `yes`, `localhost` stands for 127.0.0.1 and any other hostname
+/// for itself (the driver resolves it when it connects).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Addr {
     pub hostname: String,
@@ -80,10 +80,14 @@ impl Addr {
         if !(0..=65535).contains(&port) {
             return Err(AddrError::InvalidPort);
         }
-        if !resolve_hostnames && host.parse::<std::net::IpAddr>().is_err() {
-            return Err(AddrError::Unresolvable);
-        }
-        Ok(Addr { hostname: host.to_string(), ip: host.to_string(), port: port as u16 })
+        let ip = match host.parse::<std::net::IpAddr>() {
+            Ok(_) => host.to_string(),
+            Err(_) if !resolve_hostnames => return Err(AddrError::Unresolvable),
+            // `localhost` is loopback by definition (RFC 6761): no lookup needed.
+            Err(_) if host.eq_ignore_ascii_case("localhost") => "127.0.0.1".to_string(),
+            Err(_) => host.to_string(),
+        };
+        Ok(Addr { hostname: host.to_string(), ip, port: port as u16 })
     }
 
     /// The address events and replies show (`announceSentinelAddr`).
