@@ -19,6 +19,47 @@ pub struct Blocked {
     pub args: Vec<Bytes>,
 }
 
+/// The clients waiting for something other than their own input (Redis's `blocking_keys`,
+/// `ready_keys` and `unblocked_clients`): blocked on keys (BLPOP and friends), or done
+/// waiting and with commands pipelined behind.
+#[derive(Debug, Default)]
+pub struct BlockedClients {
+    /// `(db, key)` → the clients blocked on it, first come first served. Invariant: each
+    /// client listed has a [`Client::blocked`] naming that key, and no list is empty.
+    pub(crate) by_key: FxHashMap<(usize, Bytes), VecDeque<ConnId>>,
+    /// Keys that received data while clients were blocked on them, served at the end of the
+    /// command (or of the event) that fed them.
+    pub(crate) ready_keys: Vec<(usize, Bytes)>,
+    /// Clients whose wait ended (WAIT, a command that waited for the driver) and whose
+    /// pipelined input can run again, at the end of the event.
+    pub(crate) resume: Vec<ConnId>,
+}
+
+/// What the node keeps of its clients' output beyond each client's reply buffer (Redis's
+/// `clients_pending_write`, the replies that are in the socket's hands, and the clients
+/// `closeClientOnOutputBufferLimitReached` scheduled to close).
+#[derive(Debug, Default)]
+pub struct OutputBuffers {
+    /// Bytes sent to each connection ([`Output::Send`]) that the driver has not reported
+    /// written ([`Input::Written`]): a client's output buffer, CLIENT LIST's `omem`.
+    pub(crate) unsent: FxHashMap<ConnId, u64>,
+    /// Clients over their output buffer limit, closed at the end of the event.
+    pub(crate) overrun: Vec<ConnId>,
+    /// Clients whose reply buffer got data from someone else's command (pub/sub, MONITOR,
+    /// an unblock): flushed at the end of the event.
+    pub(crate) pending_flush: Vec<ConnId>,
+}
+
+/// The client pauses in force (CLIENT PAUSE, FAILOVER, a shutdown waiting for replicas;
+/// Redis's `client_pause_per_purpose`).
+#[derive(Debug, Default)]
+pub struct ClientPauses {
+    /// Each purpose's pause, indexed by [`PausePurpose`]. Clients stay paused while any is.
+    pub(crate) by_purpose: [Option<Pause>; 3],
+    /// A pause ended: postponed clients must run their commands.
+    pub(crate) ended: bool,
+}
+
 /// What a connection is to this node, in replication terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientRole {
@@ -262,13 +303,14 @@ impl NodeState {
     /// Pauses whose time is up are lifted here.
     pub fn pause_in_force(&mut self) -> Option<Pause> {
         let now = self.now;
-        for slot in self.pauses.iter_mut() {
+        for slot in self.pauses.by_purpose.iter_mut() {
             if slot.is_some_and(|p| p.until_ms <= now) {
                 *slot = None;
-                self.unpaused = true;
+                self.pauses.ended = true;
             }
         }
         self.pauses
+            .by_purpose
             .iter()
             .flatten()
             .copied()
@@ -284,7 +326,7 @@ impl NodeState {
     /// Pause clients for `purpose` (Redis's `pauseClients`): a second pause of the same
     /// purpose keeps the stricter type and the later end.
     pub fn pause_clients(&mut self, purpose: PausePurpose, until_ms: u64, writes_only: bool) {
-        let slot = &mut self.pauses[purpose as usize];
+        let slot = &mut self.pauses.by_purpose[purpose as usize];
         *slot = Some(match *slot {
             Some(p) => Pause { until_ms: p.until_ms.max(until_ms), writes_only: p.writes_only && writes_only },
             None => Pause { until_ms, writes_only },
@@ -293,8 +335,8 @@ impl NodeState {
 
     /// Lift the pause of `purpose`; postponed clients run again.
     pub fn unpause_clients(&mut self, purpose: PausePurpose) {
-        if self.pauses[purpose as usize].take().is_some() {
-            self.unpaused = true;
+        if self.pauses.by_purpose[purpose as usize].take().is_some() {
+            self.pauses.ended = true;
         }
     }
 
@@ -306,8 +348,8 @@ impl NodeState {
 
     /// A list or sorted set key got elements: blocked clients may now be served.
     pub fn signal_key_ready(&mut self, db: usize, key: &Bytes) {
-        if self.blocking.contains_key(&(db, key.clone())) {
-            self.ready_keys.push((db, key.clone()));
+        if self.blocked.by_key.contains_key(&(db, key.clone())) {
+            self.blocked.ready_keys.push((db, key.clone()));
         }
     }
 
@@ -316,8 +358,8 @@ impl NodeState {
     pub fn io_done(&mut self, conn: ConnId) {
         if let Some(c) = self.clients.get_mut(&conn) {
             c.awaiting_io = false;
-            self.to_flush.push(conn);
-            self.resume_queue.push(conn);
+            self.obuf.pending_flush.push(conn);
+            self.blocked.resume.push(conn);
         }
     }
 
@@ -330,7 +372,7 @@ impl NodeState {
         }
         let len = client.reply.buf.len() as u64;
         let limit = self.config.obuf_limit(client.obuf_class());
-        let used = self.unsent.get(&client.conn).copied().unwrap_or(0) + len;
+        let used = self.obuf.unsent.get(&client.conn).copied().unwrap_or(0) + len;
         if obuf_limit_reached(limit, used, &mut client.obuf_soft_since, self.now) {
             client.reply.buf.clear();
             client.obuf_overrun = true;
@@ -340,7 +382,7 @@ impl NodeState {
                 LogLevel::Warning,
                 format!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info),
             );
-            self.obuf_overrun.push(client.conn);
+            self.obuf.overrun.push(client.conn);
             return;
         }
         let bytes = client.reply.buf.split().freeze();
@@ -351,22 +393,22 @@ impl NodeState {
 
     /// A client connection's output not yet written.
     pub fn unsent_of(&self, conn: ConnId) -> u64 {
-        self.unsent.get(&conn).copied().unwrap_or(0)
+        self.obuf.unsent.get(&conn).copied().unwrap_or(0)
     }
 
     /// Send bytes to a client's connection; they count in its output buffer until written.
     pub(crate) fn send(&mut self, conn: ConnId, bytes: Bytes) {
-        *self.unsent.entry(conn).or_insert(0) += bytes.len() as u64;
+        *self.obuf.unsent.entry(conn).or_insert(0) += bytes.len() as u64;
         self.outputs.push_back(Output::Send { conn, bytes });
     }
 
     /// Close the clients that went over their output buffer limit during this event.
     pub(crate) fn close_overrun_clients(&mut self) {
-        for conn in std::mem::take(&mut self.obuf_overrun) {
+        for conn in std::mem::take(&mut self.obuf.overrun) {
             if let Some(mut c) = self.clients.remove(&conn) {
                 command::release_client_state(self, &mut c);
             }
-            self.unsent.remove(&conn);
+            self.obuf.unsent.remove(&conn);
             self.outputs.push_back(Output::Abort { conn });
         }
     }
@@ -424,7 +466,7 @@ impl Node {
             // A replica's client forgets its replica entry as it goes.
             command::release_client_state(&mut self.srv, &mut c);
         }
-        self.srv.unsent.remove(&conn);
+        self.srv.obuf.unsent.remove(&conn);
     }
 
     pub(super) fn on_data(&mut self, conn: ConnId, bytes: &[u8]) {
@@ -458,7 +500,7 @@ impl Node {
 
     /// Clients that waited (WAIT) run what they pipelined behind.
     pub(super) fn resume_clients(&mut self) {
-        for conn in std::mem::take(&mut self.srv.resume_queue) {
+        for conn in std::mem::take(&mut self.srv.blocked.resume) {
             let Some(mut c) = self.srv.clients.remove(&conn) else { continue };
             self.process_input(&mut c);
             self.srv.flush_client(&mut c);
@@ -532,7 +574,7 @@ impl Node {
             }
             // Clients blocked on keys this command fed are served before the next command
             // (Redis's `processCommand` → `handleClientsBlockedOnKeys`).
-            if !self.srv.ready_keys.is_empty() {
+            if !self.srv.blocked.ready_keys.is_empty() {
                 self.serve_ready_keys();
             }
         }
@@ -540,10 +582,10 @@ impl Node {
 
     /// Serve clients blocked on keys that received data (Redis's `handleClientsBlockedOnKeys`).
     pub(super) fn serve_ready_keys(&mut self) {
-        while !self.srv.ready_keys.is_empty() {
-            let ready = std::mem::take(&mut self.srv.ready_keys);
+        while !self.srv.blocked.ready_keys.is_empty() {
+            let ready = std::mem::take(&mut self.srv.blocked.ready_keys);
             for (db, key) in ready {
-                let Some(waiters) = self.srv.blocking.get(&(db, key.clone())).cloned() else { continue };
+                let Some(waiters) = self.srv.blocked.by_key.get(&(db, key.clone())).cloned() else { continue };
                 for conn in waiters {
                     let Some(mut client) = self.srv.clients.remove(&conn) else { continue };
                     let Some(blocked) = client.blocked.clone() else {
@@ -568,7 +610,7 @@ impl Node {
     }
 
     pub(super) fn flush_pending(&mut self) {
-        let pending = std::mem::take(&mut self.srv.to_flush);
+        let pending = std::mem::take(&mut self.srv.obuf.pending_flush);
         for conn in pending {
             if let Some(mut c) = self.srv.clients.remove(&conn) {
                 self.srv.flush_client(&mut c);
@@ -581,7 +623,7 @@ impl Node {
     /// behind it, in the order they connected.
     pub(super) fn resume_paused_clients(&mut self) {
         self.srv.pause_in_force();
-        if !std::mem::take(&mut self.srv.unpaused) {
+        if !std::mem::take(&mut self.srv.pauses.ended) {
             return;
         }
         let mut conns: Vec<(u64, ConnId)> =

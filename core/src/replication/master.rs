@@ -353,7 +353,7 @@ impl NodeState {
         }
         let (end, now) = (self.repl.offset + 1, self.now);
         let mut over = Vec::new();
-        let unsent = &self.unsent;
+        let unsent = &self.obuf.unsent;
         for r in self.repl.replicas.iter_mut() {
             // What it is owed: the stream held for it, and what its socket has not taken.
             let held = r.stream_from.map_or(0, |from| end.saturating_sub(from));
@@ -369,7 +369,7 @@ impl NodeState {
                 LogLevel::Warning,
                 format!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info),
             );
-            self.obuf_overrun.push(conn);
+            self.obuf.overrun.push(conn);
         }
         self.close_overrun_clients();
     }
@@ -671,7 +671,7 @@ impl NodeState {
             self.repl_log("Starting BGSAVE for SYNC with target: replicas sockets");
             let id = self.start_persist_job(true, false, true, PersistPurpose::Sync);
             self.repl.sync_job = Some((id, true));
-            self.repl_log(format!("Background RDB transfer started by pid {}", self.pid));
+            self.repl_log(format!("Background RDB transfer started by pid {}", self.process.pid));
             id
         } else {
             self.repl_log("Starting BGSAVE for SYNC with target: disk");
@@ -824,8 +824,8 @@ impl NodeState {
             if acked >= w.replicas || w.deadline.is_some_and(|d| d <= now) {
                 c.wait = None;
                 c.reply.int(acked as i64);
-                self.to_flush.push(conn);
-                self.resume_queue.push(conn);
+                self.obuf.pending_flush.push(conn);
+                self.blocked.resume.push(conn);
             } else {
                 self.repl.waiting.push(conn);
             }
