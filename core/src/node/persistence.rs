@@ -330,6 +330,8 @@ impl Node {
         self.srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: {}.", keys, expired));
         match save_info {
             Some(info) if keep_expired => {
+                // The start-up: no stream of ours yet, the file's becomes it.
+                debug_assert_eq!(self.srv.repl.offset, 0, "a replica takes its dump.rdb's stream before any other");
                 self.srv.repl.replid = info.replid.clone();
                 self.srv.repl.offset = info.offset;
                 self.srv.repl.cached_master = Some(crate::replication::CachedMaster {

@@ -95,7 +95,8 @@ pub struct Replica {
     /// `REPLCONF listening-port` (or `replica-announce-port`).
     pub(crate) listening_port: u16,
     pub(crate) state: ReplicaState,
-    /// The offset of its last `REPLCONF ACK`.
+    /// The offset of its last `REPLCONF ACK`. Invariant: never decreases — an older ACK that
+    /// arrives late changes nothing (as in Redis's `replconfCommand`).
     pub(crate) ack_offset: u64,
     pub(crate) ack_ms: u64,
     /// While it waits for (or receives) its snapshot: the stream offset it needs from when it
@@ -196,6 +197,12 @@ impl NodeState {
                 "the backlog holds the stream up to master_repl_offset"
             );
         }
+        // A replica feeds nothing of its own: its stream is its master's, byte for byte, so
+        // that offsets are equal all along a chain.
+        debug_assert!(
+            self.repl.master.as_ref().and_then(|m| m.applied).is_none_or(|a| a == self.repl.offset),
+            "a replica's master_repl_offset is what it applied of its master's stream"
+        );
         if !self.repl.replicas.is_empty() {
             self.repl.stream.extend_from_slice(bytes);
         }
@@ -317,8 +324,9 @@ impl NodeState {
     /// Send what the stream produced during this event to online replicas; the others will
     /// read it from the backlog.
     pub fn flush_replication_stream(&mut self) {
-        if self.repl.get_ack_pending {
-            self.repl.get_ack_pending = false;
+        if std::mem::take(&mut self.repl.get_ack_pending) && !self.repl.is_replica() {
+            // A replica feeds nothing of its own (Redis's `replicationFeedSlaves` returns at
+            // once on one): its replicas acknowledge on their own, once a second.
             self.feed_command(&[b"REPLCONF", b"GETACK", b"*"]);
         }
         if self.repl.stream.is_empty() {
