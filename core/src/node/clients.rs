@@ -38,16 +38,96 @@ pub struct BlockedClients {
 /// What the node keeps of its clients' output beyond each client's reply buffer (Redis's
 /// `clients_pending_write`, the replies that are in the socket's hands, and the clients
 /// `closeClientOnOutputBufferLimitReached` scheduled to close).
+///
+/// Every [`Output::Send`] is counted here until the driver reports it written
+/// ([`Input::Written`]) or the connection goes: replies, the replication stream, a
+/// replica's handshake and ACKs, MIGRATE's requests, the refusal of a connection over
+/// `maxclients`. A replica's snapshot is counted apart (7.0 sends it from the file or the
+/// fork's pipe, not from the replica's output buffer), so no limit and no `omem` count it.
 #[derive(Debug, Default)]
 pub struct OutputBuffers {
-    /// Bytes sent to each connection ([`Output::Send`]) that the driver has not reported
-    /// written ([`Input::Written`]): a client's output buffer, CLIENT LIST's `omem`.
+    /// Bytes sent to each connection that the driver has not reported written: a client's
+    /// output buffer, CLIENT LIST's `omem`. Invariant: no zero entry (a connection with
+    /// nothing outstanding is not listed), so a driver that reports more written than this
+    /// for a connection the node knows is wrong (asserted at [`Input::Written`]).
     pub(crate) unsent: FxHashMap<ConnId, u64>,
+    /// For a connection sent bytes outside its output buffer (a snapshot) that are not all
+    /// written: what is not written, in the order it was sent, as `(bytes, in the output
+    /// buffer)` runs, so that written bytes are taken off what they belong to. Invariant: the
+    /// runs in the output buffer add up to the connection's `unsent`; no empty queue.
+    pub(crate) in_order: FxHashMap<ConnId, VecDeque<(u64, bool)>>,
     /// Clients over their output buffer limit, closed at the end of the event.
     pub(crate) overrun: Vec<ConnId>,
     /// Clients whose reply buffer got data from someone else's command (pub/sub, MONITOR,
     /// an unblock): flushed at the end of the event.
     pub(crate) pending_flush: Vec<ConnId>,
+}
+
+impl OutputBuffers {
+    /// `n` bytes were sent to `conn`, through its output buffer (`in_buffer`) or around it.
+    pub(crate) fn sent(&mut self, conn: ConnId, n: u64, in_buffer: bool) {
+        if n == 0 {
+            return;
+        }
+        if !in_buffer && !self.in_order.contains_key(&conn) {
+            // What the buffer holds now was sent first.
+            let ahead = self.unsent.get(&conn).copied().unwrap_or(0);
+            self.in_order.insert(conn, VecDeque::from_iter((ahead > 0).then_some((ahead, true))));
+        }
+        if in_buffer {
+            *self.unsent.entry(conn).or_insert(0) += n;
+        }
+        if let Some(runs) = self.in_order.get_mut(&conn) {
+            match runs.back_mut() {
+                Some((bytes, kind)) if *kind == in_buffer => *bytes += n,
+                _ => runs.push_back((n, in_buffer)),
+            }
+        }
+    }
+
+    /// The driver wrote `n` more bytes of what was sent to `conn`. Returns false if that is
+    /// more than the node counted as outstanding (what was sent and not written).
+    pub(crate) fn written(&mut self, conn: ConnId, n: u64) -> bool {
+        let mut from_buffer = n;
+        if let Some(runs) = self.in_order.get_mut(&conn) {
+            let mut left = n;
+            from_buffer = 0;
+            while left > 0 {
+                let Some((bytes, in_buffer)) = runs.front_mut() else { break };
+                let take = left.min(*bytes);
+                if *in_buffer {
+                    from_buffer += take;
+                }
+                *bytes -= take;
+                left -= take;
+                if *bytes == 0 {
+                    runs.pop_front();
+                }
+            }
+            if runs.is_empty() {
+                self.in_order.remove(&conn);
+            }
+            if left > 0 {
+                return false;
+            }
+        }
+        if from_buffer == 0 {
+            return true;
+        }
+        let Some(unsent) = self.unsent.get_mut(&conn) else { return false };
+        let counted = from_buffer <= *unsent;
+        *unsent = unsent.saturating_sub(from_buffer);
+        if *unsent == 0 {
+            self.unsent.remove(&conn);
+        }
+        counted
+    }
+
+    /// The connection is gone (or dropped with what it had not written).
+    pub(crate) fn forget(&mut self, conn: ConnId) {
+        self.unsent.remove(&conn);
+        self.in_order.remove(&conn);
+    }
 }
 
 /// The client pauses in force (CLIENT PAUSE, FAILOVER, a shutdown waiting for replicas;
@@ -396,10 +476,24 @@ impl NodeState {
         self.obuf.unsent.get(&conn).copied().unwrap_or(0)
     }
 
-    /// Send bytes to a client's connection; they count in its output buffer until written.
+    /// Send bytes to a connection; they count in its output buffer until written.
     pub(crate) fn send(&mut self, conn: ConnId, bytes: Bytes) {
-        *self.obuf.unsent.entry(conn).or_insert(0) += bytes.len() as u64;
+        self.obuf.sent(conn, bytes.len() as u64, true);
         self.outputs.push_back(Output::Send { conn, bytes });
+    }
+
+    /// Send bytes to a connection around its output buffer (a replica's snapshot): counted
+    /// until written, but in no `omem` and no limit.
+    pub(crate) fn send_around_buffer(&mut self, conn: ConnId, bytes: Bytes) {
+        self.obuf.sent(conn, bytes.len() as u64, false);
+        self.outputs.push_back(Output::Send { conn, bytes });
+    }
+
+    /// Whether the node still talks on `conn`: a client's, our master's link, a MIGRATE
+    /// target's. What a driver reports written on another was sent before the node let the
+    /// connection go.
+    pub(crate) fn knows_connection(&self, conn: ConnId) -> bool {
+        self.clients.contains_key(&conn) || self.is_master_conn(conn) || self.migrations.owns(conn)
     }
 
     /// Close the clients that went over their output buffer limit during this event.
@@ -408,7 +502,7 @@ impl NodeState {
             if let Some(mut c) = self.clients.remove(&conn) {
                 command::release_client_state(self, &mut c);
             }
-            self.obuf.unsent.remove(&conn);
+            self.obuf.forget(conn);
             self.outputs.push_back(Output::Abort { conn });
         }
     }
@@ -420,15 +514,13 @@ impl Node {
         let maxclients = self.srv.config.maxclients();
         if self.srv.clients.len() >= maxclients {
             self.srv.stats.rejected_connections += 1;
-            self.srv
-                .outputs
-                .push_back(Output::Send { conn, bytes: Bytes::from_static(b"-ERR max number of clients reached\r\n") });
+            self.srv.send(conn, Bytes::from_static(b"-ERR max number of clients reached\r\n"));
             self.srv.outputs.push_back(Output::Close { conn });
             return;
         }
         if self.protected_mode_denies(&addr) {
             self.srv.stats.rejected_connections += 1;
-            self.srv.outputs.push_back(Output::Send { conn, bytes: Bytes::from_static(PROTECTED_MODE_DENIED) });
+            self.srv.send(conn, Bytes::from_static(PROTECTED_MODE_DENIED));
             self.srv.outputs.push_back(Output::Close { conn });
             return;
         }
@@ -454,6 +546,8 @@ impl Node {
     }
 
     pub(super) fn on_close(&mut self, conn: ConnId) {
+        // Whatever it had not written is gone with it.
+        self.srv.obuf.forget(conn);
         if self.srv.migrations.owns(conn) {
             self.srv.migrate_closed(conn);
             return;
@@ -466,7 +560,6 @@ impl Node {
             // A replica's client forgets its replica entry as it goes.
             command::release_client_state(&mut self.srv, &mut c);
         }
-        self.srv.obuf.unsent.remove(&conn);
     }
 
     pub(super) fn on_data(&mut self, conn: ConnId, bytes: &[u8]) {
@@ -641,5 +734,48 @@ impl Node {
             self.srv.flush_client(&mut c);
             self.srv.clients.insert(conn, c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutputBuffers;
+
+    /// Written bytes are taken off what was sent first: the output buffer ahead of a
+    /// snapshot, the snapshot, then the buffer behind it; a write may span them.
+    #[test]
+    fn written_bytes_are_taken_off_in_the_order_they_were_sent() {
+        let mut o = OutputBuffers::default();
+        o.sent(7, 10, true);
+        o.sent(7, 500, false);
+        o.sent(7, 30, true);
+        o.sent(7, 5, true);
+        assert_eq!(o.unsent[&7], 45);
+        assert!(o.written(7, 8));
+        assert_eq!(o.unsent[&7], 37);
+        // The last 2 bytes ahead of the snapshot, then 100 of it.
+        assert!(o.written(7, 102));
+        assert_eq!(o.unsent[&7], 35);
+        assert!(o.written(7, 410));
+        assert_eq!(o.unsent[&7], 25);
+        assert!(o.written(7, 25));
+        assert!(o.unsent.is_empty() && o.in_order.is_empty(), "nothing outstanding, nothing listed");
+        // A connection with only a snapshot outstanding.
+        o.sent(8, 100, false);
+        assert!(!o.unsent.contains_key(&8));
+        assert!(o.written(8, 100));
+        assert!(o.in_order.is_empty());
+    }
+
+    #[test]
+    fn more_written_than_sent_is_reported() {
+        let mut o = OutputBuffers::default();
+        o.sent(1, 10, true);
+        assert!(!o.written(1, 11));
+        assert!(!o.written(2, 1));
+        o.sent(3, 10, false);
+        assert!(!o.written(3, 11));
+        o.sent(4, 0, true);
+        assert!(!o.unsent.contains_key(&4), "an empty send is nothing outstanding");
     }
 }

@@ -160,7 +160,9 @@ impl Node {
     /// runs out while nothing is sent (the check in 7.0's `clientsCron`).
     pub(super) fn close_clients_over_obuf_limit(&mut self) {
         let now = self.srv.now;
-        let waiting: Vec<ConnId> = self.srv.obuf.unsent.iter().filter(|(_, &n)| n > 0).map(|(&c, _)| c).collect();
+        // In the order the connections were made, not the table's.
+        let mut waiting: Vec<ConnId> = self.srv.obuf.unsent.keys().copied().collect();
+        waiting.sort_unstable();
         for conn in waiting {
             let used = self.srv.unsent_of(conn);
             let Some(c) = self.srv.clients.get_mut(&conn) else { continue };

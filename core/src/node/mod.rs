@@ -91,10 +91,11 @@ pub enum Input<'a> {
     Data { conn: ConnId, bytes: &'a [u8] },
     /// The peer closed the connection (or the driver dropped it).
     Closed { conn: ConnId },
-    /// The socket took `bytes` more of what [`Output::Send`] gave for `conn`. What was sent
-    /// and is not written yet is the client's output buffer (CLIENT LIST's `omem`), which
-    /// `client-output-buffer-limit` bounds; a driver whose writes never wait (the simulator)
-    /// reports each send as written at once. It is bookkeeping only: it produces no output.
+    /// The socket took `bytes` more of what [`Output::Send`] gave for `conn`, in the order it
+    /// was given. What was sent and is not written yet is the client's output buffer (CLIENT
+    /// LIST's `omem`, but for a replica's snapshot), which `client-output-buffer-limit`
+    /// bounds; a driver whose writes never wait (the simulator) reports each send as written
+    /// at once. Never more than was sent. It is bookkeeping only: it produces no output.
     Written { conn: ConnId, bytes: usize },
     /// Time passed; run whatever timers are due.
     Tick,
@@ -270,9 +271,15 @@ impl Node {
             Input::Data { conn, bytes } => self.on_data(conn, bytes),
             Input::Closed { conn } => self.on_close(conn),
             Input::Written { conn, bytes } => {
-                if let Some(unsent) = self.srv.obuf.unsent.get_mut(&conn) {
-                    *unsent = unsent.saturating_sub(bytes as u64);
-                }
+                // What a driver reports written it was sent, unless the node let the
+                // connection go meanwhile (an abort drops what was not written yet).
+                let counted = self.srv.obuf.written(conn, bytes as u64);
+                debug_assert!(
+                    counted || !self.srv.knows_connection(conn),
+                    "connection {}: {} bytes written, more than was sent and not written",
+                    conn,
+                    bytes
+                );
                 // Bookkeeping only: nothing else follows from a write (and drivers report many).
                 return;
             }

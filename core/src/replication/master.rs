@@ -308,11 +308,10 @@ impl NodeState {
     }
 
     /// Send a snapshot to a replica. It is not the replica's output buffer (7.0 sends it from
-    /// the file or the fork's pipe), so no limit counts it; its written bytes, reported
-    /// later, only make the replica's buffer look smaller than it is for a while, never larger.
+    /// the file or the fork's pipe), so no limit and no `omem` count it.
     pub(super) fn send_snapshot(&mut self, conn: ConnId, bytes: Bytes) {
         self.stats.total_net_repl_output_bytes += bytes.len() as u64;
-        self.outputs.push_back(Output::Send { conn, bytes });
+        self.send_around_buffer(conn, bytes);
     }
 
     /// Send bytes to a replica's connection, counted as replication output.

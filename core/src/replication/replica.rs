@@ -337,11 +337,13 @@ impl NodeState {
         }
     }
 
+    /// Send a command to our master: the handshake's, and `REPLCONF ACK` (which Redis writes
+    /// into the master client's output buffer, so it counts in its `omem`).
     pub(super) fn send_to_master(&mut self, args: &[&[u8]]) {
         let Some(conn) = self.repl.master.as_ref().and_then(|m| m.conn) else { return };
         let mut buf = BytesMut::new();
         encode_command(&mut buf, args);
-        self.outputs.push_back(Output::Send { conn, bytes: buf.freeze() });
+        self.send(conn, buf.freeze());
     }
 
     pub(super) fn send_ack(&mut self, offset: u64) {

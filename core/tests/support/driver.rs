@@ -132,6 +132,16 @@ impl Driver {
         }
     }
 
+    /// The socket of `conn` takes `bytes` more of what was held ([`Writes::Held`]): report
+    /// them written, as a driver does when a write completes.
+    pub fn write_out(&mut self, conn: u64, bytes: usize) {
+        let held = self.unsent.entry(conn).or_default();
+        assert!(bytes <= *held, "only {} bytes held for {}", held, conn);
+        *held -= bytes;
+        self.node.handle(self.now, Input::Written { conn, bytes });
+        self.pump();
+    }
+
     /// A client connects on `conn` from `127.0.0.1:<50000 + conn>`.
     pub fn connect(&mut self, conn: u64) {
         let addr = format!("127.0.0.1:{}", 50000 + conn);
