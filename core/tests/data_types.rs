@@ -5,60 +5,19 @@
 
 mod support;
 
-use bytes::BytesMut;
-use halab_core::node::{Input, Node, Output};
-use halab_core::resp::{render_cli, Frame};
-use support::{test_node, T0};
+use halab_core::resp::render_cli;
+use support::driver::{Driver, Persist};
+use support::test_node;
 
-struct Driver {
-    node: Node,
-    /// Replies per connection.
-    inbox: std::collections::HashMap<u64, BytesMut>,
+/// A node with DEBUG enabled and one client on connection 1; saves (DEBUG RELOAD writes
+/// dump.rdb) succeed at once.
+fn driver() -> Driver {
+    let mut d = Driver::new(test_node(7, "enable-debug-command yes\n")).with_persist(Persist::Succeed);
+    d.connect(1);
+    d
 }
 
 impl Driver {
-    fn new() -> Driver {
-        let mut node = test_node(7, "enable-debug-command yes\n");
-        node.handle(T0, Input::Connected { conn: 1, addr: "127.0.0.1:50001".into(), laddr: "127.0.0.1:6379".into() });
-        let mut d = Driver { node, inbox: Default::default() };
-        d.pump();
-        d
-    }
-    /// Carry out what the node asks, as a driver does: saves (DEBUG RELOAD writes dump.rdb)
-    /// report success at once.
-    fn pump(&mut self) {
-        while let Some(out) = self.node.poll() {
-            match out {
-                Output::Send { conn, bytes } => self.inbox.entry(conn).or_default().extend_from_slice(&bytes),
-                Output::Persist(job) => {
-                    self.node.handle(T0, Input::PersistDone { job: job.id, result: Ok(0), image: None })
-                }
-                _ => {}
-            }
-        }
-    }
-    fn send_on(&mut self, conn: u64, args: &[&str]) {
-        self.node.handle(T0, Input::Data { conn, bytes: &Frame::command(args) });
-        self.pump();
-    }
-    fn send(&mut self, args: &[&str]) {
-        self.send_on(1, args);
-    }
-    fn next_on(&mut self, conn: u64) -> Option<Frame> {
-        Frame::decode(self.inbox.entry(conn).or_default()).unwrap()
-    }
-    fn next(&mut self) -> Option<Frame> {
-        self.next_on(1)
-    }
-    /// Run a command and return its reply as redis-cli prints it; panics unless exactly one
-    /// reply came back.
-    fn cli(&mut self, line: &str) -> String {
-        let args: Vec<&str> = line.split(' ').collect();
-        self.send(&args);
-        let reply = self.next().unwrap_or_else(|| panic!("no reply to {line}"));
-        assert_eq!(self.next(), None, "more than one reply to {line}");
-        render_cli(&reply)
-    }
     fn enc(&mut self, key: &str) -> String {
         self.cli(&format!("OBJECT ENCODING {key}"))
     }
@@ -66,7 +25,7 @@ impl Driver {
 
 #[test]
 fn zadd_xx_on_a_key_of_another_type_answers_once() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("SET z x");
     assert_eq!(
         d.cli("ZADD z XX CH 5 one"),
@@ -79,7 +38,7 @@ fn zadd_xx_on_a_key_of_another_type_answers_once() {
 
 #[test]
 fn random_counts_are_range_checked_and_bounded() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("SADD s a");
     d.cli("HSET h a 1");
     d.cli("ZADD z 1 a");
@@ -97,7 +56,7 @@ fn random_counts_are_range_checked_and_bounded() {
 
 #[test]
 fn argument_errors_come_where_redis_checks_them() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("SET k1 v");
     d.cli("RPUSH l a");
     assert_eq!(d.cli("SINTERCARD k1 {t}a s"), "(error) ERR numkeys should be greater than 0");
@@ -140,7 +99,7 @@ fn argument_errors_come_where_redis_checks_them() {
 
 #[test]
 fn string_encodings_follow_redis() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("SET n 1234");
     assert_eq!(d.enc("n"), "\"int\"");
     d.cli("APPEND n 5");
@@ -167,7 +126,7 @@ fn string_encodings_follow_redis() {
 
 #[test]
 fn collections_convert_once_and_for_good() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("HSET h f v");
     assert_eq!(d.enc("h"), "\"listpack\"");
     d.cli("CONFIG SET hash-max-listpack-entries 1");
@@ -217,7 +176,7 @@ fn collections_convert_once_and_for_good() {
 
 #[test]
 fn scores_parse_like_strtod_and_listpacks_drop_the_sign_of_zero() {
-    let mut d = Driver::new();
+    let mut d = driver();
     assert_eq!(d.cli("ZADD z 0x10 hex"), "(integer) 1");
     assert_eq!(d.cli("ZADD z 1e400 big"), "(error) ERR value is not a valid float");
     assert_eq!(d.cli("ZADD z -0 zero"), "(integer) 1");
@@ -230,7 +189,7 @@ fn scores_parse_like_strtod_and_listpacks_drop_the_sign_of_zero() {
 
 #[test]
 fn set_algebra_builds_intsets_from_integers() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("SADD a 1 2 3");
     d.cli("SADD b 1 2 3 x");
     d.cli("SREM b x");
@@ -244,7 +203,7 @@ fn set_algebra_builds_intsets_from_integers() {
 
 #[test]
 fn bitmaps() {
-    let mut d = Driver::new();
+    let mut d = driver();
     assert_eq!(d.cli("SETBIT b 7 1"), "(integer) 0");
     assert_eq!(d.cli("GET b"), "\"\\x01\"");
     assert_eq!(d.enc("b"), "\"raw\"");
@@ -281,7 +240,7 @@ fn bitmaps() {
 
 #[test]
 fn lcs() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("SET a ohmytext");
     d.cli("SET b mynewtext");
     assert_eq!(d.cli("LCS a b"), "\"mytext\"");
@@ -297,7 +256,7 @@ fn lcs() {
 
 #[test]
 fn multi_key_pops_and_zintercard() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("RPUSH la 1 2 3");
     assert_eq!(d.cli("LMPOP 2 nol la LEFT COUNT 2"), "1) \"la\"\n2) 1) \"1\"\n   2) \"2\"");
     assert_eq!(d.cli("LMPOP 1 la RIGHT"), "1) \"la\"\n2) 1) \"3\"");
@@ -319,27 +278,26 @@ fn multi_key_pops_and_zintercard() {
 
 #[test]
 fn a_key_of_another_type_does_not_wake_a_blocked_pop() {
-    let mut d = Driver::new();
-    d.node.handle(T0, Input::Connected { conn: 2, addr: "127.0.0.1:50002".into(), laddr: "127.0.0.1:6379".into() });
-    d.pump();
+    let mut d = driver();
+    d.connect(2);
     for (pop, key) in [("BZPOPMIN", "z"), ("BLPOP", "l")] {
-        d.send_on(2, &[pop, key, "0"]);
+        d.send(2, &[pop, key, "0"]);
         let (push, value): (&[&str], &str) = if pop == "BZPOPMIN" {
             (&["ZADD", key, "0", "foo"], "1) \"z\"\n2) \"bar\"\n3) \"1\"")
         } else {
             (&["RPUSH", key, "foo"], "1) \"l\"\n2) \"bar\"")
         };
         for cmd in [&["MULTI"][..], push, &["DEL", key], &["SET", key, "foo"], &["EXEC"]] {
-            d.send(cmd);
+            d.send(1, cmd);
         }
-        assert_eq!(d.next_on(2), None, "{pop} was woken by a string");
-        d.send(&["DEL", key]);
+        assert_eq!(d.reply(2), None, "{pop} was woken by a string");
+        d.send(1, &["DEL", key]);
         if pop == "BZPOPMIN" {
-            d.send(&["ZADD", key, "1", "bar"]);
+            d.send(1, &["ZADD", key, "1", "bar"]);
         } else {
-            d.send(&["RPUSH", key, "bar"]);
+            d.send(1, &["RPUSH", key, "bar"]);
         }
-        assert_eq!(render_cli(&d.next_on(2).unwrap()), value);
+        assert_eq!(render_cli(&d.reply(2).unwrap()), value);
         d.inbox.clear();
     }
 }
@@ -349,7 +307,7 @@ fn a_key_of_another_type_does_not_wake_a_blocked_pop() {
 /// and the walk a lex range takes over members of mixed scores.
 #[test]
 fn differential_findings_follow_the_c_conversions_and_orders() {
-    let mut d = Driver::new();
+    let mut d = driver();
     d.cli("ZADD z 0 a 1 b");
     // zslParseRange uses bare strtod: a lone "(" is an exclusive 0, "" is 0, 1e999 is inf.
     assert_eq!(d.cli("ZCOUNT z ( 1"), "(integer) 1");

@@ -4,55 +4,30 @@
 
 mod support;
 
-use bytes::BytesMut;
-use halab_core::node::{Input, Node, Output};
+use halab_core::node::Input;
 use halab_core::resp::{render_cli, Frame};
+use support::driver::Driver;
 use support::{test_node, T0};
 
-struct Driver {
-    node: Node,
-    now: u64,
-    inbox: std::collections::HashMap<u64, BytesMut>,
+/// Connection 1 runs the commands, connection 2 hears every event (`PSUBSCRIBE *`) of the
+/// classes in `flags`.
+fn driver(flags: &str) -> Driver {
+    let mut d = Driver::new(test_node(7, "enable-debug-command yes\n"));
+    for conn in [1, 2] {
+        d.connect(conn);
+    }
+    d.cli(&format!("CONFIG SET notify-keyspace-events {flags}"));
+    d.node.handle(T0, Input::Data { conn: 2, bytes: &Frame::command(["PSUBSCRIBE", "*"]) });
+    d.pump();
+    assert_eq!(d.events(), vec!["psubscribe * (integer) 1".to_string()]);
+    d
 }
 
 impl Driver {
-    fn new(flags: &str) -> Driver {
-        let mut node = test_node(7, "enable-debug-command yes\n");
-        for conn in [1, 2] {
-            let addr = format!("127.0.0.1:5000{conn}");
-            node.handle(T0, Input::Connected { conn, addr, laddr: "127.0.0.1:6379".into() });
-        }
-        let mut d = Driver { node, now: T0, inbox: Default::default() };
-        d.pump();
-        d.cli(&format!("CONFIG SET notify-keyspace-events {flags}"));
-        d.node.handle(T0, Input::Data { conn: 2, bytes: &Frame::command(["PSUBSCRIBE", "*"]) });
-        d.pump();
-        assert_eq!(d.events(), vec!["psubscribe * (integer) 1".to_string()]);
-        d
-    }
-    fn pump(&mut self) {
-        while let Some(out) = self.node.poll() {
-            if let Output::Send { conn, bytes } = out {
-                self.inbox.entry(conn).or_default().extend_from_slice(&bytes);
-            }
-        }
-    }
-    fn cli(&mut self, line: &str) -> String {
-        let args: Vec<&str> = line.split(' ').collect();
-        self.node.handle(self.now, Input::Data { conn: 1, bytes: &Frame::command(&args) });
-        self.pump();
-        let reply = Frame::decode(self.inbox.entry(1).or_default()).unwrap().expect("a reply");
-        render_cli(&reply)
-    }
-    fn advance(&mut self, ms: u64) {
-        self.now += ms;
-        self.node.handle(self.now, Input::Tick);
-        self.pump();
-    }
     /// What the subscriber received, one message per line: `channel payload`.
     fn events(&mut self) -> Vec<String> {
         let mut out = Vec::new();
-        while let Some(f) = Frame::decode(self.inbox.entry(2).or_default()).unwrap() {
+        while let Some(f) = self.reply(2) {
             let line = render_cli(&f);
             let parts: Vec<String> =
                 line.lines().map(|l| l.split_once(") ").unwrap().1.trim_matches('"').to_string()).collect();
@@ -64,10 +39,10 @@ impl Driver {
 
 #[test]
 fn keyspace_and_keyevent_channels() {
-    let mut d = Driver::new("KEA");
+    let mut d = driver("KEA");
     d.cli("SET foo bar");
     assert_eq!(d.events(), ["__keyspace@0__:foo set", "__keyevent@0__:set foo"]);
-    let mut d = Driver::new("KA");
+    let mut d = driver("KA");
     d.cli("SELECT 3");
     d.cli("LPUSH l a");
     assert_eq!(d.events(), ["__keyspace@3__:l lpush"]);
@@ -75,19 +50,19 @@ fn keyspace_and_keyevent_channels() {
 
 #[test]
 fn classes_mask_events() {
-    let mut d = Driver::new("KEl");
+    let mut d = driver("KEl");
     d.cli("SET foo bar");
     d.cli("LPUSH mylist a");
     assert_eq!(d.events(), ["__keyspace@0__:mylist lpush", "__keyevent@0__:lpush mylist"]);
     // Without K or E nothing is published.
-    let mut d = Driver::new("A");
+    let mut d = driver("A");
     d.cli("SET foo bar");
     assert!(d.events().is_empty());
 }
 
 #[test]
 fn generic_string_and_expire_events() {
-    let mut d = Driver::new("Kg$");
+    let mut d = driver("Kg$");
     d.cli("SET foo bar EX 100");
     d.cli("EXPIRE foo 1");
     d.cli("PERSIST foo");
@@ -120,7 +95,7 @@ fn generic_string_and_expire_events() {
 
 #[test]
 fn list_events_fire_push_before_pop_and_del_last() {
-    let mut d = Driver::new("Kgl");
+    let mut d = driver("Kgl");
     d.cli("RPUSH src a");
     d.cli("LMOVE src dst LEFT RIGHT");
     d.cli("LPUSH l a b c");
@@ -149,7 +124,7 @@ fn list_events_fire_push_before_pop_and_del_last() {
 
 #[test]
 fn set_zset_and_hash_events() {
-    let mut d = Driver::new("Kszh");
+    let mut d = driver("Kszh");
     d.cli("SADD myset a b c d");
     d.cli("SREM myset x");
     d.cli("SADD myset x y z");
@@ -179,7 +154,7 @@ fn set_zset_and_hash_events() {
 
 #[test]
 fn move_and_copy_fire_in_both_databases() {
-    let mut d = Driver::new("Eg");
+    let mut d = driver("Eg");
     d.cli("SET k v");
     d.cli("COPY k k2 DB 2");
     d.cli("MOVE k 1");
@@ -188,7 +163,7 @@ fn move_and_copy_fire_in_both_databases() {
 
 #[test]
 fn expired_events_lazy_and_active() {
-    let mut d = Driver::new("Ex");
+    let mut d = driver("Ex");
     d.cli("PSETEX foo 100 1");
     d.cli("PSETEX bar 100 1");
     d.now += 200;
@@ -200,7 +175,7 @@ fn expired_events_lazy_and_active() {
 
 #[test]
 fn evicted_events() {
-    let mut d = Driver::new("Ee");
+    let mut d = driver("Ee");
     d.cli("CONFIG SET maxmemory-policy allkeys-lru");
     d.cli("SET foo bar");
     d.cli("CONFIG SET maxmemory 1");
@@ -209,7 +184,7 @@ fn evicted_events() {
 
 #[test]
 fn new_keys_and_key_misses() {
-    let mut d = Driver::new("Enm");
+    let mut d = driver("Enm");
     d.cli("SET foo bar");
     d.cli("SET foo baz");
     d.cli("SET bar bar");
@@ -223,7 +198,7 @@ fn new_keys_and_key_misses() {
 
 #[test]
 fn config_get_shows_the_flags_as_redis_normalizes_them() {
-    let mut d = Driver::new("gKE");
+    let mut d = driver("gKE");
     let get = |d: &mut Driver| d.cli("CONFIG GET notify-keyspace-events").lines().nth(1).unwrap().to_string();
     assert_eq!(get(&mut d), "2) \"gKE\"");
     d.cli("CONFIG SET notify-keyspace-events $lshzxeKE");
@@ -246,7 +221,7 @@ fn config_get_shows_the_flags_as_redis_normalizes_them() {
 
 #[test]
 fn idle_time_counts_virtual_seconds_and_only_real_accesses_reset_it() {
-    let mut d = Driver::new("");
+    let mut d = driver("");
     d.cli("SET foo bar");
     d.advance(5_000);
     assert_eq!(d.cli("OBJECT IDLETIME foo"), "(integer) 5");
@@ -268,7 +243,7 @@ fn idle_time_counts_virtual_seconds_and_only_real_accesses_reset_it() {
 
 #[test]
 fn lfu_counter_starts_at_five_counts_accesses_and_decays_per_minute() {
-    let mut d = Driver::new("");
+    let mut d = driver("");
     d.cli("CONFIG SET maxmemory-policy allkeys-lfu");
     d.cli("SET foo bar");
     assert_eq!(d.cli("OBJECT FREQ foo"), "(integer) 5");
@@ -294,7 +269,7 @@ fn lfu_counter_starts_at_five_counts_accesses_and_decays_per_minute() {
 
 #[test]
 fn restore_sets_idle_time_or_frequency_by_policy() {
-    let mut d = Driver::new("");
+    let mut d = driver("");
     d.cli("SET foo bar");
     let payload = {
         d.node.handle(d.now, Input::Data { conn: 1, bytes: &Frame::command(["DUMP", "foo"]) });
@@ -323,7 +298,7 @@ fn restore_sets_idle_time_or_frequency_by_policy() {
 
 #[test]
 fn allkeys_lru_evicts_the_longest_idle_key() {
-    let mut d = Driver::new("Ee");
+    let mut d = driver("Ee");
     d.cli("CONFIG SET maxmemory-policy allkeys-lru");
     d.cli("CONFIG SET maxmemory-samples 64");
     for k in ["k0", "k1", "k2", "k3", "k4"] {
@@ -341,7 +316,7 @@ fn allkeys_lru_evicts_the_longest_idle_key() {
 
 #[test]
 fn allkeys_lfu_evicts_the_least_used_key() {
-    let mut d = Driver::new("Ee");
+    let mut d = driver("Ee");
     d.cli("CONFIG SET maxmemory-policy allkeys-lfu");
     d.cli("CONFIG SET maxmemory-samples 64");
     for k in ["k0", "k1", "k2", "k3"] {
@@ -357,7 +332,7 @@ fn allkeys_lfu_evicts_the_least_used_key() {
 
 #[test]
 fn hyperloglog_commands_fire_pfadd() {
-    let mut d = Driver::new("KEn$");
+    let mut d = driver("KEn$");
     d.cli("PFADD h a b c");
     d.cli("PFADD h a");
     assert_eq!(d.cli("PFCOUNT h"), "(integer) 3");

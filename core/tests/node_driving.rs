@@ -4,85 +4,18 @@
 
 mod support;
 
-use bytes::BytesMut;
-use halab_core::node::{Input, Node, Output};
+use halab_core::node::{Input, Node};
 use halab_core::resp::{render_cli, Frame};
-use support::{test_node, T0};
+use support::driver::Driver;
+use support::test_node;
 
 fn node(seed: u64) -> Node {
     test_node(seed, "")
 }
 
-/// A tiny test driver: connections by id, collected outputs.
-struct Driver {
-    node: Node,
-    now: u64,
-    inbox: std::collections::HashMap<u64, BytesMut>,
-    closed: Vec<u64>,
-    logs: Vec<String>,
-    trace: Vec<String>,
-}
-
-impl Driver {
-    fn new(seed: u64) -> Driver {
-        Driver { node: node(seed), now: T0, inbox: Default::default(), closed: vec![], logs: vec![], trace: vec![] }
-    }
-    fn pump(&mut self) {
-        while let Some(out) = self.node.poll() {
-            match out {
-                Output::Send { conn, bytes } => {
-                    self.trace.push(format!("{} send {} {:?}", self.now, conn, bytes));
-                    self.inbox.entry(conn).or_default().extend_from_slice(&bytes);
-                }
-                Output::Close { conn } => {
-                    self.trace.push(format!("{} close {}", self.now, conn));
-                    self.closed.push(conn);
-                }
-                Output::Log(l) => {
-                    self.trace.push(format!("{} log {}", self.now, l.render(4242)));
-                    self.logs.push(l.message);
-                }
-                other => self.trace.push(format!("{} {:?}", self.now, std::mem::discriminant(&other))),
-            }
-        }
-    }
-    fn connect(&mut self, conn: u64) {
-        self.node.handle(
-            self.now,
-            Input::Connected { conn, addr: format!("127.0.0.1:{}", 50000 + conn), laddr: "127.0.0.1:6379".into() },
-        );
-        self.pump();
-    }
-    fn send(&mut self, conn: u64, bytes: &[u8]) {
-        self.node.handle(self.now, Input::Data { conn, bytes });
-        self.pump();
-    }
-    fn cmd(&mut self, conn: u64, args: &[&str]) -> Frame {
-        self.send(conn, &Frame::command(args));
-        self.reply(conn).unwrap_or_else(|| panic!("no reply to {:?}", args))
-    }
-    fn reply(&mut self, conn: u64) -> Option<Frame> {
-        let buf = self.inbox.entry(conn).or_default();
-        Frame::decode(buf).unwrap()
-    }
-    /// Advance virtual time, delivering every timer the node asks for on the way.
-    fn advance(&mut self, ms: u64) {
-        let until = self.now + ms;
-        while let Some(t) = self.node.poll_timeout() {
-            if t > until {
-                break;
-            }
-            self.now = t.max(self.now);
-            self.node.handle(self.now, Input::Tick);
-            self.pump();
-        }
-        self.now = until;
-    }
-}
-
 #[test]
 fn seed_000_session_without_sockets() {
-    let mut d = Driver::new(1);
+    let mut d = Driver::new(node(1));
     d.connect(1);
     assert_eq!(render_cli(&d.cmd(1, &["SET", "keyone", "lisuo"])), "OK");
     assert_eq!(render_cli(&d.cmd(1, &["LPUSH", "menu", "apple", "banana"])), "(integer) 2");
@@ -92,14 +25,14 @@ fn seed_000_session_without_sockets() {
 
 #[test]
 fn pipeline_replies_leave_as_one_send() {
-    let mut d = Driver::new(1);
+    let mut d = Driver::new(node(1));
     d.connect(1);
     let mut batch = Vec::new();
     for i in 0..16 {
         batch.extend_from_slice(&Frame::command(["SET", &format!("k{i}"), "v"]));
     }
     d.trace.clear();
-    d.send(1, &batch);
+    d.send_bytes(1, &batch);
     let sends = d.trace.iter().filter(|l| l.contains(" send 1 ")).count();
     assert_eq!(sends, 1);
     for _ in 0..16 {
@@ -109,7 +42,7 @@ fn pipeline_replies_leave_as_one_send() {
 
 #[test]
 fn keys_expire_in_virtual_time_lazily_and_actively() {
-    let mut d = Driver::new(1);
+    let mut d = Driver::new(node(1));
     d.connect(1);
     d.cmd(1, &["SET", "lazy", "v", "PX", "1000"]);
     d.cmd(1, &["SET", "active", "v", "EX", "1"]);
@@ -126,15 +59,15 @@ fn keys_expire_in_virtual_time_lazily_and_actively() {
 
 #[test]
 fn blpop_is_served_by_a_later_push_and_times_out_otherwise() {
-    let mut d = Driver::new(1);
+    let mut d = Driver::new(node(1));
     d.connect(1);
     d.connect(2);
-    d.send(1, &Frame::command(["BLPOP", "q", "5"]));
+    d.send(1, &["BLPOP", "q", "5"]);
     assert_eq!(d.reply(1), None, "BLPOP must block");
     assert_eq!(d.cmd(2, &["RPUSH", "q", "job"]), Frame::Integer(1));
     assert_eq!(d.reply(1), Some(Frame::Array(vec![Frame::Bulk("q".into()), Frame::Bulk("job".into())])));
     assert_eq!(d.cmd(2, &["EXISTS", "q"]), Frame::Integer(0));
-    d.send(1, &Frame::command(["BLPOP", "q", "0.5"]));
+    d.send(1, &["BLPOP", "q", "0.5"]);
     d.advance(400);
     assert_eq!(d.reply(1), None);
     d.advance(200);
@@ -143,11 +76,11 @@ fn blpop_is_served_by_a_later_push_and_times_out_otherwise() {
 
 #[test]
 fn pubsub_reaches_other_clients() {
-    let mut d = Driver::new(1);
+    let mut d = Driver::new(node(1));
     d.connect(1);
     d.connect(2);
     d.cmd(1, &["SUBSCRIBE", "news"]);
-    d.send(1, &Frame::command(["PSUBSCRIBE", "n*"]));
+    d.send(1, &["PSUBSCRIBE", "n*"]);
     d.reply(1);
     assert_eq!(d.cmd(2, &["PUBLISH", "news", "hello"]), Frame::Integer(2));
     assert_eq!(
@@ -176,16 +109,16 @@ fn pubsub_reaches_other_clients() {
 
 #[test]
 fn protocol_error_closes_after_the_reply() {
-    let mut d = Driver::new(1);
+    let mut d = Driver::new(node(1));
     d.connect(1);
-    d.send(1, b"*1\r\nfoo\r\n");
+    d.send_bytes(1, b"*1\r\nfoo\r\n");
     assert_eq!(d.reply(1), Some(Frame::Error("ERR Protocol error: expected '$', got 'f'".into())));
     assert_eq!(d.closed, vec![1]);
 }
 
 #[test]
 fn watch_aborts_exec_when_another_client_writes() {
-    let mut d = Driver::new(1);
+    let mut d = Driver::new(node(1));
     d.connect(1);
     d.connect(2);
     d.cmd(1, &["WATCH", "k"]);
@@ -201,7 +134,7 @@ fn watch_aborts_exec_when_another_client_writes() {
 #[test]
 fn same_seed_same_trace() {
     fn run(seed: u64) -> Vec<String> {
-        let mut d = Driver::new(seed);
+        let mut d = Driver::new(node(seed));
         d.connect(1);
         d.connect(2);
         for i in 0..50 {
@@ -232,7 +165,7 @@ fn same_seed_same_trace() {
 fn a_signal_waits_for_the_cron_and_shutdown_abort_forgets_it() {
     use halab_core::node::shutdown::Signal;
     let node = test_node(5, "enable-debug-command yes\nsave \"\"\n");
-    let mut d = Driver { node, now: T0, inbox: Default::default(), closed: vec![], logs: vec![], trace: vec![] };
+    let mut d = Driver::new(node);
     d.connect(1);
     assert_eq!(render_cli(&d.cmd(1, &["DEBUG", "PAUSE-CRON", "1"])), "OK");
     d.node.handle(d.now, Input::Signal(Signal::Term));

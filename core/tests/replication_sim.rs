@@ -4,7 +4,7 @@
 mod support;
 use halab_core::lab::sim::{Endpoint, Fault, World, WorldInput};
 use halab_core::resp::Frame;
-use support::sim::{add_node, cmd, count_log, expect_log, expect_no_log, has_log, logs};
+use support::sim::{add_client, add_node, cmd, count_log, expect_log, expect_no_log, has_log, logs, on};
 
 fn info_field(w: &mut World, node: &str, field: &str) -> String {
     let words = ["INFO", "replication"];
@@ -360,4 +360,35 @@ fn a_half_received_command_is_read_but_not_yet_applied() {
     assert!(text.contains(&format!("slave_read_repl_offset:{}\r\n", end)), "{}", text);
     assert!(text.contains(&format!("slave_repl_offset:{}\r\n", end)), "{}", text);
     assert!(text.contains(&format!("master_repl_offset:{}\r\n", end)), "{}", text);
+}
+
+/// A replica that shuts down waits for its own replicas to catch up, as a master does, but
+/// asks them nothing: a replica feeds no stream of its own (Redis's `replicationFeedSlaves`
+/// returns at once on a replica), so its `REPLCONF GETACK` would have put it, and its
+/// replicas, 37 bytes past its master. Found by the debug assertion that a replica's
+/// `master_repl_offset` is what it applied of its master's stream.
+#[test]
+fn a_replica_shutting_down_waits_for_its_replicas_without_feeding_them() {
+    let mut w = pair(5, "");
+    add_node(&mut w, "r2", "127.0.0.1:6381", "port 6381\n");
+    cmd(&mut w, "r2", "REPLICAOF 127.0.0.1 6380");
+    w.advance(6000);
+    assert_eq!(info_field(&mut w, "r2", "master_link_status"), "up");
+    // A write reaches both replicas at once; r2 acknowledges it at its next second.
+    cmd(&mut w, "m", "SET k v");
+    w.advance(5);
+    let offset = info_field(&mut w, "m", "master_repl_offset");
+    assert_eq!(info_field(&mut w, "r2", "slave_repl_offset"), offset);
+    assert!(!info_field(&mut w, "r", "slave0").ends_with(&format!("offset={},lag=0", offset)));
+    add_client(&mut w, "cli2-r", "r");
+    w.apply(WorldInput::Command { client: "cli-r".into(), args: vec![b"SHUTDOWN".to_vec()] });
+    w.advance(5);
+    expect_log(&w, "r", "Waiting for replicas before shutting down.");
+    // Paused for writes, r still answers INFO: its offset is still its master's.
+    let text = on(&mut w, "cli2-r", "INFO replication");
+    assert!(text.contains(&format!("master_repl_offset:{}", offset)), "{}", text);
+    assert!(text.contains(&format!("slave_repl_offset:{}", offset)), "{}", text);
+    w.advance(2000);
+    expect_log(&w, "r", "1 of 1 replicas are in sync when shutting down.");
+    assert_eq!(info_field(&mut w, "r2", "master_repl_offset"), offset);
 }

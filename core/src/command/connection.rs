@@ -33,7 +33,7 @@ fn monitor(ctx: &mut Ctx, _args: &mut [Bytes]) {
         return ctx.error("ERR MONITOR isn't allowed for DENY BLOCKING client");
     }
     ctx.client.monitor = true;
-    ctx.srv.monitors.push(ctx.client.conn);
+    ctx.srv.pubsub.monitors.push(ctx.client.conn);
     ctx.ok();
 }
 
@@ -46,10 +46,10 @@ pub fn feed_monitors(srv: &mut crate::node::NodeState, db: usize, peer: &str, ar
         line.push_str(&crate::resp::repr(a));
     }
     line.push_str("\r\n");
-    for conn in srv.monitors.clone() {
+    for conn in srv.pubsub.monitors.clone() {
         if let Some(c) = srv.clients.get_mut(&conn) {
             c.reply.raw(line.as_bytes());
-            srv.to_flush.push(conn);
+            srv.obuf.pending_flush.push(conn);
         }
     }
 }
@@ -200,7 +200,8 @@ fn swapdb(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.srv.keyspace.dbs.swap(a, b);
     // Clients blocked on keys of either db may find data there now (Redis's
     // `scanDatabaseForReadyKeys`).
-    let waiting: Vec<(usize, Bytes)> = ctx.srv.blocking.keys().filter(|(d, _)| *d == a || *d == b).cloned().collect();
+    let waiting: Vec<(usize, Bytes)> =
+        ctx.srv.blocked.by_key.keys().filter(|(d, _)| *d == a || *d == b).cloned().collect();
     for (d, key) in waiting {
         if ctx.srv.keyspace.dbs[d].entries.contains_key(&key[..]) {
             ctx.srv.signal_key_ready(d, &key);
@@ -431,7 +432,7 @@ fn client(ctx: &mut Ctx, args: &mut [Bytes]) {
                     c.reply.null_array();
                 }
                 ctx.srv.clients.insert(conn, c);
-                ctx.srv.to_flush.push(conn);
+                ctx.srv.obuf.pending_flush.push(conn);
                 ctx.reply().int(1);
             }
             None => ctx.reply().int(0),

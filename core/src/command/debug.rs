@@ -17,6 +17,15 @@ use bytes::Bytes;
 
 pub const COMMANDS: &[(&str, Handler)] = &[("debug", debug)];
 
+/// The switches DEBUG turns that change how the server behaves (beyond the cron's, in
+/// [`crate::node::Cron`]). The test suite turns them to reach paths a client cannot.
+#[derive(Debug, Default)]
+pub struct DebugSwitches {
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`: RESTORE takes payloads whose CRC64 is wrong
+    /// (Redis's `server.skip_checksum_validation`), so corrupt bodies reach the parser.
+    pub(crate) skip_checksum_validation: bool,
+}
+
 const HELP: &[&str] = &[
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "AOF-FLUSH-SLEEP <microsec>",
@@ -207,15 +216,15 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
             let secs = String::from_utf8_lossy(&args[2]).trim().parse::<f64>().unwrap_or(0.0);
             let ms = (secs * 1000.0).max(0.0) as u64;
             ctx.srv.outputs.push_back(Output::Stall { ms });
-            ctx.srv.call_stall_us += (secs * 1e6).max(0.0) as u64;
+            ctx.srv.call.stall_us += (secs * 1e6).max(0.0) as u64;
             ctx.ok();
         }
         ("set-active-expire", 3) => {
-            ctx.srv.active_expire_enabled = atoi(&args[2]) != 0;
+            ctx.srv.cron.active_expire_enabled = atoi(&args[2]) != 0;
             ctx.ok();
         }
         ("pause-cron", 3) => {
-            ctx.srv.cron_paused = atoi(&args[2]) != 0;
+            ctx.srv.cron.paused = atoi(&args[2]) != 0;
             ctx.ok();
         }
         ("quicklist-packed-threshold", 3) => match crate::config::parse_memory(&String::from_utf8_lossy(&args[2])) {
@@ -224,7 +233,7 @@ fn debug(ctx: &mut Ctx, args: &mut [Bytes]) {
             _ => ctx.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
         },
         ("set-skip-checksum-validation", 3) => {
-            ctx.srv.skip_checksum_validation = atoi(&args[2]) != 0;
+            ctx.srv.debug.skip_checksum_validation = atoi(&args[2]) != 0;
             ctx.ok();
         }
         ("aof-flush-sleep", 3) | ("set-disable-deny-scripts", 3) | ("drop-cluster-packet-filter", 3) => ctx.ok(),
@@ -372,7 +381,7 @@ fn populate(ctx: &mut Ctx, args: &[Bytes]) {
                 val.resize(sz, 0);
             }
             db.set_keep_ttl(key.as_slice(), crate::keyspace::Value::Str(val.into()));
-            if !ctx.srv.watched.is_empty() {
+            if !ctx.srv.watches.by_key.is_empty() {
                 added.push(Bytes::copy_from_slice(&key));
             }
         }

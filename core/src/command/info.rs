@@ -56,7 +56,7 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
         requested.iter().map(|s| s.as_str()).collect()
     };
     let mut out = String::new();
-    let uptime = now.saturating_sub(srv.start_ms) / 1000;
+    let uptime = now.saturating_sub(srv.process.start_ms) / 1000;
     let used_memory = srv.used_memory();
     // The asking client is not in the table while its command runs: count it back.
     let client_count = srv.clients.len() + 1;
@@ -72,8 +72,8 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                     "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:halab\r\nredis_mode:{}\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
                     REDIS_VERSION,
                     if srv.config.sentinel_mode() { "sentinel" } else { "standalone" },
-                    srv.process.os,
-                    srv.pid,
+                    srv.process.measured.os,
+                    srv.process.pid,
                     srv.run_id,
                     srv.config.port(),
                     now * 1000,
@@ -82,8 +82,8 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                     srv.sentinel.as_ref().map_or(srv.config.int("hz"), |s| s.hz as i64),
                     srv.config.int("hz"),
                     (now / 1000) & ((1 << 24) - 1),
-                    srv.executable,
-                    srv.config_file.as_deref().unwrap_or(""),
+                    srv.process.executable,
+                    srv.process.config_file.as_deref().unwrap_or(""),
                 );
             }
             "clients" => {
@@ -103,7 +103,7 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                 );
             }
             "memory" => {
-                let rss = srv.process.rss_bytes.max(used_memory);
+                let rss = srv.process.measured.rss_bytes.max(used_memory);
                 // The shared replication buffer: beyond `repl-backlog-size`, what replicas
                 // hold counts as theirs (7.0's `getMemoryOverheadData`).
                 let repl_buffers = srv.repl.backlog.as_ref().map_or(0, |b| b.memory());
@@ -127,8 +127,8 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                     oh = 900_000 + client_count as u64 * 20_000,
                     ds = used_memory.saturating_sub(900_000),
                     dsp = used_memory.saturating_sub(900_000) as f64 * 100.0 / used_memory as f64,
-                    tsm = srv.process.total_system_memory,
-                    tsmh = human_bytes(srv.process.total_system_memory),
+                    tsm = srv.process.measured.total_system_memory,
+                    tsmh = human_bytes(srv.process.measured.total_system_memory),
                     mm = maxmemory,
                     mmh = human_bytes(maxmemory),
                     mp = srv.config.get_str("maxmemory-policy"),
@@ -174,11 +174,11 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
                     s.evicted_keys,
                     s.keyspace_hits,
                     s.keyspace_misses,
-                    srv.channels.len(),
-                    srv.patterns.len(),
-                    srv.shard_channels.len(),
+                    srv.pubsub.channels.len(),
+                    srv.pubsub.patterns.len(),
+                    srv.pubsub.shard_channels.len(),
                     srv.migrations.sockets.len(),
-                    srv.replica_keys_with_expire.len(),
+                    srv.cron.replica_keys_with_expire.len(),
                     s.unexpected_error_replies,
                     s.total_error_replies,
                     s.total_reads_processed,
@@ -187,7 +187,7 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
             }
             "replication" => out.push_str(&srv.info_replication()),
             "cpu" => {
-                let p = &srv.process;
+                let p = &srv.process.measured;
                 let _ = write!(
                     out,
                     "# CPU\r\nused_cpu_sys:{:.6}\r\nused_cpu_user:{:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{:.6}\r\nused_cpu_user_main_thread:{:.6}\r\n",

@@ -260,7 +260,7 @@ fn restore(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     let now = ctx.now;
     let limits = ctx.limits();
-    let value = match rdb::restore_payload(&args[3], &limits, ctx.srv.skip_checksum_validation) {
+    let value = match rdb::restore_payload(&args[3], &limits, ctx.srv.debug.skip_checksum_validation) {
         Ok(v) => v,
         Err(e) => {
             if let rdb::RestoreError::Body(detail) = &e {

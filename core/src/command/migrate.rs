@@ -208,7 +208,7 @@ impl NodeState {
                     let job = &mut self.migrations.jobs[i];
                     job.sent = true;
                     let bytes = Bytes::from(job.request.clone());
-                    self.outputs.push_back(Output::Send { conn, bytes });
+                    self.send(conn, bytes);
                 }
                 Some(_) => {}
                 None => {

@@ -114,7 +114,7 @@ impl<'a> Ctx<'a> {
     /// The `new` events of keys the command added so far go first, as Redis fires them when
     /// it adds the key.
     pub fn notify_in(&mut self, db: usize, event_class: u32, event: &str, key: &[u8]) {
-        if self.srv.channels.is_empty() && self.srv.patterns.is_empty() {
+        if !self.srv.pubsub.anyone_listens() {
             return;
         }
         pubsub::notify_new_keys(self.srv, Some(self.client));
@@ -190,14 +190,14 @@ impl<'a> Ctx<'a> {
         }
         if self.srv.keyspace.dbs[db].expire_if_needed(key, now) {
             // The `new` events of this command's keys go before this one, in call order.
-            if !self.srv.channels.is_empty() || !self.srv.patterns.is_empty() {
+            if self.srv.pubsub.anyone_listens() {
                 pubsub::notify_new_keys(self.srv, Some(self.client));
             }
             // Replicas and the backlog learn of the expiry as a DEL, before the command.
             self.srv.key_expired(db, key, Some(self.client));
             self.srv.stats.expired_keys += 1;
             self.srv.persist.dirty += 1;
-            self.srv.expired_in_call += 1;
+            self.srv.call.expired_keys += 1;
         }
         false
     }
@@ -922,12 +922,13 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     // (CONFIG SET may lower the threshold for its own entry.)
     let keep_args = !skip_slowlog
         && (matches!(cmd.meta.name, "debug" | "config") || ctx.srv.config.int("slowlog-log-slower-than") <= 0);
-    let monitored = !ctx.srv.monitors.is_empty() && !cmd.meta.has_flag("admin") && !cmd.meta.has_flag("skip_monitor");
+    let monitored =
+        !ctx.srv.pubsub.monitors.is_empty() && !cmd.meta.has_flag("admin") && !cmd.meta.has_flag("skip_monitor");
     let sent = (keep_args || monitored).then(|| redacted(cmd.meta.name, args));
-    let outer_stall = std::mem::take(&mut ctx.srv.call_stall_us);
+    let outer_stall = std::mem::take(&mut ctx.srv.call.stall_us);
     invoke(ctx, cmd, args);
-    let duration_us = ctx.srv.call_stall_us;
-    ctx.srv.call_stall_us = outer_stall + duration_us;
+    let duration_us = ctx.srv.call.stall_us;
+    ctx.srv.call.stall_us = outer_stall + duration_us;
     ctx.srv.repl.call_depth -= 1;
     if ctx.srv.repl.call_depth == 0 {
         ctx.srv.propagate_pending(!matches!(cmd.meta.name, "scan" | "randomkey"));
@@ -937,7 +938,7 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     for key in keys {
         let db = ctx.client.db;
         if ctx.srv.keyspace.dbs[db].expire_at(&key).is_some() {
-            ctx.srv.replica_keys_with_expire.insert((db, key));
+            ctx.srv.cron.replica_keys_with_expire.insert((db, key));
         }
     }
     ctx.client.write_offset = ctx.srv.repl.offset;
@@ -972,6 +973,22 @@ pub fn call(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     }
 }
 
+/// What the command being called did beside its reply and its writes, reset for each call
+/// (what Redis's `call()` reads back from `server` after running a command).
+#[derive(Debug, Default)]
+pub struct CallEffects {
+    /// Keys lazily expired during the command: they count in `dirty` but are not the
+    /// command's own writes, so they do not make it propagate.
+    pub(crate) expired_keys: u64,
+    /// The command asked to be propagated whether or not it changed anything (FLUSHALL,
+    /// FLUSHDB: Redis's `forceCommandPropagation`).
+    pub(crate) force_propagation: bool,
+    /// Virtual time the command stalled the server for (`DEBUG SLEEP`), in µs: its duration
+    /// for the slow log, the latency records and commandstats. A nested call (in EXEC) adds
+    /// its own to its caller's.
+    pub(crate) stall_us: u64,
+}
+
 /// Run a command's handler; when the node feeds replicas, what it changed goes down the
 /// replication stream (as sent, or rewritten by [`propagate`]).
 fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
@@ -979,8 +996,8 @@ fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
     // The arguments as given: the handler may move them out, propagation needs them.
     let original = (ctx.srv.repl.feeding() && propagate::may_propagate(cmd.meta)).then(|| args.to_vec());
     let dirty_before = ctx.srv.persist.dirty;
-    ctx.srv.expired_in_call = 0;
-    ctx.srv.force_propagation = false;
+    ctx.srv.call.expired_keys = 0;
+    ctx.srv.call.force_propagation = false;
     let clock = crate::keyspace::access::AccessClock { policy: ctx.srv.access_policy, now_ms: ctx.now };
     ctx.srv.keyspace.set_clock(clock);
     // `new` events: the keyspace records the keys it adds while someone may hear of them.
@@ -994,8 +1011,8 @@ fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
         ctx.srv.keyspace.dbs.iter_mut().for_each(|db| db.track_new_keys(false));
     }
     if let Some(original) = original {
-        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.expired_in_call
-            || std::mem::take(&mut ctx.srv.force_propagation);
+        let changed = ctx.srv.persist.dirty > dirty_before + ctx.srv.call.expired_keys
+            || std::mem::take(&mut ctx.srv.call.force_propagation);
         propagate::after_call(ctx, cmd.meta, &original, changed, reply_start);
     }
 }
@@ -1004,7 +1021,7 @@ fn invoke(ctx: &mut Ctx, cmd: &'static Command, args: &mut [Bytes]) {
 pub fn block_client(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: u64, args: &[Bytes]) {
     let db = ctx.client.db;
     for k in keys {
-        let q = ctx.srv.blocking.entry((db, k.clone())).or_default();
+        let q = ctx.srv.blocked.by_key.entry((db, k.clone())).or_default();
         if !q.contains(&ctx.client.conn) {
             q.push_back(ctx.client.conn);
         }
@@ -1017,10 +1034,10 @@ pub fn block_client(ctx: &mut Ctx, keys: &[Bytes], timeout_ms: u64, args: &[Byte
 pub fn unblock_client(srv: &mut NodeState, client: &mut Client) {
     if let Some(b) = client.blocked.take() {
         for k in b.keys {
-            if let Some(q) = srv.blocking.get_mut(&(b.db, k.clone())) {
+            if let Some(q) = srv.blocked.by_key.get_mut(&(b.db, k.clone())) {
                 q.retain(|&c| c != client.conn);
                 if q.is_empty() {
-                    srv.blocking.remove(&(b.db, k));
+                    srv.blocked.by_key.remove(&(b.db, k));
                 }
             }
         }
@@ -1077,7 +1094,7 @@ pub fn release_client_state(srv: &mut NodeState, client: &mut Client) {
     }
     client.closed = true;
     if client.monitor {
-        srv.monitors.retain(|&c| c != client.conn);
+        srv.pubsub.monitors.retain(|&c| c != client.conn);
     }
     unblock_client(srv, client);
     transactions::unwatch_all(srv, client);

@@ -33,10 +33,36 @@
 
 use super::{eq_ic, Ctx, Handler};
 use crate::keyspace::CompactBytes;
-use crate::node::{Client, NodeState};
+use crate::node::{Client, ConnId, NodeState};
 use crate::pattern::glob_match;
 use crate::resp::ReplyBuf;
 use bytes::Bytes;
+
+/// Who the server pushes to unasked (Redis's `server.pubsub_channels`, `pubsub_patterns`,
+/// `pubsubshard_channels` and `monitors`). Each client keeps the other side of the same pairs
+/// ([`Client`]'s `subscriptions`, `patterns`, `shard_subscriptions`, `monitor`), so that it
+/// can leave them all when it goes ([`unsubscribe_all`]).
+#[derive(Debug, Default)]
+pub struct Subscribers {
+    /// Channel → its subscribers, in the order they subscribed. Invariant: no channel has an
+    /// empty list (the last one to leave removes it), so `len()` is INFO's `pubsub_channels`.
+    pub(crate) channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    /// Pattern → its subscribers (`PSUBSCRIBE`); no empty list either.
+    pub(crate) patterns: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    /// Shard channel (`SSUBSCRIBE`) → its subscribers (Redis's `pubsubshard_channels`),
+    /// counted apart from the others; no empty list either.
+    pub(crate) shard_channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
+    /// Clients in MONITOR mode: they are pushed every command the server runs.
+    pub(crate) monitors: Vec<ConnId>,
+}
+
+impl Subscribers {
+    /// Whether anyone hears a PUBLISH (or a keyspace event) on an ordinary channel: a channel
+    /// or a pattern subscriber. Shard channels do not count.
+    pub(crate) fn anyone_listens(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+}
 
 pub const COMMANDS: &[(&str, Handler)] = &[
     ("subscribe", subscribe),
@@ -67,7 +93,7 @@ fn push_confirm(r: &mut ReplyBuf, kind: &str, name: Option<&[u8]>, count: usize)
 fn subscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     for ch in &args[1..] {
         if ctx.client.subscriptions.insert(ch.clone()) {
-            ctx.srv.channels.entry(ch.clone()).or_default().push(ctx.client.conn);
+            ctx.srv.pubsub.channels.entry(ch.clone()).or_default().push(ctx.client.conn);
         }
         let n = subscription_count(ctx.client);
         push_confirm(&mut ctx.client.reply, "subscribe", Some(ch), n);
@@ -77,7 +103,7 @@ fn subscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
 fn psubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     for p in &args[1..] {
         if ctx.client.patterns.insert(p.clone()) {
-            ctx.srv.patterns.entry(p.clone()).or_default().push(ctx.client.conn);
+            ctx.srv.pubsub.patterns.entry(p.clone()).or_default().push(ctx.client.conn);
         }
         let n = subscription_count(ctx.client);
         push_confirm(&mut ctx.client.reply, "psubscribe", Some(p), n);
@@ -102,7 +128,7 @@ fn unsubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     for ch in names {
         if ctx.client.subscriptions.shift_remove(&ch[..]) {
-            remove_sub(&mut ctx.srv.channels, &ch, ctx.client.conn);
+            remove_sub(&mut ctx.srv.pubsub.channels, &ch, ctx.client.conn);
         }
         let n = subscription_count(ctx.client);
         push_confirm(&mut ctx.client.reply, "unsubscribe", Some(&ch), n);
@@ -118,7 +144,7 @@ fn punsubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     for p in names {
         if ctx.client.patterns.shift_remove(&p[..]) {
-            remove_sub(&mut ctx.srv.patterns, &p, ctx.client.conn);
+            remove_sub(&mut ctx.srv.pubsub.patterns, &p, ctx.client.conn);
         }
         let n = subscription_count(ctx.client);
         push_confirm(&mut ctx.client.reply, "punsubscribe", Some(&p), n);
@@ -131,7 +157,7 @@ fn punsubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
 fn ssubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     for ch in &args[1..] {
         if ctx.client.shard_subscriptions.insert(ch.clone()) {
-            ctx.srv.shard_channels.entry(ch.clone()).or_default().push(ctx.client.conn);
+            ctx.srv.pubsub.shard_channels.entry(ch.clone()).or_default().push(ctx.client.conn);
         }
         let n = ctx.client.shard_subscriptions.len();
         push_confirm(&mut ctx.client.reply, "ssubscribe", Some(ch), n);
@@ -148,7 +174,7 @@ fn sunsubscribe(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     for ch in names {
         if ctx.client.shard_subscriptions.shift_remove(&ch[..]) {
-            remove_sub(&mut ctx.srv.shard_channels, &ch, ctx.client.conn);
+            remove_sub(&mut ctx.srv.pubsub.shard_channels, &ch, ctx.client.conn);
         }
         let n = ctx.client.shard_subscriptions.len();
         push_confirm(&mut ctx.client.reply, "sunsubscribe", Some(&ch), n);
@@ -169,7 +195,7 @@ pub fn publish_shard_message(
     channel: &[u8],
     message: &[u8],
 ) -> usize {
-    let Some(conns) = srv.shard_channels.get(channel).cloned() else { return 0 };
+    let Some(conns) = srv.pubsub.shard_channels.get(channel).cloned() else { return 0 };
     for &conn in &conns {
         let target = match publisher.as_deref_mut() {
             Some(p) if p.conn == conn => Some(&mut p.reply),
@@ -180,7 +206,7 @@ pub fn publish_shard_message(
             r.bulk_str("smessage");
             r.bulk(channel);
             r.bulk(message);
-            srv.to_flush.push(conn);
+            srv.obuf.pending_flush.push(conn);
         }
     }
     conns.len()
@@ -209,16 +235,17 @@ pub fn publish_message(srv: &mut NodeState, publisher: Option<&mut Client>, chan
             }
             r.bulk(channel);
             r.bulk(message);
-            srv.to_flush.push(conn);
+            srv.obuf.pending_flush.push(conn);
         }
     };
-    if let Some(conns) = srv.channels.get(channel).cloned() {
+    if let Some(conns) = srv.pubsub.channels.get(channel).cloned() {
         for conn in conns {
             deliver(srv, conn, None);
             receivers += 1;
         }
     }
     let patterns: Vec<(Bytes, Vec<u64>)> = srv
+        .pubsub
         .patterns
         .iter()
         .filter(|(p, _)| glob_match(p, channel, false))
@@ -241,15 +268,23 @@ fn publish(ctx: &mut Ctx, args: &mut [Bytes]) {
 fn pubsub(ctx: &mut Ctx, args: &mut [Bytes]) {
     let sub = &args[1];
     if eq_ic(sub, "CHANNELS") && args.len() <= 3 {
-        let chans: Vec<Bytes> =
-            ctx.srv.channels.keys().filter(|c| args.len() == 2 || glob_match(&args[2], c, false)).cloned().collect();
+        let chans: Vec<Bytes> = ctx
+            .srv
+            .pubsub
+            .channels
+            .keys()
+            .filter(|c| args.len() == 2 || glob_match(&args[2], c, false))
+            .cloned()
+            .collect();
         ctx.reply().array(chans.len());
         for c in chans {
             ctx.reply().bulk(&c);
         }
     } else if eq_ic(sub, "NUMSUB") {
-        let counts: Vec<(Bytes, usize)> =
-            args[2..].iter().map(|c| (c.clone(), ctx.srv.channels.get(&c[..]).map(|v| v.len()).unwrap_or(0))).collect();
+        let counts: Vec<(Bytes, usize)> = args[2..]
+            .iter()
+            .map(|c| (c.clone(), ctx.srv.pubsub.channels.get(&c[..]).map(|v| v.len()).unwrap_or(0)))
+            .collect();
         // A flat array of channel, count pairs in both protocols, as Redis 7.0 replies.
         ctx.reply().array(counts.len() * 2);
         for (c, n) in counts {
@@ -257,11 +292,12 @@ fn pubsub(ctx: &mut Ctx, args: &mut [Bytes]) {
             ctx.reply().int(n as i64);
         }
     } else if eq_ic(sub, "NUMPAT") && args.len() == 2 {
-        let n = ctx.srv.patterns.len();
+        let n = ctx.srv.pubsub.patterns.len();
         ctx.reply().int(n as i64);
     } else if eq_ic(sub, "SHARDCHANNELS") && args.len() <= 3 {
         let chans: Vec<Bytes> = ctx
             .srv
+            .pubsub
             .shard_channels
             .keys()
             .filter(|c| args.len() == 2 || glob_match(&args[2], c, false))
@@ -274,7 +310,7 @@ fn pubsub(ctx: &mut Ctx, args: &mut [Bytes]) {
     } else if eq_ic(sub, "SHARDNUMSUB") {
         let counts: Vec<(Bytes, usize)> = args[2..]
             .iter()
-            .map(|c| (c.clone(), ctx.srv.shard_channels.get(&c[..]).map(|v| v.len()).unwrap_or(0)))
+            .map(|c| (c.clone(), ctx.srv.pubsub.shard_channels.get(&c[..]).map(|v| v.len()).unwrap_or(0)))
             .collect();
         ctx.reply().array(counts.len() * 2);
         for (c, n) in counts {
@@ -310,13 +346,13 @@ fn pubsub(ctx: &mut Ctx, args: &mut [Bytes]) {
 /// Drop every subscription of a departing client.
 pub fn unsubscribe_all(srv: &mut NodeState, client: &mut Client) {
     for ch in client.subscriptions.drain(..) {
-        remove_sub(&mut srv.channels, &ch, client.conn);
+        remove_sub(&mut srv.pubsub.channels, &ch, client.conn);
     }
     for p in client.patterns.drain(..) {
-        remove_sub(&mut srv.patterns, &p, client.conn);
+        remove_sub(&mut srv.pubsub.patterns, &p, client.conn);
     }
     for ch in client.shard_subscriptions.drain(..) {
-        remove_sub(&mut srv.shard_channels, &ch, client.conn);
+        remove_sub(&mut srv.pubsub.shard_channels, &ch, client.conn);
     }
 }
 
@@ -412,7 +448,7 @@ pub fn event_flags(srv: &NodeState) -> u32 {
 /// Whether an event of `class` would be published now: its class is on, one of `K`/`E` is,
 /// and someone is subscribed to something (else the messages would reach nobody).
 pub fn wants_event(srv: &NodeState, event_class: u32) -> bool {
-    if srv.channels.is_empty() && srv.patterns.is_empty() {
+    if !srv.pubsub.anyone_listens() {
         return false;
     }
     let flags = event_flags(srv);
@@ -431,7 +467,7 @@ pub fn notify_keyspace_event(
     key: &[u8],
     db: usize,
 ) {
-    if srv.channels.is_empty() && srv.patterns.is_empty() {
+    if !srv.pubsub.anyone_listens() {
         return;
     }
     let flags = event_flags(srv);

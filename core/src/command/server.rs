@@ -58,7 +58,7 @@ fn config(ctx: &mut Ctx, args: &mut [Bytes]) {
         ctx.srv.stats = Default::default();
         ctx.ok();
     } else if eq_ic(sub, "REWRITE") && args.len() == 2 {
-        if ctx.srv.config_file.is_none() {
+        if ctx.srv.process.config_file.is_none() {
             return ctx.error("ERR The server is running without a config file");
         }
         if ctx.client.in_exec {
@@ -360,7 +360,7 @@ fn flushdb(ctx: &mut Ctx, args: &mut [Bytes]) {
     ctx.srv.keyspace.dbs[db].clear();
     ctx.srv.persist.dirty += n;
     // Propagated even when the db was already empty.
-    ctx.srv.force_propagation = true;
+    ctx.srv.call.force_propagation = true;
     ctx.ok();
 }
 
@@ -370,7 +370,7 @@ fn flushall(ctx: &mut Ctx, args: &mut [Bytes]) {
     }
     ctx.srv.flush_all_and_reset_rdb();
     // Propagated even when every db was already empty.
-    ctx.srv.force_propagation = true;
+    ctx.srv.call.force_propagation = true;
     ctx.ok();
 }
 

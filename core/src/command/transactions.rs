@@ -15,6 +15,21 @@
 use super::{Ctx, Handler};
 use crate::node::{Client, ConnId, NodeState};
 use bytes::Bytes;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// What WATCH keeps server-side (Redis's `db->watched_keys` and the `CLIENT_DIRTY_CAS` flag).
+#[derive(Debug, Default)]
+pub struct Watches {
+    /// `(db, key)` → the clients that WATCH it, in the order they did. Each client's
+    /// `watched` lists the same pairs, to unwatch them. Invariant: no empty list (the last
+    /// watcher to go removes the key), so an empty table means no WATCH anywhere.
+    pub(crate) by_key: FxHashMap<(usize, Bytes), Vec<Watcher>>,
+    /// Clients whose watched keys were touched: their EXEC answers a null array (Redis's
+    /// `CLIENT_DIRTY_CAS`). Kept here rather than on the client, because the client running
+    /// a command is the one most likely to touch its own watched key. Invariant: a client
+    /// leaves it when it unwatches (EXEC, DISCARD, UNWATCH, going away).
+    pub(crate) touched: FxHashSet<ConnId>,
+}
 
 /// A client watching one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,11 +46,11 @@ fn key_is_expired(srv: &NodeState, db: usize, key: &[u8], now: u64) -> bool {
 /// `key` in `db` changed: every client watching it will fail its EXEC — except one that
 /// watched it already stale, for which the deletion of that stale key changes nothing.
 pub fn touch_watched_key(srv: &mut NodeState, db: usize, key: &[u8]) {
-    if srv.watched.is_empty() {
+    if srv.watches.by_key.is_empty() {
         return;
     }
     let exists = srv.keyspace.dbs[db].entries.contains_key(key);
-    let Some(watchers) = srv.watched.get_mut(&(db, Bytes::copy_from_slice(key))) else { return };
+    let Some(watchers) = srv.watches.by_key.get_mut(&(db, Bytes::copy_from_slice(key))) else { return };
     for w in watchers.iter_mut() {
         if w.expired {
             if !exists {
@@ -46,18 +61,18 @@ pub fn touch_watched_key(srv: &mut NodeState, db: usize, key: &[u8]) {
             // As 7.0's loop does, a stale key that exists again stops the marking here.
             break;
         }
-        srv.cas_dirty.insert(w.conn);
+        srv.watches.touched.insert(w.conn);
     }
 }
 
 /// `emptied` is about to be flushed (`replaced_with`: or swapped with that db, SWAPDB): the
 /// watchers of keys that exist in either fail their EXEC, stale keys aside.
 pub fn touch_all_watched_keys_in_db(srv: &mut NodeState, emptied: usize, replaced_with: Option<usize>) {
-    if srv.watched.is_empty() {
+    if srv.watches.by_key.is_empty() {
         return;
     }
     let now = srv.now;
-    let keys: Vec<Bytes> = srv.watched.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
+    let keys: Vec<Bytes> = srv.watches.by_key.keys().filter(|(d, _)| *d == emptied).map(|(_, k)| k.clone()).collect();
     for key in keys {
         let in_emptied = srv.keyspace.dbs[emptied].entries.contains_key(&key[..]);
         let in_replacement = replaced_with.is_some_and(|r| srv.keyspace.dbs[r].entries.contains_key(&key[..]));
@@ -66,7 +81,7 @@ pub fn touch_all_watched_keys_in_db(srv: &mut NodeState, emptied: usize, replace
         }
         let replacement_expired = replaced_with.is_some_and(|r| key_is_expired(srv, r, &key, now));
         let mut dirty = Vec::new();
-        if let Some(watchers) = srv.watched.get_mut(&(emptied, key.clone())) {
+        if let Some(watchers) = srv.watches.by_key.get_mut(&(emptied, key.clone())) {
             for w in watchers.iter_mut() {
                 if w.expired {
                     if !in_replacement {
@@ -83,7 +98,7 @@ pub fn touch_all_watched_keys_in_db(srv: &mut NodeState, emptied: usize, replace
                 dirty.push(w.conn);
             }
         }
-        srv.cas_dirty.extend(dirty);
+        srv.watches.touched.extend(dirty);
     }
 }
 
@@ -91,7 +106,8 @@ pub fn touch_all_watched_keys_in_db(srv: &mut NodeState, emptied: usize, replace
 fn watched_key_expired(srv: &NodeState, client: &Client, now: u64) -> bool {
     client.watched.iter().any(|(db, key)| {
         let stale = srv
-            .watched
+            .watches
+            .by_key
             .get(&(*db, key.clone()))
             .and_then(|v| v.iter().find(|w| w.conn == client.conn))
             .is_some_and(|w| w.expired);
@@ -140,7 +156,7 @@ fn exec(ctx: &mut Ctx, _args: &mut [Bytes]) {
     }
     // A watched key that expired since WATCH also counts as modified (Redis 7.0).
     let now = ctx.now;
-    if ctx.srv.cas_dirty.contains(&ctx.client.conn) || watched_key_expired(ctx.srv, ctx.client, now) {
+    if ctx.srv.watches.touched.contains(&ctx.client.conn) || watched_key_expired(ctx.srv, ctx.client, now) {
         reset_multi(ctx);
         return ctx.reply().null_array();
     }
@@ -165,7 +181,7 @@ fn watch(ctx: &mut Ctx, args: &mut [Bytes]) {
         return ctx.error("ERR WATCH inside MULTI is not allowed");
     }
     // No point in watching more once the transaction is bound to fail.
-    if ctx.srv.cas_dirty.contains(&ctx.client.conn) {
+    if ctx.srv.watches.touched.contains(&ctx.client.conn) {
         return ctx.ok();
     }
     let db = ctx.client.db;
@@ -176,7 +192,7 @@ fn watch(ctx: &mut Ctx, args: &mut [Bytes]) {
             continue;
         }
         let expired = key_is_expired(ctx.srv, db, key, now);
-        ctx.srv.watched.entry(entry.clone()).or_default().push(Watcher { conn: ctx.client.conn, expired });
+        ctx.srv.watches.by_key.entry(entry.clone()).or_default().push(Watcher { conn: ctx.client.conn, expired });
         ctx.client.watched.push(entry);
     }
     ctx.ok();
@@ -190,12 +206,12 @@ fn unwatch(ctx: &mut Ctx, _args: &mut [Bytes]) {
 /// Forget every key the client watches.
 pub fn unwatch_all(srv: &mut NodeState, client: &mut Client) {
     for entry in client.watched.drain(..) {
-        if let Some(v) = srv.watched.get_mut(&entry) {
+        if let Some(v) = srv.watches.by_key.get_mut(&entry) {
             v.retain(|w| w.conn != client.conn);
             if v.is_empty() {
-                srv.watched.remove(&entry);
+                srv.watches.by_key.remove(&entry);
             }
         }
     }
-    srv.cas_dirty.remove(&client.conn);
+    srv.watches.touched.remove(&client.conn);
 }

@@ -82,15 +82,40 @@ pub struct NodeSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Command { client: String, args: Vec<Vec<u8>>, expect: Option<String> },
+    Command {
+        client: String,
+        args: Vec<Vec<u8>>,
+        expect: Option<String>,
+    },
     Fault(Fault),
-    Wait { ms: u64 },
-    ExpectLog { node: String, text: String },
+    Wait {
+        ms: u64,
+    },
+    ExpectLog {
+        node: String,
+        text: String,
+    },
     /// A line of the node's config file (what CONFIG REWRITE or a sentinel wrote) contains it.
-    ExpectFile { node: String, text: String },
-    ExpectView { node: String, field: String, value: String },
-    ExpectInfo { node: String, field: String, value: String },
-    Repeat { count: usize, client: String, args: Vec<Vec<u8>>, expect: Option<String> },
+    ExpectFile {
+        node: String,
+        text: String,
+    },
+    ExpectView {
+        node: String,
+        field: String,
+        value: String,
+    },
+    ExpectInfo {
+        node: String,
+        field: String,
+        value: String,
+    },
+    Repeat {
+        count: usize,
+        client: String,
+        args: Vec<Vec<u8>>,
+        expect: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -550,7 +575,10 @@ pub fn run_step(number: usize, step: &Step, target: &mut dyn LessonTarget) -> St
             target.wait(*ms);
             (true, None, String::new())
         }
-        Action::ExpectLog { .. } | Action::ExpectFile { .. } | Action::ExpectView { .. } | Action::ExpectInfo { .. } => {
+        Action::ExpectLog { .. }
+        | Action::ExpectFile { .. }
+        | Action::ExpectView { .. }
+        | Action::ExpectInfo { .. } => {
             // Check, and on a live target check again until it holds or patience runs out.
             let (ok, (expected, seen)) = patience.until(target, |t| {
                 let (ok, expected, seen) = check_expectation(&step.action, t);

@@ -19,6 +19,127 @@ pub struct Blocked {
     pub args: Vec<Bytes>,
 }
 
+/// The clients waiting for something other than their own input (Redis's `blocking_keys`,
+/// `ready_keys` and `unblocked_clients`): blocked on keys (BLPOP and friends), or done
+/// waiting and with commands pipelined behind.
+#[derive(Debug, Default)]
+pub struct BlockedClients {
+    /// `(db, key)` → the clients blocked on it, first come first served. Invariant: each
+    /// client listed has a [`Client::blocked`] naming that key, and no list is empty.
+    pub(crate) by_key: FxHashMap<(usize, Bytes), VecDeque<ConnId>>,
+    /// Keys that received data while clients were blocked on them, served at the end of the
+    /// command (or of the event) that fed them.
+    pub(crate) ready_keys: Vec<(usize, Bytes)>,
+    /// Clients whose wait ended (WAIT, a command that waited for the driver) and whose
+    /// pipelined input can run again, at the end of the event.
+    pub(crate) resume: Vec<ConnId>,
+}
+
+/// What the node keeps of its clients' output beyond each client's reply buffer (Redis's
+/// `clients_pending_write`, the replies that are in the socket's hands, and the clients
+/// `closeClientOnOutputBufferLimitReached` scheduled to close).
+///
+/// Every [`Output::Send`] is counted here until the driver reports it written
+/// ([`Input::Written`]) or the connection goes: replies, the replication stream, a
+/// replica's handshake and ACKs, MIGRATE's requests, the refusal of a connection over
+/// `maxclients`. A replica's snapshot is counted apart (7.0 sends it from the file or the
+/// fork's pipe, not from the replica's output buffer), so no limit and no `omem` count it.
+#[derive(Debug, Default)]
+pub struct OutputBuffers {
+    /// Bytes sent to each connection that the driver has not reported written: a client's
+    /// output buffer, CLIENT LIST's `omem`. Invariant: no zero entry (a connection with
+    /// nothing outstanding is not listed), so a driver that reports more written than this
+    /// for a connection the node knows is wrong (asserted at [`Input::Written`]).
+    pub(crate) unsent: FxHashMap<ConnId, u64>,
+    /// For a connection sent bytes outside its output buffer (a snapshot) that are not all
+    /// written: what is not written, in the order it was sent, as `(bytes, in the output
+    /// buffer)` runs, so that written bytes are taken off what they belong to. Invariant: the
+    /// runs in the output buffer add up to the connection's `unsent`; no empty queue.
+    pub(crate) in_order: FxHashMap<ConnId, VecDeque<(u64, bool)>>,
+    /// Clients over their output buffer limit, closed at the end of the event.
+    pub(crate) overrun: Vec<ConnId>,
+    /// Clients whose reply buffer got data from someone else's command (pub/sub, MONITOR,
+    /// an unblock): flushed at the end of the event.
+    pub(crate) pending_flush: Vec<ConnId>,
+}
+
+impl OutputBuffers {
+    /// `n` bytes were sent to `conn`, through its output buffer (`in_buffer`) or around it.
+    pub(crate) fn sent(&mut self, conn: ConnId, n: u64, in_buffer: bool) {
+        if n == 0 {
+            return;
+        }
+        if !in_buffer && !self.in_order.contains_key(&conn) {
+            // What the buffer holds now was sent first.
+            let ahead = self.unsent.get(&conn).copied().unwrap_or(0);
+            self.in_order.insert(conn, VecDeque::from_iter((ahead > 0).then_some((ahead, true))));
+        }
+        if in_buffer {
+            *self.unsent.entry(conn).or_insert(0) += n;
+        }
+        if let Some(runs) = self.in_order.get_mut(&conn) {
+            match runs.back_mut() {
+                Some((bytes, kind)) if *kind == in_buffer => *bytes += n,
+                _ => runs.push_back((n, in_buffer)),
+            }
+        }
+    }
+
+    /// The driver wrote `n` more bytes of what was sent to `conn`. Returns false if that is
+    /// more than the node counted as outstanding (what was sent and not written).
+    pub(crate) fn written(&mut self, conn: ConnId, n: u64) -> bool {
+        let mut from_buffer = n;
+        if let Some(runs) = self.in_order.get_mut(&conn) {
+            let mut left = n;
+            from_buffer = 0;
+            while left > 0 {
+                let Some((bytes, in_buffer)) = runs.front_mut() else { break };
+                let take = left.min(*bytes);
+                if *in_buffer {
+                    from_buffer += take;
+                }
+                *bytes -= take;
+                left -= take;
+                if *bytes == 0 {
+                    runs.pop_front();
+                }
+            }
+            if runs.is_empty() {
+                self.in_order.remove(&conn);
+            }
+            if left > 0 {
+                return false;
+            }
+        }
+        if from_buffer == 0 {
+            return true;
+        }
+        let Some(unsent) = self.unsent.get_mut(&conn) else { return false };
+        let counted = from_buffer <= *unsent;
+        *unsent = unsent.saturating_sub(from_buffer);
+        if *unsent == 0 {
+            self.unsent.remove(&conn);
+        }
+        counted
+    }
+
+    /// The connection is gone (or dropped with what it had not written).
+    pub(crate) fn forget(&mut self, conn: ConnId) {
+        self.unsent.remove(&conn);
+        self.in_order.remove(&conn);
+    }
+}
+
+/// The client pauses in force (CLIENT PAUSE, FAILOVER, a shutdown waiting for replicas;
+/// Redis's `client_pause_per_purpose`).
+#[derive(Debug, Default)]
+pub struct ClientPauses {
+    /// Each purpose's pause, indexed by [`PausePurpose`]. Clients stay paused while any is.
+    pub(crate) by_purpose: [Option<Pause>; 3],
+    /// A pause ended: postponed clients must run their commands.
+    pub(crate) ended: bool,
+}
+
 /// What a connection is to this node, in replication terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientRole {
@@ -262,13 +383,14 @@ impl NodeState {
     /// Pauses whose time is up are lifted here.
     pub fn pause_in_force(&mut self) -> Option<Pause> {
         let now = self.now;
-        for slot in self.pauses.iter_mut() {
+        for slot in self.pauses.by_purpose.iter_mut() {
             if slot.is_some_and(|p| p.until_ms <= now) {
                 *slot = None;
-                self.unpaused = true;
+                self.pauses.ended = true;
             }
         }
         self.pauses
+            .by_purpose
             .iter()
             .flatten()
             .copied()
@@ -284,7 +406,7 @@ impl NodeState {
     /// Pause clients for `purpose` (Redis's `pauseClients`): a second pause of the same
     /// purpose keeps the stricter type and the later end.
     pub fn pause_clients(&mut self, purpose: PausePurpose, until_ms: u64, writes_only: bool) {
-        let slot = &mut self.pauses[purpose as usize];
+        let slot = &mut self.pauses.by_purpose[purpose as usize];
         *slot = Some(match *slot {
             Some(p) => Pause { until_ms: p.until_ms.max(until_ms), writes_only: p.writes_only && writes_only },
             None => Pause { until_ms, writes_only },
@@ -293,8 +415,8 @@ impl NodeState {
 
     /// Lift the pause of `purpose`; postponed clients run again.
     pub fn unpause_clients(&mut self, purpose: PausePurpose) {
-        if self.pauses[purpose as usize].take().is_some() {
-            self.unpaused = true;
+        if self.pauses.by_purpose[purpose as usize].take().is_some() {
+            self.pauses.ended = true;
         }
     }
 
@@ -306,8 +428,8 @@ impl NodeState {
 
     /// A list or sorted set key got elements: blocked clients may now be served.
     pub fn signal_key_ready(&mut self, db: usize, key: &Bytes) {
-        if self.blocking.contains_key(&(db, key.clone())) {
-            self.ready_keys.push((db, key.clone()));
+        if self.blocked.by_key.contains_key(&(db, key.clone())) {
+            self.blocked.ready_keys.push((db, key.clone()));
         }
     }
 
@@ -316,8 +438,8 @@ impl NodeState {
     pub fn io_done(&mut self, conn: ConnId) {
         if let Some(c) = self.clients.get_mut(&conn) {
             c.awaiting_io = false;
-            self.to_flush.push(conn);
-            self.resume_queue.push(conn);
+            self.obuf.pending_flush.push(conn);
+            self.blocked.resume.push(conn);
         }
     }
 
@@ -330,7 +452,7 @@ impl NodeState {
         }
         let len = client.reply.buf.len() as u64;
         let limit = self.config.obuf_limit(client.obuf_class());
-        let used = self.unsent.get(&client.conn).copied().unwrap_or(0) + len;
+        let used = self.obuf.unsent.get(&client.conn).copied().unwrap_or(0) + len;
         if obuf_limit_reached(limit, used, &mut client.obuf_soft_since, self.now) {
             client.reply.buf.clear();
             client.obuf_overrun = true;
@@ -340,7 +462,7 @@ impl NodeState {
                 LogLevel::Warning,
                 format!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info),
             );
-            self.obuf_overrun.push(client.conn);
+            self.obuf.overrun.push(client.conn);
             return;
         }
         let bytes = client.reply.buf.split().freeze();
@@ -351,22 +473,39 @@ impl NodeState {
 
     /// A client connection's output not yet written.
     pub fn unsent_of(&self, conn: ConnId) -> u64 {
-        self.unsent.get(&conn).copied().unwrap_or(0)
+        self.obuf.unsent.get(&conn).copied().unwrap_or(0)
     }
 
-    /// Send bytes to a client's connection; they count in its output buffer until written.
+    /// Send bytes to a connection; they count in its output buffer until written.
     pub(crate) fn send(&mut self, conn: ConnId, bytes: Bytes) {
-        *self.unsent.entry(conn).or_insert(0) += bytes.len() as u64;
+        self.obuf.sent(conn, bytes.len() as u64, true);
         self.outputs.push_back(Output::Send { conn, bytes });
+    }
+
+    /// Send bytes to a connection around its output buffer (a replica's snapshot): counted
+    /// until written, but in no `omem` and no limit.
+    pub(crate) fn send_around_buffer(&mut self, conn: ConnId, bytes: Bytes) {
+        self.obuf.sent(conn, bytes.len() as u64, false);
+        self.outputs.push_back(Output::Send { conn, bytes });
+    }
+
+    /// Whether the node still talks on `conn`: a client's, our master's link, a MIGRATE
+    /// target's, a sentinel's link. What a driver reports written on another was sent before the node let the
+    /// connection go.
+    pub(crate) fn knows_connection(&self, conn: ConnId) -> bool {
+        self.clients.contains_key(&conn)
+            || self.is_master_conn(conn)
+            || self.migrations.owns(conn)
+            || self.sentinel.as_ref().is_some_and(|s| s.owns(conn))
     }
 
     /// Close the clients that went over their output buffer limit during this event.
     pub(crate) fn close_overrun_clients(&mut self) {
-        for conn in std::mem::take(&mut self.obuf_overrun) {
+        for conn in std::mem::take(&mut self.obuf.overrun) {
             if let Some(mut c) = self.clients.remove(&conn) {
                 command::release_client_state(self, &mut c);
             }
-            self.unsent.remove(&conn);
+            self.obuf.forget(conn);
             self.outputs.push_back(Output::Abort { conn });
         }
     }
@@ -378,15 +517,13 @@ impl Node {
         let maxclients = self.srv.config.maxclients();
         if self.srv.clients.len() >= maxclients {
             self.srv.stats.rejected_connections += 1;
-            self.srv
-                .outputs
-                .push_back(Output::Send { conn, bytes: Bytes::from_static(b"-ERR max number of clients reached\r\n") });
+            self.srv.send(conn, Bytes::from_static(b"-ERR max number of clients reached\r\n"));
             self.srv.outputs.push_back(Output::Close { conn });
             return;
         }
         if self.protected_mode_denies(&addr) {
             self.srv.stats.rejected_connections += 1;
-            self.srv.outputs.push_back(Output::Send { conn, bytes: Bytes::from_static(PROTECTED_MODE_DENIED) });
+            self.srv.send(conn, Bytes::from_static(PROTECTED_MODE_DENIED));
             self.srv.outputs.push_back(Output::Close { conn });
             return;
         }
@@ -412,6 +549,8 @@ impl Node {
     }
 
     pub(super) fn on_close(&mut self, conn: ConnId) {
+        // Whatever it had not written is gone with it.
+        self.srv.obuf.forget(conn);
         if self.srv.migrations.owns(conn) {
             self.srv.migrate_closed(conn);
             return;
@@ -424,7 +563,6 @@ impl Node {
             // A replica's client forgets its replica entry as it goes.
             command::release_client_state(&mut self.srv, &mut c);
         }
-        self.srv.unsent.remove(&conn);
     }
 
     pub(super) fn on_data(&mut self, conn: ConnId, bytes: &[u8]) {
@@ -458,7 +596,7 @@ impl Node {
 
     /// Clients that waited (WAIT) run what they pipelined behind.
     pub(super) fn resume_clients(&mut self) {
-        for conn in std::mem::take(&mut self.srv.resume_queue) {
+        for conn in std::mem::take(&mut self.srv.blocked.resume) {
             let Some(mut c) = self.srv.clients.remove(&conn) else { continue };
             self.process_input(&mut c);
             self.srv.flush_client(&mut c);
@@ -532,7 +670,7 @@ impl Node {
             }
             // Clients blocked on keys this command fed are served before the next command
             // (Redis's `processCommand` → `handleClientsBlockedOnKeys`).
-            if !self.srv.ready_keys.is_empty() {
+            if !self.srv.blocked.ready_keys.is_empty() {
                 self.serve_ready_keys();
             }
         }
@@ -540,10 +678,10 @@ impl Node {
 
     /// Serve clients blocked on keys that received data (Redis's `handleClientsBlockedOnKeys`).
     pub(super) fn serve_ready_keys(&mut self) {
-        while !self.srv.ready_keys.is_empty() {
-            let ready = std::mem::take(&mut self.srv.ready_keys);
+        while !self.srv.blocked.ready_keys.is_empty() {
+            let ready = std::mem::take(&mut self.srv.blocked.ready_keys);
             for (db, key) in ready {
-                let Some(waiters) = self.srv.blocking.get(&(db, key.clone())).cloned() else { continue };
+                let Some(waiters) = self.srv.blocked.by_key.get(&(db, key.clone())).cloned() else { continue };
                 for conn in waiters {
                     let Some(mut client) = self.srv.clients.remove(&conn) else { continue };
                     let Some(blocked) = client.blocked.clone() else {
@@ -568,7 +706,7 @@ impl Node {
     }
 
     pub(super) fn flush_pending(&mut self) {
-        let pending = std::mem::take(&mut self.srv.to_flush);
+        let pending = std::mem::take(&mut self.srv.obuf.pending_flush);
         for conn in pending {
             if let Some(mut c) = self.srv.clients.remove(&conn) {
                 self.srv.flush_client(&mut c);
@@ -581,7 +719,7 @@ impl Node {
     /// behind it, in the order they connected.
     pub(super) fn resume_paused_clients(&mut self) {
         self.srv.pause_in_force();
-        if !std::mem::take(&mut self.srv.unpaused) {
+        if !std::mem::take(&mut self.srv.pauses.ended) {
             return;
         }
         let mut conns: Vec<(u64, ConnId)> =
@@ -599,5 +737,48 @@ impl Node {
             self.srv.flush_client(&mut c);
             self.srv.clients.insert(conn, c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutputBuffers;
+
+    /// Written bytes are taken off what was sent first: the output buffer ahead of a
+    /// snapshot, the snapshot, then the buffer behind it; a write may span them.
+    #[test]
+    fn written_bytes_are_taken_off_in_the_order_they_were_sent() {
+        let mut o = OutputBuffers::default();
+        o.sent(7, 10, true);
+        o.sent(7, 500, false);
+        o.sent(7, 30, true);
+        o.sent(7, 5, true);
+        assert_eq!(o.unsent[&7], 45);
+        assert!(o.written(7, 8));
+        assert_eq!(o.unsent[&7], 37);
+        // The last 2 bytes ahead of the snapshot, then 100 of it.
+        assert!(o.written(7, 102));
+        assert_eq!(o.unsent[&7], 35);
+        assert!(o.written(7, 410));
+        assert_eq!(o.unsent[&7], 25);
+        assert!(o.written(7, 25));
+        assert!(o.unsent.is_empty() && o.in_order.is_empty(), "nothing outstanding, nothing listed");
+        // A connection with only a snapshot outstanding.
+        o.sent(8, 100, false);
+        assert!(!o.unsent.contains_key(&8));
+        assert!(o.written(8, 100));
+        assert!(o.in_order.is_empty());
+    }
+
+    #[test]
+    fn more_written_than_sent_is_reported() {
+        let mut o = OutputBuffers::default();
+        o.sent(1, 10, true);
+        assert!(!o.written(1, 11));
+        assert!(!o.written(2, 1));
+        o.sent(3, 10, false);
+        assert!(!o.written(3, 11));
+        o.sent(4, 0, true);
+        assert!(!o.unsent.contains_key(&4), "an empty send is nothing outstanding");
     }
 }

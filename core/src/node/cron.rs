@@ -3,6 +3,36 @@
 
 use super::*;
 
+/// What serverCron keeps between runs.
+#[derive(Debug)]
+pub struct Cron {
+    /// When serverCron last ran (Unix ms). Ticks sooner than `1000 / hz` after it only serve
+    /// deadlines (blocked clients, pauses, replication).
+    pub(crate) last_run_ms: u64,
+    /// `DEBUG PAUSE-CRON 1`: serverCron does nothing.
+    pub(crate) paused: bool,
+    /// Where the active expiry cycle goes on sampling keys with a TTL.
+    pub(crate) active_expire_cursor: usize,
+    /// `DEBUG SET-ACTIVE-EXPIRE 0` turns the cron's expiry off (lazy expiry still works).
+    pub(crate) active_expire_enabled: bool,
+    /// Keys a writable replica's own clients gave a TTL (Redis's `slaveKeysWithExpire`): its
+    /// master never expires them, so the replica does, here (INFO's
+    /// `slave_expires_tracked_keys`).
+    pub(crate) replica_keys_with_expire: rustc_hash::FxHashSet<(usize, Bytes)>,
+}
+
+impl Cron {
+    pub(crate) fn new(start_ms: u64) -> Cron {
+        Cron {
+            last_run_ms: start_ms,
+            paused: false,
+            active_expire_cursor: 0,
+            active_expire_enabled: true,
+            replica_keys_with_expire: Default::default(),
+        }
+    }
+}
+
 /// How often serverCron runs: `1000 / hz` ms.
 pub(super) fn cron_period_ms(hz: u64) -> u64 {
     1000 / hz.clamp(1, 500)
@@ -22,14 +52,14 @@ impl Node {
         if !self.srv.migrations.sockets.is_empty() || !self.srv.migrations.jobs.is_empty() {
             self.srv.migrate_cron();
         }
-        if (self.srv.shutdown.is_some() || self.srv.shutdown_asap.is_some()) && !self.srv.cron_paused {
+        if self.srv.shutdown.requested() && !self.srv.cron.paused {
             self.srv.shutdown_cron();
             if self.srv.halted {
                 return;
             }
         }
         let hz = self.srv.config.hz();
-        if now < self.srv.last_cron_ms + cron_period_ms(hz) {
+        if now < self.srv.cron.last_run_ms + cron_period_ms(hz) {
             // An early tick still serves blocked-client deadlines.
             self.expire_blocked_clients();
             self.srv.serve_waiting_clients();
@@ -38,16 +68,16 @@ impl Node {
             }
             return;
         }
-        self.srv.last_cron_ms = now;
-        if self.srv.cron_paused {
+        self.srv.cron.last_run_ms = now;
+        if self.srv.cron.paused {
             return;
         }
         // Replicas do not expire keys: their master's DELs do — but for the keys their own
         // clients wrote with a TTL. Paused clients freeze the dataset.
-        if self.srv.active_expire_enabled && !self.srv.expiry_frozen() {
+        if self.srv.cron.active_expire_enabled && !self.srv.expiry_frozen() {
             if !self.srv.repl.is_replica() {
                 self.active_expire_cycle();
-            } else if !self.srv.replica_keys_with_expire.is_empty() {
+            } else if !self.srv.cron.replica_keys_with_expire.is_empty() {
                 self.expire_replica_keys();
             }
         }
@@ -67,11 +97,11 @@ impl Node {
         let mut budget: usize = 16 * 20;
         for dbi in 0..self.srv.keyspace.dbs.len() {
             loop {
-                let cursor = self.srv.active_expire_cursor;
+                let cursor = self.srv.cron.active_expire_cursor;
                 // The deleted keys are needed to propagate their DEL, to touch their watchers
                 // and for their `expired` events.
                 let wanted = self.srv.repl.feeding()
-                    || !self.srv.watched.is_empty()
+                    || !self.srv.watches.by_key.is_empty()
                     || command::pubsub::wants_event(&self.srv, command::pubsub::class::EXPIRED);
                 let db = &mut self.srv.keyspace.dbs[dbi];
                 if db.expires.is_empty() {
@@ -83,7 +113,7 @@ impl Node {
                 for key in deleted {
                     self.srv.key_expired(dbi, &key, None);
                 }
-                self.srv.active_expire_cursor = next;
+                self.srv.cron.active_expire_cursor = next;
                 self.srv.stats.expired_keys += expired as u64;
                 budget = budget.saturating_sub(1);
                 if looked == 0 || expired * 4 <= looked || budget == 0 {
@@ -97,18 +127,18 @@ impl Node {
     /// replica propagates nothing); forget those that lost their TTL or are gone.
     pub(super) fn expire_replica_keys(&mut self) {
         let now = self.srv.now;
-        let tracked: Vec<(usize, Bytes)> = self.srv.replica_keys_with_expire.iter().cloned().collect();
+        let tracked: Vec<(usize, Bytes)> = self.srv.cron.replica_keys_with_expire.iter().cloned().collect();
         for (db, key) in tracked {
             match self.srv.keyspace.dbs[db].expire_at(&key) {
                 Some(at) if at <= now => {
                     self.srv.keyspace.dbs[db].remove(&key);
                     self.srv.key_expired(db, &key, None);
                     self.srv.stats.expired_keys += 1;
-                    self.srv.replica_keys_with_expire.remove(&(db, key));
+                    self.srv.cron.replica_keys_with_expire.remove(&(db, key));
                 }
                 Some(_) => {}
                 None => {
-                    self.srv.replica_keys_with_expire.remove(&(db, key));
+                    self.srv.cron.replica_keys_with_expire.remove(&(db, key));
                 }
             }
         }
@@ -137,7 +167,9 @@ impl Node {
     /// runs out while nothing is sent (the check in 7.0's `clientsCron`).
     pub(super) fn close_clients_over_obuf_limit(&mut self) {
         let now = self.srv.now;
-        let waiting: Vec<ConnId> = self.srv.unsent.iter().filter(|(_, &n)| n > 0).map(|(&c, _)| c).collect();
+        // In the order the connections were made, not the table's.
+        let mut waiting: Vec<ConnId> = self.srv.obuf.unsent.keys().copied().collect();
+        waiting.sort_unstable();
         for conn in waiting {
             let used = self.srv.unsent_of(conn);
             let Some(c) = self.srv.clients.get_mut(&conn) else { continue };
@@ -151,10 +183,10 @@ impl Node {
                 let info = c.info_line(now, used);
                 self.srv
                     .log(LogLevel::Warning, format!("Client {} closed for overcoming of output buffer limits.", info));
-                self.srv.obuf_overrun.push(conn);
+                self.srv.obuf.overrun.push(conn);
             }
         }
-        if !self.srv.obuf_overrun.is_empty() {
+        if !self.srv.obuf.overrun.is_empty() {
             self.srv.close_overrun_clients();
         }
     }

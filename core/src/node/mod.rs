@@ -59,13 +59,17 @@ mod state;
 mod stats;
 
 pub(crate) use clients::obuf_limit_reached;
-pub use clients::{Blocked, Client, ClientRole, Pause, PausePurpose, ReplyMode, WaitState};
+pub use clients::{
+    Blocked, BlockedClients, Client, ClientPauses, ClientRole, OutputBuffers, Pause, PausePurpose, ReplyMode, WaitState,
+};
 use cron::cron_period_ms;
+pub use cron::Cron;
 pub(crate) use persistence::PersistPurpose;
 pub use persistence::{PersistJob, PersistState};
+pub use shutdown::ShutdownState;
 pub use startup::{ListenFailure, StartUp, StoredRdb};
 pub use state::NodeState;
-pub use stats::{CommandStat, ProcessStats, Stats};
+pub use stats::{CommandStat, Process, ProcessStats, Stats};
 
 /// What `used_memory` counts before any key: the server's own structures (a pristine
 /// redis-server 7.0 reports about 900 KB).
@@ -87,10 +91,11 @@ pub enum Input<'a> {
     Data { conn: ConnId, bytes: &'a [u8] },
     /// The peer closed the connection (or the driver dropped it).
     Closed { conn: ConnId },
-    /// The socket took `bytes` more of what [`Output::Send`] gave for `conn`. What was sent
-    /// and is not written yet is the client's output buffer (CLIENT LIST's `omem`), which
-    /// `client-output-buffer-limit` bounds; a driver whose writes never wait (the simulator)
-    /// reports each send as written at once. It is bookkeeping only: it produces no output.
+    /// The socket took `bytes` more of what [`Output::Send`] gave for `conn`, in the order it
+    /// was given. What was sent and is not written yet is the client's output buffer (CLIENT
+    /// LIST's `omem`, but for a replica's snapshot), which `client-output-buffer-limit`
+    /// bounds; a driver whose writes never wait (the simulator) reports each send as written
+    /// at once. Never more than was sent. It is bookkeeping only: it produces no output.
     Written { conn: ConnId, bytes: usize },
     /// Time passed; run whatever timers are due.
     Tick,
@@ -207,51 +212,35 @@ impl Node {
             eviction_pool: Default::default(),
             config: opts.config,
             clients: FxHashMap::default(),
-            channels: Default::default(),
-            patterns: Default::default(),
-            shard_channels: Default::default(),
-            watched: FxHashMap::default(),
-            cas_dirty: Default::default(),
-            blocking: FxHashMap::default(),
-            ready_keys: Vec::new(),
-            to_flush: Vec::new(),
-            stats: Stats::default(),
-            process: ProcessStats { os: "halab-sim".into(), ..Default::default() },
-            persist: PersistState { last_save_ms: opts.start_ms, last_bgsave_ok: true, ..Default::default() },
+            next_client_id: 0,
+            outputs: VecDeque::new(),
+            now: opts.start_ms,
             rng,
             run_id,
-            repl: Replication::new(replid),
-            resume_queue: Vec::new(),
-            expired_in_call: 0,
-            pid: opts.pid,
-            start_ms: opts.start_ms,
-            now: opts.start_ms,
-            executable: opts.executable,
-            config_file: opts.config_file,
-            next_client_id: 0,
-            pauses: [None, None, None],
-            unpaused: false,
-            outputs: VecDeque::new(),
-            unsent: FxHashMap::default(),
-            obuf_overrun: Vec::new(),
             log_level,
-            active_expire_cursor: 0,
             halted: false,
-            force_propagation: false,
-            shutdown: None,
-            shutdown_asap: None,
-            shutdown_waiters: Vec::new(),
-            listen_pending: None,
-            active_expire_enabled: true,
-            skip_checksum_validation: false,
-            latency: Default::default(),
-            monitors: Vec::new(),
+            repl: Replication::new(replid),
+            obuf: OutputBuffers::default(),
+            blocked: BlockedClients::default(),
+            pauses: ClientPauses::default(),
+            pubsub: Default::default(),
+            watches: Default::default(),
+            call: Default::default(),
+            stats: Stats::default(),
+            persist: PersistState { last_save_ms: opts.start_ms, last_bgsave_ok: true, ..Default::default() },
+            cron: Cron::new(opts.start_ms),
+            shutdown: ShutdownState::default(),
+            process: Process {
+                pid: opts.pid,
+                start_ms: opts.start_ms,
+                executable: opts.executable,
+                config_file: opts.config_file,
+                measured: ProcessStats { os: "halab-sim".into(), ..Default::default() },
+            },
+            debug: Default::default(),
             migrations: Default::default(),
-            call_stall_us: 0,
-            replica_keys_with_expire: Default::default(),
-            cron_paused: false,
-            pending_persist: Vec::new(),
-            last_cron_ms: opts.start_ms,
+            latency: Default::default(),
+            listen_pending: None,
             start_phase: startup::StartPhase::New,
             sentinel: None,
         };
@@ -282,7 +271,7 @@ impl Node {
             Input::Start(startup) => self.start(startup),
             Input::Ready => self.ready(),
             Input::ProcessStats(stats) => {
-                self.srv.process = stats;
+                self.srv.process.measured = stats;
                 return;
             }
             Input::ConfigRewritten { conn, result } => self.config_rewritten(conn, result),
@@ -291,7 +280,7 @@ impl Node {
                 crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.on_data(srv, conn, bytes));
             }
             Input::Closed { conn } if self.sentinel_owns(conn) => {
-                crate::sentinel::with_sentinel(&mut self.srv, |s, _| s.on_closed(conn));
+                crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.on_closed(srv, conn));
             }
             Input::Outbound { conn, result } if self.sentinel_owns(conn) => {
                 crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.on_outbound(srv, conn, result));
@@ -299,9 +288,15 @@ impl Node {
             Input::Data { conn, bytes } => self.on_data(conn, bytes),
             Input::Closed { conn } => self.on_close(conn),
             Input::Written { conn, bytes } => {
-                if let Some(unsent) = self.srv.unsent.get_mut(&conn) {
-                    *unsent = unsent.saturating_sub(bytes as u64);
-                }
+                // What a driver reports written it was sent, unless the node let the
+                // connection go meanwhile (an abort drops what was not written yet).
+                let counted = self.srv.obuf.written(conn, bytes as u64);
+                debug_assert!(
+                    counted || !self.srv.knows_connection(conn),
+                    "connection {}: {} bytes written, more than was sent and not written",
+                    conn,
+                    bytes
+                );
                 // Bookkeeping only: nothing else follows from a write (and drivers report many).
                 return;
             }
@@ -319,7 +314,7 @@ impl Node {
         self.resume_paused_clients();
         self.flush_pending();
         self.srv.flush_replication_stream();
-        if !self.srv.obuf_overrun.is_empty() {
+        if !self.srv.obuf.overrun.is_empty() {
             self.srv.close_overrun_clients();
         }
     }
@@ -335,9 +330,9 @@ impl Node {
             return None;
         }
         let hz = self.srv.config.hz();
-        let cron = self.srv.last_cron_ms + cron_period_ms(hz);
+        let cron = self.srv.cron.last_run_ms + cron_period_ms(hz);
         // Blocked clients with a timeout wake the node at their deadline, not a cron later.
-        let blocked = if self.srv.blocking.is_empty() {
+        let blocked = if self.srv.blocked.by_key.is_empty() {
             None
         } else {
             self.srv.clients.values().filter_map(|c| c.blocked.as_ref().and_then(|b| b.deadline)).min()
@@ -346,11 +341,11 @@ impl Node {
         if let Some(d) = self.srv.migrations.deadline() {
             next = next.min(d);
         }
-        if let Some(p) = &self.srv.shutdown {
+        if let Some(p) = &self.srv.shutdown.pending {
             next = next.min(p.deadline_ms);
         }
         // A pause ends on time, not a cron later.
-        if let Some(end) = self.srv.pauses.iter().flatten().map(|p| p.until_ms).min() {
+        if let Some(end) = self.srv.pauses.by_purpose.iter().flatten().map(|p| p.until_ms).min() {
             next = next.min(end);
         }
         if let Some(r) = self.srv.replication_deadline() {

@@ -68,6 +68,8 @@ pub struct PersistState {
     pub last_load_keys_expired: u64,
     pub next_job_id: u64,
     pub bgsave_scheduled: bool,
+    /// The jobs handed to the driver and not yet done, each with why it was started.
+    pub(crate) jobs: Vec<(u64, PersistPurpose)>,
 }
 
 impl NodeState {
@@ -108,7 +110,7 @@ impl NodeState {
             aux,
             key_delay_us: self.config.int("rdb-key-save-delay"),
         }));
-        self.pending_persist.push((id, purpose));
+        self.persist.jobs.push((id, purpose));
         id
     }
 
@@ -128,7 +130,7 @@ impl NodeState {
         self.persist.bgsave_job = Some(id);
         self.persist.bgsave_started_ms = Some(self.now);
         self.persist.dirty_at_bgsave_start = self.persist.dirty;
-        self.log(LogLevel::Notice, format!("Background saving started by pid {}", self.pid));
+        self.log(LogLevel::Notice, format!("Background saving started by pid {}", self.process.pid));
         id
     }
 
@@ -152,7 +154,7 @@ impl NodeState {
     /// driver reports it, is ignored. A snapshot made for replicas is left to finish.
     pub(crate) fn abandon_bgsave(&mut self) {
         let Some(job) = self.persist.bgsave_job else { return };
-        let background = self.pending_persist.iter().any(|(id, p)| *id == job && *p == PersistPurpose::Background);
+        let background = self.persist.jobs.iter().any(|(id, p)| *id == job && *p == PersistPurpose::Background);
         if background {
             self.kill_bgsave(job);
         }
@@ -161,7 +163,7 @@ impl NodeState {
     /// Kill the running background save `job`, whatever it was for (Redis's `killRDBChild`,
     /// then `backgroundSaveDoneHandler` seeing SIGUSR1).
     pub(crate) fn kill_bgsave(&mut self, job: u64) {
-        self.pending_persist.retain(|(id, _)| *id != job);
+        self.persist.jobs.retain(|(id, _)| *id != job);
         if self.persist.bgsave_job == Some(job) {
             self.persist.bgsave_job = None;
             self.persist.bgsave_started_ms = None;
@@ -176,8 +178,8 @@ impl NodeState {
     }
 
     pub(super) fn persist_done(&mut self, job: u64, result: Result<usize, String>, image: Option<Bytes>) {
-        let Some(pos) = self.pending_persist.iter().position(|(id, _)| *id == job) else { return };
-        let (_, purpose) = self.pending_persist.remove(pos);
+        let Some(pos) = self.persist.jobs.iter().position(|(id, _)| *id == job) else { return };
+        let (_, purpose) = self.persist.jobs.remove(pos);
         match purpose {
             PersistPurpose::Sync => {
                 // A snapshot for replicas on disk is also this node's BGSAVE.
@@ -232,7 +234,7 @@ impl NodeState {
                     LogLevel::Warning,
                     format!(
                         "Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}",
-                        self.pid,
+                        self.process.pid,
                         self.config.get_str("dir"),
                         e
                     ),
@@ -328,6 +330,8 @@ impl Node {
         self.srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: {}.", keys, expired));
         match save_info {
             Some(info) if keep_expired => {
+                // The start-up: no stream of ours yet, the file's becomes it.
+                debug_assert_eq!(self.srv.repl.offset, 0, "a replica takes its dump.rdb's stream before any other");
                 self.srv.repl.replid = info.replid.clone();
                 self.srv.repl.offset = info.offset;
                 self.srv.repl.cached_master = Some(crate::replication::CachedMaster {

@@ -54,6 +54,26 @@ pub enum Signal {
     Abort,
 }
 
+/// Where the node is in shutting down (Redis's `shutdown_asap`, `last_sig_received`,
+/// `shutdown_mstime` and the clients blocked in SHUTDOWN).
+#[derive(Debug, Default)]
+pub struct ShutdownState {
+    /// A shutdown under way, waiting for replicas (or for its final save).
+    pub(crate) pending: Option<PendingShutdown>,
+    /// A SIGTERM/SIGINT received and not yet acted on: the signal handler only records it,
+    /// the cron starts the shutdown, and SHUTDOWN ABORT in between just forgets it.
+    pub(crate) signalled: Option<Signal>,
+    /// The clients of SHUTDOWN waiting for its outcome (an error if it is cancelled).
+    pub(crate) waiters: Vec<ConnId>,
+}
+
+impl ShutdownState {
+    /// A shutdown is under way or a signal asked for one.
+    pub(crate) fn requested(&self) -> bool {
+        self.pending.is_some() || self.signalled.is_some()
+    }
+}
+
 /// A shutdown waiting for replicas.
 #[derive(Debug, Clone)]
 pub struct PendingShutdown {
@@ -76,14 +96,14 @@ impl NodeState {
                 return;
             }
         };
-        if (self.shutdown.is_some() || self.shutdown_asap.is_some()) && signal == Signal::Int {
+        if self.shutdown.requested() && signal == Signal::Int {
             self.log(LogLevel::Warning, "You insist... exiting now.");
             self.halted = true;
             self.outputs.push_back(Output::Exit { code: 1 });
             return;
         }
         self.log(LogLevel::Warning, format!("Received {} scheduling shutdown...", name));
-        self.shutdown_asap = Some(signal);
+        self.shutdown.signalled = Some(signal);
     }
 
     /// The shutdown a signal asked for, started from the cron (Redis's `serverCron`).
@@ -97,15 +117,16 @@ impl NodeState {
     /// Returns false if a shutdown is already under way.
     pub fn prepare_for_shutdown(&mut self, flags: ShutdownFlags, conn: Option<ConnId>) -> bool {
         if let Some(c) = conn {
-            self.shutdown_waiters.push(c);
+            self.shutdown.waiters.push(c);
         }
-        if self.shutdown.is_some() {
+        if self.shutdown.pending.is_some() {
             return false;
         }
         self.log(LogLevel::Warning, "User requested shutdown...");
         let timeout_s = self.config.int("shutdown-timeout");
         if !flags.now && timeout_s != 0 && !self.replicas_in_sync() {
-            self.shutdown = Some(PendingShutdown { flags, deadline_ms: self.now + timeout_s.max(0) as u64 * 1000 });
+            self.shutdown.pending =
+                Some(PendingShutdown { flags, deadline_ms: self.now + timeout_s.max(0) as u64 * 1000 });
             if self.pause_in_force().is_none() {
                 self.repl.get_ack_pending = true;
             }
@@ -113,7 +134,7 @@ impl NodeState {
             self.log(LogLevel::Notice, "Waiting for replicas before shutting down.");
             return true;
         }
-        self.shutdown = Some(PendingShutdown { flags, deadline_ms: self.now });
+        self.shutdown.pending = Some(PendingShutdown { flags, deadline_ms: self.now });
         self.finish_shutdown();
         true
     }
@@ -125,13 +146,13 @@ impl NodeState {
 
     /// The cron's part: finish once the replicas caught up or the time is up.
     pub(crate) fn shutdown_cron(&mut self) {
-        if self.shutdown.is_none() {
-            if let Some(signal) = self.shutdown_asap.take() {
+        if self.shutdown.pending.is_none() {
+            if let Some(signal) = self.shutdown.signalled.take() {
                 self.start_signalled_shutdown(signal);
             }
             return;
         }
-        let Some(p) = &self.shutdown else { return };
+        let Some(p) = &self.shutdown.pending else { return };
         if self.halted {
             return;
         }
@@ -142,9 +163,9 @@ impl NodeState {
 
     /// `SHUTDOWN ABORT`: stop waiting; true if there was a shutdown to abort.
     pub fn abort_shutdown(&mut self) -> bool {
-        if self.shutdown.is_some() {
+        if self.shutdown.pending.is_some() {
             self.cancel_shutdown();
-        } else if self.shutdown_asap.take().is_none() {
+        } else if self.shutdown.signalled.take().is_none() {
             return false;
         }
         self.log(LogLevel::Notice, "Shutdown manually aborted.");
@@ -152,8 +173,8 @@ impl NodeState {
     }
 
     fn cancel_shutdown(&mut self) {
-        self.shutdown = None;
-        for conn in std::mem::take(&mut self.shutdown_waiters) {
+        self.shutdown.pending = None;
+        for conn in std::mem::take(&mut self.shutdown.waiters) {
             if let Some(c) = self.clients.get_mut(&conn) {
                 c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
                 self.io_done(conn);
@@ -165,7 +186,7 @@ impl NodeState {
     /// Redis's `finishShutdown`: report lagging replicas, stop a background save, save the
     /// final RDB if due, exit.
     fn finish_shutdown(&mut self) {
-        let Some(p) = self.shutdown.clone() else { return };
+        let Some(p) = self.shutdown.pending.clone() else { return };
         let offset = self.repl.offset;
         let now = self.now;
         let lagging: Vec<String> = self
@@ -211,7 +232,7 @@ impl NodeState {
 
     /// The final save ended.
     pub(crate) fn shutdown_save_done(&mut self, ok: bool) {
-        let force = self.shutdown.as_ref().is_some_and(|p| p.flags.force);
+        let force = self.shutdown.pending.as_ref().is_some_and(|p| p.flags.force);
         if ok {
             self.exit_now();
         } else if force {

@@ -75,9 +75,9 @@ impl Node {
             format!(
                 "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
                 crate::config::REDIS_VERSION,
-                srv.pid
+                srv.process.pid
             ),
-            match srv.config_file {
+            match srv.process.config_file {
                 Some(_) => "Configuration loaded".to_string(),
                 None => "Warning: no config file specified, using the default config. In order to specify a config file use halab server /path/to/redis.conf".to_string(),
             },
@@ -154,7 +154,7 @@ impl Node {
         let show_logo = self.srv.config.get_bool("always-show-logo")
             || (self.logs_to_terminal && self.srv.config.get_str("logfile").is_empty());
         if show_logo && self.srv.log_level <= LogLevel::Notice {
-            let message = crate::log::startup_logo(mode, port, self.srv.pid);
+            let message = crate::log::startup_logo(mode, port, self.srv.process.pid);
             let role = self.srv.role_char();
             let line = LogLine { at_ms: self.srv.now, role, level: LogLevel::Notice, message, raw: true };
             self.srv.outputs.push_back(Output::Log(line));

@@ -3,6 +3,9 @@
 use super::*;
 
 /// The part of the node that commands act on: everything but the client running the command.
+///
+/// Each mechanism keeps its state in a struct of its own, defined (and documented) in the file
+/// that owns the mechanism; what stays here is what every mechanism reads.
 #[derive(Debug)]
 pub struct NodeState {
     pub(crate) config: Config,
@@ -10,95 +13,55 @@ pub struct NodeState {
     /// The clients, by connection. Invariant: the client whose command is running is out of
     /// this table for the command's length and back after (see [`crate::command::Ctx::new`]).
     pub(crate) clients: FxHashMap<ConnId, Client>,
-    pub(crate) channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
-    pub(crate) patterns: crate::keyspace::Map<Bytes, Vec<ConnId>>,
-    /// Shard channels (`SSUBSCRIBE`) → their subscribers (Redis's `pubsubshard_channels`).
-    pub(crate) shard_channels: crate::keyspace::Map<Bytes, Vec<ConnId>>,
-    /// `(db, key)` → the clients that WATCH it (Redis's `db->watched_keys`). Each client's
-    /// `watched` lists the same pairs, to unwatch them.
-    pub(crate) watched: FxHashMap<(usize, Bytes), Vec<crate::command::transactions::Watcher>>,
-    /// Clients whose watched keys were touched: their EXEC answers a null array (Redis's
-    /// `CLIENT_DIRTY_CAS`). Kept here rather than on the client, because the client running
-    /// a command is the one most likely to touch its own watched key.
-    pub(crate) cas_dirty: rustc_hash::FxHashSet<ConnId>,
-    /// `(db, key)` → clients blocked on it, first come first served.
-    pub(crate) blocking: FxHashMap<(usize, Bytes), VecDeque<ConnId>>,
-    /// Keys that received data while clients were blocked on them.
-    pub(crate) ready_keys: Vec<(usize, Bytes)>,
-    /// Clients whose reply buffer got data from someone else's command (pub/sub, unblock).
-    pub(crate) to_flush: Vec<ConnId>,
-    pub(crate) stats: Stats,
-    pub(crate) persist: PersistState,
-    pub(crate) process: ProcessStats,
+    /// The last client id given out (CLIENT ID); ids only grow.
+    pub(crate) next_client_id: u64,
+    /// What the node asks its driver to do, in order, for [`Node::poll`].
+    pub(crate) outputs: VecDeque<Output>,
+    /// The node's clock: the latest `now` a driver handed in (it never goes back).
+    pub(crate) now: u64,
     pub(crate) rng: SeededRng,
+    pub(crate) run_id: String,
+    pub(crate) log_level: LogLevel,
+    /// Set when SHUTDOWN or a crash ends the node; no more input is processed.
+    pub(crate) halted: bool,
+    /// Replication ids, offsets, backlog, replicas, the link to our master.
+    pub(crate) repl: Replication,
+    /// Clients' output in the driver's hands, clients to flush or close ([`clients`]).
+    pub(crate) obuf: OutputBuffers,
+    /// Clients blocked on keys, keys ready for them, clients to resume ([`clients`]).
+    pub(crate) blocked: BlockedClients,
+    /// CLIENT PAUSE and the pauses of FAILOVER and shutdown ([`clients`]).
+    pub(crate) pauses: ClientPauses,
+    /// Channel, pattern and shard-channel subscribers, MONITOR clients
+    /// ([`command::pubsub`]).
+    pub(crate) pubsub: command::pubsub::Subscribers,
+    /// WATCHed keys and the transactions they doomed ([`command::transactions`]).
+    pub(crate) watches: command::transactions::Watches,
+    /// What the command being called did beside its reply ([`command`]).
+    pub(crate) call: command::CallEffects,
+    pub(crate) stats: Stats,
+    /// dump.rdb: changes since the last save, saves under way ([`persistence`]).
+    pub(crate) persist: PersistState,
+    /// serverCron's own state: its last run, active expiry ([`cron`]).
+    pub(crate) cron: Cron,
+    /// A shutdown under way or asked for by a signal ([`shutdown`]).
+    pub(crate) shutdown: ShutdownState,
+    /// Pid, start time, executable, config file; RSS and CPU as measured ([`stats`]).
+    pub(crate) process: Process,
+    /// DEBUG's switches ([`command::debug`]).
+    pub(crate) debug: command::debug::DebugSwitches,
     /// How key accesses are recorded (LRU stamps or LFU counters), from `maxmemory-policy`
     /// and the `lfu-*` tunables; refreshed when CONFIG SET changes them.
     pub(crate) access_policy: crate::keyspace::access::AccessPolicy,
     /// The best eviction candidates sampled so far (see [`NodeState::perform_evictions`]).
     pub(crate) eviction_pool: crate::keyspace::access::EvictionPool,
-    pub(crate) run_id: String,
-    /// Replication ids, offsets, backlog, replicas, the link to our master.
-    pub(crate) repl: Replication,
-    /// Clients whose pipelined input can run again (after WAIT).
-    pub(crate) resume_queue: Vec<ConnId>,
-    /// Keys lazily expired during the current command (they change `dirty` but are not the
-    /// command's own writes).
-    pub(crate) expired_in_call: u64,
-    pub(crate) pid: u32,
-    pub(crate) start_ms: u64,
-    pub(crate) now: u64,
-    pub(crate) executable: String,
-    pub(crate) config_file: Option<String>,
-    pub(crate) next_client_id: u64,
-    /// The pauses in force, by purpose.
-    pub(crate) pauses: [Option<Pause>; 3],
-    /// A pause ended: postponed clients must run their commands.
-    pub(crate) unpaused: bool,
-    pub(crate) outputs: VecDeque<Output>,
-    /// Bytes sent to each client connection that the driver has not reported written
-    /// ([`Input::Written`]): the client's output buffer.
-    pub(crate) unsent: FxHashMap<ConnId, u64>,
-    /// Clients over their output buffer limit, closed at the end of the event.
-    pub(crate) obuf_overrun: Vec<ConnId>,
-    pub(crate) log_level: LogLevel,
-    pub(crate) active_expire_cursor: usize,
-    /// Set when SHUTDOWN or a crash ends the node; no more input is processed.
-    pub(crate) halted: bool,
-    /// A shutdown waiting for replicas (`crate::node::shutdown`), and the clients of SHUTDOWN
-    /// waiting for its outcome.
-    pub(crate) shutdown: Option<crate::node::shutdown::PendingShutdown>,
-    /// A SIGTERM/SIGINT received and not yet acted on (Redis's `shutdown_asap` with
-    /// `last_sig_received`): the signal handler only records it, the cron starts the shutdown,
-    /// and SHUTDOWN ABORT in between just forgets it.
-    pub(crate) shutdown_asap: Option<crate::node::shutdown::Signal>,
-    pub(crate) shutdown_waiters: Vec<ConnId>,
-    /// A CONFIG SET of `bind`/`port` waiting for the driver: the old bind, the old port, and
-    /// which parameter to blame if it fails.
-    pub(crate) listen_pending: Option<(String, u16, &'static str)>,
-    /// The command running asked to be propagated whether or not it changed anything
-    /// (FLUSHALL, FLUSHDB: Redis's `forceCommandPropagation`).
-    pub(crate) force_propagation: bool,
-    /// Keys a writable replica's own clients gave a TTL (`slaveKeysWithExpire`): the replica
-    /// expires them itself, in its cron (INFO's `slave_expires_tracked_keys`).
-    pub(crate) replica_keys_with_expire: rustc_hash::FxHashSet<(usize, Bytes)>,
-    /// Clients in MONITOR mode.
-    pub(crate) monitors: Vec<ConnId>,
     /// MIGRATE's connections to its targets, and the jobs waiting for them.
     pub(crate) migrations: crate::command::migrate::Migrations,
     /// The slow log and the latency monitor's events.
     pub(crate) latency: crate::command::latency::LatencyRecords,
-    /// Virtual time the running command stalled the server for (`DEBUG SLEEP`), in µs: its
-    /// duration for the slow log and the latency records.
-    pub(crate) call_stall_us: u64,
-    /// `DEBUG SET-ACTIVE-EXPIRE 0` turns the cron's expiry off (lazy expiry still works).
-    pub(crate) active_expire_enabled: bool,
-    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`: RESTORE takes payloads whose CRC64 is wrong
-    /// (Redis's `server.skip_checksum_validation`), so corrupt bodies reach the parser.
-    pub(crate) skip_checksum_validation: bool,
-    /// `DEBUG PAUSE-CRON 1`: serverCron does nothing.
-    pub(crate) cron_paused: bool,
-    pub(super) pending_persist: Vec<(u64, PersistPurpose)>,
-    pub(super) last_cron_ms: u64,
+    /// A CONFIG SET of `bind`/`port` waiting for the driver: the old bind, the old port, and
+    /// which parameter to blame if it fails.
+    pub(crate) listen_pending: Option<(String, u16, &'static str)>,
     /// The sentinel, when the config is in sentinel mode (then this node is a sentinel: see
     /// [`crate::sentinel`]). Taken out while it runs (`sentinel::with_sentinel`).
     pub(crate) sentinel: Option<Box<crate::sentinel::Sentinel>>,

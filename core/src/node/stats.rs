@@ -42,6 +42,22 @@ pub struct CommandStat {
     pub histogram: [u64; crate::command::latency::HISTOGRAM_BUCKETS],
 }
 
+/// The process the node runs as: who it is, fixed when the driver creates the node, and what
+/// the driver measured of it since.
+#[derive(Debug)]
+pub struct Process {
+    /// The process id of log lines and INFO (a made-up one in the simulator).
+    pub(crate) pid: u32,
+    /// Unix ms at start: INFO's `uptime_in_seconds` counts from here.
+    pub(crate) start_ms: u64,
+    /// INFO's `executable`.
+    pub(crate) executable: String,
+    /// The config file, if any (INFO's `config_file`; CONFIG REWRITE needs one).
+    pub(crate) config_file: Option<String>,
+    /// RSS, CPU time, OS, as the driver last reported them ([`Input::ProcessStats`]).
+    pub(crate) measured: ProcessStats,
+}
+
 /// Facts only the real process knows (INFO's RSS, CPU time, OS), handed in by the driver.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessStats {

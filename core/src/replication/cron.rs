@@ -62,7 +62,7 @@ impl NodeState {
         // Master side: PING into the stream, so replicas see a live master.
         let period = self.config.int("repl-ping-replica-period").max(1) as u64 * 1000;
         // Like Redis, on the cron loops that are multiples of the period since start.
-        let loop_no = now.saturating_sub(self.start_ms) / 1000;
+        let loop_no = now.saturating_sub(self.process.start_ms) / 1000;
         let due = loop_no.is_multiple_of(period / 1000) && loop_no != self.repl.last_ping_ms;
         if !self.repl.is_replica() && !self.repl.replicas.is_empty() && due {
             self.repl.last_ping_ms = loop_no;

@@ -95,7 +95,8 @@ pub struct Replica {
     /// `REPLCONF listening-port` (or `replica-announce-port`).
     pub(crate) listening_port: u16,
     pub(crate) state: ReplicaState,
-    /// The offset of its last `REPLCONF ACK`.
+    /// The offset of its last `REPLCONF ACK`. Invariant: never decreases — an older ACK that
+    /// arrives late changes nothing (as in Redis's `replconfCommand`).
     pub(crate) ack_offset: u64,
     pub(crate) ack_ms: u64,
     /// While it waits for (or receives) its snapshot: the stream offset it needs from when it
@@ -196,6 +197,12 @@ impl NodeState {
                 "the backlog holds the stream up to master_repl_offset"
             );
         }
+        // A replica feeds nothing of its own: its stream is its master's, byte for byte, so
+        // that offsets are equal all along a chain.
+        debug_assert!(
+            self.repl.master.as_ref().and_then(|m| m.applied).is_none_or(|a| a == self.repl.offset),
+            "a replica's master_repl_offset is what it applied of its master's stream"
+        );
         if !self.repl.replicas.is_empty() {
             self.repl.stream.extend_from_slice(bytes);
         }
@@ -301,11 +308,10 @@ impl NodeState {
     }
 
     /// Send a snapshot to a replica. It is not the replica's output buffer (7.0 sends it from
-    /// the file or the fork's pipe), so no limit counts it; its written bytes, reported
-    /// later, only make the replica's buffer look smaller than it is for a while, never larger.
+    /// the file or the fork's pipe), so no limit and no `omem` count it.
     pub(super) fn send_snapshot(&mut self, conn: ConnId, bytes: Bytes) {
         self.stats.total_net_repl_output_bytes += bytes.len() as u64;
-        self.outputs.push_back(Output::Send { conn, bytes });
+        self.send_around_buffer(conn, bytes);
     }
 
     /// Send bytes to a replica's connection, counted as replication output.
@@ -317,8 +323,9 @@ impl NodeState {
     /// Send what the stream produced during this event to online replicas; the others will
     /// read it from the backlog.
     pub fn flush_replication_stream(&mut self) {
-        if self.repl.get_ack_pending {
-            self.repl.get_ack_pending = false;
+        if std::mem::take(&mut self.repl.get_ack_pending) && !self.repl.is_replica() {
+            // A replica feeds nothing of its own (Redis's `replicationFeedSlaves` returns at
+            // once on one): its replicas acknowledge on their own, once a second.
             self.feed_command(&[b"REPLCONF", b"GETACK", b"*"]);
         }
         if self.repl.stream.is_empty() {
@@ -353,7 +360,7 @@ impl NodeState {
         }
         let (end, now) = (self.repl.offset + 1, self.now);
         let mut over = Vec::new();
-        let unsent = &self.unsent;
+        let unsent = &self.obuf.unsent;
         for r in self.repl.replicas.iter_mut() {
             // What it is owed: the stream held for it, and what its socket has not taken.
             let held = r.stream_from.map_or(0, |from| end.saturating_sub(from));
@@ -369,7 +376,7 @@ impl NodeState {
                 LogLevel::Warning,
                 format!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", info),
             );
-            self.obuf_overrun.push(conn);
+            self.obuf.overrun.push(conn);
         }
         self.close_overrun_clients();
     }
@@ -671,7 +678,7 @@ impl NodeState {
             self.repl_log("Starting BGSAVE for SYNC with target: replicas sockets");
             let id = self.start_persist_job(true, false, true, PersistPurpose::Sync);
             self.repl.sync_job = Some((id, true));
-            self.repl_log(format!("Background RDB transfer started by pid {}", self.pid));
+            self.repl_log(format!("Background RDB transfer started by pid {}", self.process.pid));
             id
         } else {
             self.repl_log("Starting BGSAVE for SYNC with target: disk");
@@ -824,8 +831,8 @@ impl NodeState {
             if acked >= w.replicas || w.deadline.is_some_and(|d| d <= now) {
                 c.wait = None;
                 c.reply.int(acked as i64);
-                self.to_flush.push(conn);
-                self.resume_queue.push(conn);
+                self.obuf.pending_flush.push(conn);
+                self.blocked.resume.push(conn);
             } else {
                 self.repl.waiting.push(conn);
             }

@@ -69,9 +69,14 @@ pub struct Replication {
     pub(crate) replid2: String,
     /// `second_repl_offset`: `-1` when `replid2` is none.
     pub(crate) second_offset: i64,
-    /// `master_repl_offset`. Invariant: within one history it only grows, by the bytes fed to
-    /// the stream (`feed_raw`), and the backlog, when there is one, ends at it (asserted
-    /// there); a full resync or a loaded dump.rdb starts a history at the offset it carries.
+    /// `master_repl_offset`: the bytes of the stream ever produced (a replica's are the bytes it
+    /// applied of its master's stream, which it forwards as they are).
+    ///
+    /// Invariant: never decreases, but where the node takes over another history — a full
+    /// resync starts at the snapshot's offset, a dump.rdb loaded at start-up at the file's.
+    /// It grows by the bytes fed to the stream (`feed_raw`); a partial resync (`+CONTINUE`)
+    /// continues it exactly where it stopped; the backlog, when there is one, ends at it; on a
+    /// replica whose link is synced it equals the link's `applied`. Asserted where it moves.
     pub(crate) offset: u64,
     pub(crate) backlog: Option<Backlog>,
     pub(crate) replicas: Vec<Replica>,

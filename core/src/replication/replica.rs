@@ -76,9 +76,13 @@ pub struct MasterLink {
     unapplied: BytesMut,
     /// Of those, how many the parser has consumed into a command not complete yet.
     pub(crate) parsed_unapplied: usize,
-    /// Offset of the stream applied so far (`slave_repl_offset`), once synced.
+    /// Offset of the stream applied so far (`slave_repl_offset`), once synced; `None` while
+    /// the link is not. Invariant: from the sync on it only grows, by the bytes applied, and
+    /// equals our `master_repl_offset`; it never passes `read`.
     pub(crate) applied: Option<u64>,
-    /// Offset of the stream read so far (`slave_read_repl_offset`).
+    /// Offset of the stream read so far (`slave_read_repl_offset`), once synced. Invariant:
+    /// from the sync on it only grows, by the bytes received; `applied <= read`, the
+    /// difference being what waits in `unapplied`.
     pub(crate) read: Option<u64>,
 }
 
@@ -333,11 +337,13 @@ impl NodeState {
         }
     }
 
+    /// Send a command to our master: the handshake's, and `REPLCONF ACK` (which Redis writes
+    /// into the master client's output buffer, so it counts in its `omem`).
     pub(super) fn send_to_master(&mut self, args: &[&[u8]]) {
         let Some(conn) = self.repl.master.as_ref().and_then(|m| m.conn) else { return };
         let mut buf = BytesMut::new();
         encode_command(&mut buf, args);
-        self.outputs.push_back(Output::Send { conn, bytes: buf.freeze() });
+        self.send(conn, buf.freeze());
     }
 
     pub(super) fn send_ack(&mut self, offset: u64) {
@@ -525,6 +531,9 @@ impl NodeState {
                 self.repl_log(format!("Master replication ID changed to {}", new_id));
                 self.disconnect_replicas();
             }
+            // A partial resync continues our stream where it stopped: nothing moved our
+            // offset since we cached it (a replica feeds nothing of its own).
+            debug_assert_eq!(cached.offset, self.repl.offset, "+CONTINUE resumes at our master_repl_offset");
             self.repl.offset = cached.offset;
             self.ensure_backlog();
             self.repl_log("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
@@ -655,8 +664,10 @@ impl NodeState {
         self.repl.replid = id;
         self.repl.replid2 = NO_REPLID.into();
         self.repl.second_offset = -1;
+        // A new history, the one place past start-up where master_repl_offset may go back:
+        // the dataset is the snapshot's, and so is the offset.
         self.repl.offset = offset;
-        // A new history: the old backlog describes another stream.
+        // The old backlog describes another stream.
         self.repl.backlog = None;
         self.ensure_backlog();
         // Sub-replicas must resync with the new dataset.
@@ -696,6 +707,7 @@ impl NodeState {
             if let Some(r) = link.read.as_mut() {
                 *r += bytes.len() as u64;
             }
+            debug_assert!(link.read.is_some() == link.applied.is_some(), "both offsets start at the sync");
         }
     }
 
@@ -708,6 +720,10 @@ impl NodeState {
         if let Some(a) = link.applied.as_mut() {
             *a += n as u64;
         }
+        debug_assert!(
+            link.applied.zip(link.read).is_none_or(|(a, r)| a + link.unapplied.len() as u64 == r),
+            "the stream read is what was applied and what waits to be"
+        );
         self.feed_raw(&bytes);
     }
 }

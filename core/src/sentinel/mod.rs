@@ -364,6 +364,7 @@ impl Sentinel {
     pub(crate) fn release_links(&mut self, srv: &mut NodeState, link: &mut instance::Link) {
         for conn in [link.cc.take(), link.pc.take()].into_iter().flatten() {
             self.conns.remove(&conn);
+            srv.obuf.forget(conn);
             srv.outputs.push_back(Output::Close { conn });
         }
         link.cc_open = false;

@@ -45,7 +45,7 @@ impl Sentinel {
         ri.link.pending_commands += 1;
         ri.link.pending.push_back(pending);
         if ri.link.cc_open {
-            srv.outputs.push_back(Output::Send { conn, bytes: buf.freeze() });
+            srv.send(conn, buf.freeze());
         } else {
             ri.link.cc_out.extend_from_slice(&buf);
         }
@@ -63,7 +63,7 @@ impl Sentinel {
         let mut buf = BytesMut::new();
         encode_command(&mut buf, &words);
         if ri.link.pc_open {
-            srv.outputs.push_back(Output::Send { conn, bytes: buf.freeze() });
+            srv.send(conn, buf.freeze());
         } else {
             ri.link.pc_out.extend_from_slice(&buf);
         }
@@ -267,12 +267,12 @@ impl Sentinel {
                     std::mem::take(&mut ri.link.cc_out)
                 };
                 if !out.is_empty() {
-                    srv.outputs.push_back(Output::Send { conn, bytes: out.freeze() });
+                    srv.send(conn, out.freeze());
                 }
             }
             Err(e) => {
                 let what = if owner.pubsub { "-pubsub-link-reconnection" } else { "-cmd-link-reconnection" };
-                self.connection_lost(conn);
+                self.connection_lost(srv, conn);
                 self.event(srv, LogLevel::Debug, what, Some((&owner.master, &owner.which)), &format!("#{}", e));
             }
         }
@@ -280,7 +280,8 @@ impl Sentinel {
 
     /// `instanceLinkConnectionError`: the connection is gone; the link is disconnected and the
     /// timer reconnects it.
-    pub(crate) fn connection_lost(&mut self, conn: ConnId) {
+    pub(crate) fn connection_lost(&mut self, srv: &mut NodeState, conn: ConnId) {
+        srv.obuf.forget(conn);
         let Some(owner) = self.conns.remove(&conn) else { return };
         let Some(ri) = self.instance_mut(&owner.master, &owner.which) else { return };
         if owner.pubsub {
@@ -304,7 +305,7 @@ impl Sentinel {
         if !pubsub {
             ri.link.pending_commands = 0;
         }
-        self.connection_lost(conn);
+        self.connection_lost(srv, conn);
         srv.outputs.push_back(Output::Close { conn });
     }
 
@@ -346,8 +347,8 @@ impl Sentinel {
     }
 
     /// The peer closed one of our links.
-    pub(crate) fn on_closed(&mut self, conn: ConnId) {
-        self.connection_lost(conn);
+    pub(crate) fn on_closed(&mut self, srv: &mut NodeState, conn: ConnId) {
+        self.connection_lost(srv, conn);
     }
 
     fn on_reply(&mut self, srv: &mut NodeState, master: &str, which: &Which, pending: Pending, frame: Frame) {

@@ -1,9 +1,11 @@
-//! The tests' shared harness. Here: what the tests that drive a `Node` by hand share: the node as they build it (a fixed
-//! start time, pid and seed, no terminal logging, a config given as config-file text); in
-//! [`sim`], what the tests that run a simulated world share.
+//! The tests' shared harness. Here: the node as the tests build it (a fixed start time, pid
+//! and seed, no terminal logging, a config given as config-file text); in [`driver`], the
+//! driver of a bare node the tests that drive one by hand share; in [`sim`], what the tests
+//! that run a simulated world share.
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod driver;
 pub mod sim;
 
 use halab_core::config::Config;
