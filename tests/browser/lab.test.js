@@ -192,3 +192,29 @@ test("a replica's link to its master: drawn, labelled, carrying writes, cut and 
   assert.ok(await page.$('[data-testid="link-client:m"]'));
   assert.ok(await page.$('[data-testid="cut-client:m"]'));
 }));
+
+test("a sentinel watches a master, finds it down and fails over: drawn with its opinion", () => withLab(async (browser, port) => {
+  const page = await open(browser, port, "#seed=7&lang=en");
+  await page.click('.lesson-choice:has-text("One sentinel fails over a master")');
+  await page.waitForSelector('[data-testid="node-s"]');
+  assert.match(await page.textContent('[data-testid="node-role-s"]'), /^sentinel/);
+  // Up to the kill: the sentinel watches r6379 and says it is ok.
+  for (let i = 0; i < 15; i++) await page.click('[data-testid="lesson-next"]');
+  assert.match(await page.getAttribute('[data-testid="monitor-link-s"]', "class"), /\bmonitor\b.*\bup\b/);
+  assert.equal(await page.textContent('[data-testid="opinion-s"]'), "ok");
+  assert.match(await page.textContent('[data-testid="monitor-link-s"] title'), /^s → r6379: master ok$/);
+  await page.screenshot({ path: process.env.SENTINEL_SCREENSHOT || "/tmp/lab-sentinel.png" });
+  // The rest of the lesson: the failover, the old master's return.
+  for (let i = 0; i < 200 && !(await page.isDisabled('[data-testid="lesson-next"]')); i++) {
+    await page.click('[data-testid="lesson-next"]');
+  }
+  const failed = await page.$$eval('[data-testid^="lesson-step-"]', (els) =>
+    els.filter((e) => e.classList.contains("fail")).map((e) => e.textContent));
+  assert.deepEqual(failed, [], "every step of the sentinel lesson passes in the browser");
+  // Now it believes in r6380, and the old master follows it.
+  assert.match(await page.textContent('[data-testid="monitor-link-s"] title'), /^s → r6380: master ok$/);
+  assert.match(await page.textContent('[data-testid="node-role-r6379"]'), /^slave/);
+  await page.click('[data-testid="node-s"]');
+  assert.match(await page.textContent('[data-testid="log"]'), /\+switch-master master 127\.0\.0\.1 6379 127\.0\.0\.1 6380/);
+  await page.screenshot({ path: process.env.SENTINEL_AFTER_SCREENSHOT || "/tmp/lab-sentinel-after.png" });
+}));

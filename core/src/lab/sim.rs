@@ -400,6 +400,11 @@ impl World {
         self.nodes.get(name).map(|s| s.config_text.as_str())
     }
 
+    /// Whether the node is a sentinel process (up or down).
+    pub fn is_sentinel(&self, name: &str) -> bool {
+        self.nodes.get(name).is_some_and(|s| s.sentinel)
+    }
+
     pub fn node_names(&self) -> Vec<String> {
         self.nodes.keys().cloned().collect()
     }

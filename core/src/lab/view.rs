@@ -44,6 +44,9 @@ pub struct NodeView {
     /// Slot ranges this node serves (empty until cluster mode).
     pub slots: Vec<(u16, u16)>,
     pub flags: Vec<String>,
+    /// A sentinel process (also while it is down, when the simulator knows it).
+    #[serde(default)]
+    pub sentinel: bool,
 }
 
 impl NodeView {
@@ -61,6 +64,7 @@ impl NodeView {
             connected_clients: 0,
             slots: Vec::new(),
             flags: vec!["down".into()],
+            sentinel: false,
         }
     }
 }
@@ -190,7 +194,10 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
             (name, addr, obs)
         })
         .collect();
-    let (nodes, mut replication) = nodes_and_replication_links(&observed);
+    let (mut nodes, mut replication) = nodes_and_replication_links(&observed);
+    for n in &mut nodes {
+        n.sentinel = world.is_sentinel(&n.name);
+    }
     // What only the simulator knows, on top: faults on the links, closed client connections.
     let faults = world.faulty_links();
     for link in &mut replication {
@@ -316,6 +323,7 @@ fn nodes_and_replication_links(
                 Some(s) if s.tilt => vec!["tilt".into()],
                 _ => Vec::new(),
             },
+            sentinel: obs.role == observe::Role::Sentinel,
         });
         // A sentinel: one link to each master it watches, where it thinks the master is.
         for m in obs.sentinel.iter().flat_map(|s| &s.masters) {

@@ -1,8 +1,10 @@
 //! The topology drawing, in the centre: a card per node (name, address, role badge and
 //! replication offset, run id and key count; struck and dashed when the node is down), each
 //! client hanging under its node on a line, and an arrow from each replica to its master,
-//! styled by the link's state and labelled with the replica's offset and lag. Messages in
-//! flight are dots on their link. A click on a card selects its node; on an arrow, its replica.
+//! styled by the link's state and labelled with the replica's offset and lag; a dashed line
+//! from each sentinel to the master it believes in, with its opinion (ok, sdown, odown).
+//! Messages in flight are dots on their link. A click on a card selects its node; on an
+//! arrow, its replica.
 
 mod layout;
 
@@ -14,7 +16,8 @@ use yew::prelude::*;
 
 pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
     let t = |zh, en| lab.lang.t(zh, en);
-    let layout = Layout::new(view.nodes.len());
+    let kinds: Vec<bool> = view.nodes.iter().map(|n| n.sentinel).collect();
+    let layout = Layout::new(&kinds);
     let node_index = |name: &str| view.nodes.iter().position(|n| n.name == name);
     let select = |name: &str| {
         let name = name.to_string();
@@ -33,7 +36,9 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
                 if n.up {
                     <text class="role" y="14" data-testid={format!("node-role-{}", n.name)}>
                         <tspan class={classes!("badge", n.role.as_str())}>{ n.role.as_str() }</tspan>
-                        <tspan class="offset" data-testid={format!("node-offset-{}", n.name)}>{ format!(" · {} {}", t("偏移量", "offset"), n.master_repl_offset) }</tspan>
+                        if !n.sentinel {
+                            <tspan class="offset" data-testid={format!("node-offset-{}", n.name)}>{ format!(" · {} {}", t("偏移量", "offset"), n.master_repl_offset) }</tspan>
+                        }
                     </text>
                 } else {
                     <text class="role" y="14">{ t("已停止", "DOWN") }</text>
@@ -109,7 +114,29 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
             </g>
         }
     });
-    html! { <svg viewBox={layout.view_box()}>{ for link_lines }{ for repl_lines }{ for node_cards }</svg> }
+    // Sentinels: a dashed line from each sentinel to where it thinks the master is, in the
+    // sentinel's own colour of opinion (ok, or red for sdown / odown), with the opinion written
+    // next to the sentinel: three sentinels may disagree, and the drawing shows it.
+    let monitor_lines = view.links.iter().filter(|k| k.kind == LinkKind::Monitor).map(|link| {
+        let Some(s) = node_index(&link.from) else { return html! {} };
+        let ((sx, sy), (mx, my), (lx, ly)) =
+            layout::monitor_line(layout.centres[s], node_index(&link.to).map(|m| layout.centres[m]));
+        let opinion = link.note.rsplit(' ').next().unwrap_or("").to_string();
+        let word = match (opinion.as_str(), lab.lang == Lang::Zh) {
+            ("ok", true) => "正常".to_string(),
+            ("sdown", true) => "主观下线".to_string(),
+            ("odown", true) => "客观下线".to_string(),
+            (other, _) => other.to_string(),
+        };
+        html! {
+            <g class={classes!("monitor", link.state.as_str())} data-testid={format!("monitor-link-{}", link.from)} onclick={select(&link.from)}>
+                <title>{ format!("{} → {}: {}", link.from, link.to, link.note) }</title>
+                <line x1={format!("{:.1}", sx)} y1={format!("{:.1}", sy)} x2={format!("{:.1}", mx)} y2={format!("{:.1}", my)} />
+                <text class="opinion" data-testid={format!("opinion-{}", link.from)} x={format!("{:.1}", lx)} y={format!("{:.1}", ly)}>{ word }</text>
+            </g>
+        }
+    });
+    html! { <svg viewBox={layout.view_box()}>{ for monitor_lines }{ for link_lines }{ for repl_lines }{ for node_cards }</svg> }
 }
 
 /// The messages in flight on a link, either way.

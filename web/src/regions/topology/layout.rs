@@ -1,6 +1,7 @@
 //! Where things sit on the topology drawing. A few nodes stand in a row with their clients
 //! hanging under them and replication links arching over them, from each replica to its master;
-//! many nodes (the drawing benchmark) stand on a circle. Pure geometry: the topology region
+//! many nodes (the drawing benchmark) stand on a circle; sentinels stand in a row below, each
+//! with a dashed line up to the master it believes in. Pure geometry: the topology region
 //! (`regions/topology.rs`) draws.
 
 /// Half a node card's width and height (the card is 160 × 84).
@@ -16,10 +17,47 @@ pub struct Layout {
     client_room: f64,
 }
 
+/// Where the row of sentinels stands below the servers, and its depth.
+const SENTINEL_ROW_GAP: f64 = 230.0;
+
 impl Layout {
-    /// The layout for `n` nodes. It depends on the count only, so a node that starts replicating
-    /// keeps its place: the learner sees the link appear, not the cards jump.
-    pub fn new(n: usize) -> Layout {
+    /// The layout for nodes of which `sentinel[i]` tells which are sentinels: the servers as
+    /// [`Layout::servers`] places them, the sentinels in a row under them (each watches the
+    /// master from below, its clients hanging under it). It depends on the counts only, so a
+    /// failover moves links, not cards.
+    pub fn new(sentinel: &[bool]) -> Layout {
+        let servers = sentinel.iter().filter(|s| !**s).count();
+        let sentinels = sentinel.len() - servers;
+        let mut base = Layout::servers(servers);
+        if sentinels == 0 {
+            return base;
+        }
+        let row_y = base.centres.iter().map(|c| c.1).fold(150.0, f64::max) + SENTINEL_ROW_GAP;
+        let width = base.width.max(220.0 * sentinels as f64);
+        let step = width / sentinels as f64;
+        let shift = (width - base.width) / 2.0;
+        let mut server_centres = base.centres.iter().map(|(x, y)| (x + shift, *y));
+        let mut k = 0;
+        let centres = sentinel
+            .iter()
+            .map(|is_sentinel| {
+                if *is_sentinel {
+                    k += 1;
+                    (step * (k as f64 - 0.5), row_y)
+                } else {
+                    server_centres.next().expect("one centre per server")
+                }
+            })
+            .collect();
+        base.centres = centres;
+        base.width = width;
+        base.height = row_y + 180.0;
+        base.client_room = base.client_room.min(step);
+        base
+    }
+
+    /// The layout for `n` servers.
+    fn servers(n: usize) -> Layout {
         match n {
             0 | 1 => {
                 Layout { width: 640.0, height: 420.0, centres: vec![(320.0, 150.0); n], client_room: f64::INFINITY }
@@ -149,4 +187,18 @@ fn card_edge(centre: (f64, f64), other: (f64, f64)) -> (f64, f64) {
     }
     let s = (HALF_W / dx.abs()).min(HALF_H / dy.abs());
     (centre.0 + dx * s, centre.1 + dy * s)
+}
+
+/// A sentinel's line to the master it watches: from the top of its card to the bottom of the
+/// master's, its label (the sentinel's opinion) near the sentinel.
+pub fn monitor_line(sentinel: (f64, f64), master: Option<(f64, f64)>) -> ((f64, f64), (f64, f64), (f64, f64)) {
+    // Off the cards' centre lines, where the clients' lines run.
+    let from = (sentinel.0 + HALF_W * 0.55, sentinel.1 - HALF_H);
+    let to = match master {
+        Some(m) if m.1 < sentinel.1 => (m.0 + HALF_W * 0.55, m.1 + HALF_H),
+        Some(m) => card_edge(m, sentinel),
+        None => (from.0, from.1 - 60.0),
+    };
+    let label = (from.0 + (to.0 - from.0) * 0.12 + 6.0, from.1 + (to.1 - from.1) * 0.12);
+    (from, to, label)
 }
