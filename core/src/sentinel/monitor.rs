@@ -339,7 +339,15 @@ impl Sentinel {
                 self.on_pubsub_frame(srv, &owner.master, &owner.which, frame);
             } else {
                 let Some(ri) = self.instance_mut(&owner.master, &owner.which) else { return };
-                let Some(pending) = ri.link.pending.pop_front() else { continue };
+                let Some(pending) = ri.link.pending.pop_front() else {
+                    // hiredis drops a connection on an error reply that answers nothing (a
+                    // server refusing the client: max clients, a disabled user).
+                    if matches!(frame, Frame::Error(_)) {
+                        self.close_connection(srv, &owner.master, &owner.which, false);
+                        return;
+                    }
+                    continue;
+                };
                 ri.link.pending_commands -= 1;
                 self.on_reply(srv, &owner.master, &owner.which, pending, frame);
             }
@@ -409,6 +417,12 @@ impl Sentinel {
         if ri.link.pc_discards > 0 {
             ri.link.pc_discards -= 1;
             ri.link.pending_commands -= 1;
+            return;
+        }
+        if matches!(frame, Frame::Error(_)) {
+            // An error in the subscribed context (SUBSCRIBE refused: NOAUTH) answers no
+            // callback, and hiredis disconnects: the link shows `disconnected` and is retried.
+            self.close_connection(srv, master, which, true);
             return;
         }
         ri.link.pc_last_activity = now;
