@@ -170,3 +170,23 @@ fn a_sentinel_cut_off_from_the_others_cannot_fail_over_alone() {
     assert_eq!(cmd(&mut w, "s2", "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster"), "1) \"127.0.0.1\"\n2) \"6379\"");
     assert_eq!(info(&mut w, "m", "role"), "master");
 }
+
+#[test]
+fn a_clock_jump_puts_a_sentinel_in_tilt_and_it_acts_on_nothing_meanwhile() {
+    let mut w = world(9);
+    w.advance(15_000);
+    w.apply(WorldInput::Fault(Fault::ClockJump { node: "s1".into(), ms: 5_000 }));
+    w.advance(1_000);
+    expect_log(&w, "s1", "+tilt #tilt mode entered");
+    assert_eq!(info(&mut w, "s1", "sentinel_tilt"), "1");
+    // In TILT the master's death is not acted on by s1 (the others fail over).
+    w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+    w.advance(10_000);
+    expect_no_log(&w, "s1", "+sdown master");
+    let view = halab_core::lab::view::from_world(&w, 10);
+    assert!(view.nodes.iter().any(|n| n.name == "s1" && n.flags.contains(&"tilt".to_string())));
+    // 30 s after entering, TILT ends.
+    w.advance(25_000);
+    expect_log_order(&w, "s1", &["+tilt #tilt mode entered", "-tilt #tilt mode exited"]);
+    assert_eq!(info(&mut w, "s1", "sentinel_tilt"), "0");
+}

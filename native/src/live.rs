@@ -330,6 +330,17 @@ impl LessonTarget for LiveTarget {
                 }
                 self.spawn(&node)
             }
+            Fault::ClockJump { node, ms } => {
+                // A process cannot have its clock moved without privileges; stopping it for as
+                // long (SIGSTOP … SIGCONT) makes it see the same gap when it runs again.
+                let pid = self.nodes.get(&node).and_then(|n| n.child.as_ref()).map(|c| c.id() as i32);
+                let Some(pid) = pid else { return Err(format!("{} is not running", node)) };
+                // SAFETY: signalling our own child process.
+                unsafe { libc::kill(pid, libc::SIGSTOP) };
+                std::thread::sleep(Duration::from_millis(ms));
+                unsafe { libc::kill(pid, libc::SIGCONT) };
+                Ok(())
+            }
             other => Err(format!("{:?} needs control of the network: only the simulator can do it", other)),
         }
     }

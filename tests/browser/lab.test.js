@@ -217,4 +217,11 @@ test("a sentinel watches a master, finds it down and fails over: drawn with its 
   await page.click('[data-testid="node-s"]');
   assert.match(await page.textContent('[data-testid="log"]'), /\+switch-master master 127\.0\.0\.1 6379 127\.0\.0\.1 6380/);
   await page.screenshot({ path: process.env.SENTINEL_AFTER_SCREENSHOT || "/tmp/lab-sentinel-after.png" });
+  // The clock-jump fault puts the sentinel in TILT: its log says so.
+  await page.click('[data-testid="clock-jump-s"]');
+  await page.click('[data-testid="node-s"]');
+  for (let i = 0; i < 20 && !/\+tilt #tilt mode entered/.test(await page.textContent('[data-testid="log"]')); i++) {
+    await page.click('[data-testid="step"]');
+  }
+  assert.match(await page.textContent('[data-testid="log"]'), /\+tilt #tilt mode entered/);
 }));

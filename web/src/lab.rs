@@ -283,6 +283,11 @@ impl Lab {
         self.world.apply(WorldInput::Fault(Fault::Kill { node: node.to_string() }));
     }
 
+    /// The node's clock jumps 5 s ahead (what puts a sentinel in TILT).
+    pub fn jump_clock(&mut self, node: &str) {
+        self.world.apply(WorldInput::Fault(Fault::ClockJump { node: node.to_string(), ms: 5_000 }));
+    }
+
     pub fn restart(&mut self, node: &str) {
         self.world.apply(WorldInput::Fault(Fault::Restart { node: node.to_string() }));
     }

@@ -8,7 +8,8 @@
 //! ```text
 //! 1. cli> LPUSH menu apple banana          run a command as client `cli`
 //!    → (integer) 2                          the reply, as redis-cli prints it (one → per line)
-//! 2. kill master                            faults: kill, restart, corrupt-rdb, cut A B,
+//! 2. kill master                            faults: kill, restart, corrupt-rdb,
+//!                                           clock-jump NODE 5s, cut A B,
 //!                                           cut A -> B, heal A B, hold A B, release A B,
 //!                                           delay A B 200ms
 //! 3. wait 1500ms                            let virtual time pass (ms or s)
@@ -336,6 +337,7 @@ fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
         ["kill", node] => Fault::Kill { node: node.to_string() },
         ["restart", node] => Fault::Restart { node: node.to_string() },
         ["corrupt-rdb", node] => Fault::CorruptRdb { node: node.to_string() },
+        ["clock-jump", node, d] => Fault::ClockJump { node: node.to_string(), ms: parse_duration(d)? },
         ["cut", a, "->", b] => {
             let (from, to) = pair(a, b)?;
             Fault::Cut { from, to, one_way: true }

@@ -69,6 +69,12 @@ pub enum Fault {
     CorruptRdb {
         node: String,
     },
+    /// The node's clock jumps `ms` ahead (an NTP step, a VM resumed): everything it times
+    /// sees the gap at once — a sentinel enters TILT.
+    ClockJump {
+        node: String,
+        ms: u64,
+    },
     /// Messages from `from` to `to` (and back, unless `one_way`) are lost.
     Cut {
         from: Endpoint,
@@ -255,6 +261,8 @@ struct SimNode {
     addr: String,
     /// A sentinel rather than a server.
     sentinel: bool,
+    /// How far the node's clock is ahead of the world's ([`Fault::ClockJump`]), in ms.
+    clock_skew_ms: u64,
     config_text: String,
     node: Option<Node>,
     /// Bumped at every restart so events for a dead incarnation are ignored.
@@ -394,6 +402,11 @@ impl World {
         self.nodes.get(name).and_then(|n| n.node.as_ref())
     }
 
+    /// The time on a node's own clock: the world's, plus how far its clock jumped ahead.
+    fn clock(&self, name: &str) -> u64 {
+        self.now + self.nodes.get(name).map_or(0, |s| s.clock_skew_ms)
+    }
+
     /// The text of a node's config file as the world keeps it (what CONFIG REWRITE or a
     /// sentinel saving its state last wrote).
     pub fn config_text(&self, name: &str) -> Option<&str> {
@@ -446,6 +459,7 @@ impl World {
         let pid = 1000 + self.nodes.len() as u32 * 111;
         let sim = SimNode {
             sentinel,
+            clock_skew_ms: 0,
             addr,
             config_text: config,
             node: None,
@@ -461,7 +475,7 @@ impl World {
 
     fn start_node(&mut self, name: &str) {
         let seed = self.rng.next_u64();
-        let now = self.now;
+        let now = self.clock(name);
         let sim = self.nodes.get_mut(name).expect("known node");
         let mut config = if sim.sentinel { Config::for_sentinel() } else { Config::default() };
         // Config texts come from lessons and the UI; a bad one leaves the node down.
@@ -509,7 +523,8 @@ impl World {
         self.next_conn += 1;
         let conn = self.next_conn;
         let port = 40000 + conn;
-        n.handle(self.now, Input::Connected { conn, addr: format!("127.0.0.1:{}", port), laddr: sim.addr.clone() });
+        let clock = self.now + sim.clock_skew_ms;
+        n.handle(clock, Input::Connected { conn, addr: format!("127.0.0.1:{}", port), laddr: sim.addr.clone() });
         self.conns
             .insert(conn, SimConn { from: Endpoint::Client(client.to_string()), from_conn: conn, to: node.clone() });
         if let Some(c) = self.clients.get_mut(client) {
@@ -583,7 +598,7 @@ impl World {
     /// read its timeout. Carrying out an output can be an input itself (CONFIG REWRITE's file
     /// written, a listen refused), whose outputs go out in the same pump.
     fn pump(&mut self, name: &str) {
-        let now = self.now;
+        let now = self.clock(name);
         loop {
             let Some(sim) = self.nodes.get_mut(name) else { return };
             let Some(node) = sim.node.as_mut() else { return };
@@ -599,7 +614,8 @@ impl World {
         }
         let Some(sim) = self.nodes.get_mut(name) else { return };
         let Some(node) = sim.node.as_ref() else { return };
-        let next = node.poll_timeout();
+        // The node asks for its timer on its own clock; the world's is behind by the skew.
+        let next = node.poll_timeout().map(|t| t.saturating_sub(sim.clock_skew_ms));
         let generation = sim.generation;
         let rearm = next.filter(|&t| sim.next_tick.is_none_or(|armed| t < armed || armed <= self.now));
         if let Some(t) = rearm {
@@ -675,18 +691,20 @@ impl World {
                 Output::RewriteConfig { conn } => {
                     // The node's config file is the text the world keeps for it: a restart
                     // reads what CONFIG REWRITE wrote, as on a real disk.
+                    let clock = self.clock(name);
                     if let Some(sim) = self.nodes.get_mut(name) {
                         if let Some(node) = sim.node.as_mut() {
                             sim.config_text = node.rewrite_config_text(&sim.config_text);
-                            node.handle(self.now, Input::ConfigRewritten { conn, result: Ok(()) });
+                            node.handle(clock, Input::ConfigRewritten { conn, result: Ok(()) });
                         }
                     }
                 }
                 Output::Listen { conn, .. } => {
                     // The simulated network keeps each node at the address the world gave it.
+                    let clock = self.clock(name);
                     if let Some(node) = self.nodes.get_mut(name).and_then(|s| s.node.as_mut()) {
                         let result = Err("the simulated network keeps a node at its address".to_string());
-                        node.handle(self.now, Input::Listened { conn, result });
+                        node.handle(clock, Input::Listened { conn, result });
                     }
                 }
             }
@@ -740,8 +758,9 @@ impl World {
                 self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Closed { client } });
             }
             Endpoint::Node(n) => {
+                let clock = self.clock(&n);
                 if let Some(node) = self.nodes.get_mut(&n).and_then(|s| s.node.as_mut()) {
-                    node.handle(self.now, Input::Closed { conn: id });
+                    node.handle(clock, Input::Closed { conn: id });
                     self.pump(&n);
                 }
             }
@@ -766,6 +785,19 @@ impl World {
             Fault::Restart { node } => {
                 if self.nodes.get(&node).is_some_and(|s| s.node.is_none()) {
                     self.start_node(&node);
+                }
+            }
+            Fault::ClockJump { node, ms } => {
+                if let Some(sim) = self.nodes.get_mut(&node) {
+                    sim.clock_skew_ms += ms;
+                }
+                if self.nodes.get(&node).is_some_and(|s| s.node.is_some()) {
+                    // The jump is seen at the node's next timer: run it now.
+                    let clock = self.clock(&node);
+                    if let Some(n) = self.nodes.get_mut(&node).and_then(|s| s.node.as_mut()) {
+                        n.handle(clock, Input::Tick);
+                    }
+                    self.pump(&node);
                 }
             }
             Fault::CorruptRdb { node } => {
@@ -855,8 +887,9 @@ impl World {
                 // The accepting node knows the connection by the world's id, the opening node
                 // by its own.
                 let local = if sc.to == name { conn } else { sc.from_conn };
+                let clock = self.clock(&name);
                 if let Some(node) = self.nodes.get_mut(&name).and_then(|s| s.node.as_mut()) {
-                    node.handle(self.now, Input::Data { conn: local, bytes: &bytes });
+                    node.handle(clock, Input::Data { conn: local, bytes: &bytes });
                     self.pump(&name);
                 }
             }
@@ -894,16 +927,18 @@ impl World {
                             SimConn { from: Endpoint::Node(node.clone()), from_conn: local, to: t.clone() },
                         );
                         self.outbound.insert((node.clone(), local), global);
+                        let clock = self.clock(&t);
                         if let Some(n) = self.nodes.get_mut(&t).and_then(|s| s.node.as_mut()) {
-                            n.handle(self.now, Input::Connected { conn: global, addr: laddr.clone(), laddr: taddr });
+                            n.handle(clock, Input::Connected { conn: global, addr: laddr.clone(), laddr: taddr });
                         }
                         self.pump(&t);
                         Ok(laddr)
                     }
                     None => Err("Connection refused".to_string()),
                 };
+                let clock = self.clock(&node);
                 if let Some(n) = self.nodes.get_mut(&node).and_then(|s| s.node.as_mut()) {
-                    n.handle(self.now, Input::Outbound { conn: local, result });
+                    n.handle(clock, Input::Outbound { conn: local, result });
                     self.pump(&node);
                 }
             }
@@ -913,8 +948,9 @@ impl World {
                     return true;
                 }
                 sim.next_tick = None;
+                let clock = self.now + sim.clock_skew_ms;
                 if let Some(n) = sim.node.as_mut() {
-                    n.handle(self.now, Input::Tick);
+                    n.handle(clock, Input::Tick);
                     self.pump(&node);
                 }
             }
@@ -929,8 +965,9 @@ impl World {
                     self.trace.push(TraceEvent { at, kind: TraceKind::Saved { node: node.clone(), bytes } });
                 }
                 let Some(sim) = self.nodes.get_mut(&node) else { return true };
+                let clock = self.now + sim.clock_skew_ms;
                 if let Some(n) = sim.node.as_mut() {
-                    n.handle(self.now, Input::PersistDone { job, result: Ok(bytes), image });
+                    n.handle(clock, Input::PersistDone { job, result: Ok(bytes), image });
                     self.pump(&node);
                 }
             }
@@ -1096,6 +1133,7 @@ pub fn encode_inputs(inputs: &[(u64, WorldInput)], epoch: u64) -> String {
                 Fault::Kill { node } => format!("kill {}", q(node)),
                 Fault::Restart { node } => format!("restart {}", q(node)),
                 Fault::CorruptRdb { node } => format!("corrupt-rdb {}", q(node)),
+                Fault::ClockJump { node, ms } => format!("clock-jump {} {}", q(node), ms),
                 Fault::Cut { from, to, one_way } => {
                     format!("cut {} {} {}", q(&endpoint_text(from)), q(&endpoint_text(to)), *one_way as u8)
                 }
@@ -1137,6 +1175,7 @@ pub fn decode_inputs(text: &str) -> Option<Vec<(u64, WorldInput)>> {
             "kill" => WorldInput::Fault(Fault::Kill { node: w(2)? }),
             "restart" => WorldInput::Fault(Fault::Restart { node: w(2)? }),
             "corrupt-rdb" => WorldInput::Fault(Fault::CorruptRdb { node: w(2)? }),
+            "clock-jump" => WorldInput::Fault(Fault::ClockJump { node: w(2)?, ms: num(3)? }),
             "cut" => WorldInput::Fault(Fault::Cut { from: ep(2)?, to: ep(3)?, one_way: num(4)? == 1 }),
             "heal" => WorldInput::Fault(Fault::Heal { a: ep(2)?, b: ep(3)? }),
             "hold" => WorldInput::Fault(Fault::Hold { a: ep(2)?, b: ep(3)? }),

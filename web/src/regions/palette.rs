@@ -1,4 +1,5 @@
-//! The fault palette, under the drawing: kill or restart each node; cut or heal, and delay by
+//! The fault palette, under the drawing: kill or restart each node (and make a sentinel's clock
+//! jump 5 s, which puts it in TILT); cut or heal, and delay by
 //! 200 ms or not, each client's link to its node; cut or heal each replica's connection to its
 //! master (both ways). A button whose action does not apply is disabled or says the opposite.
 
@@ -18,10 +19,17 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
             let name = n.name.clone();
             act.on_click(move |lab| lab.restart(&name))
         };
+        let jump = {
+            let name = n.name.clone();
+            act.on_click(move |lab| lab.jump_clock(&name))
+        };
         html! {
             <span class="fault">
                 <button data-testid={format!("kill-{}", n.name)} onclick={kill} disabled={!n.up}>{ format!("{} {}", t("停止", "kill"), n.name) }</button>
                 <button data-testid={format!("restart-{}", n.name)} onclick={restart} disabled={n.up}>{ format!("{} {}", t("重启", "restart"), n.name) }</button>
+                if n.sentinel {
+                    <button data-testid={format!("clock-jump-{}", n.name)} onclick={jump} disabled={!n.up} title={t("时钟向前跳 5 秒：哨兵进入 TILT 模式", "the clock jumps 5 s ahead: a sentinel enters TILT")}>{ format!("{} {} +5s", n.name, t("时钟", "clock")) }</button>
+                }
             </span>
         }
     });
