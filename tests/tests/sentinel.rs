@@ -233,3 +233,59 @@ fn sentinel_replies_have_redis_sentinel_fields() {
         assert_eq!(call(ours, args), call(theirs, args), "{:?}", args);
     }
 }
+
+/// The scripts 7.0 runs: the notification script for every warning about the master, the
+/// client-reconfig script at the failover, with 7.0's arguments.
+#[test]
+fn sentinel_runs_the_notification_and_client_reconfig_scripts() {
+    require_tool("redis-server");
+    let dir = TempDir::new("sentinel-scripts");
+    let d = |n: &str| {
+        let p = dir.path().join(n);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    };
+    let master = Server::start_flavor(Flavor::Redis, &d("m"), &[]);
+    let mport = master.port.to_string();
+    let replica = Server::start_flavor(Flavor::Redis, &d("r"), &["--replicaof", "127.0.0.1", &mport]);
+    replica.wait_for(LONG, "replica link up", |s| info_field(s, "master_link_status"), |v| v == "up");
+    let out = dir.path().join("calls.txt");
+    let script = dir.path().join("record.sh");
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let lines = format!(
+        "sentinel monitor mymaster 127.0.0.1 {} 1\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 6000\nsentinel notification-script mymaster {}\nsentinel client-reconfig-script mymaster {}\n",
+        master.port,
+        script.display(),
+        script.display()
+    );
+    let s = Server::start_sentinel(Flavor::Halab, &d("s"), free_port(), &lines);
+    s.wait_for(
+        LONG,
+        "the replica found",
+        |s| pairs(&call(s, &["SENTINEL", "MASTER", "mymaster"])),
+        |p| get(p, "num-slaves") == "1",
+    );
+    drop(master);
+    let want = format!("mymaster leader start 127.0.0.1 {} 127.0.0.1 {}", mport, replica.port);
+    let calls = s.wait_for(
+        LONG,
+        "the scripts ran",
+        |_| std::fs::read_to_string(&out).unwrap_or_default(),
+        |c| c.contains(&want) && c.contains("+switch-master mymaster 127.0.0.1"),
+    );
+    assert!(calls.lines().any(|l| l == format!("+sdown master mymaster 127.0.0.1 {}", mport)), "{}", calls);
+    assert!(
+        calls.lines().any(|l| l.starts_with("+odown master mymaster 127.0.0.1 ") && l.ends_with("#quorum 1/1")),
+        "{}",
+        calls
+    );
+    // Nothing left to run once they all ended.
+    s.wait_for(
+        LONG,
+        "an empty script queue",
+        |s| text(&call(s, &["INFO", "sentinel"])),
+        |i| i.contains("sentinel_running_scripts:0") && i.contains("sentinel_scripts_queue_length:0"),
+    );
+}

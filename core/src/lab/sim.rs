@@ -254,6 +254,13 @@ enum Event {
         bytes: usize,
         image: Option<Bytes>,
     },
+    /// A sentinel's script ended. The simulator runs no programs: a script takes 10 ms and
+    /// succeeds.
+    ScriptExited {
+        node: String,
+        generation: u64,
+        id: u64,
+    },
 }
 
 /// A simulated process.
@@ -683,6 +690,11 @@ impl World {
                     self.take_down(name);
                     return true;
                 }
+                Output::RunScript { id, .. } => {
+                    let at = self.now + 10;
+                    self.schedule(at, Event::ScriptExited { node: name.to_string(), generation, id });
+                }
+                Output::KillScript { .. } => {}
                 Output::Stall { ms } => {
                     // The process is busy: its next timer waits.
                     let t = self.now + ms;
@@ -939,6 +951,17 @@ impl World {
                 let clock = self.clock(&node);
                 if let Some(n) = self.nodes.get_mut(&node).and_then(|s| s.node.as_mut()) {
                     n.handle(clock, Input::Outbound { conn: local, result });
+                    self.pump(&node);
+                }
+            }
+            Event::ScriptExited { node, generation, id } => {
+                let Some(sim) = self.nodes.get_mut(&node) else { return true };
+                if sim.generation != generation {
+                    return true;
+                }
+                let clock = self.now + sim.clock_skew_ms;
+                if let Some(n) = sim.node.as_mut() {
+                    n.handle(clock, Input::ScriptExited { id, exit_code: 0, signal: 0 });
                     self.pump(&node);
                 }
             }

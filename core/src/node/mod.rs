@@ -112,6 +112,10 @@ pub enum Input<'a> {
     Outbound { conn: ConnId, result: Result<String, String> },
     /// The driver carried out [`Output::RewriteConfig`]: the file is written (`Ok`) or why not.
     ConfigRewritten { conn: Option<ConnId>, result: Result<(), String> },
+    /// A script [`Output::RunScript`] started has ended: its exit code, or the signal that
+    /// killed it (0 when none). One that could not be started ends with exit code 2, as a
+    /// failed `execve` does.
+    ScriptExited { id: u64, exit_code: i32, signal: i32 },
     /// What the driver measured of the process (RSS, CPU time, OS) for INFO; a native driver
     /// reports it about once a second, the simulator never (its figures stay zero).
     ProcessStats(ProcessStats),
@@ -163,6 +167,16 @@ pub enum Output {
     /// [`Input::ConfigRewritten`] with the same `conn` (the client waiting, if any).
     RewriteConfig {
         conn: Option<ConnId>,
+    },
+    /// Run a sentinel's script: `argv[0]` is the program, the rest its arguments; answer
+    /// [`Input::ScriptExited`] with the same `id` when it ends.
+    RunScript {
+        id: u64,
+        argv: Vec<String>,
+    },
+    /// Kill a script that ran too long (SIGKILL); its end is still reported.
+    KillScript {
+        id: u64,
     },
     /// Listen where `bind` and `port` now say (CONFIG SET of either): keep the old listeners
     /// if the new ones cannot all be opened. The driver answers [`Input::Listened`].
@@ -281,6 +295,9 @@ impl Node {
             }
             Input::Closed { conn } if self.sentinel_owns(conn) => {
                 crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.on_closed(srv, conn));
+            }
+            Input::ScriptExited { id, exit_code, signal } => {
+                crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.script_exited(srv, id, exit_code, signal));
             }
             Input::Outbound { conn, result } if self.sentinel_owns(conn) => {
                 crate::sentinel::with_sentinel(&mut self.srv, |s, srv| s.on_outbound(srv, conn, result));

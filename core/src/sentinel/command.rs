@@ -132,10 +132,12 @@ impl Sentinel {
     /// `# Sentinel` of INFO.
     pub fn info_section(&self, now: u64) -> String {
         let mut out = format!(
-            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\nsentinel_simulate_failure_flags:{}\r\n",
+            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\nsentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simulate_failure_flags:{}\r\n",
             self.masters.len(),
             self.tilt as u8,
             if self.tilt { (now.saturating_sub(self.tilt_start_time) / 1000) as i64 } else { -1 },
+            self.scripts.running(),
+            self.scripts.queue_len(),
             self.simfailure_flags
         );
         for (i, m) in self.masters.values().enumerate() {
@@ -339,7 +341,7 @@ impl Sentinel {
                 self.masters.get_mut(&name).expect("present").inst.flags |= flag::FORCE_FAILOVER;
                 client.reply.ok();
             }
-            "pending-scripts" => client.reply.array(0),
+            "pending-scripts" => self.reply_pending_scripts(&mut client.reply, now),
             "monitor" => {
                 let Some(quorum) = parse_i64(&args[5]) else { return client.reply.error("ERR Invalid quorum") };
                 let Some(port) = parse_i64(&args[4]) else { return client.reply.error("ERR Invalid port") };

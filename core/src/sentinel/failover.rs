@@ -178,7 +178,8 @@ impl Sentinel {
         if req_epoch > self.current_epoch {
             self.current_epoch = req_epoch;
             self.flush_config(srv);
-            self.event_plain(srv, LogLevel::Warning, "+new-epoch", &self.current_epoch.to_string());
+            let epoch = self.current_epoch.to_string();
+            self.event_for(srv, LogLevel::Warning, "+new-epoch", master, &epoch);
         }
         let current = self.current_epoch;
         let Some(m) = self.masters.get_mut(master) else { return (None, 0) };
@@ -186,7 +187,7 @@ impl Sentinel {
             m.leader = Some(req_runid.to_string());
             m.leader_epoch = current;
             self.flush_config(srv);
-            self.event(srv, LogLevel::Warning, "+vote-for-leader", None, &format!("{} {}", req_runid, current));
+            self.event_for(srv, LogLevel::Warning, "+vote-for-leader", master, &format!("{} {}", req_runid, current));
             if !req_runid.eq_ignore_ascii_case(&self.myid) {
                 let delay = Sentinel::desync(srv);
                 let m = self.masters.get_mut(master).expect("present");
@@ -256,7 +257,7 @@ impl Sentinel {
         m.failover_state = FailoverState::WaitStart;
         m.inst.flags |= flag::FAILOVER_IN_PROGRESS;
         m.failover_epoch = epoch;
-        self.event_plain(srv, LogLevel::Warning, "+new-epoch", &epoch.to_string());
+        self.event_for(srv, LogLevel::Warning, "+new-epoch", master, &epoch.to_string());
         self.event(srv, LogLevel::Warning, "+try-failover", Some((master, &Which::Master)), "");
         let delay = Sentinel::desync(srv);
         let m = self.masters.get_mut(master).expect("present");
@@ -513,10 +514,11 @@ impl Sentinel {
         let m = &self.masters[master];
         let new = m.promoted.as_ref().and_then(|k| m.replicas.get(k)).map_or(&m.inst.addr, |r| &r.addr).clone();
         let old = m.inst.addr.clone();
-        self.event_plain(
+        self.event_for(
             srv,
             LogLevel::Warning,
             "+switch-master",
+            master,
             &format!("{} {} {} {} {}", master, old.announced(ah), old.port, new.announced(ah), new.port),
         );
         self.reset_master_and_change_address(srv, master, &new.hostname, new.port as i64);

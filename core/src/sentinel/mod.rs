@@ -39,6 +39,7 @@ pub mod config;
 pub mod failover;
 pub mod instance;
 pub mod monitor;
+pub mod scripts;
 pub mod table;
 
 use crate::log::LogLevel;
@@ -122,6 +123,8 @@ pub struct Sentinel {
     /// started together drift apart and do not ask for votes in lockstep.
     pub(crate) hz: u64,
     pub(crate) last_timer_ms: u64,
+    /// The notification and client-reconfiguration scripts to run.
+    pub(crate) scripts: scripts::Scripts,
 }
 
 impl Sentinel {
@@ -145,6 +148,7 @@ impl Sentinel {
             conns: BTreeMap::new(),
             hz: 10,
             last_timer_ms: now,
+            scripts: scripts::Scripts::default(),
         }
     }
 
@@ -209,11 +213,30 @@ impl Sentinel {
     /// `sentinelEvent`: log `type msg` (role letter `X`) and publish `msg` on channel `type`
     /// (debug events are not published). `about` gives the `%@` prefix, `rest` what follows it.
     pub(crate) fn event(
-        &self,
+        &mut self,
         srv: &mut NodeState,
         level: LogLevel,
         kind: &str,
         about: Option<(&str, &Which)>,
+        rest: &str,
+    ) {
+        let master = about.map(|(m, _)| m.to_string());
+        self.event_with(srv, level, kind, about, master.as_deref(), rest);
+    }
+
+    /// An event about `master` whose text has no `%@` prefix (`+new-epoch 1`, `+switch-master
+    /// …`): it still runs the master's notification script, as 7.0 does.
+    pub(crate) fn event_for(&mut self, srv: &mut NodeState, level: LogLevel, kind: &str, master: &str, text: &str) {
+        self.event_with(srv, level, kind, None, Some(master), text);
+    }
+
+    fn event_with(
+        &mut self,
+        srv: &mut NodeState,
+        level: LogLevel,
+        kind: &str,
+        about: Option<(&str, &Which)>,
+        script_master: Option<&str>,
         rest: &str,
     ) {
         let mut msg = match about {
@@ -229,6 +252,13 @@ impl Sentinel {
         srv.log_as('X', level, format!("{} {}", kind, msg));
         if level != LogLevel::Debug {
             crate::command::pubsub::publish_message(srv, None, kind.as_bytes(), msg.as_bytes());
+        }
+        // A warning about an instance runs its master's notification script.
+        if level == LogLevel::Warning {
+            let script = script_master.and_then(|m| self.masters.get(m)).and_then(|m| m.notification_script.clone());
+            if let Some(script) = script {
+                self.schedule_script(vec![script, kind.to_string(), msg]);
+            }
         }
     }
 
@@ -288,6 +318,7 @@ impl Sentinel {
         if let Some(name) = switch_to_promoted {
             self.switch_to_promoted(srv, &name);
         }
+        self.run_scripts(srv);
         self.hz = 10 + srv.rng.next_u64() % 10;
     }
 

@@ -510,7 +510,7 @@ impl Sentinel {
             self.current_epoch = current_epoch;
             self.flush_config(srv);
             // 7.0 formats this event without the `%@` prefix: just the epoch.
-            self.event_plain(srv, LogLevel::Warning, "+new-epoch", &current_epoch.to_string());
+            self.event_for(srv, LogLevel::Warning, "+new-epoch", &mname, &current_epoch.to_string());
         }
         if let Some(si) = &si {
             let m = self.masters.get_mut(&mname).expect("present");
@@ -526,13 +526,16 @@ impl Sentinel {
                         "",
                     );
                     let ah = self.announce_hostnames;
-                    self.event_plain(
+                    self.event_for(
                         srv,
                         LogLevel::Warning,
                         "+switch-master",
+                        &mname,
                         &format!("{} {} {} {} {}", mname, old.announced(ah), old.port, token[5], master_port),
                     );
                     self.reset_master_and_change_address(srv, &mname, token[5], master_port);
+                    let new = self.masters[&mname].inst.addr.clone();
+                    self.call_client_reconf_script(&mname, false, &old, &new);
                 }
             }
             if let Some(s) = self.masters.get_mut(&mname).and_then(|m| m.sentinels.get_mut(si)) {
@@ -542,7 +545,7 @@ impl Sentinel {
     }
 
     /// An event whose text has no `%@` prefix (`+new-epoch 3`, `+switch-master …`).
-    pub(crate) fn event_plain(&self, srv: &mut NodeState, level: LogLevel, kind: &str, text: &str) {
+    pub(crate) fn event_plain(&mut self, srv: &mut NodeState, level: LogLevel, kind: &str, text: &str) {
         self.event(srv, level, kind, None, text);
     }
 
@@ -751,6 +754,9 @@ impl Sentinel {
                     return;
                 }
                 self.event(srv, LogLevel::Warning, "+failover-state-reconf-slaves", Some((master, &Which::Master)), "");
+                let (from, to) =
+                    (self.masters[master].inst.addr.clone(), self.masters[master].replicas[key].addr.clone());
+                self.call_client_reconf_script(master, true, &from, &to);
                 self.force_hello_update(master);
             } else {
                 let wait_time = self.timing.publish_period * 4;

@@ -90,6 +90,9 @@ struct Shared {
     /// Background persist jobs running on a blocking thread, each with the flag that kills it
     /// ([`Output::CancelPersist`], Redis's `killRDBChild`).
     persisting: HashMap<u64, Arc<AtomicBool>>,
+    /// A sentinel's scripts running, by the node's id: their process ids (to kill one that
+    /// runs too long).
+    scripts: HashMap<u64, u32>,
     /// The last connection id given out.
     next_conn: Rc<std::cell::Cell<u64>>,
 }
@@ -159,6 +162,13 @@ impl Shared {
                 }
                 Output::Crash => crash(),
                 Output::Stall { ms } => std::thread::sleep(Duration::from_millis(ms)),
+                Output::RunScript { id, argv } => self.run_script(id, argv),
+                Output::KillScript { id } => {
+                    if let Some(&pid) = self.scripts.get(&id) {
+                        // SAFETY: signalling a child process we started.
+                        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                    }
+                }
                 Output::RewriteConfig { conn } => {
                     let result = self.rewrite_config();
                     self.node.handle(now_ms(), Input::ConfigRewritten { conn, result });
@@ -204,6 +214,39 @@ impl Shared {
             let outcome = write_rdb(&job, &AtomicBool::new(false));
             self.node.handle(now_ms(), persist_done(job.id, outcome));
         }
+    }
+
+    /// Start a sentinel's script; its end is reported when the process exits (one that cannot
+    /// be started ends at once with exit code 2, as a failed `execve` in Redis's child does).
+    fn run_script(&mut self, id: u64, argv: Vec<String>) {
+        use std::os::unix::process::ExitStatusExt;
+        let child = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(_) => {
+                self.node.handle(now_ms(), Input::ScriptExited { id, exit_code: 2, signal: 0 });
+                return;
+            }
+        };
+        self.scripts.insert(id, child.id());
+        let handle = tokio::task::spawn_blocking(move || child.wait());
+        let shared = SHARED.with(|s| s.borrow().clone()).expect("driver state");
+        tokio::task::spawn_local(async move {
+            let status = handle.await.ok().and_then(|r| r.ok());
+            let (exit_code, signal) = match status {
+                Some(st) => (st.code().unwrap_or(0), st.signal().unwrap_or(0)),
+                None => (2, 0),
+            };
+            let mut s = shared.borrow_mut();
+            s.scripts.remove(&id);
+            s.node.handle(now_ms(), Input::ScriptExited { id, exit_code, signal });
+            s.drain(None);
+        });
     }
 
     fn rewrite_config(&mut self) -> Result<(), String> {
@@ -282,6 +325,7 @@ pub async fn serve(mut cfg: Config, config_file: Option<String>, log: LogSink) -
         connecting: Default::default(),
         accepting: Vec::new(),
         persisting: HashMap::new(),
+        scripts: HashMap::new(),
         next_conn: Rc::new(std::cell::Cell::new(0)),
     }));
     SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
