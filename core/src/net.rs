@@ -33,7 +33,97 @@ pub fn fake_fd(conn: ConnId) -> u64 {
     conn % OUTBOUND_CONN_BASE + 7
 }
 
+/// Whether `host` is an IP address literal (IPv4 dotted quad, or IPv6 in its textual forms)
+/// rather than a name — what `anetResolve` with `ANET_IP_ONLY` accepts. Pure text: the core
+/// resolves nothing.
+pub fn is_ip_literal(host: &str) -> bool {
+    fn ipv4(s: &str) -> bool {
+        let parts: Vec<&str> = s.split('.').collect();
+        parts.len() == 4
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.len() <= 3
+                    && p.bytes().all(|b| b.is_ascii_digit())
+                    && p.parse::<u16>().is_ok_and(|v| v <= 255)
+                    && !(p.len() > 1 && p.starts_with('0'))
+            })
+    }
+    fn ipv6(s: &str) -> bool {
+        // At most one `::`; the groups on each side are 1–4 hex digits, and the last group of
+        // the address may be an IPv4 tail, worth two.
+        let halves: Vec<&str> = s.split("::").collect();
+        if halves.len() > 2 {
+            return false;
+        }
+        let mut count = 0;
+        for (h, half) in halves.iter().enumerate() {
+            if half.is_empty() {
+                continue;
+            }
+            let groups: Vec<&str> = half.split(':').collect();
+            for (i, g) in groups.iter().enumerate() {
+                let last = h == halves.len() - 1 && i == groups.len() - 1;
+                if last && g.contains('.') {
+                    if !ipv4(g) {
+                        return false;
+                    }
+                    count += 2;
+                } else if g.is_empty() || g.len() > 4 || !g.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return false;
+                } else {
+                    count += 1;
+                }
+            }
+        }
+        if halves.len() == 2 {
+            count < 8
+        } else {
+            count == 8
+        }
+    }
+    ipv4(host) || (host.contains(':') && ipv6(host))
+}
+
 /// The host part of an "ip:port" address (`[::1]:6379` gives `::1`).
 pub fn host_of(addr: &str) -> &str {
     addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr).trim_matches(['[', ']'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_literals_are_told_from_names() {
+        for ip in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "2001:db8::8a2e:370:7334",
+            "1:2:3:4:5:6:7:8",
+            "::ffff:10.0.0.1",
+            "1::",
+        ] {
+            assert!(is_ip_literal(ip), "{}", ip);
+        }
+        for name in [
+            "localhost",
+            "redis-1",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1:2:3",
+            "1::2::3",
+            "12345::1",
+            "g::1",
+            "",
+            "1:2:3:4:5:6:7:8:9",
+        ] {
+            assert!(!is_ip_literal(name), "{}", name);
+        }
+    }
 }

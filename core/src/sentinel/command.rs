@@ -350,7 +350,7 @@ impl Sentinel {
                 }
                 let name = text(&args[2]);
                 let host = text(&args[3]);
-                if !self.resolve_hostnames && host.parse::<std::net::IpAddr>().is_err() {
+                if !self.resolve_hostnames && !crate::net::is_ip_literal(&host) {
                     return client.reply.error("ERR Invalid IP address or hostname specified");
                 }
                 match self.create_master(&name, &host, port, quorum as u32, now) {

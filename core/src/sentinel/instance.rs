@@ -80,12 +80,15 @@ impl Addr {
         if !(0..=65535).contains(&port) {
             return Err(AddrError::InvalidPort);
         }
-        let ip = match host.parse::<std::net::IpAddr>() {
-            Ok(_) => host.to_string(),
-            Err(_) if !resolve_hostnames => return Err(AddrError::Unresolvable),
+        let ip = if crate::net::is_ip_literal(host) {
+            host.to_string()
+        } else if !resolve_hostnames {
+            return Err(AddrError::Unresolvable);
+        } else if host.eq_ignore_ascii_case("localhost") {
             // `localhost` is loopback by definition (RFC 6761): no lookup needed.
-            Err(_) if host.eq_ignore_ascii_case("localhost") => "127.0.0.1".to_string(),
-            Err(_) => host.to_string(),
+            "127.0.0.1".to_string()
+        } else {
+            host.to_string()
         };
         Ok(Addr { hostname: host.to_string(), ip, port: port as u16 })
     }
@@ -117,7 +120,7 @@ impl Addr {
     /// `sentinelAddrEqualsHostname`: does `host` (as INFO or a hello reported it) name this
     /// address?
     pub fn is_host(&self, host: &str) -> bool {
-        if host.parse::<std::net::IpAddr>().is_ok() {
+        if crate::net::is_ip_literal(host) {
             self.ip.eq_ignore_ascii_case(host)
         } else {
             self.hostname.eq_ignore_ascii_case(host)
