@@ -670,7 +670,7 @@ fn check_expectation(action: &Action, target: &mut dyn LessonTarget) -> (bool, O
                         match (field.as_str(), link) {
                             (_, None) => "none".to_string(),
                             ("watches", Some(l)) => l.to.clone(),
-                            (_, Some(l)) => l.note.rsplit(' ').next().unwrap_or("").to_string(),
+                            (_, Some(l)) => l.opinion().to_string(),
                         }
                     }
                     other => format!("unknown view field {}", other),

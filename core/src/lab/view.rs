@@ -166,6 +166,17 @@ pub struct LinkView {
     pub note: String,
 }
 
+impl LinkView {
+    /// A monitor link's sentinel opinion of its master: `ok`, `sdown` or `odown` (its note is
+    /// `<master name> <opinion>`); empty for other links.
+    pub fn opinion(&self) -> &str {
+        if self.kind != LinkKind::Monitor {
+            return "";
+        }
+        self.note.rsplit(' ').next().unwrap_or("")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventView {
     pub at_ms: u64,

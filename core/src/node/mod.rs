@@ -499,10 +499,8 @@ impl Node {
 
     /// The reply `ROLE` gives, as a RESP frame (a sentinel's: `sentinel` and its masters).
     pub fn role_reply(&self) -> crate::resp::Frame {
-        use crate::resp::Frame;
         if let Some(s) = &self.srv.sentinel {
-            let names = s.masters().map(|m| Frame::Bulk(bytes::Bytes::from(m.name().to_string()))).collect();
-            return Frame::Array(vec![Frame::Bulk(bytes::Bytes::from_static(b"sentinel")), Frame::Array(names)]);
+            return s.role_frame();
         }
         command::replicaof::role_frame(&self.srv)
     }

@@ -108,13 +108,18 @@ pub fn info_text(srv: &NodeState, now: u64, requested: &[String]) -> String {
 
 /// ROLE in sentinel mode: `sentinel` and the names of the masters it watches.
 pub fn role(ctx: &mut Ctx, _args: &mut [Bytes]) {
-    let names: Vec<String> = ctx.srv.sentinel.as_ref().map(|s| s.masters.keys().cloned().collect()).unwrap_or_default();
-    let r = ctx.reply();
-    r.array(2);
-    r.bulk(b"sentinel");
-    r.array(names.len());
-    for n in names {
-        r.bulk(n.as_bytes());
+    let Some(s) = ctx.srv.sentinel.as_ref() else { return };
+    let mut wire = Vec::new();
+    s.role_frame().encode(&mut wire);
+    ctx.reply().raw(&wire);
+}
+
+impl Sentinel {
+    /// `sentinelRoleCommand`'s reply as a frame (also what an observer reads).
+    pub fn role_frame(&self) -> crate::resp::Frame {
+        use crate::resp::Frame;
+        let names = self.masters.keys().map(|n| Frame::Bulk(Bytes::from(n.clone()))).collect();
+        Frame::Array(vec![Frame::Bulk(Bytes::from_static(b"sentinel")), Frame::Array(names)])
     }
 }
 
@@ -356,17 +361,8 @@ impl Sentinel {
                 match self.create_master(&name, &host, port, quorum as u32, now) {
                     Err(e) => client.reply.error(&format!("ERR {}", e)),
                     Ok(()) => {
-                        let m = self.masters.get_mut(&name).expect("created");
-                        m.inst.down_after_period = self.timing.default_down_after;
-                        m.failover_timeout = self.timing.default_failover_timeout;
                         self.flush_and_reply(srv, client);
-                        self.event(
-                            srv,
-                            LogLevel::Warning,
-                            "+monitor",
-                            Some((&name, &Which::Master)),
-                            &format!("quorum {}", quorum),
-                        );
+                        self.announce_monitor(srv, &name);
                     }
                 }
             }

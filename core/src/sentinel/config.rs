@@ -8,7 +8,7 @@
 //! vote, a replica found, a switch of master); here the node asks its driver for that with
 //! [`crate::node::Output::RewriteConfig`] and the driver writes [`rewrite`]'s text atomically.
 
-use super::instance::{Addr, Kind, Master, DEFAULT_FAILOVER_TIMEOUT, DEFAULT_PARALLEL_SYNCS};
+use super::instance::{Addr, Kind, Master, DEFAULT_PARALLEL_SYNCS};
 use super::Sentinel;
 use crate::config::{Config, ConfigError};
 
@@ -256,7 +256,9 @@ impl Sentinel {
         if self.masters.contains_key(name) {
             return Err("Duplicate master name.");
         }
-        self.masters.insert(name.to_string(), Master::new(name, addr, quorum, DEFAULT_DOWN_AFTER, now));
+        // The defaults `SENTINEL DEBUG` may have changed (7.0's `sentinel_default_*`).
+        let (down_after, failover_timeout) = (self.timing.default_down_after, self.timing.default_failover_timeout);
+        self.masters.insert(name.to_string(), Master::new(name, addr, quorum, down_after, failover_timeout, now));
         Ok(())
     }
 
@@ -321,13 +323,13 @@ impl Sentinel {
             let name = m.name();
             let cur = m.current_addr();
             line("monitor", format!("sentinel monitor {} {} {} {}", name, cur.announced(ah), cur.port, m.quorum));
-            if m.inst.down_after_period != DEFAULT_DOWN_AFTER {
+            if m.inst.down_after_period != self.timing.default_down_after {
                 line(
                     "down-after-milliseconds",
                     format!("sentinel down-after-milliseconds {} {}", name, m.inst.down_after_period),
                 );
             }
-            if m.failover_timeout != DEFAULT_FAILOVER_TIMEOUT {
+            if m.failover_timeout != self.timing.default_failover_timeout {
                 line("failover-timeout", format!("sentinel failover-timeout {} {}", name, m.failover_timeout));
             }
             if m.parallel_syncs != DEFAULT_PARALLEL_SYNCS {

@@ -321,39 +321,24 @@ impl Instance {
 
     /// The `flags` field of SENTINEL replies, in 7.0's order.
     pub fn flags_text(&self) -> String {
-        let mut words = Vec::new();
-        let names: [(u32, &str); 5] = [
-            (flag::S_DOWN, "s_down"),
-            (flag::O_DOWN, "o_down"),
-            (flag::MASTER, "master"),
-            (flag::SLAVE, "slave"),
-            (flag::SENTINEL, "sentinel"),
+        // `disconnected` is the link's, between the kind and the failover flags.
+        let words: [(bool, &str); 14] = [
+            (self.has(flag::S_DOWN), "s_down"),
+            (self.has(flag::O_DOWN), "o_down"),
+            (self.has(flag::MASTER), "master"),
+            (self.has(flag::SLAVE), "slave"),
+            (self.has(flag::SENTINEL), "sentinel"),
+            (self.link.disconnected, "disconnected"),
+            (self.has(flag::MASTER_DOWN), "master_down"),
+            (self.has(flag::FAILOVER_IN_PROGRESS), "failover_in_progress"),
+            (self.has(flag::PROMOTED), "promoted"),
+            (self.has(flag::RECONF_SENT), "reconf_sent"),
+            (self.has(flag::RECONF_INPROG), "reconf_inprog"),
+            (self.has(flag::RECONF_DONE), "reconf_done"),
+            (self.has(flag::FORCE_FAILOVER), "force_failover"),
+            (self.has(flag::SCRIPT_KILL_SENT), "script_kill_sent"),
         ];
-        for (f, n) in names {
-            if self.has(f) {
-                words.push(n);
-            }
-        }
-        if self.link.disconnected {
-            words.push("disconnected");
-        }
-        let rest: [(u32, &str); 9] = [
-            (flag::MASTER_DOWN, "master_down"),
-            (flag::FAILOVER_IN_PROGRESS, "failover_in_progress"),
-            (flag::PROMOTED, "promoted"),
-            (flag::RECONF_SENT, "reconf_sent"),
-            (flag::RECONF_INPROG, "reconf_inprog"),
-            (flag::RECONF_DONE, "reconf_done"),
-            (flag::FORCE_FAILOVER, "force_failover"),
-            (flag::SCRIPT_KILL_SENT, "script_kill_sent"),
-            (0, ""),
-        ];
-        for (f, n) in rest {
-            if f != 0 && self.has(f) {
-                words.push(n);
-            }
-        }
-        words.join(",")
+        words.iter().filter(|(on, _)| *on).map(|(_, w)| *w).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -421,7 +406,7 @@ pub const DEFAULT_FAILOVER_TIMEOUT: u64 = 180_000;
 pub const DEFAULT_PARALLEL_SYNCS: i64 = 1;
 
 impl Master {
-    pub fn new(name: &str, addr: Addr, quorum: u32, down_after: u64, now: u64) -> Master {
+    pub fn new(name: &str, addr: Addr, quorum: u32, down_after: u64, failover_timeout: u64, now: u64) -> Master {
         Master {
             inst: Instance::new(Kind::Master, name.to_string(), addr, down_after, now),
             replicas: BTreeMap::new(),
@@ -437,7 +422,7 @@ impl Master {
             failover_state: FailoverState::None,
             failover_state_change_time: 0,
             failover_start_time: 0,
-            failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
+            failover_timeout,
             failover_delay_logged: 0,
             promoted: None,
             notification_script: None,

@@ -278,15 +278,14 @@ impl Sentinel {
         srv.log_as('X', LogLevel::Warning, format!("Sentinel ID is {}", self.myid));
         let names: Vec<String> = self.masters.keys().cloned().collect();
         for name in names {
-            let quorum = self.masters[&name].quorum;
-            self.event(
-                srv,
-                LogLevel::Warning,
-                "+monitor",
-                Some((&name, &Which::Master)),
-                &format!("quorum {}", quorum),
-            );
+            self.announce_monitor(srv, &name);
         }
+    }
+
+    /// `+monitor master <name> <ip> <port> quorum <n>`: at start, and for SENTINEL MONITOR.
+    pub(crate) fn announce_monitor(&mut self, srv: &mut NodeState, name: &str) {
+        let Some(quorum) = self.masters.get(name).map(|m| m.quorum) else { return };
+        self.event(srv, LogLevel::Warning, "+monitor", Some((name, &Which::Master)), &format!("quorum {}", quorum));
     }
 
     /// `sentinelTimer`: the TILT check, every instance, then a new frequency.

@@ -34,39 +34,37 @@ impl Sentinel {
         args: &[&str],
         pending: Pending,
     ) -> bool {
-        let Some(m) = self.masters.get(master) else { return false };
-        let name = m.command_name(args[0]).to_string();
-        let Some(ri) = self.instance_mut(master, which) else { return false };
-        let Some(conn) = ri.link.cc else { return false };
-        let mut words: Vec<&[u8]> = vec![name.as_bytes()];
-        words.extend(args[1..].iter().map(|a| a.as_bytes()));
-        let mut buf = BytesMut::new();
-        encode_command(&mut buf, &words);
+        if !self.write_link(srv, master, which, false, args) {
+            return false;
+        }
+        let ri = self.instance_mut(master, which).expect("written to");
         ri.link.pending_commands += 1;
         ri.link.pending.push_back(pending);
-        if ri.link.cc_open {
-            srv.send(conn, buf.freeze());
-        } else {
-            ri.link.cc_out.extend_from_slice(&buf);
-        }
         true
     }
 
-    /// The same on the pub/sub link (AUTH, CLIENT SETNAME, SUBSCRIBE).
-    fn send_pubsub(&mut self, srv: &mut NodeState, master: &str, which: &Which, args: &[&str]) {
-        let Some(m) = self.masters.get(master) else { return };
+    /// Write a command (named as the master renames it) on one of an instance's two links:
+    /// sent now if the driver reported the connection open, kept until then otherwise.
+    fn write_link(&mut self, srv: &mut NodeState, master: &str, which: &Which, pubsub: bool, args: &[&str]) -> bool {
+        let Some(m) = self.masters.get(master) else { return false };
         let name = m.command_name(args[0]).to_string();
-        let Some(ri) = self.instance_mut(master, which) else { return };
-        let Some(conn) = ri.link.pc else { return };
+        let Some(ri) = self.instance_mut(master, which) else { return false };
+        let (conn, open, queued) = if pubsub {
+            (ri.link.pc, ri.link.pc_open, &mut ri.link.pc_out)
+        } else {
+            (ri.link.cc, ri.link.cc_open, &mut ri.link.cc_out)
+        };
+        let Some(conn) = conn else { return false };
         let mut words: Vec<&[u8]> = vec![name.as_bytes()];
         words.extend(args[1..].iter().map(|a| a.as_bytes()));
         let mut buf = BytesMut::new();
         encode_command(&mut buf, &words);
-        if ri.link.pc_open {
+        if open {
             srv.send(conn, buf.freeze());
         } else {
-            ri.link.pc_out.extend_from_slice(&buf);
+            queued.extend_from_slice(&buf);
         }
+        true
     }
 
     /// `sentinelSendAuthIfNeeded`: the master's `auth-pass`/`auth-user` for masters and
@@ -145,11 +143,11 @@ impl Sentinel {
             let mut discards = 1;
             if let Some(a) = &auth {
                 let a: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
-                self.send_pubsub(srv, master, which, &a);
+                self.write_link(srv, master, which, true, &a);
                 discards += 1;
             }
-            self.send_pubsub(srv, master, which, &["CLIENT", "SETNAME", &pubsub_name]);
-            self.send_pubsub(srv, master, which, &["SUBSCRIBE", HELLO_CHANNEL]);
+            self.write_link(srv, master, which, true, &["CLIENT", "SETNAME", &pubsub_name]);
+            self.write_link(srv, master, which, true, &["SUBSCRIBE", HELLO_CHANNEL]);
             let ri = self.instance_mut(master, which).expect("present");
             // AUTH and SETNAME replies count as pending commands until they arrive.
             ri.link.pending_commands += discards;

@@ -70,19 +70,16 @@ impl Sentinel {
     pub(crate) fn run_scripts(&mut self, srv: &mut NodeState) {
         let now = srv.now;
         let max_runtime = self.timing.script_max_runtime;
-        for job in self.scripts.queue.iter_mut() {
-            if job.running && now.saturating_sub(job.start_time) > max_runtime {
-                srv.outputs.push_back(Output::KillScript { id: job.id });
-            }
-        }
-        let mut timed_out: Vec<(String, u64)> = Vec::new();
-        for job in self.scripts.queue.iter() {
-            if job.running && now.saturating_sub(job.start_time) > max_runtime {
-                timed_out.push((job.argv[0].clone(), job.id));
-            }
-        }
+        let timed_out: Vec<(String, u64)> = self
+            .scripts
+            .queue
+            .iter()
+            .filter(|j| j.running && now.saturating_sub(j.start_time) > max_runtime)
+            .map(|j| (j.argv[0].clone(), j.id))
+            .collect();
         for (path, id) in timed_out {
             self.event_plain(srv, LogLevel::Warning, "-script-timeout", &format!("{} {}", path, id));
+            srv.outputs.push_back(Output::KillScript { id });
         }
         for i in 0..self.scripts.queue.len() {
             if self.scripts.running >= MAX_RUNNING {

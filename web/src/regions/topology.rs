@@ -121,7 +121,7 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
         let Some(s) = node_index(&link.from) else { return html! {} };
         let ((sx, sy), (mx, my), (lx, ly)) =
             layout::monitor_line(layout.centres[s], node_index(&link.to).map(|m| layout.centres[m]));
-        let opinion = link.note.rsplit(' ').next().unwrap_or("").to_string();
+        let opinion = link.opinion().to_string();
         let word = match (opinion.as_str(), lab.lang == Lang::Zh) {
             ("ok", true) => "正常".to_string(),
             ("sdown", true) => "主观下线".to_string(),
