@@ -36,6 +36,14 @@ impl Lang {
             en
         }
     }
+
+    /// The core's name for this language (lesson steps are worded there).
+    pub fn language(self) -> lesson::Language {
+        match self {
+            Lang::Zh => lesson::Language::Zh,
+            Lang::En => lesson::Language::En,
+        }
+    }
 }
 
 pub struct Lab {
@@ -175,6 +183,12 @@ impl Lab {
         let Some(l) = &self.lesson else { return };
         let n = self.results.len();
         if let Some(step) = l.steps.get(n) {
+            // A command step is typed in its node's terminal: show that terminal.
+            if let lesson::Action::Command { client, .. } | lesson::Action::Repeat { client, .. } = &step.action {
+                if let Some((_, node)) = l.clients.iter().find(|(c, _)| c == client) {
+                    self.selected = Some(node.clone());
+                }
+            }
             let r = lesson::run_step(n + 1, step, &mut self.world);
             self.results.push(r);
             self.result_marks.push(self.world.inputs().len());

@@ -695,6 +695,159 @@ pub fn run(lesson: &Lesson, target: &mut dyn LessonTarget) -> Vec<StepResult> {
     lesson.steps.iter().enumerate().map(|(i, step)| run_step(i + 1, step, target)).collect()
 }
 
+/// The language a lesson is read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Zh,
+    En,
+}
+
+impl Step {
+    /// The step as a learner reads it in the lesson panel: a sentence naming the node it acts
+    /// on ("On r6381, check that `slave_read_only` is 1"), not the lesson file's syntax, which
+    /// stays in [`Step::text`] for the lesson's author and the command line runner.
+    pub fn reads(&self, lesson: &Lesson, lang: Language) -> String {
+        let zh = lang == Language::Zh;
+        let node_of = |client: &str| {
+            lesson.clients.iter().find(|(c, _)| c == client).map(|(_, n)| n.clone()).unwrap_or_else(|| client.into())
+        };
+        // What follows `client> ` in the file: the command exactly as the author quoted it.
+        let typed = || self.text.split_once("> ").map(|(_, c)| c.trim().trim_matches('`')).unwrap_or_default();
+        let answer = |expect: &Option<String>| match expect
+            .as_deref()
+            .map(|e| (e.lines().next().unwrap_or(""), e.lines().count()))
+        {
+            None => String::new(),
+            Some((first, 1)) if zh => format!("，应返回 `{}`", first),
+            Some((first, 1)) => format!(" and expect `{}`", first),
+            Some((first, _)) if zh => format!("，应返回 `{}` 等", first),
+            Some((first, _)) => format!(" and expect `{}` …", first),
+        };
+        match &self.action {
+            Action::Command { client, expect, .. } if zh => {
+                format!("在 {} 上执行 `{}`{}", node_of(client), typed(), answer(expect))
+            }
+            Action::Command { client, expect, .. } => {
+                format!("On {}, run `{}`{}", node_of(client), typed(), answer(expect))
+            }
+            Action::Repeat { count, client, .. } if zh => {
+                format!("在 {} 上执行 {} 次 `{}`（{{i}} 依次为 1…{}）", node_of(client), count, typed(), count)
+            }
+            Action::Repeat { count, client, .. } => {
+                format!("On {}, run `{}` {} times ({{i}} = 1…{})", node_of(client), typed(), count, count)
+            }
+            Action::Wait { ms } if zh => format!("等待 {}", duration(*ms, lang)),
+            Action::Wait { ms } => format!("Wait {}", duration(*ms, lang)),
+            Action::ExpectLog { node, text } if zh => format!("确认 {} 的日志里有 `{}`", node, text),
+            Action::ExpectLog { node, text } => format!("Check that {}'s log says `{}`", node, text),
+            Action::ExpectFile { node, text } if zh => format!("确认 {} 的配置文件里有 `{}`", node, text),
+            Action::ExpectFile { node, text } => format!("Check that {}'s config file has `{}`", node, text),
+            Action::ExpectInfo { node, field, value } if zh => format!("确认 {} 的 `{}` 为 {}", node, field, value),
+            Action::ExpectInfo { node, field, value } => format!("On {}, check that `{}` is {}", node, field, value),
+            Action::ExpectView { node, field, value } => view_fact(node, field, value, lang),
+            Action::Fault(fault) => fault_reads(fault, lesson, lang),
+        }
+    }
+}
+
+/// `1500` → "1.5 s" / "1.5 秒"; under a second, in ms.
+fn duration(ms: u64, lang: Language) -> String {
+    let (s, unit_ms) = if lang == Language::Zh { ("秒", "毫秒") } else { ("s", "ms") };
+    match ms {
+        ms if ms < 1000 => format!("{} {}", ms, unit_ms),
+        ms if ms % 1000 == 0 => format!("{} {}", ms / 1000, s),
+        ms => format!("{} {}", ms as f64 / 1000.0, s),
+    }
+}
+
+/// A view fact in words: what the drawing shows of the node.
+fn view_fact(node: &str, field: &str, value: &str, lang: Language) -> String {
+    let zh = lang == Language::Zh;
+    match (field, value) {
+        ("up", "yes" | "true") if zh => format!("确认图中 {} 在运行", node),
+        ("up", "yes" | "true") => format!("Check that {} is drawn up", node),
+        ("up", _) if zh => format!("确认图中 {} 已停止", node),
+        ("up", _) => format!("Check that {} is drawn down", node),
+        _ => {
+            let label = match (field, zh) {
+                ("role", true) => "角色",
+                ("role", false) => "role",
+                ("keys", true) => "键数",
+                ("keys", false) => "key count",
+                ("clients", true) => "客户端数",
+                ("clients", false) => "client count",
+                ("link", true) => "到主库的链接",
+                ("link", false) => "link to its master",
+                ("master", true) => "主库",
+                ("master", false) => "master",
+                ("offset", true) => "复制偏移量",
+                ("offset", false) => "replication offset",
+                ("sync", true) => "同步方式",
+                ("sync", false) => "last sync",
+                ("watches", true) => "所监视的主库",
+                ("watches", false) => "watched master",
+                ("opinion", true) => "判断",
+                ("opinion", false) => "opinion",
+                (other, _) => other,
+            };
+            if zh {
+                format!("确认图中 {} 的{}为 {}", node, label, value)
+            } else {
+                format!("Check that the drawing shows {}'s {} as {}", node, label, value)
+            }
+        }
+    }
+}
+
+fn fault_reads(fault: &Fault, lesson: &Lesson, lang: Language) -> String {
+    let zh = lang == Language::Zh;
+    let name = |e: &Endpoint| match e {
+        Endpoint::Node(n) => n.clone(),
+        Endpoint::Client(c) => {
+            let node = lesson.clients.iter().find(|(name, _)| name == c).map(|(_, n)| n.as_str()).unwrap_or("?");
+            if zh {
+                format!("客户端 {}（连 {}）", c, node)
+            } else {
+                format!("client {} (of {})", c, node)
+            }
+        }
+    };
+    match fault {
+        Fault::Kill { node } if zh => format!("杀掉 {}（kill -9）", node),
+        Fault::Kill { node } => format!("Kill {} (kill -9)", node),
+        Fault::Restart { node } if zh => format!("重启 {}", node),
+        Fault::Restart { node } => format!("Restart {}", node),
+        Fault::CorruptRdb { node } if zh => format!("损坏 {} 的 dump.rdb", node),
+        Fault::CorruptRdb { node } => format!("Corrupt {}'s dump.rdb", node),
+        Fault::ClockJump { node, ms } if zh => format!("把 {} 的时钟拨快 {}", node, duration(*ms, lang)),
+        Fault::ClockJump { node, ms } => format!("Move {}'s clock {} forward", node, duration(*ms, lang)),
+        Fault::Cut { from, to, one_way: true } if zh => format!("单向切断 {} 到 {} 的网络", name(from), name(to)),
+        Fault::Cut { from, to, one_way: true } => {
+            format!("Cut the network from {} to {} (one way)", name(from), name(to))
+        }
+        Fault::Cut { from, to, .. } if zh => format!("切断 {} 与 {} 之间的网络", name(from), name(to)),
+        Fault::Cut { from, to, .. } => format!("Cut the network between {} and {}", name(from), name(to)),
+        Fault::Heal { a, b } if zh => format!("恢复 {} 与 {} 之间的网络", name(a), name(b)),
+        Fault::Heal { a, b } => format!("Heal the network between {} and {}", name(a), name(b)),
+        Fault::Hold { a, b } if zh => format!("扣住 {} 与 {} 之间的消息", name(a), name(b)),
+        Fault::Hold { a, b } => format!("Hold the messages between {} and {}", name(a), name(b)),
+        Fault::Release { a, b } if zh => format!("放行 {} 与 {} 之间扣住的消息", name(a), name(b)),
+        Fault::Release { a, b } => format!("Release the messages held between {} and {}", name(a), name(b)),
+        Fault::Delay { a, b, ms } if zh => {
+            format!("给 {} 与 {} 之间的网络加 {} 延迟", name(a), name(b), duration(*ms, lang))
+        }
+        Fault::Delay { a, b, ms } => {
+            format!("Delay the network between {} and {} by {}", name(a), name(b), duration(*ms, lang))
+        }
+        Fault::Drop { a, b, per_mille } if zh => {
+            format!("让 {} 与 {} 之间丢失 {}‰ 的消息", name(a), name(b), per_mille)
+        }
+        Fault::Drop { a, b, per_mille } => {
+            format!("Lose {}‰ of the messages between {} and {}", per_mille, name(a), name(b))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,6 +865,30 @@ mod tests {
         for r in &results {
             assert!(r.ok, "step {} '{}': expected {:?}, saw {:?}", r.number, r.text, r.expected, r.seen);
         }
+    }
+
+    #[test]
+    fn a_step_reads_as_a_sentence_naming_its_node() {
+        let lesson = parse(SAMPLE).unwrap();
+        let en: Vec<String> = lesson.steps.iter().map(|s| s.reads(&lesson, Language::En)).collect();
+        let zh: Vec<String> = lesson.steps.iter().map(|s| s.reads(&lesson, Language::Zh)).collect();
+        assert_eq!(en[0], "On m, run `SET keyone lisuo` and expect `OK`");
+        assert_eq!(zh[0], "在 m 上执行 `SET keyone lisuo`，应返回 `OK`");
+        assert_eq!(en[2], "On m, run `LRANGE menu 0 -1` and expect `1) \"banana\"` …");
+        assert_eq!(en[3], "Kill m (kill -9)");
+        assert_eq!(zh[5], "等待 2 秒");
+        assert_eq!(en[7], "Check that m is drawn up");
+        assert_eq!(en[8], "Check that m's log says `Server initialized`");
+        let more = parse(&format!(
+            "{}10. expect info m: slave_read_only=1\n11. repeat 3: cli> SET k:{{i}} v\n12. cut cli m\n13. delay m cli 1500ms\n",
+            SAMPLE
+        ))
+        .unwrap();
+        let read = |i: usize, lang| more.steps[i].reads(&more, lang);
+        assert_eq!(read(9, Language::En), "On m, check that `slave_read_only` is 1");
+        assert_eq!(read(10, Language::En), "On m, run `SET k:{i} v` 3 times ({i} = 1…3)");
+        assert_eq!(read(11, Language::En), "Cut the network between client cli (of m) and m");
+        assert_eq!(read(12, Language::Zh), "给 m 与 客户端 cli（连 m） 之间的网络加 1.5 秒 延迟");
     }
 
     #[test]
@@ -787,7 +964,14 @@ mod tests {
             self.patience
         }
         fn view(&self) -> ViewModel {
-            ViewModel { elapsed_ms: 0, nodes: Vec::new(), links: Vec::new(), messages: Vec::new(), events: Vec::new() }
+            ViewModel {
+                elapsed_ms: 0,
+                nodes: Vec::new(),
+                links: Vec::new(),
+                messages: Vec::new(),
+                events: Vec::new(),
+                failovers: Vec::new(),
+            }
         }
         fn config_file(&self, _: &str) -> Option<String> {
             None

@@ -1,5 +1,6 @@
 //! The lesson panel, on the left: a button per lesson shipped with the app, then the chosen
-//! lesson's title, narrative (in the learner's language) and numbered steps, each marked ✓ (its
+//! lesson's title, narrative (in the learner's language) and numbered steps — each in words
+//! (`Step::reads`: "On r6381, check that `slave_read_only` is 1") — marked ✓ (its
 //! expectations held), ✗ (with what was seen instead), ▶ (next) or · (to come), with a button
 //! that rewinds the world to just before it; and the button that does the next step.
 
@@ -31,9 +32,11 @@ pub fn view(lab: &Lab, act: &Act) -> Html {
                     _ => html! {},
                 };
                 let reset = act.on_click(move |lab| lab.reset_to_step(i + 1));
+                // The step as the learner reads it; the file's own syntax is the tooltip.
+                let reads = s.reads(lesson, lab.lang.language());
                 html! {
-                    <li data-testid={format!("lesson-step-{}", i + 1)} class={classes!(result.map(|r| if r.ok { "ok" } else { "fail" }))}>
-                        <span class="mark">{ mark }</span>{ &s.text }
+                    <li data-testid={format!("lesson-step-{}", i + 1)} class={classes!(result.map(|r| if r.ok { "ok" } else { "fail" }))} title={s.text.clone()}>
+                        <span class="mark">{ mark }</span>{ for with_code(&reads) }
                         <button class="reset" title={t("回到这一步", "reset to this step")} data-testid={format!("lesson-reset-{}", i + 1)} onclick={reset}>{ "↺" }</button>
                         { seen }
                     </li>
@@ -61,5 +64,19 @@ fn paragraphs(text: &str, lang: Lang) -> Vec<Html> {
         .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join(joiner))
         .filter(|p| !p.is_empty())
         .map(|p| html! { <p>{ p }</p> })
+        .collect()
+}
+
+/// A sentence whose `backquoted` parts (commands, fields, log texts) are drawn as code.
+fn with_code(text: &str) -> Vec<Html> {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                html! { <code>{ part }</code> }
+            } else {
+                html! { { part } }
+            }
+        })
         .collect()
 }
