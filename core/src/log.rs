@@ -136,6 +136,53 @@ pub fn ctime(secs: u64) -> String {
     )
 }
 
+/// A log line as Redis writes it (`pid:R dd Mon yyyy hh:mm:ss.mmm L message`), read back: what
+/// an observer of a log (the simulator's trace or a live process's file) needs to place an
+/// event in time. The inverse of [`LogLine::render`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedLogLine<'a> {
+    /// Unix time in ms (UTC), as the line's timestamp says.
+    pub at_ms: u64,
+    /// The role letter: `M`, `S`, `C` or `X` (sentinel).
+    pub role: char,
+    pub message: &'a str,
+}
+
+/// Read a rendered log line; `None` for anything else (the logo, a raw line, a torn line).
+pub fn parse_log_line(line: &str) -> Option<ParsedLogLine<'_>> {
+    let (pid_role, rest) = line.split_once(' ')?;
+    let (pid, role) = pid_role.split_once(':')?;
+    let mut role_chars = role.chars();
+    let (Some(role), None) = (role_chars.next(), role_chars.next()) else { return None };
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut parts = rest.splitn(6, ' ');
+    let (day, month, year, time, _mark) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let message = parts.next().unwrap_or("");
+    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
+    let (day, year): (u32, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let (hms, millis) = time.split_once('.')?;
+    let mut hms = hms.splitn(3, ':').map(|v| v.parse::<u64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    let millis: u64 = millis.parse().ok()?;
+    let days = u64::try_from(days_from_civil(year, month, day)).ok()?;
+    let at_ms = ((days * 86_400 + h * 3600 + m * 60 + sec) * 1000).checked_add(millis)?;
+    Some(ParsedLogLine { at_ms, role, message })
+}
+
+/// (year, month, day) to days since 1970-01-01, Howard Hinnant's `days_from_civil`: the
+/// inverse of [`civil_from_days`].
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's `civil_from_days`.
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -182,7 +229,38 @@ mod tests {
     }
 
     #[test]
+    fn a_rendered_line_reads_back() {
+        let line = LogLine {
+            at_ms: 1_795_383_386_123,
+            role: 'X',
+            level: LogLevel::Warning,
+            message: "+sdown master mymaster 127.0.0.1 6379".into(),
+            raw: false,
+        };
+        let text = line.render(4242);
+        let parsed = parse_log_line(&text).unwrap();
+        assert_eq!(
+            parsed,
+            ParsedLogLine { at_ms: 1_795_383_386_123, role: 'X', message: "+sdown master mymaster 127.0.0.1 6379" }
+        );
+        assert_eq!(parse_log_line("1:M 29 Feb 2000 00:00:00.000 * x").unwrap().at_ms, 951_782_400_000);
+        for bad in [
+            "",
+            "                _._",
+            "1:M 32 Foo 2026 00:00:00.000 * x",
+            "x:M 01 Jan 2026 00:00:00.000 * x",
+            "1:M 01 Jan 2026 25:00",
+        ] {
+            assert_eq!(parse_log_line(bad), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
     fn civil_dates() {
+        for days in [0, 11_016, 19_723, 20_790, -1, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));

@@ -190,3 +190,59 @@ fn a_clock_jump_puts_a_sentinel_in_tilt_and_it_acts_on_nothing_meanwhile() {
     expect_log_order(&w, "s1", &["+tilt #tilt mode entered", "-tilt #tilt mode exited"]);
     assert_eq!(info(&mut w, "s1", "sentinel_tilt"), "0");
 }
+
+/// What the drawing shows of a failover: Sentinel's messages named as they travel (hellos,
+/// the question "is it down?", the vote request and the vote), and the leader's progress
+/// through the failover's stages with the virtual time of each.
+#[test]
+fn the_view_names_sentinel_messages_in_flight_and_reads_the_failover_s_stages() {
+    use halab_core::lab::view::{self, classify_message, FailoverStage, MessageKind};
+    let mut w = world(11);
+    w.advance(15_000);
+    w.apply(WorldInput::Fault(Fault::Kill { node: "m".into() }));
+    let end = w.now() + 30_000;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut vote_in_view = false;
+    while w.now() < end && w.step() {
+        for m in w.in_flight() {
+            let (kind, detail) = classify_message(&m.payload);
+            if kind == MessageKind::Vote && !vote_in_view {
+                // The view carries the same reading, on the message between two sentinels.
+                let v = view::from_world(&w, 0);
+                let drawn = v.messages.iter().find(|d| d.kind == MessageKind::Vote).expect("the vote is in the view");
+                assert!(drawn.from.starts_with('s') && drawn.to.starts_with('s'), "{:?}", drawn);
+                assert!(drawn.detail.starts_with("down · voted "), "{}", drawn.detail);
+                assert_eq!(drawn.detail, detail);
+                vote_in_view = true;
+            }
+            seen.insert(kind);
+        }
+    }
+    for kind in [
+        MessageKind::Hello,
+        MessageKind::DownQuery,
+        MessageKind::DownReply,
+        MessageKind::VoteRequest,
+        MessageKind::Vote,
+    ] {
+        assert!(seen.contains(&kind), "{:?} never seen in flight: {:?}", kind, seen);
+    }
+    assert!(vote_in_view);
+    let v = view::from_world(&w, 0);
+    let done: Vec<_> = v.failovers.iter().filter(|f| f.aborted.is_none()).collect();
+    assert_eq!(done.len(), 1, "one try led to a new master: {:?}", v.failovers);
+    let f = done[0];
+    assert!(has_log(&w, &f.sentinel, "+elected-leader master mymaster"), "the strip is the leader's");
+    assert_eq!((f.master.as_str(), f.epoch), ("mymaster", 1));
+    assert_eq!(f.stages.iter().map(|(s, _)| *s).collect::<Vec<_>>(), FailoverStage::ALL.to_vec());
+    let times: Vec<u64> = f.stages.iter().map(|(_, t)| *t).collect();
+    assert!(times.windows(2).all(|p| p[0] <= p[1]), "stage times never go back: {:?}", times);
+    // The promotion waits for the replica's INFO: at least one INFO period (1 s while failing
+    // over) passes between sending SLAVEOF NO ONE and the reconfiguration.
+    assert!(times[5] - times[3] >= 900, "{:?}", times);
+    assert!(f.selected.as_deref().is_some_and(|s| s == "127.0.0.2:6379" || s == "127.0.0.3:6379"), "{:?}", f.selected);
+    // The other sentinels either never tried or gave up, not elected.
+    for other in v.failovers.iter().filter(|o| o.sentinel != f.sentinel) {
+        assert_eq!(other.aborted.as_deref(), Some("-failover-abort-not-elected"), "{:?}", other);
+    }
+}

@@ -225,3 +225,49 @@ test("a sentinel watches a master, finds it down and fails over: drawn with its 
   }
   assert.match(await page.textContent('[data-testid="log"]'), /\+tilt #tilt mode entered/);
 }));
+
+test("three sentinels fail over a password-protected master: the strip, the new master, a step back before the kill and a replay", () => withLab(async (browser, port) => {
+  const page = await open(browser, port, "#seed=7&lang=en");
+  await page.click('.lesson-choice:has-text("Sentinel failover on three hosts")');
+  await page.waitForSelector('[data-testid="node-s150"]');
+  // Steps read as sentences naming their node, not as the lesson file's syntax.
+  assert.equal(await page.textContent('[data-testid="lesson-step-2"]'), "·On n148, run AUTH stevenux and expect OK↺");
+  assert.match(await page.textContent('[data-testid="lesson-step-24"]'), /Check that s148's log says \+sdown master mymaster 192\.168\.131\.148 6379/);
+  // Up to the kill; a command step shows its node's terminal, typed there.
+  for (let i = 0; i < 21; i++) await page.click('[data-testid="lesson-next"]');
+  assert.match(await page.getAttribute('[data-testid="terminal-tab-n150"]', "class"), /\bactive\b/);
+  assert.match(await page.textContent('[data-testid="terminal-output"]'), /192\.168\.131\.150:6379> GET keyone"lisuo"/);
+  assert.equal(await page.$('[data-testid="failovers"]'), null, "no failover yet");
+  // Sentinel's conversation is drawn travelling: a hello within a few events.
+  let hello = false;
+  for (let i = 0; i < 300 && !hello; i++) {
+    await page.click('[data-testid="step"]');
+    hello = (await page.$('[data-testid="message"][data-kind="hello"]')) !== null;
+  }
+  assert.ok(hello, "a hello is drawn on its way");
+  assert.match(await page.textContent('[data-testid="message"][data-kind="hello"] title'), /hello \(__sentinel__:hello\) · 192\.168\.131\.\d+:26379 · \w{8} · epoch 0 · mymaster/);
+  await page.click('[data-testid="lesson-reset-22"]');
+  // The kill and the failover, through +switch-master.
+  for (let i = 0; i < 7; i++) await page.click('[data-testid="lesson-next"]');
+  const failed = await page.$$eval('[data-testid^="lesson-step-"]', (els) =>
+    els.filter((e) => e.classList.contains("fail")).map((e) => e.textContent));
+  assert.deepEqual(failed, [], "every step through +switch-master passes in the browser");
+  assert.match(await page.textContent('[data-testid="node-role-n150"]'), /^master/);
+  for (const s of ["s148", "s149", "s150"]) {
+    assert.match(await page.textContent(`[data-testid="monitor-link-${s}"] title`), new RegExp(`^${s} → n150: mymaster ok$`), `${s} agrees`);
+  }
+  // The leader's strip: every stage reached, with its virtual time; the others not elected.
+  const strip = await page.textContent('[data-testid="failovers"]');
+  const ended = await page.$$('[data-testid$="-failover-end"].reached');
+  assert.equal(ended.length, 1, `one try ended: ${strip}`);
+  assert.match(strip, /epoch 1 · t=\d+\.\d\ds.*try\+0\.00s.*elected\+\d+\.\d\ds.*SLAVEOF NO ONE\+\d+\.\d\ds.*wait promotion\+\d+\.\d\ds.*reconf replicas\+\d+\.\d\ds.*end\+\d+\.\d\ds.*chose 192\.168\.131\.150:6379/);
+  await page.screenshot({ path: process.env.FAILOVER_SCREENSHOT || "/tmp/lab-failover.png" });
+  // Back to just before the kill: the old master is master again, nobody has failed over.
+  await page.click('[data-testid="lesson-reset-22"]');
+  assert.match(await page.textContent('[data-testid="node-role-n148"]'), /^master/);
+  assert.equal(await page.$('[data-testid="failovers"]'), null);
+  assert.match(await page.textContent('[data-testid="monitor-link-s150"] title'), /^s150 → n148: mymaster ok$/);
+  // And the replay is the same run: the same strip, to the millisecond.
+  for (let i = 0; i < 7; i++) await page.click('[data-testid="lesson-next"]');
+  assert.equal(await page.textContent('[data-testid="failovers"]'), strip);
+}));

@@ -11,7 +11,7 @@ mod lab;
 mod regions;
 
 use lab::Lab;
-use regions::{details, lesson, palette, terminal, timeline, top_bar, topology, Act};
+use regions::{details, failover, lesson, palette, terminal, timeline, top_bar, topology, Act};
 use yew::prelude::*;
 
 #[function_component(App)]
@@ -31,6 +31,7 @@ fn app() -> Html {
             { lesson::view(&l, &act) }
             <main class="topology" data-testid="topology">
                 { topology::view(&l, &view, &act) }
+                { failover::view(&l, &view) }
                 { details::view(&l, &view) }
                 { palette::view(&l, &view, &act) }
             </main>

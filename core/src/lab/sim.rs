@@ -306,7 +306,8 @@ pub struct InFlight {
     pub to: Endpoint,
     pub sent: u64,
     pub arrives: u64,
-    pub bytes: usize,
+    /// What is being delivered (a cheap clone of the queued bytes).
+    pub payload: Bytes,
 }
 
 /// A link's faults, for views.
@@ -877,7 +878,7 @@ impl World {
             .filter_map(|Reverse((at, seq, idx))| match self.events.get(*idx)? {
                 Some(Event::Deliver { from, to, sent, bytes, .. }) => Some((
                     *seq,
-                    InFlight { from: from.clone(), to: to.clone(), sent: *sent, arrives: *at, bytes: bytes.len() },
+                    InFlight { from: from.clone(), to: to.clone(), sent: *sent, arrives: *at, payload: bytes.clone() },
                 )),
                 _ => None,
             })

@@ -4,7 +4,8 @@
 //! ```text
 //! ┌ top_bar ──────────────────────────────────────────────────────┐
 //! │ lesson │ topology (the drawing)              │ terminal        │
-//! │        │ details (the selected node)         │ log             │
+//! │        │ failover (the sentinels' strip)     │ log             │
+//! │        │ details (the selected node)         │                 │
 //! │        │ palette (the faults)                │                 │
 //! ├────────┴─────────────────────────────────────┴─────────────────┤
 //! │ timeline (and the keyboard shortcuts)                          │
@@ -16,6 +17,7 @@
 //! redraw to follow it. A region changes the lab only through [`Act`].
 
 pub mod details;
+pub mod failover;
 pub mod lesson;
 pub mod palette;
 pub mod terminal;

@@ -3,14 +3,17 @@
 //! client hanging under its node on a line, and an arrow from each replica to its master,
 //! styled by the link's state and labelled with the replica's offset and lag; a dashed line
 //! from each sentinel to the master it believes in, with its opinion (ok, sdown, odown).
-//! Messages in flight are dots on their link. A click on a card selects its node; on an
+//! Messages in flight are dots on their link; a message between nodes no drawn line joins
+//! (sentinel to sentinel, sentinel to replica) travels a faint arc drawn while it flies. On a
+//! sentinel's connections a dot is coloured and titled by what it says (`MessageKind`: a
+//! hello, "is it down?", a vote request, a vote). A click on a card selects its node; on an
 //! arrow, its replica.
 
 mod layout;
 
 use super::Act;
 use crate::lab::{Lab, Lang};
-use halab_core::lab::view::{LinkKind, LinkView, MessageView, ViewModel};
+use halab_core::lab::view::{LinkKind, LinkView, MessageKind, MessageView, ViewModel};
 use layout::Layout;
 use yew::prelude::*;
 
@@ -66,7 +69,7 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
             } else {
                 (nx + (cx - nx) * p, ny + (cy - ny) * p)
             };
-            html! { <circle class="message" data-testid="message" cx={px.to_string()} cy={py.to_string()} r="5" /> }
+            message_dot(m, (px, py), lab.lang)
         });
         html! {
             <g class={classes!("link", link.state.as_str())} data-testid={format!("link-{}", link.from)}>
@@ -96,7 +99,7 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
         let dots = messages_on(view, link).map(|m| {
             let p = m.progress.clamp(0.0, 1.0);
             let (px, py) = curve.at(if m.from == link.from { p } else { 1.0 - p });
-            html! { <circle class="message" data-testid="message" cx={format!("{:.1}", px)} cy={format!("{:.1}", py)} r="5" /> }
+            message_dot(m, (px, py), lab.lang)
         });
         let mut label = repl_summary(link, lab.lang);
         if master.is_none() {
@@ -122,6 +125,12 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
         let ((sx, sy), (mx, my), (lx, ly)) =
             layout::monitor_line(layout.centres[s], node_index(&link.to).map(|m| layout.centres[m]));
         let opinion = link.opinion().to_string();
+        // Its PINGs, INFOs and hellos travel the line.
+        let dots = messages_on(view, link).map(|m| {
+            let p = m.progress.clamp(0.0, 1.0);
+            let p = if m.from == link.from { p } else { 1.0 - p };
+            message_dot(m, (sx + (mx - sx) * p, sy + (my - sy) * p), lab.lang)
+        });
         let word = match (opinion.as_str(), lab.lang == Lang::Zh) {
             ("ok", true) => "正常".to_string(),
             ("sdown", true) => "主观下线".to_string(),
@@ -133,17 +142,64 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
                 <title>{ format!("{} → {}: {}", link.from, link.to, link.note) }</title>
                 <line x1={format!("{:.1}", sx)} y1={format!("{:.1}", sy)} x2={format!("{:.1}", mx)} y2={format!("{:.1}", my)} />
                 <text class="opinion" data-testid={format!("opinion-{}", link.from)} x={format!("{:.1}", lx)} y={format!("{:.1}", ly)}>{ word }</text>
+                { for dots }
             </g>
         }
     });
-    html! { <svg viewBox={layout.view_box()}>{ for monitor_lines }{ for link_lines }{ for repl_lines }{ for node_cards }</svg> }
+    // Messages between nodes that no drawn line joins: each on an arc of its own, bowed to
+    // the right of its way so that the two directions part.
+    let stray = view.messages.iter().filter(|m| !view.links.iter().any(|l| carries(l, m))).filter_map(|m| {
+        let (a, b) = (node_index(&m.from)?, node_index(&m.to)?);
+        let curve = layout::message_arc(layout.centres[a], layout.centres[b]);
+        let dot = message_dot(m, curve.at(m.progress), lab.lang);
+        Some(html! {
+            <g class="talk">
+                <path class="wire" d={curve.d()} />
+                { dot }
+            </g>
+        })
+    });
+    html! { <svg viewBox={layout.view_box()}>{ for monitor_lines }{ for link_lines }{ for repl_lines }{ for stray }{ for node_cards }</svg> }
+}
+
+/// Whether `link` is the line message `m` travels (either way).
+fn carries(link: &LinkView, m: &MessageView) -> bool {
+    (m.from == link.from && m.to == link.to) || (m.from == link.to && m.to == link.from)
+}
+
+/// A message in flight at `at`: a dot classed by what it says, titled with it.
+fn message_dot(m: &MessageView, at: (f64, f64), lang: Lang) -> Html {
+    let zh = lang == Lang::Zh;
+    let what = match (m.kind, zh) {
+        (MessageKind::Other, _) => format!("{} bytes", m.bytes),
+        (MessageKind::Hello, true) => "hello（__sentinel__:hello）".into(),
+        (MessageKind::Hello, false) => "hello (__sentinel__:hello)".into(),
+        (MessageKind::DownQuery, true) => "询问：主库下线了吗？".into(),
+        (MessageKind::DownQuery, false) => "asks: is the master down?".into(),
+        (MessageKind::VoteRequest, true) => "请求投票".into(),
+        (MessageKind::VoteRequest, false) => "asks for a vote".into(),
+        (MessageKind::DownReply, true) => "回答：是否下线".into(),
+        (MessageKind::DownReply, false) => "answers: down or not".into(),
+        (MessageKind::Vote, true) => "投票".into(),
+        (MessageKind::Vote, false) => "votes".into(),
+    };
+    let title = if m.detail.is_empty() {
+        format!("{} → {}: {}", m.from, m.to, what)
+    } else {
+        format!("{} → {}: {} · {}", m.from, m.to, what, m.detail)
+    };
+    let r = if m.kind == MessageKind::Other { "5" } else { "7" };
+    html! {
+        <circle class={classes!("message", m.kind.as_str())} data-testid="message" data-kind={m.kind.as_str()}
+            cx={format!("{:.1}", at.0)} cy={format!("{:.1}", at.1)} r={r}>
+            <title>{ title }</title>
+        </circle>
+    }
 }
 
 /// The messages in flight on a link, either way.
 fn messages_on<'a>(view: &'a ViewModel, link: &'a LinkView) -> impl Iterator<Item = &'a MessageView> {
-    view.messages
-        .iter()
-        .filter(|m| (m.from == link.from && m.to == link.to) || (m.from == link.to && m.to == link.from))
+    view.messages.iter().filter(|m| carries(link, m))
 }
 
 /// A replication link in a few words: "offset 1234 · lag 0s", led by its state when it is not up

@@ -5,6 +5,12 @@
 //! real processes answer to `INFO`, `ROLE` and their logs, which is why every field here is
 //! something a real Redis also reports.
 
+mod failover;
+mod message;
+
+pub use failover::{read_failovers, FailoverStage, FailoverView};
+pub use message::{classify as classify_message, MessageKind};
+
 use crate::lab::observe::{self, NodeObservation, ReplicaLinkState};
 use crate::lab::sim::{Endpoint, TraceKind, World};
 use serde::{Deserialize, Serialize};
@@ -18,6 +24,9 @@ pub struct ViewModel {
     /// Messages on the wire, with how far along they are (0 = just sent, 1 = arriving).
     pub messages: Vec<MessageView>,
     pub events: Vec<EventView>,
+    /// Every sentinel's failover tries, read from its log, oldest first.
+    #[serde(default)]
+    pub failovers: Vec<FailoverView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +35,12 @@ pub struct MessageView {
     pub to: String,
     pub progress: f64,
     pub bytes: usize,
+    /// On a sentinel's connection, what the message says (a hello, a vote…); `other` elsewhere.
+    #[serde(default)]
+    pub kind: MessageKind,
+    /// Its fields in a few words, for Sentinel's messages.
+    #[serde(default)]
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,22 +281,50 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
         })
         .collect();
     let now = world.now();
+    let on_sentinel_link = |e: &Endpoint| matches!(e, Endpoint::Node(n) if world.is_sentinel(n));
     let messages = world
         .in_flight()
         .into_iter()
-        .map(|m| MessageView {
-            from: endpoint_name(&m.from),
-            to: endpoint_name(&m.to),
-            progress: if m.arrives > m.sent {
-                (now.saturating_sub(m.sent)) as f64 / (m.arrives - m.sent) as f64
+        .map(|m| {
+            let (kind, detail) = if on_sentinel_link(&m.from) || on_sentinel_link(&m.to) {
+                classify_message(&m.payload)
             } else {
-                1.0
-            },
-            bytes: m.bytes,
+                (MessageKind::Other, String::new())
+            };
+            MessageView {
+                from: endpoint_name(&m.from),
+                to: endpoint_name(&m.to),
+                progress: if m.arrives > m.sent {
+                    (now.saturating_sub(m.sent)) as f64 / (m.arrives - m.sent) as f64
+                } else {
+                    1.0
+                },
+                bytes: m.payload.len(),
+                kind,
+                detail,
+            }
+        })
+        .collect();
+    let failovers = nodes
+        .iter()
+        .filter(|n| n.sentinel)
+        .flat_map(|n| {
+            let log = world.trace().iter().filter_map(|e| match &e.kind {
+                TraceKind::Log { node, line } if *node == n.name => Some(line.as_str()),
+                _ => None,
+            });
+            read_failovers(&n.name, log)
         })
         .collect();
     let skip = events.len().saturating_sub(max_events);
-    ViewModel { elapsed_ms: world.elapsed(), nodes, links, messages, events: events.into_iter().skip(skip).collect() }
+    ViewModel {
+        elapsed_ms: world.elapsed(),
+        nodes,
+        links,
+        messages,
+        events: events.into_iter().skip(skip).collect(),
+        failovers,
+    }
 }
 
 /// The fault on the link between `a` and `b`, whichever way it was set.
@@ -393,7 +436,13 @@ pub fn from_observed(nodes: &[Observed], elapsed_ms: u64) -> ViewModel {
         .map(|n| (n.name.to_string(), n.addr.to_string(), n.info.map(|info| observe::parse(info, n.role, n.logs, 1))))
         .collect();
     let (views, links) = nodes_and_replication_links(&observed);
-    ViewModel { elapsed_ms, nodes: views, links, messages: Vec::new(), events: Vec::new() }
+    let failovers = nodes
+        .iter()
+        .zip(&observed)
+        .filter(|(_, (_, _, obs))| obs.as_ref().is_some_and(|o| o.role == observe::Role::Sentinel))
+        .flat_map(|(n, _)| read_failovers(n.name, n.logs.iter().map(String::as_str)))
+        .collect();
+    ViewModel { elapsed_ms, nodes: views, links, messages: Vec::new(), events: Vec::new(), failovers }
 }
 
 #[cfg(test)]

@@ -202,3 +202,21 @@ pub fn monitor_line(sentinel: (f64, f64), master: Option<(f64, f64)>) -> ((f64, 
     let label = (from.0 + (to.0 - from.0) * 0.12 + 6.0, from.1 + (to.1 - from.1) * 0.12);
     (from, to, label)
 }
+
+/// The arc a message travels between two cards that no link joins (two sentinels side by
+/// side, a sentinel and a replica): edge to edge, bowed to the right of its direction, so a
+/// question and its answer travel apart and a row of sentinels talks under its cards.
+pub fn message_arc(from: (f64, f64), to: (f64, f64)) -> Curve {
+    let (a, b) = (card_edge(from, to), card_edge(to, from));
+    let (a, b) = if (from.1 - to.1).abs() < 1.0 {
+        // Side by side: from the bottom edges, arching below the row.
+        let bottom = from.1 + HALF_H;
+        ((from.0, bottom), (to.0, bottom))
+    } else {
+        (a, b)
+    };
+    let (ex, ey) = (b.0 - a.0, b.1 - a.1);
+    let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+    let ctrl = (mid.0 - ey * 0.25, mid.1 + ex * 0.25);
+    Curve { from: a, ctrl, to: b, label: ctrl }
+}
