@@ -654,7 +654,7 @@ impl Sentinel {
                     }
                 }
                 if let Some(v) = l.strip_prefix("master_link_down_since_seconds:") {
-                    ri.master_link_down_time = (super::config::atoi(v).max(0) as u64) * 1000;
+                    ri.master_link_down_time = (super::config::atoi(v).max(0) as u64).saturating_mul(1000);
                 }
                 if l.starts_with("role:master") {
                     role = Some(Kind::Master);

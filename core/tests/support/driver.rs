@@ -54,6 +54,14 @@ pub struct Driver {
     /// One line per output, in order: `<now> send <conn> <bytes>`, `<now> close <conn>`,
     /// `<now> log <line>`, else the output's kind.
     pub trace: Vec<String>,
+    /// Outbound connections the node asked for ([`Output::Connect`]), in order, with their
+    /// address; the test answers them ([`Input::Outbound`]) or never does.
+    pub connects: Vec<(u64, String)>,
+    /// The node's config file, when it has one ([`Driver::with_config_file`]): each
+    /// [`Output::RewriteConfig`] is carried out on it at once and answered `Ok`.
+    pub config_file: Option<String>,
+    /// Every text the config file was rewritten to, in order.
+    pub config_writes: Vec<String>,
 }
 
 impl Driver {
@@ -73,7 +81,16 @@ impl Driver {
             cancelled_jobs: Vec::new(),
             logs: Vec::new(),
             trace: Vec::new(),
+            connects: Vec::new(),
+            config_file: None,
+            config_writes: Vec::new(),
         }
+    }
+
+    /// Give the node a config file holding `text`, rewritten whenever the node asks.
+    pub fn with_config_file(mut self, text: &str) -> Driver {
+        self.config_file = Some(text.to_string());
+        self
     }
 
     /// Answer persist jobs as [`Persist`] says.
@@ -110,6 +127,14 @@ impl Driver {
                         self.trace.push(format!("{} {:?}", now, std::mem::discriminant(&other)));
                         match other {
                             Output::Abort { conn } => self.aborted.push(conn),
+                            Output::Connect { conn, addr } => self.connects.push((conn, addr)),
+                            Output::RewriteConfig { conn } => {
+                                if let Some(file) = &mut self.config_file {
+                                    *file = self.node.rewrite_config_text(file);
+                                    self.config_writes.push(file.clone());
+                                    self.node.handle(now, Input::ConfigRewritten { conn, result: Ok(()) });
+                                }
+                            }
                             Output::CancelPersist { job } => self.cancelled_jobs.push(job),
                             Output::Persist(job) => {
                                 self.persist_jobs.push(job.id);
