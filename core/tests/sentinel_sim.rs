@@ -246,3 +246,32 @@ fn the_view_names_sentinel_messages_in_flight_and_reads_the_failover_s_stages() 
         assert_eq!(other.aborted.as_deref(), Some("-failover-abort-not-elected"), "{:?}", other);
     }
 }
+
+/// A paused process (SIGSTOP) keeps its connections but answers nothing: the sentinels fail it
+/// over; resumed, it gets what waited for it, still believes it is the master and acknowledges
+/// writes, until the sentinels convert it — and those writes are gone (Jepsen's Redis case).
+#[test]
+fn a_paused_master_is_replaced_and_its_writes_after_resuming_are_lost() {
+    let mut w = world(5);
+    add_client(&mut w, "cm", "m");
+    w.advance(15_000);
+    on(&mut w, "cm", "SET before 1");
+    w.apply(WorldInput::Fault(Fault::Pause { node: "m".into() }));
+    assert!(w.is_paused("m"));
+    let paused_at = logs(&w, "m").len();
+    w.advance(40_000);
+    assert_eq!(logs(&w, "m").len(), paused_at, "a paused process logs nothing");
+    assert!(has_log(&w, "s1", "+switch-master mymaster 127.0.0.1 6379"), "{}", logs(&w, "s1").join("\n"));
+    w.apply(WorldInput::Fault(Fault::Resume { node: "m".into() }));
+    assert!(!w.is_paused("m"));
+    // It runs again and still takes writes as a master.
+    assert_eq!(info(&mut w, "m", "role"), "master");
+    assert_eq!(on(&mut w, "cm", "SET lost 1"), "OK");
+    w.advance(30_000);
+    assert_eq!(info(&mut w, "m", "role"), "slave");
+    assert_eq!(info(&mut w, "m", "master_link_status"), "up");
+    assert!(["s1", "s2", "s3"].iter().any(|s| has_log(&w, s, "+convert-to-slave slave 127.0.0.1:6379")));
+    let new_master = if info(&mut w, "r1", "role") == "master" { "r1" } else { "r2" };
+    add_client(&mut w, "cn", new_master);
+    assert_eq!(on(&mut w, "cn", "EXISTS before lost"), "(integer) 1", "the acknowledged write is lost");
+}

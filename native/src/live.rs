@@ -153,6 +153,17 @@ impl LiveTarget {
         }
     }
 
+    /// Send `signal` to the node's process (SIGSTOP / SIGCONT: a pause, as Jepsen makes one).
+    fn signal(&mut self, name: &str, signal: libc::c_int) -> Result<(), String> {
+        let pid = self.nodes.get(name).and_then(|n| n.child.as_ref()).map(|c| c.id() as i32);
+        let Some(pid) = pid else { return Err(format!("{} is not running", name)) };
+        // SAFETY: signalling our own child process.
+        if unsafe { libc::kill(pid, signal) } != 0 {
+            return Err(format!("{}: {}", name, std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
     fn node_up(&mut self, name: &str) -> bool {
         match self.nodes.get_mut(name).and_then(|n| n.child.as_mut()) {
             Some(child) => matches!(child.try_wait(), Ok(None)),
@@ -333,14 +344,12 @@ impl LessonTarget for LiveTarget {
             Fault::ClockJump { node, ms } => {
                 // A process cannot have its clock moved without privileges; stopping it for as
                 // long (SIGSTOP … SIGCONT) makes it see the same gap when it runs again.
-                let pid = self.nodes.get(&node).and_then(|n| n.child.as_ref()).map(|c| c.id() as i32);
-                let Some(pid) = pid else { return Err(format!("{} is not running", node)) };
-                // SAFETY: signalling our own child process.
-                unsafe { libc::kill(pid, libc::SIGSTOP) };
+                self.signal(&node, libc::SIGSTOP)?;
                 std::thread::sleep(Duration::from_millis(ms));
-                unsafe { libc::kill(pid, libc::SIGCONT) };
-                Ok(())
+                self.signal(&node, libc::SIGCONT)
             }
+            Fault::Pause { node } => self.signal(&node, libc::SIGSTOP),
+            Fault::Resume { node } => self.signal(&node, libc::SIGCONT),
             other => Err(format!("{:?} needs control of the network: only the simulator can do it", other)),
         }
     }

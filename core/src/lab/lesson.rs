@@ -9,6 +9,7 @@
 //! 1. cli> LPUSH menu apple banana          run a command as client `cli`
 //!    → (integer) 2                          the reply, as redis-cli prints it (one → per line)
 //! 2. kill master                            faults: kill, restart, corrupt-rdb,
+//!                                           pause NODE, resume NODE (SIGSTOP/SIGCONT),
 //!                                           clock-jump NODE 5s, cut A B,
 //!                                           cut A -> B, heal A B, hold A B, release A B,
 //!                                           delay A B 200ms
@@ -337,6 +338,8 @@ fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
         ["kill", node] => Fault::Kill { node: node.to_string() },
         ["restart", node] => Fault::Restart { node: node.to_string() },
         ["corrupt-rdb", node] => Fault::CorruptRdb { node: node.to_string() },
+        ["pause", node] => Fault::Pause { node: node.to_string() },
+        ["resume", node] => Fault::Resume { node: node.to_string() },
         ["clock-jump", node, d] => Fault::ClockJump { node: node.to_string(), ms: parse_duration(d)? },
         ["cut", a, "->", b] => {
             let (from, to) = pair(a, b)?;
@@ -839,6 +842,10 @@ fn fault_reads(fault: &Fault, lesson: &Lesson, lang: Language) -> String {
         Fault::Delay { a, b, ms } => {
             format!("Delay the network between {} and {} by {}", name(a), name(b), duration(*ms, lang))
         }
+        Fault::Pause { node } if zh => format!("暂停 {} 的进程（SIGSTOP）", node),
+        Fault::Pause { node } => format!("Pause {}'s process (SIGSTOP)", node),
+        Fault::Resume { node } if zh => format!("让 {} 的进程继续运行（SIGCONT）", node),
+        Fault::Resume { node } => format!("Resume {}'s process (SIGCONT)", node),
         Fault::Drop { a, b, per_mille } if zh => {
             format!("让 {} 与 {} 之间丢失 {}‰ 的消息", name(a), name(b), per_mille)
         }

@@ -107,6 +107,16 @@ pub enum Fault {
         b: Endpoint,
         per_mille: u32,
     },
+    /// The process stops running (SIGSTOP: a long GC, a frozen VM) but keeps its connections:
+    /// what reaches it waits, its timers do not fire, it answers nothing.
+    Pause {
+        node: String,
+    },
+    /// The process runs again (SIGCONT): everything that waited reaches it at once, and its
+    /// clock has moved on by the whole pause.
+    Resume {
+        node: String,
+    },
 }
 
 /// An input to the world, logged for replay.
@@ -261,6 +271,29 @@ enum Event {
         generation: u64,
         id: u64,
     },
+    /// A node learns that the other end closed connection `conn` (its own id for it): how a
+    /// close reaches a paused node once it runs again.
+    PeerClosed {
+        node: String,
+        generation: u64,
+        conn: ConnId,
+    },
+}
+
+impl Event {
+    /// The node whose process this event is an input to, if any (for a connection attempt,
+    /// the initiator; its target is checked apart).
+    fn node(&self) -> Option<&str> {
+        match self {
+            Event::Deliver { to: Endpoint::Node(n), .. } => Some(n),
+            Event::Deliver { .. } | Event::Close { .. } => None,
+            Event::ConnectArrive { node, .. }
+            | Event::Tick { node, .. }
+            | Event::PersistDone { node, .. }
+            | Event::ScriptExited { node, .. }
+            | Event::PeerClosed { node, .. } => Some(node),
+        }
+    }
 }
 
 /// A simulated process.
@@ -280,6 +313,11 @@ struct SimNode {
     writing: BTreeMap<u64, Vec<u8>>,
     pid: u32,
     next_tick: Option<u64>,
+    /// While paused ([`Fault::Pause`]): the events that reached the process and wait for it to
+    /// run again, in arrival order. `None` while it runs.
+    ///
+    /// Invariant: a node with a `Some` here has no `next_tick` armed.
+    paused: Option<Vec<Event>>,
 }
 
 /// A connection: opened by a client or a node (`from`, which knows it as `from_conn`), accepted
@@ -476,6 +514,7 @@ impl World {
             writing: BTreeMap::new(),
             pid,
             next_tick: None,
+            paused: None,
         };
         self.nodes.insert(name.clone(), sim);
         self.start_node(&name);
@@ -625,7 +664,10 @@ impl World {
         // The node asks for its timer on its own clock; the world's is behind by the skew.
         let next = node.poll_timeout().map(|t| t.saturating_sub(sim.clock_skew_ms));
         let generation = sim.generation;
-        let rearm = next.filter(|&t| sim.next_tick.is_none_or(|armed| t < armed || armed <= self.now));
+        // A paused process arms no timer: resuming it does.
+        let rearm = next
+            .filter(|_| sim.paused.is_none())
+            .filter(|&t| sim.next_tick.is_none_or(|armed| t < armed || armed <= self.now));
         if let Some(t) = rearm {
             sim.next_tick = Some(t);
             self.schedule(t, Event::Tick { node: name.to_string(), generation });
@@ -738,6 +780,7 @@ impl World {
             return;
         }
         sim.next_tick = None;
+        sim.paused = None;
         // A save under way dies with its process.
         sim.writing.clear();
         self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::NodeDown { node: name.to_string() } });
@@ -771,6 +814,13 @@ impl World {
                 self.trace.push(TraceEvent { at: self.elapsed(), kind: TraceKind::Closed { client } });
             }
             Endpoint::Node(n) => {
+                // A paused process learns of the close when it runs again.
+                if let Some(sim) = self.nodes.get_mut(&n).filter(|s| s.node.is_some()) {
+                    if let Some(waiting) = sim.paused.as_mut() {
+                        waiting.push(Event::PeerClosed { node: n.clone(), generation: sim.generation, conn: id });
+                        return;
+                    }
+                }
                 let clock = self.clock(&n);
                 if let Some(node) = self.nodes.get_mut(&n).and_then(|s| s.node.as_mut()) {
                     node.handle(clock, Input::Closed { conn: id });
@@ -778,6 +828,11 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Whether `name`'s process is stopped ([`Fault::Pause`]).
+    pub fn is_paused(&self, name: &str) -> bool {
+        self.nodes.get(name).is_some_and(|s| s.paused.is_some())
     }
 
     /// The world's id of a node's connection and the endpoint at its other end.
@@ -855,6 +910,23 @@ impl World {
                     self.links.entry(key).or_default().drop_per_mille = per_mille.min(1000);
                 }
             }
+            Fault::Pause { node } => {
+                if let Some(sim) = self.nodes.get_mut(&node).filter(|s| s.node.is_some() && s.paused.is_none()) {
+                    sim.paused = Some(Vec::new());
+                    sim.next_tick = None;
+                }
+            }
+            Fault::Resume { node } => {
+                let Some(sim) = self.nodes.get_mut(&node) else { return };
+                let Some(waiting) = sim.paused.take() else { return };
+                // What waited arrives now, in the order it came; then the timer, late by the
+                // whole pause, as a stopped process's overdue timers fire.
+                let generation = sim.generation;
+                for event in waiting {
+                    self.schedule(self.now, event);
+                }
+                self.schedule(self.now, Event::Tick { node, generation });
+            }
         }
     }
 
@@ -894,6 +966,21 @@ impl World {
         self.free_slots.push(idx);
         let Some(event) = taken else { return true };
         self.now = self.now.max(at);
+        // A paused process takes no input: the event waits for it (a connection attempt also
+        // waits for a paused target to accept it).
+        let waits_for = event.node().map(str::to_string).filter(|n| self.is_paused(n)).or_else(|| match &event {
+            Event::ConnectArrive { target: Some(t), .. } if self.is_paused(t) => Some(t.clone()),
+            _ => None,
+        });
+        if let Some(n) = waits_for {
+            if let Some(waiting) = self.nodes.get_mut(&n).and_then(|s| s.paused.as_mut()) {
+                // Its timer is re-armed at resume.
+                if !matches!(event, Event::Tick { .. }) {
+                    waiting.push(event);
+                }
+            }
+            return true;
+        }
         match event {
             Event::Deliver { conn, to: Endpoint::Node(name), bytes, .. } => {
                 let Some(sc) = self.conns.get(&conn) else { return true };
@@ -952,6 +1039,17 @@ impl World {
                 let clock = self.clock(&node);
                 if let Some(n) = self.nodes.get_mut(&node).and_then(|s| s.node.as_mut()) {
                     n.handle(clock, Input::Outbound { conn: local, result });
+                    self.pump(&node);
+                }
+            }
+            Event::PeerClosed { node, generation, conn } => {
+                let Some(sim) = self.nodes.get(&node) else { return true };
+                if sim.generation != generation {
+                    return true;
+                }
+                let clock = self.clock(&node);
+                if let Some(n) = self.nodes.get_mut(&node).and_then(|s| s.node.as_mut()) {
+                    n.handle(clock, Input::Closed { conn });
                     self.pump(&node);
                 }
             }
@@ -1168,6 +1266,8 @@ pub fn encode_inputs(inputs: &[(u64, WorldInput)], epoch: u64) -> String {
                 Fault::Drop { a, b, per_mille } => {
                     format!("drop {} {} {}", q(&endpoint_text(a)), q(&endpoint_text(b)), per_mille)
                 }
+                Fault::Pause { node } => format!("pause {}", q(node)),
+                Fault::Resume { node } => format!("resume {}", q(node)),
             },
         };
         out.push_str(&format!("{} {}\n", t.saturating_sub(epoch), body));
@@ -1206,6 +1306,8 @@ pub fn decode_inputs(text: &str) -> Option<Vec<(u64, WorldInput)>> {
             "release" => WorldInput::Fault(Fault::Release { a: ep(2)?, b: ep(3)? }),
             "delay" => WorldInput::Fault(Fault::Delay { a: ep(2)?, b: ep(3)?, ms: num(4)? }),
             "drop" => WorldInput::Fault(Fault::Drop { a: ep(2)?, b: ep(3)?, per_mille: num(4)? as u32 }),
+            "pause" => WorldInput::Fault(Fault::Pause { node: w(2)? }),
+            "resume" => WorldInput::Fault(Fault::Resume { node: w(2)? }),
             _ => return None,
         };
         out.push((t, input));

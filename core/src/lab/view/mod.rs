@@ -223,6 +223,10 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
     let (mut nodes, mut replication) = nodes_and_replication_links(&observed);
     for n in &mut nodes {
         n.sentinel = world.is_sentinel(&n.name);
+        // A stopped process still looks up to its accessors; what only the simulator knows.
+        if world.is_paused(&n.name) {
+            n.flags.push("paused".into());
+        }
     }
     // What only the simulator knows, on top: faults on the links, closed client connections.
     let faults = world.faulty_links();
