@@ -270,4 +270,19 @@ test("three sentinels fail over a password-protected master: the strip, the new 
   // And the replay is the same run: the same strip, to the millisecond.
   for (let i = 0; i < 7; i++) await page.click('[data-testid="lesson-next"]');
   assert.equal(await page.textContent('[data-testid="failovers"]'), strip);
+  // Pausing a process (SIGSTOP) from the palette: drawn paused, and it answers nothing.
+  await page.click('[data-testid="pause-n150"]');
+  assert.match(await page.getAttribute('[data-testid="node-n150"]', "class"), /\bpaused\b/);
+  assert.match(await page.textContent('[data-testid="node-n150"]'), /PAUSED \(SIGSTOP\)/);
+  await page.click('[data-testid="terminal-tab-n150"]');
+  await page.fill('[data-testid="terminal-input"]', "AUTH stevenux");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  assert.match(await page.textContent('[data-testid="terminal-output"]'), /> AUTH stevenux$/, "no answer while paused");
+  await page.click('[data-testid="pause-n150"]');
+  assert.doesNotMatch(await page.getAttribute('[data-testid="node-n150"]', "class"), /\bpaused\b/);
+  // Resumed, it answers what waited for it: play until the reply is drawn.
+  await page.click('[data-testid="play"]');
+  for (let i = 0; i < 100 && !/> AUTH stevenuxOK$/.test(await page.textContent('[data-testid="terminal-output"]')); i++) await sleep(100);
+  await page.click('[data-testid="play"]');
+  assert.match(await page.textContent('[data-testid="terminal-output"]'), /> AUTH stevenuxOK$/, "the command that waited is answered after resume");
 }));

@@ -302,6 +302,12 @@ impl Lab {
         self.world.apply(WorldInput::Fault(Fault::ClockJump { node: node.to_string(), ms: 5_000 }));
     }
 
+    /// Stop the node's process (SIGSTOP) or let it run again (SIGCONT).
+    pub fn set_paused(&mut self, node: &str, paused: bool) {
+        let node = node.to_string();
+        self.world.apply(WorldInput::Fault(if paused { Fault::Pause { node } } else { Fault::Resume { node } }));
+    }
+
     pub fn restart(&mut self, node: &str) {
         self.world.apply(WorldInput::Fault(Fault::Restart { node: node.to_string() }));
     }

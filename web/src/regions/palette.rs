@@ -1,4 +1,5 @@
-//! The fault palette, under the drawing: kill or restart each node (and make a sentinel's clock
+//! The fault palette, under the drawing: kill or restart each node, pause or resume its
+//! process (SIGSTOP / SIGCONT: a GC pause, a frozen VM) (and make a sentinel's clock
 //! jump 5 s, which puts it in TILT); cut or heal, and delay by
 //! 200 ms or not, each client's link to its node; cut or heal each replica's connection to its
 //! master (both ways). A button whose action does not apply is disabled or says the opposite.
@@ -23,8 +24,15 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
             let name = n.name.clone();
             act.on_click(move |lab| lab.jump_clock(&name))
         };
+        let paused = n.flags.iter().any(|f| f == "paused");
+        let pause = {
+            let name = n.name.clone();
+            act.on_click(move |lab| lab.set_paused(&name, !paused))
+        };
+        let pause_label = if paused { t("继续", "resume") } else { t("暂停", "pause") };
         html! {
             <span class="fault">
+                <button data-testid={format!("pause-{}", n.name)} onclick={pause} disabled={!n.up} title={t("暂停进程（SIGSTOP）：连接还在，但它什么都不回答", "stop the process (SIGSTOP): its connections stay, it answers nothing")}>{ format!("{} {}", pause_label, n.name) }</button>
                 <button data-testid={format!("kill-{}", n.name)} onclick={kill} disabled={!n.up}>{ format!("{} {}", t("停止", "kill"), n.name) }</button>
                 <button data-testid={format!("restart-{}", n.name)} onclick={restart} disabled={n.up}>{ format!("{} {}", t("重启", "restart"), n.name) }</button>
                 if n.sentinel {

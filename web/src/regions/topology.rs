@@ -30,7 +30,8 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
         let (x, y) = layout.centres[i];
         let selected = lab.selected.as_deref() == Some(n.name.as_str());
         let keys: u64 = n.keys.iter().map(|(_, k)| k).sum();
-        let class = classes!("node", (!n.up).then_some("down"), selected.then_some("selected"));
+        let paused = n.flags.iter().any(|f| f == "paused");
+        let class = classes!("node", (!n.up).then_some("down"), paused.then_some("paused"), selected.then_some("selected"));
         html! {
             <g class={class} data-testid={format!("node-{}", n.name)} onclick={select(&n.name)} transform={format!("translate({},{})", x, y)}>
                 <rect x="-80" y="-42" width="160" height="84" rx="10" />
@@ -46,7 +47,11 @@ pub fn view(lab: &Lab, view: &ViewModel, act: &Act) -> Html {
                 } else {
                     <text class="role" y="14">{ t("已停止", "DOWN") }</text>
                 }
-                <text class="meta" y="30">{ if n.up { format!("run {} · {} keys", &n.run_id[..8.min(n.run_id.len())], keys) } else { String::new() } }</text>
+                <text class="meta" y="30">{ match (n.up, paused) {
+                    (true, true) => format!("{} · {} keys", t("已暂停（SIGSTOP）", "PAUSED (SIGSTOP)"), keys),
+                    (true, false) => format!("run {} · {} keys", &n.run_id[..8.min(n.run_id.len())], keys),
+                    _ => String::new(),
+                } }</text>
             </g>
         }
     });
