@@ -38,6 +38,7 @@ fn frame() -> impl Strategy<Value = Frame> {
 fn node() -> Node {
     Node::new(NodeOptions {
         logs_to_terminal: false,
+        is_executable: |_| true,
         seed: 1,
         pid: 1,
         config: Config::default(),

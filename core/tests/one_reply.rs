@@ -485,6 +485,7 @@ impl Session {
     fn new(resp3: bool) -> Session {
         let node = Node::new(NodeOptions {
             logs_to_terminal: false,
+            is_executable: |_| true,
             seed: 7,
             pid: 7,
             config: Config::default(),

@@ -319,6 +319,7 @@ fn a_half_received_command_is_read_but_not_yet_applied() {
     let t = 1_795_383_386_000;
     let mut node = Node::new(NodeOptions {
         logs_to_terminal: false,
+        is_executable: |_| true,
         seed: 3,
         pid: 7,
         config: Config::default(),

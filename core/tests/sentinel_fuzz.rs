@@ -122,9 +122,10 @@ fn act() -> impl Strategy<Value = Act> {
 fn sentinel() -> Driver {
     let mut config = Config::for_sentinel();
     config.load_text(CONF, &mut |_| Err("no includes".into())).unwrap();
-    Sentinel::load(&config, T0).unwrap();
+    Sentinel::load(&config, T0, |_| true).unwrap();
     let node = Node::new(NodeOptions {
         logs_to_terminal: false,
+        is_executable: |_| true,
         seed: 7,
         pid: 4242,
         config,
@@ -274,7 +275,7 @@ proptest! {
             let mut config = Config::for_sentinel();
             let loaded = config.load_text(text, &mut |_| Err("no includes".into()));
             prop_assert!(loaded.is_ok(), "rewritten config does not load: {:?}\n{}", loaded.err(), text);
-            let sentinel = Sentinel::load(&config, T0);
+            let sentinel = Sentinel::load(&config, T0, |_| true);
             prop_assert!(sentinel.is_ok(), "rewritten sentinel config refused: {:?}\n{}", sentinel.err(), text);
         }
     }

@@ -30,7 +30,7 @@ fn load_config(args: &[String], sentinel: bool) -> Result<(Config, Option<String
     let mut include = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
     cfg.load_text(&text, &mut include).map_err(|e| e.to_string())?;
     if sentinel {
-        halab_core::sentinel::Sentinel::load(&cfg, 0).map_err(|e| e.to_string())?;
+        halab_core::sentinel::Sentinel::load(&cfg, 0, crate::driver::os::is_executable).map_err(|e| e.to_string())?;
     }
     let file = file.map(|f| std::fs::canonicalize(&f).map(|p| p.display().to_string()).unwrap_or(f));
     Ok((cfg, file))

@@ -4,7 +4,8 @@
 //! redis-sentinel's. Every wait polls for a condition (no fixed sleeps); all on 127.0.0.1.
 
 use halab_core::resp::Frame;
-use halab_tests::{free_port, require_tool, Flavor, Server, TempDir};
+use halab_tests::{free_port, halab_bin, require_tool, Flavor, Server, TempDir};
+use std::process::Command;
 use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(90);
@@ -288,4 +289,74 @@ fn sentinel_runs_the_notification_and_client_reconfig_scripts() {
         |s| text(&call(s, &["INFO", "sentinel"])),
         |i| i.contains("sentinel_running_scripts:0") && i.contains("sentinel_scripts_queue_length:0"),
     );
+}
+
+/// A script's path is checked when it is configured, as 7.0 checks it with `access(X_OK)`: by
+/// `SENTINEL SET` (an error reply, nothing changed) and in sentinel.conf (a fatal config
+/// error). The same replies from halab and redis-sentinel.
+#[test]
+fn script_paths_are_checked_when_configured() {
+    require_tool("redis-sentinel");
+    let dir = TempDir::new("sentinel-script-paths");
+    let (script, plain, missing) =
+        (dir.path().join("ok.sh"), dir.path().join("plain.sh"), dir.path().join("missing.sh"));
+    use std::os::unix::fs::PermissionsExt;
+    for (p, mode) in [(&script, 0o755), (&plain, 0o644)] {
+        std::fs::write(p, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let lines = format!("sentinel monitor mymaster 127.0.0.1 {} 2\nsentinel deny-scripts-reconfig no\n", free_port());
+    let mut replies = Vec::new();
+    for (flavor, name) in [(Flavor::Halab, "halab"), (Flavor::Redis, "redis")] {
+        let sub = dir.path().join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let s = Server::start_sentinel(flavor, &sub, free_port(), &lines);
+        let mut seen = Vec::new();
+        for (option, path) in [
+            ("notification-script", &missing),
+            ("notification-script", &plain),
+            ("client-reconfig-script", &missing),
+            ("notification-script", &script),
+            ("client-reconfig-script", &script),
+        ] {
+            seen.push(call(&s, &["SENTINEL", "SET", "mymaster", option, path.to_str().unwrap()]));
+        }
+        let master = pairs(&call(&s, &["SENTINEL", "MASTER", "mymaster"]));
+        seen.push(Frame::Bulk(get(&master, "notification-script").into_bytes().into()));
+        replies.push(seen);
+    }
+    assert_eq!(replies[0], replies[1], "halab vs redis-sentinel");
+    assert_eq!(replies[0][0], Frame::Error("ERR Notification script seems non existing or non executable".into()));
+    assert_eq!(replies[0][1], replies[0][0], "a file that is not executable counts as missing");
+    assert_eq!(
+        replies[0][2],
+        Frame::Error("ERR Client reconfiguration script seems non existing or non executable".into())
+    );
+    assert_eq!(replies[0][3], Frame::Simple("OK".into()));
+    // A missing script in sentinel.conf stops the start, with 7.0's fatal error.
+    let conf = dir.path().join("bad.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {}\nsentinel monitor mymaster 127.0.0.1 6379 2\nsentinel notification-script mymaster {}\n",
+            free_port(),
+            missing.display()
+        ),
+    )
+    .unwrap();
+    for mut cmd in [
+        {
+            let mut c = Command::new(halab_bin());
+            c.arg("sentinel");
+            c
+        },
+        Command::new("redis-sentinel"),
+    ] {
+        let out = cmd.arg(&conf).output().unwrap();
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***"), "{}", text);
+        assert!(text.contains("Reading the configuration file, at line 3"), "{}", text);
+        assert!(text.contains("Notification script seems non existing or non executable."), "{}", text);
+    }
 }

@@ -119,6 +119,11 @@ pub enum Fault {
     },
 }
 
+/// The simulator runs no programs: every sentinel script is there, and executable.
+fn every_script_is_executable(_: &str) -> bool {
+    true
+}
+
 /// An input to the world, logged for replay.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorldInput {
@@ -530,12 +535,13 @@ impl World {
         {
             return;
         }
-        if sim.sentinel && crate::sentinel::Sentinel::load(&config, now).is_err() {
+        if sim.sentinel && crate::sentinel::Sentinel::load(&config, now, every_script_is_executable).is_err() {
             return;
         }
         sim.generation += 1;
         let mut node = Node::new(NodeOptions {
             logs_to_terminal: false,
+            is_executable: every_script_is_executable,
             seed,
             pid: sim.pid + sim.generation as u32,
             config,

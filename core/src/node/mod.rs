@@ -202,6 +202,9 @@ pub struct NodeOptions {
     pub start_ms: u64,
     /// The log goes to a terminal (Redis then shows its logo even without `always-show-logo`).
     pub logs_to_terminal: bool,
+    /// Whether a path is executable: how a sentinel checks its scripts' paths
+    /// ([`crate::sentinel::ExecutableProbe`]).
+    pub is_executable: crate::sentinel::ExecutableProbe,
 }
 
 /// A Redis node. See the module docs for the driving loop.
@@ -261,7 +264,7 @@ impl Node {
         if srv.config.sentinel_mode() {
             // The driver checked the `sentinel` lines with `Sentinel::load` before (a bad one
             // is a fatal config error there); a node never starts with a half-read sentinel.
-            let sentinel = crate::sentinel::Sentinel::load(&srv.config, opts.start_ms)
+            let sentinel = crate::sentinel::Sentinel::load(&srv.config, opts.start_ms, opts.is_executable)
                 .unwrap_or_else(|_| crate::sentinel::Sentinel::new(opts.start_ms));
             srv.sentinel = Some(Box::new(sentinel));
         }

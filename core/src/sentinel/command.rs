@@ -533,6 +533,14 @@ impl Sentinel {
                         break;
                     }
                     let v = text(&args[j]);
+                    if !v.is_empty() && !(self.is_executable)(&v) {
+                        client.reply.error(if option == "notification-script" {
+                            "ERR Notification script seems non existing or non executable"
+                        } else {
+                            "ERR Client reconfiguration script seems non existing or non executable"
+                        });
+                        break;
+                    }
                     let m = self.masters.get_mut(&name).expect("checked");
                     let slot = if option == "notification-script" {
                         &mut m.notification_script

@@ -79,8 +79,10 @@ impl Sentinel {
     /// A sentinel configured by the `sentinel` lines of `config` (in 7.0's order: the options
     /// of [`PRE_MONITOR`], then `monitor`, then the rest). A bad line is the fatal error 7.0
     /// prints (`*** FATAL CONFIG FILE ERROR ***`, its line and the reason).
-    pub fn load(config: &Config, now: u64) -> Result<Sentinel, ConfigError> {
+    /// Script paths are checked with `is_executable` (see [`super::ExecutableProbe`]).
+    pub fn load(config: &Config, now: u64, is_executable: super::ExecutableProbe) -> Result<Sentinel, ConfigError> {
         let mut s = Sentinel::new(now);
+        s.is_executable = is_executable;
         let lines = config.sentinel_lines();
         let is_pre = |l: &SentinelLine| PRE_MONITOR.iter().any(|p| l.args[0].eq_ignore_ascii_case(p));
         let is_monitor = |l: &SentinelLine| l.args[0].eq_ignore_ascii_case("monitor");
@@ -143,9 +145,14 @@ impl Sentinel {
                 self.masters.get_mut(&argv[1]).expect("checked").parallel_syncs = atoi(&argv[2]);
             }
             ("notification-script", 3) | ("client-reconfig-script", 3) => {
-                // The core cannot look at the file system; the driver checks the script when
-                // it runs it (halab runs no scripts yet: see docs/DESIGN.md).
                 master(self, &argv[1])?;
+                if !(self.is_executable)(&argv[2]) {
+                    return Err(if name == "notification-script" {
+                        "Notification script seems non existing or non executable."
+                    } else {
+                        "Client reconfiguration script seems non existing or non executable."
+                    });
+                }
                 let m = self.masters.get_mut(&argv[1]).expect("checked");
                 if name == "notification-script" {
                     m.notification_script = Some(argv[2].clone());

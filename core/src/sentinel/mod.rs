@@ -94,6 +94,15 @@ pub const SIMFAILURE_CRASH_AFTER_PROMOTION: u32 = 2;
 /// 7.0's `SENTINEL_MAX_DESYNC`: the random part of a failover's start, in ms.
 const MAX_DESYNC: u64 = 1000;
 
+/// Whether a path names a file this process may execute (`access(path, X_OK) == 0`).
+///
+/// Sentinel checks a script's path when it is configured — in sentinel.conf (a fatal error) and
+/// by `SENTINEL SET` (an error reply) — and 7.0 answers at once, so the core cannot make it a
+/// round trip: the driver hands the check in with [`crate::node::NodeOptions`], the one
+/// question about the file system the core asks. Natively it is `access(2)`; in the simulator,
+/// which runs no programs, every script is there and executable.
+pub type ExecutableProbe = fn(&str) -> bool;
+
 /// The sentinel's state (Redis's `struct sentinelState` plus the instances).
 #[derive(Debug)]
 pub struct Sentinel {
@@ -110,6 +119,8 @@ pub struct Sentinel {
     pub(crate) announce_ip: Option<String>,
     pub(crate) announce_port: u16,
     pub(crate) deny_scripts_reconfig: bool,
+    /// Asks the driver whether a script path is executable ([`ExecutableProbe`]).
+    pub(crate) is_executable: ExecutableProbe,
     pub(crate) resolve_hostnames: bool,
     pub(crate) announce_hostnames: bool,
     pub(crate) sentinel_auth_user: Option<String>,
@@ -139,6 +150,7 @@ impl Sentinel {
             announce_ip: None,
             announce_port: 0,
             deny_scripts_reconfig: true,
+            is_executable: |_| true,
             resolve_hostnames: false,
             announce_hostnames: false,
             sentinel_auth_user: None,

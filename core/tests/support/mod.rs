@@ -20,6 +20,7 @@ pub fn test_node(seed: u64, config_text: &str) -> Node {
     config.load_text(config_text, &mut |_| Err("no includes".into())).unwrap();
     Node::new(NodeOptions {
         logs_to_terminal: false,
+        is_executable: |_| true,
         seed,
         pid: 4242,
         config,

@@ -38,7 +38,7 @@ use halab_core::rdb;
 
 mod disk;
 mod log;
-mod os;
+pub(crate) mod os;
 
 use disk::{persist_done, write_rdb};
 pub use log::LogSink;
@@ -299,6 +299,7 @@ pub async fn serve(mut cfg: Config, config_file: Option<String>, log: LogSink) -
         executable: exe,
         start_ms: now_ms(),
         logs_to_terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        is_executable: os::is_executable,
     });
     node.handle(now_ms(), Input::ProcessStats(process_stats()));
     let disk = std::fs::read(node.rdb_path());

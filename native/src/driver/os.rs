@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// Whether this process may execute `path` (`access(path, X_OK)`, as Sentinel checks a
+/// script's path when it is configured).
+pub fn is_executable(path: &str) -> bool {
+    let Ok(c) = std::ffi::CString::new(path) else { return false };
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+}
+
 /// Die like a crashed Redis (`DEBUG SEGFAULT`): SIGSEGV with the default action.
 pub(super) fn crash() -> ! {
     // SAFETY: resetting a signal disposition and raising a signal are async-signal-safe
