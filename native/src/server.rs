@@ -6,8 +6,7 @@ use crate::driver::{self, LogSink};
 use halab_core::config::{self, Config};
 use halab_core::log::LogLevel;
 
-/// Read a config file and the files it includes (in sentinel mode, checking its `sentinel`
-/// lines too: a bad one is the same fatal error as any bad line).
+/// Read a config file and the files it includes.
 fn load_config(args: &[String], sentinel: bool) -> Result<(Config, Option<String>), String> {
     let (file, rest) = match args.first() {
         Some(a) if !a.starts_with("--") => (Some(a.clone()), &args[1..]),
@@ -29,9 +28,6 @@ fn load_config(args: &[String], sentinel: bool) -> Result<(Config, Option<String
     let mut cfg = if sentinel { Config::for_sentinel() } else { Config::default() };
     let mut include = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
     cfg.load_text(&text, &mut include).map_err(|e| e.to_string())?;
-    if sentinel {
-        halab_core::sentinel::Sentinel::load(&cfg, 0, crate::driver::os::is_executable).map_err(|e| e.to_string())?;
-    }
     let file = file.map(|f| std::fs::canonicalize(&f).map(|p| p.display().to_string()).unwrap_or(f));
     Ok((cfg, file))
 }
@@ -82,7 +78,22 @@ pub fn run(mut args: Vec<String>) -> i32 {
             return 1;
         }
     };
+    // Redis changes to `dir` while it reads the config: a relative `logfile` (and dump.rdb,
+    // the pidfile, a sentinel's script paths) are then relative to `dir`.
+    let dir = cfg.get_str("dir");
+    if !dir.is_empty() {
+        if let Err(e) = std::env::set_current_dir(&dir) {
+            eprintln!("Can't chdir to '{}': {}", dir, driver::io_error_text(&e));
+            return 1;
+        }
+    }
     if sentinel {
+        // `loadSentinelConfigFromQueue`: the `sentinel` lines, after the rest of the file (and
+        // the chdir); a bad one is the same fatal error as any bad line.
+        if let Err(e) = halab_core::sentinel::Sentinel::load(&cfg, 0, driver::os::is_executable) {
+            eprintln!("{}", e);
+            return 1;
+        }
         // `sentinelCheckConfigFile`: a sentinel keeps its state in its config file.
         let problem = match &config_file {
             None => Some("Sentinel needs config file on disk to save state. Exiting...".to_string()),
@@ -98,15 +109,6 @@ pub fn run(mut args: Vec<String>) -> i32 {
     }
     if cfg.get_bool("daemonize") {
         daemonize();
-    }
-    // Redis changes to `dir` while it reads the config: a relative `logfile` (and dump.rdb,
-    // the pidfile) are then relative to `dir`.
-    let dir = cfg.get_str("dir");
-    if !dir.is_empty() {
-        if let Err(e) = std::env::set_current_dir(&dir) {
-            eprintln!("Can't chdir to '{}': {}", dir, driver::io_error_text(&e));
-            return 1;
-        }
     }
     let pid = std::process::id();
     let logfile = cfg.get_str("logfile");

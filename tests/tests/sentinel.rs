@@ -333,6 +333,16 @@ fn script_paths_are_checked_when_configured() {
         Frame::Error("ERR Client reconfiguration script seems non existing or non executable".into())
     );
     assert_eq!(replies[0][3], Frame::Simple("OK".into()));
+    // In sentinel.conf a relative path is relative to `dir`, where the process has moved
+    // before it reads the `sentinel` lines: both flavors start.
+    for (flavor, name) in [(Flavor::Halab, "rel-halab"), (Flavor::Redis, "rel-redis")] {
+        let sub = dir.path().join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let lines = format!("{}sentinel notification-script mymaster ../ok.sh\n", lines);
+        let s = Server::start_sentinel(flavor, &sub, free_port(), &lines);
+        let master = pairs(&call(&s, &["SENTINEL", "MASTER", "mymaster"]));
+        assert_eq!(get(&master, "notification-script"), "../ok.sh", "{}", name);
+    }
     // A missing script in sentinel.conf stops the start, with 7.0's fatal error.
     let conf = dir.path().join("bad.conf");
     std::fs::write(
