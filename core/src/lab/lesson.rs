@@ -18,7 +18,9 @@
 //! 5. expect view master: keys=2             a fact of the view (up, role, keys, clients,
 //!                                           link, master, offset, sync; a sentinel's
 //!                                           watches=NODE, opinion=ok|sdown|odown)
-//! 6. expect info replica: master_link_status=up   a field of the node's INFO
+//! 6. expect info replica: master_link_status=up   a field of the node's INFO; a value may
+//!                                           name another one: {master:master_replid},
+//!                                           {replica:master_repl_offset+1}
 //!    expect file s1: sentinel current-epoch 1      a line of the node's config file
 //! 7. repeat 500: cli> SET key:{i} value     a command 500 times, `{i}` = 1, 2, … 500; an
 //!    → OK                                   expected reply applies to every one
@@ -682,14 +684,56 @@ fn check_expectation(action: &Action, target: &mut dyn LessonTarget) -> (bool, O
             (matches_pattern(value, &seen), Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
         }
         Action::ExpectInfo { node, field, value } => {
+            let value = match resolve_references(value, target) {
+                Ok(v) => v,
+                Err(why) => return (false, Some(format!("{}={}", field, value)), why),
+            };
             let seen = match target.info(node) {
                 None => format!("{} is down", node),
                 Some(info) => info_field(&info, field).unwrap_or_else(|| format!("no field {}", field)),
             };
-            (matches_pattern(value, &seen), Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
+            (matches_pattern(&value, &seen), Some(format!("{}={}", field, value)), format!("{}={}", field, seen))
         }
         _ => (true, None, String::new()),
     }
+}
+
+/// An expected INFO value may name another field, read when the step runs: `{node:field}`
+/// is that node's field now, `{node:field+1}` (or `-N`) the same number plus N. So a lesson
+/// states a relation Redis guarantees where the values change from run to run
+/// (`master_replid2={master:master_replid}`, `second_repl_offset={replica:master_repl_offset+1}`).
+fn resolve_references(value: &str, target: &mut dyn LessonTarget) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
+        out.push_str(&rest[..open]);
+        let reference = &rest[open + 1..close];
+        let Some((node, expr)) = reference.split_once(':') else {
+            out.push_str(&rest[open..=close]);
+            rest = &rest[close + 1..];
+            continue;
+        };
+        let (field, delta) = match expr.find(['+', '-']) {
+            Some(i) => {
+                let delta: i64 = expr[i..].parse().map_err(|_| format!("bad number in {{{}}}", reference))?;
+                (&expr[..i], Some(delta))
+            }
+            None => (expr, None),
+        };
+        let info = target.info(node).ok_or_else(|| format!("{} is down", node))?;
+        let seen = info_field(&info, field).ok_or_else(|| format!("no field {} on {}", field, node))?;
+        match delta {
+            None => out.push_str(&seen),
+            Some(d) => {
+                let n: i64 = seen.parse().map_err(|_| format!("{}'s {} is not a number: {}", node, field, seen))?;
+                out.push_str(&n.saturating_add(d).to_string());
+            }
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Build the topology, then run every step; a failed expectation does not stop the run.
