@@ -789,12 +789,41 @@ impl Step {
             Action::ExpectLog { node, text } => format!("Check that {}'s log says `{}`", node, text),
             Action::ExpectFile { node, text } if zh => format!("确认 {} 的配置文件里有 `{}`", node, text),
             Action::ExpectFile { node, text } => format!("Check that {}'s config file has `{}`", node, text),
-            Action::ExpectInfo { node, field, value } if zh => format!("确认 {} 的 `{}` 为 {}", node, field, value),
-            Action::ExpectInfo { node, field, value } => format!("On {}, check that `{}` is {}", node, field, value),
+            Action::ExpectInfo { node, field, value } if zh => {
+                format!("确认 {} 的 `{}` 为 {}", node, field, reference_reads(value, lang))
+            }
+            Action::ExpectInfo { node, field, value } => {
+                format!("On {}, check that `{}` is {}", node, field, reference_reads(value, lang))
+            }
             Action::ExpectView { node, field, value } => view_fact(node, field, value, lang),
             Action::Fault(fault) => fault_reads(fault, lesson, lang),
         }
     }
+}
+
+/// An expected value's references in words: `{master:master_replid}` → "master's
+/// `master_replid`", `{replica:master_repl_offset+1}` → "replica's `master_repl_offset` + 1".
+fn reference_reads(value: &str, lang: Language) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let (Some(open), Some(close)) = (rest.find('{'), rest.find('}')) {
+        let Some((node, expr)) = rest[open + 1..close.max(open + 1)].split_once(':').filter(|_| close > open) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let (field, delta) = match expr.find(['+', '-']) {
+            Some(i) => (&expr[..i], format!(" {} {}", &expr[i..i + 1], &expr[i + 1..])),
+            None => (expr, String::new()),
+        };
+        if lang == Language::Zh {
+            out.push_str(&format!("{} 的 `{}`{}", node, field, delta));
+        } else {
+            out.push_str(&format!("{}'s `{}`{}", node, field, delta));
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `1500` → "1.5 s" / "1.5 秒"; under a second, in ms.
@@ -937,6 +966,12 @@ mod tests {
         .unwrap();
         let read = |i: usize, lang| more.steps[i].reads(&more, lang);
         assert_eq!(read(9, Language::En), "On m, check that `slave_read_only` is 1");
+        let relation =
+            parse(&format!("{}10. expect info m: second_repl_offset={{m:master_repl_offset+1}}\n", SAMPLE)).unwrap();
+        assert_eq!(
+            relation.steps[9].reads(&relation, Language::En),
+            "On m, check that `second_repl_offset` is m's `master_repl_offset` + 1"
+        );
         assert_eq!(read(10, Language::En), "On m, run `SET k:{i} v` 3 times ({i} = 1…3)");
         assert_eq!(read(11, Language::En), "Cut the network between client cli (of m) and m");
         assert_eq!(read(12, Language::Zh), "给 m 与 客户端 cli（连 m） 之间的网络加 1.5 秒 延迟");
