@@ -87,6 +87,15 @@ impl Server {
 
     /// Start on a given port: to restart a server where its peers expect to find it.
     pub fn start_flavor_on(flavor: Flavor, dir: &Path, port: u16, extra: &[&str]) -> Server {
+        Self::start_flavor_with(flavor, None, dir, port, extra)
+    }
+
+    /// Start with a config file (`redis-server <file> --port …`): what CONFIG REWRITE writes.
+    pub fn start_flavor_with_config(flavor: Flavor, config: &Path, dir: &Path, extra: &[&str]) -> Server {
+        Self::start_flavor_with(flavor, Some(config), dir, free_port(), extra)
+    }
+
+    fn start_flavor_with(flavor: Flavor, config: Option<&Path>, dir: &Path, port: u16, extra: &[&str]) -> Server {
         let log_path = dir.join(format!("server-{}.log", port));
         let port_s = port.to_string();
         let dir_s = dir.display().to_string();
@@ -114,6 +123,9 @@ impl Server {
             }
             Flavor::Redis => Command::new("redis-server"),
         };
+        if let Some(config) = config {
+            cmd.arg(config);
+        }
         let child = cmd
             .args(&args)
             .stdin(Stdio::null())

@@ -119,6 +119,16 @@ pub enum Fault {
     },
 }
 
+/// Where a simulated process works: its `dir` when absolute, else under `/var/lib/redis`
+/// (Debian's), as a rewritten config file's `dir` line shows it.
+fn sim_working_dir(dir: &str) -> String {
+    match dir.trim_end_matches('/') {
+        d if d.starts_with('/') => d.to_string(),
+        "" | "." => "/var/lib/redis".to_string(),
+        d => format!("/var/lib/redis/{}", d.trim_start_matches("./")),
+    }
+}
+
 /// The simulator runs no programs: every sentinel script is there, and executable.
 fn every_script_is_executable(_: &str) -> bool {
     true
@@ -755,7 +765,8 @@ impl World {
                     let clock = self.clock(name);
                     if let Some(sim) = self.nodes.get_mut(name) {
                         if let Some(node) = sim.node.as_mut() {
-                            sim.config_text = node.rewrite_config_text(&sim.config_text);
+                            let cwd = sim_working_dir(&node.config().get_str("dir"));
+                            sim.config_text = node.rewrite_config_text(&sim.config_text, &cwd);
                             node.handle(clock, Input::ConfigRewritten { conn, result: Ok(()) });
                         }
                     }

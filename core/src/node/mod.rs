@@ -385,8 +385,9 @@ impl Node {
     /// The text of the config file after a rewrite (CONFIG REWRITE, or a sentinel saving its
     /// state), given the file as it is now: what the driver writes for
     /// [`Output::RewriteConfig`].
-    pub fn rewrite_config_text(&self, original: &str) -> String {
-        let text = self.srv.config.rewrite(original);
+    /// `cwd` is the process's absolute working directory (what 7.0 writes as `dir`).
+    pub fn rewrite_config_text(&self, original: &str, cwd: &str) -> String {
+        let text = self.srv.config.rewrite(original, cwd);
         match &self.srv.sentinel {
             Some(s) => crate::sentinel::config::rewrite(&text, &s.state_lines()),
             None => text,

@@ -130,7 +130,7 @@ impl Driver {
                             Output::Connect { conn, addr } => self.connects.push((conn, addr)),
                             Output::RewriteConfig { conn } => {
                                 if let Some(file) = &mut self.config_file {
-                                    *file = self.node.rewrite_config_text(file);
+                                    *file = self.node.rewrite_config_text(file, "/var/lib/redis");
                                     self.config_writes.push(file.clone());
                                     self.node.handle(now, Input::ConfigRewritten { conn, result: Ok(()) });
                                 }

@@ -252,7 +252,9 @@ impl Shared {
     fn rewrite_config(&mut self) -> Result<(), String> {
         let path = self.config_file.clone().ok_or("no config file")?;
         let original = std::fs::read_to_string(&path).unwrap_or_default();
-        let text = self.node.rewrite_config_text(&original);
+        // 7.0 writes its working directory as `dir` (`rewriteConfigDirOption`).
+        let cwd = std::env::current_dir().map(|d| d.display().to_string()).map_err(|e| e.to_string())?;
+        let text = self.node.rewrite_config_text(&original, &cwd);
         let tmp = format!("{}.tmp-{}", path, std::process::id());
         std::fs::write(&tmp, text).map_err(|e| e.to_string())?;
         std::fs::rename(&tmp, &path).map_err(|e| e.to_string())
