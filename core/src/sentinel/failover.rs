@@ -251,7 +251,9 @@ impl Sentinel {
     /// `sentinelStartFailover`: a new epoch, `+try-failover`, and a start a little later.
     pub(crate) fn start_failover(&mut self, srv: &mut NodeState, master: &str) {
         let now = srv.now;
-        self.current_epoch += 1;
+        // A peer may have announced any epoch up to u64::MAX; 7.0's unsigned `++` would wrap
+        // to 0, which would break "never decreases": stay at the top instead.
+        self.current_epoch = self.current_epoch.saturating_add(1);
         let epoch = self.current_epoch;
         let m = self.masters.get_mut(master).expect("present");
         m.failover_state = FailoverState::WaitStart;
