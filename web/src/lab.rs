@@ -21,30 +21,8 @@ pub fn lesson_title(file: &str) -> String {
         .unwrap_or_else(|| file.to_string())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
-
-impl Lang {
-    /// The text in this language, of its Chinese and English versions.
-    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
-        if self == Lang::Zh {
-            zh
-        } else {
-            en
-        }
-    }
-
-    /// The core's name for this language (lesson steps are worded there).
-    pub fn language(self) -> lesson::Language {
-        match self {
-            Lang::Zh => lesson::Language::Zh,
-            Lang::En => lesson::Language::En,
-        }
-    }
-}
+/// The learner's language: the core's, whose lesson steps are worded in it.
+pub use halab_core::lab::lesson::Language as Lang;
 
 pub struct Lab {
     pub world: World,

@@ -704,36 +704,57 @@ fn check_expectation(action: &Action, target: &mut dyn LessonTarget) -> (bool, O
 /// (`master_replid2={master:master_replid}`, `second_repl_offset={replica:master_repl_offset+1}`).
 fn resolve_references(value: &str, target: &mut dyn LessonTarget) -> Result<String, String> {
     let mut out = String::new();
+    for piece in value_pieces(value) {
+        match piece {
+            ValuePiece::Text(t) => out.push_str(t),
+            ValuePiece::Field { node, field, delta } => {
+                let info = target.info(node).ok_or_else(|| format!("{} is down", node))?;
+                let seen = info_field(&info, field).ok_or_else(|| format!("no field {} on {}", field, node))?;
+                match delta {
+                    None => out.push_str(&seen),
+                    Some(d) => {
+                        let d: i64 = d.parse().map_err(|_| format!("bad number in {{{}:{}{}}}", node, field, d))?;
+                        let n: i64 =
+                            seen.parse().map_err(|_| format!("{}'s {} is not a number: {}", node, field, seen))?;
+                        out.push_str(&n.saturating_add(d).to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A piece of an expected value: literal text, or a reference `{node:field}` /
+/// `{node:field+N}` (`delta` keeps its sign: `+1`, `-2`).
+enum ValuePiece<'a> {
+    Text(&'a str),
+    Field { node: &'a str, field: &'a str, delta: Option<&'a str> },
+}
+
+/// An expected value cut into text and references: the one reading of the syntax, shared by
+/// the check ([`resolve_references`]) and the sentence ([`reference_reads`]). A brace without
+/// `node:` inside is text.
+fn value_pieces(value: &str) -> Vec<ValuePiece<'_>> {
+    let mut pieces = Vec::new();
     let mut rest = value;
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
-        out.push_str(&rest[..open]);
-        let reference = &rest[open + 1..close];
-        let Some((node, expr)) = reference.split_once(':') else {
-            out.push_str(&rest[open..=close]);
+        let Some((node, expr)) = rest[open + 1..close].split_once(':') else {
+            pieces.push(ValuePiece::Text(&rest[..=close]));
             rest = &rest[close + 1..];
             continue;
         };
+        pieces.push(ValuePiece::Text(&rest[..open]));
         let (field, delta) = match expr.find(['+', '-']) {
-            Some(i) => {
-                let delta: i64 = expr[i..].parse().map_err(|_| format!("bad number in {{{}}}", reference))?;
-                (&expr[..i], Some(delta))
-            }
+            Some(i) => (&expr[..i], Some(&expr[i..])),
             None => (expr, None),
         };
-        let info = target.info(node).ok_or_else(|| format!("{} is down", node))?;
-        let seen = info_field(&info, field).ok_or_else(|| format!("no field {} on {}", field, node))?;
-        match delta {
-            None => out.push_str(&seen),
-            Some(d) => {
-                let n: i64 = seen.parse().map_err(|_| format!("{}'s {} is not a number: {}", node, field, seen))?;
-                out.push_str(&n.saturating_add(d).to_string());
-            }
-        }
+        pieces.push(ValuePiece::Field { node, field, delta });
         rest = &rest[close + 1..];
     }
-    out.push_str(rest);
-    Ok(out)
+    pieces.push(ValuePiece::Text(rest));
+    pieces
 }
 
 /// Build the topology, then run every step; a failed expectation does not stop the run.
@@ -747,6 +768,16 @@ pub fn run(lesson: &Lesson, target: &mut dyn LessonTarget) -> Vec<StepResult> {
 pub enum Language {
     Zh,
     En,
+}
+
+impl Language {
+    /// The text in this language, of its Chinese and English versions.
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Language::Zh => zh,
+            Language::En => en,
+        }
+    }
 }
 
 impl Step {
@@ -804,26 +835,20 @@ impl Step {
 /// An expected value's references in words: `{master:master_replid}` → "master's
 /// `master_replid`", `{replica:master_repl_offset+1}` → "replica's `master_repl_offset` + 1".
 fn reference_reads(value: &str, lang: Language) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let (Some(open), Some(close)) = (rest.find('{'), rest.find('}')) {
-        let Some((node, expr)) = rest[open + 1..close.max(open + 1)].split_once(':').filter(|_| close > open) else {
-            break;
-        };
-        out.push_str(&rest[..open]);
-        let (field, delta) = match expr.find(['+', '-']) {
-            Some(i) => (&expr[..i], format!(" {} {}", &expr[i..i + 1], &expr[i + 1..])),
-            None => (expr, String::new()),
-        };
-        if lang == Language::Zh {
-            out.push_str(&format!("{} 的 `{}`{}", node, field, delta));
-        } else {
-            out.push_str(&format!("{}'s `{}`{}", node, field, delta));
-        }
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    out
+    value_pieces(value)
+        .into_iter()
+        .map(|piece| match piece {
+            ValuePiece::Text(t) => t.to_string(),
+            ValuePiece::Field { node, field, delta } => {
+                let delta = delta.map(|d| format!(" {} {}", &d[..1], &d[1..])).unwrap_or_default();
+                if lang == Language::Zh {
+                    format!("{} 的 `{}`{}", node, field, delta)
+                } else {
+                    format!("{}'s `{}`{}", node, field, delta)
+                }
+            }
+        })
+        .collect()
 }
 
 /// `1500` → "1.5 s" / "1.5 秒"; under a second, in ms.

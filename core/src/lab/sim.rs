@@ -985,11 +985,13 @@ impl World {
         self.now = self.now.max(at);
         // A paused process takes no input: the event waits for it (a connection attempt also
         // waits for a paused target to accept it).
-        let waits_for = event.node().map(str::to_string).filter(|n| self.is_paused(n)).or_else(|| match &event {
-            Event::ConnectArrive { target: Some(t), .. } if self.is_paused(t) => Some(t.clone()),
+        let waits_for = match (&event, event.node()) {
+            (_, Some(n)) if self.is_paused(n) => Some(n),
+            (Event::ConnectArrive { target: Some(t), .. }, _) if self.is_paused(t) => Some(t.as_str()),
             _ => None,
-        });
+        };
         if let Some(n) = waits_for {
+            let n = n.to_string();
             if let Some(waiting) = self.nodes.get_mut(&n).and_then(|s| s.paused.as_mut()) {
                 // Its timer is re-armed at resume.
                 if !matches!(event, Event::Tick { .. }) {

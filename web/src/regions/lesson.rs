@@ -33,7 +33,7 @@ pub fn view(lab: &Lab, act: &Act) -> Html {
                 };
                 let reset = act.on_click(move |lab| lab.reset_to_step(i + 1));
                 // The step as the learner reads it; the file's own syntax is the tooltip.
-                let reads = s.reads(lesson, lab.lang.language());
+                let reads = s.reads(lesson, lab.lang);
                 html! {
                     <li data-testid={format!("lesson-step-{}", i + 1)} class={classes!(result.map(|r| if r.ok { "ok" } else { "fail" }))} title={s.text.clone()}>
                         <span class="mark">{ mark }</span>{ for with_code(&reads) }

@@ -309,17 +309,19 @@ pub fn from_world(world: &World, max_events: usize) -> ViewModel {
             }
         })
         .collect();
-    let failovers = nodes
-        .iter()
-        .filter(|n| n.sentinel)
-        .flat_map(|n| {
-            let log = world.trace().iter().filter_map(|e| match &e.kind {
-                TraceKind::Log { node, line } if *node == n.name => Some(line.as_str()),
-                _ => None,
-            });
-            read_failovers(&n.name, log)
-        })
-        .collect();
+    // The sentinels' logs in one pass over the trace, then each one's tries.
+    let mut sentinel_logs: Vec<(&str, Vec<&str>)> =
+        nodes.iter().filter(|n| n.sentinel).map(|n| (n.name.as_str(), Vec::new())).collect();
+    if !sentinel_logs.is_empty() {
+        for e in world.trace() {
+            if let TraceKind::Log { node, line } = &e.kind {
+                if let Some((_, lines)) = sentinel_logs.iter_mut().find(|(n, _)| *n == node.as_str()) {
+                    lines.push(line);
+                }
+            }
+        }
+    }
+    let failovers = sentinel_logs.into_iter().flat_map(|(name, lines)| read_failovers(name, lines)).collect();
     let skip = events.len().saturating_sub(max_events);
     ViewModel {
         elapsed_ms: world.elapsed(),
