@@ -14,12 +14,27 @@
 //! expectations and read-only replies again for [`LessonTarget::patience_ms`] — replication and
 //! logs are asynchronous, and a busy machine makes them slower, not different.
 //!
-//! Partitions (cut, hold, delay, drop) need control over the network that unprivileged
-//! processes do not have: those steps fail with a message saying so.
+//! Partitions need no privileges: each process listens on a private loopback address behind a
+//! [`proxy::FaultProxy`] on its public one, and leaves from an address of its own, so the proxy
+//! can cut, hold or delay what flows between any two processes — redis-server's as well as
+//! halab's. `drop` (losing a share of messages) is the simulator's alone: TCP loses nothing.
+//!
+//! Addresses of one run, per lesson host `k` (1, 2, …) and node `n` (0, 1, …):
+//!
+//! ```text
+//! 127.R.S.k          public: what peers, clients and config files name (the proxy listens)
+//! 127.R.S.(64+k)     private: where the host's processes listen (`bind`)
+//! 127.R.S.(128+n)    node n's outgoing connections (`bind-source-addr`): who it is, to the proxy
+//! ```
+//!
+//! A sentinel announces itself by the address it leaves from (7.0's hello): the first sentinel
+//! of a host leaves from the host's public address; any other is given `sentinel announce-ip`.
+
+pub mod proxy;
 
 use bytes::BytesMut;
 use halab_core::lab::lesson::{LessonTarget, NodeSpec};
-use halab_core::lab::sim::Fault;
+use halab_core::lab::sim::{Endpoint, Fault};
 use halab_core::lab::view::{self, Observed, ViewModel};
 use halab_core::resp::Frame;
 use std::collections::BTreeMap;
@@ -39,11 +54,17 @@ struct LiveNode {
     child: Option<Child>,
     /// Run as `halab sentinel` rather than `halab server`.
     sentinel: bool,
+    /// Where the process itself listens, behind the proxy.
+    private_host: String,
 }
 
 impl LiveNode {
+    /// Where peers and clients reach it: the proxy in front of it.
     fn live_addr(&self) -> String {
         format!("{}:{}", self.live_host, self.port)
+    }
+    fn private_addr(&self) -> String {
+        format!("{}:{}", self.private_host, self.port)
     }
     fn log_path(&self) -> PathBuf {
         self.dir.join("redis.log")
@@ -67,6 +88,11 @@ pub struct LiveTarget {
     started: Instant,
     /// Passwords the lesson configured or used, tried by the observer's INFO connections.
     passwords: Vec<String>,
+    /// Private and source addresses → the lesson host they stand for (read back only).
+    hidden_hosts: Vec<(String, String)>,
+    proxy: proxy::FaultProxy,
+    /// Nodes stopped by SIGSTOP.
+    paused: std::collections::BTreeSet<String>,
 }
 
 impl LiveTarget {
@@ -84,7 +110,16 @@ impl LiveTarget {
             clients: BTreeMap::new(),
             started: Instant::now(),
             passwords: Vec::new(),
+            hidden_hosts: Vec::new(),
+            proxy: proxy::FaultProxy::new()?,
+            paused: Default::default(),
         })
+    }
+
+    /// `127.R.S.last` for this run.
+    fn run_address(last: usize) -> String {
+        let pid = std::process::id();
+        format!("127.{}.{}.{}", 100 + pid % 100, (pid / 100) % 250, last)
     }
 
     /// The live host for a lesson host, allocated on first sight.
@@ -92,9 +127,10 @@ impl LiveTarget {
         if let Some((_, live)) = self.hosts.iter().find(|(h, _)| h == host) {
             return live.clone();
         }
-        let pid = std::process::id();
-        let live = format!("127.{}.{}.{}", 100 + pid % 100, (pid / 100) % 250, self.hosts.len() + 1);
+        let k = self.hosts.len() + 1;
+        let live = Self::run_address(k);
         self.hosts.push((host.to_string(), live.clone()));
+        self.hidden_hosts.push((host.to_string(), Self::run_address(64 + k)));
         live
     }
 
@@ -107,10 +143,10 @@ impl LiveTarget {
         out
     }
 
-    /// Live addresses → the lesson's.
+    /// Live addresses (public, private and source ones) → the lesson's.
     fn to_lesson(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for (lesson, live) in &self.hosts {
+        for (lesson, live) in self.hosts.iter().chain(&self.hidden_hosts) {
             out = replace_host(&out, live, lesson);
         }
         out
@@ -132,11 +168,12 @@ impl LiveTarget {
         }
         let child = command.spawn().map_err(|e| format!("cannot start {}: {}", name, e))?;
         node.child = Some(child);
-        let addr = node.live_addr();
+        let addr = node.private_addr();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if TcpStream::connect(&addr).is_ok() {
-                return Ok(());
+                // It accepts connections: let its peers reach it.
+                return self.proxy.open(name).map_err(|e| format!("cannot listen for {}: {}", name, e));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -144,6 +181,7 @@ impl LiveTarget {
     }
 
     fn kill(&mut self, name: &str) {
+        self.proxy.close(name);
         if let Some(mut child) = self.nodes.get_mut(name).and_then(|n| n.child.take()) {
             let _ = child.kill();
             let _ = child.wait();
@@ -162,6 +200,48 @@ impl LiveTarget {
             return Err(format!("{}: {}", name, std::io::Error::last_os_error()));
         }
         Ok(())
+    }
+
+    /// The two processes a network fault is between (faults between a client and a node are the
+    /// simulator's: the proxy knows processes by the address they leave from).
+    fn proxied_pair(&self, a: &Endpoint, b: &Endpoint) -> Result<(String, String), String> {
+        match (a, b) {
+            (Endpoint::Node(a), Endpoint::Node(b)) if self.nodes.contains_key(a) && self.nodes.contains_key(b) => {
+                Ok((a.clone(), b.clone()))
+            }
+            _ => Err("live, the network between two processes can be cut or delayed, not a client's".to_string()),
+        }
+    }
+
+    /// What the proxy does to the links, drawn on them (what only the lab knows, as the
+    /// simulator's faults are).
+    fn draw_faults(&self, model: &mut ViewModel) {
+        let (blocked, delays) = self.proxy.faults();
+        for link in &mut model.links {
+            let there = (link.from.clone(), link.to.clone());
+            let back = (link.to.clone(), link.from.clone());
+            if blocked.contains(&there) || blocked.contains(&back) {
+                link.state = view::LinkState::Cut;
+            }
+            if let Some((_, ms)) = delays.iter().find(|(k, _)| *k == there || *k == back) {
+                link.extra_latency_ms = *ms;
+            }
+        }
+        for node in &mut model.nodes {
+            if self.paused.contains(&node.name) {
+                node.flags.push("paused".into());
+            }
+        }
+    }
+
+    /// Flip the last byte of the node's dump.rdb, as the simulator's disk fault does.
+    fn corrupt_rdb(&mut self, name: &str) -> Result<(), String> {
+        let node = self.nodes.get(name).ok_or_else(|| format!("no node {}", name))?;
+        let path = node.dir.join("dump.rdb");
+        let mut bytes = std::fs::read(&path).map_err(|e| format!("{}: {}", path.display(), e))?;
+        let last = bytes.last_mut().ok_or_else(|| format!("{} is empty", path.display()))?;
+        *last ^= 0xff;
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {}", path.display(), e))
     }
 
     fn node_up(&mut self, name: &str) -> bool {
@@ -258,15 +338,42 @@ impl LessonTarget for LiveTarget {
         let dir = self.root.join(&spec.name);
         let _ = std::fs::create_dir_all(&dir);
         let conf = dir.join("redis.conf");
+        let k = self.hosts.iter().position(|(h, _)| *h == host).map_or(1, |i| i + 1);
+        let private_host = Self::run_address(64 + k);
+        // Who it is to the proxy: the address it leaves from (see the module doc).
+        let shares_public = spec.sentinel
+            && !self.nodes.values().any(|n| n.sentinel && n.live_host == live_host);
+        let (source, announce) = if shares_public {
+            (live_host.clone(), String::new())
+        } else {
+            let n = 128 + self.nodes.len();
+            let source = if n <= 254 { Self::run_address(n) } else { live_host.clone() };
+            self.hidden_hosts.push((host.clone(), source.clone()));
+            let announce =
+                if spec.sentinel { format!("sentinel announce-ip {}\n", live_host) } else { String::new() };
+            (source, announce)
+        };
         let text = format!(
-            "{}\n# HA Lab live lesson: where this node runs\nbind {}\nport {}\ndir {}\nlogfile {}\nenable-debug-command local\n",
+            "{}\n# HA Lab live lesson: where this node runs (its peers reach it through the lab's proxy on {}:{})\nbind {}\nbind-source-addr {}\n{}port {}\ndir {}\nlogfile {}\nenable-debug-command local\n",
             self.to_live(&spec.config),
             live_host,
+            port,
+            private_host,
+            source,
+            announce,
             port,
             dir.display(),
             dir.join("redis.log").display()
         );
         let _ = std::fs::write(&conf, text);
+        let public: std::net::SocketAddr = format!("{}:{}", live_host, port).parse().expect("a loopback address");
+        let private: std::net::SocketAddr = format!("{}:{}", private_host, port).parse().expect("a loopback address");
+        self.proxy.add(proxy::ProxiedNode {
+            name: spec.name.clone(),
+            public,
+            private,
+            source: source.parse().expect("a loopback address"),
+        });
         self.nodes.insert(
             spec.name.clone(),
             LiveNode {
@@ -277,6 +384,7 @@ impl LessonTarget for LiveTarget {
                 conf,
                 child: None,
                 sentinel: spec.sentinel,
+                private_host,
             },
         );
         if let Err(e) = self.spawn(&spec.name) {
@@ -348,9 +456,39 @@ impl LessonTarget for LiveTarget {
                 std::thread::sleep(Duration::from_millis(ms));
                 self.signal(&node, libc::SIGCONT)
             }
-            Fault::Pause { node } => self.signal(&node, libc::SIGSTOP),
-            Fault::Resume { node } => self.signal(&node, libc::SIGCONT),
-            other => Err(format!("{:?} needs control of the network: only the simulator can do it", other)),
+            Fault::Pause { node } => {
+                self.signal(&node, libc::SIGSTOP)?;
+                self.paused.insert(node);
+                Ok(())
+            }
+            Fault::Resume { node } => {
+                self.paused.remove(&node);
+                self.signal(&node, libc::SIGCONT)
+            }
+            Fault::Cut { from, to, one_way } => {
+                let (a, b) = self.proxied_pair(&from, &to)?;
+                self.proxy.cut(&a, &b, one_way);
+                Ok(())
+            }
+            Fault::Hold { a, b } => {
+                let (a, b) = self.proxied_pair(&a, &b)?;
+                self.proxy.cut(&a, &b, false);
+                Ok(())
+            }
+            Fault::Heal { a, b } | Fault::Release { a, b } => {
+                let (a, b) = self.proxied_pair(&a, &b)?;
+                self.proxy.heal(&a, &b);
+                Ok(())
+            }
+            Fault::Delay { a, b, ms } => {
+                let (a, b) = self.proxied_pair(&a, &b)?;
+                self.proxy.delay(&a, &b, ms);
+                Ok(())
+            }
+            Fault::Drop { .. } => {
+                Err("losing a share of messages is the simulator's alone: TCP loses nothing".to_string())
+            }
+            Fault::CorruptRdb { node } => self.corrupt_rdb(&node),
         }
     }
 
@@ -389,7 +527,9 @@ impl LessonTarget for LiveTarget {
                 logs,
             })
             .collect();
-        view::from_observed(&observed, self.started.elapsed().as_millis() as u64)
+        let mut model = view::from_observed(&observed, self.started.elapsed().as_millis() as u64);
+        self.draw_faults(&mut model);
+        model
     }
 
     fn info(&mut self, node: &str) -> Option<String> {
