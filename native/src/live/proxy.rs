@@ -49,6 +49,9 @@ pub struct ProxiedNode {
     pub source: IpAddr,
 }
 
+/// One direction between two processes: (from, to).
+pub type Direction = (String, String);
+
 #[derive(Default)]
 struct Rules {
     /// Directions (from, to) that are cut.
@@ -183,7 +186,7 @@ impl FaultProxy {
     }
 
     /// The directions cut now, and the delays: what the view draws on live links.
-    pub fn faults(&self) -> (Vec<(String, String)>, Vec<((String, String), u64)>) {
+    pub fn faults(&self) -> (Vec<Direction>, Vec<(Direction, u64)>) {
         let rules = self.shared.rules.lock().unwrap();
         let mut blocked: Vec<_> = rules.blocked.iter().cloned().collect();
         blocked.sort();
