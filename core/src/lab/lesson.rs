@@ -290,7 +290,8 @@ fn parse_fact(text: &str) -> Option<(String, String, String)> {
     ))
 }
 
-fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
+/// One step line (`kill m`, `cut a b`, `c> GET k`…) read against the lesson's nodes and clients.
+pub fn parse_step(step: &str, lesson: &Lesson) -> Result<Action, String> {
     if let Some(rest) = step.strip_prefix("repeat ") {
         let (count, command) = rest.split_once(':').ok_or("repeat <n>: <client>> <command>")?;
         let count: usize = count.trim().parse().map_err(|_| format!("bad repeat count '{}'", count))?;

@@ -8,6 +8,7 @@
 //!
 //! Nothing outside `lab` imports it: the node does not know it is being watched.
 
+pub mod bridge;
 pub mod lesson;
 pub mod observe;
 pub mod sim;

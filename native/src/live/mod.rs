@@ -56,6 +56,16 @@ struct LiveNode {
     sentinel: bool,
     /// Where the process itself listens, behind the proxy.
     private_host: String,
+    /// The program it runs: `halab` (as `halab server|sentinel conf`), or Redis's own binary.
+    program: Program,
+}
+
+/// What runs a node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Program {
+    Halab,
+    /// `redis-server conf` or `redis-sentinel conf`, at this path.
+    Redis(PathBuf),
 }
 
 impl LiveNode {
@@ -93,7 +103,17 @@ pub struct LiveTarget {
     proxy: proxy::FaultProxy,
     /// Nodes stopped by SIGSTOP.
     paused: std::collections::BTreeSet<String>,
+    /// Which programs new nodes run.
+    flavor: Flavor,
+    /// Each node's last INFO and ROLE, drawn while it is paused.
+    last_answers: std::cell::RefCell<BTreeMap<String, (String, Option<Frame>)>>,
+    /// Redis's binaries, for the `redis` and `mixed` flavors.
+    redis_server: PathBuf,
+    redis_sentinel: PathBuf,
 }
+
+/// Which programs a deployment's nodes run.
+pub use halab_core::lab::bridge::Flavor;
 
 impl LiveTarget {
     pub fn new() -> std::io::Result<LiveTarget> {
@@ -113,7 +133,44 @@ impl LiveTarget {
             hidden_hosts: Vec::new(),
             proxy: proxy::FaultProxy::new()?,
             paused: Default::default(),
+            flavor: Flavor::Halab,
+            last_answers: Default::default(),
+            redis_server: PathBuf::from("redis-server"),
+            redis_sentinel: PathBuf::from("redis-sentinel"),
         })
+    }
+
+    /// Run the nodes added from now on with these programs (Redis's found at the paths given).
+    pub fn with_programs(mut self, flavor: Flavor, redis_server: PathBuf, redis_sentinel: PathBuf) -> LiveTarget {
+        self.flavor = flavor;
+        self.redis_server = redis_server;
+        self.redis_sentinel = redis_sentinel;
+        self
+    }
+
+    /// The nodes: (name, lesson address, sentinel?), in name order.
+    pub fn members(&self) -> Vec<(String, String, bool)> {
+        self.nodes.iter().map(|(n, node)| (n.clone(), node.lesson_addr.clone(), node.sentinel)).collect()
+    }
+
+    /// The node's log lines (in the lesson's addresses).
+    pub fn log_of(&self, name: &str) -> Vec<String> {
+        self.node_logs(name)
+    }
+
+    /// Where the lab reaches a node (its proxy), for the bridge's own connections.
+    pub fn live_addr_of(&self, name: &str) -> Option<String> {
+        self.nodes.get(name).map(|n| n.live_addr())
+    }
+
+    /// Live addresses → the lesson's.
+    pub fn lesson_text(&self, text: &str) -> String {
+        self.to_lesson(text)
+    }
+
+    /// Passwords seen so far (configured or typed), which the observer tries.
+    pub fn passwords(&self) -> &[String] {
+        &self.passwords
     }
 
     /// `127.R.S.last` for this run.
@@ -154,8 +211,15 @@ impl LiveTarget {
 
     fn spawn(&mut self, name: &str) -> Result<(), String> {
         let node = self.nodes.get_mut(name).ok_or_else(|| format!("no node {}", name))?;
-        let mut command = Command::new(&self.exe);
-        command.arg(if node.sentinel { "sentinel" } else { "server" }).arg(&node.conf).current_dir(&node.dir);
+        let mut command = match &node.program {
+            Program::Halab => {
+                let mut c = Command::new(&self.exe);
+                c.arg(if node.sentinel { "sentinel" } else { "server" });
+                c
+            }
+            Program::Redis(path) => Command::new(path),
+        };
+        command.arg(&node.conf).current_dir(&node.dir);
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         // The servers die with the runner, even when it is interrupted before its Drop runs.
         // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no Rust state.
@@ -231,6 +295,7 @@ impl LiveTarget {
             if self.paused.contains(&node.name) {
                 node.flags.push("paused".into());
             }
+            node.sentinel |= self.nodes.get(&node.name).is_some_and(|n| n.sentinel);
         }
     }
 
@@ -341,16 +406,14 @@ impl LessonTarget for LiveTarget {
         let k = self.hosts.iter().position(|(h, _)| *h == host).map_or(1, |i| i + 1);
         let private_host = Self::run_address(64 + k);
         // Who it is to the proxy: the address it leaves from (see the module doc).
-        let shares_public = spec.sentinel
-            && !self.nodes.values().any(|n| n.sentinel && n.live_host == live_host);
+        let shares_public = spec.sentinel && !self.nodes.values().any(|n| n.sentinel && n.live_host == live_host);
         let (source, announce) = if shares_public {
             (live_host.clone(), String::new())
         } else {
             let n = 128 + self.nodes.len();
             let source = if n <= 254 { Self::run_address(n) } else { live_host.clone() };
             self.hidden_hosts.push((host.clone(), source.clone()));
-            let announce =
-                if spec.sentinel { format!("sentinel announce-ip {}\n", live_host) } else { String::new() };
+            let announce = if spec.sentinel { format!("sentinel announce-ip {}\n", live_host) } else { String::new() };
             (source, announce)
         };
         let text = format!(
@@ -366,6 +429,11 @@ impl LessonTarget for LiveTarget {
             dir.join("redis.log").display()
         );
         let _ = std::fs::write(&conf, text);
+        let program = match (self.flavor, self.nodes.len() % 2) {
+            (Flavor::Halab, _) | (Flavor::Mixed, 0) => Program::Halab,
+            _ if spec.sentinel => Program::Redis(self.redis_sentinel.clone()),
+            _ => Program::Redis(self.redis_server.clone()),
+        };
         let public: std::net::SocketAddr = format!("{}:{}", live_host, port).parse().expect("a loopback address");
         let private: std::net::SocketAddr = format!("{}:{}", private_host, port).parse().expect("a loopback address");
         self.proxy.add(proxy::ProxiedNode {
@@ -385,6 +453,7 @@ impl LessonTarget for LiveTarget {
                 child: None,
                 sentinel: spec.sentinel,
                 private_host,
+                program,
             },
         );
         if let Err(e) = self.spawn(&spec.name) {
@@ -511,8 +580,17 @@ impl LessonTarget for LiveTarget {
         let mut answers = Vec::new();
         for name in &names {
             let node = &self.nodes[name];
-            let answer = observe_node(&node.live_addr(), &self.passwords, true)
-                .map(|(info, role)| (self.to_lesson(&info), role.map(|r| map_frame(&r, &|s| self.to_lesson(s)))));
+            // A stopped process answers nothing: draw it as it was when it stopped.
+            let answer = if self.paused.contains(name) {
+                self.last_answers.borrow().get(name).cloned()
+            } else {
+                let answer = observe_node(&node.live_addr(), &self.passwords, true)
+                    .map(|(info, role)| (self.to_lesson(&info), role.map(|r| map_frame(&r, &|s| self.to_lesson(s)))));
+                if let Some(a) = &answer {
+                    self.last_answers.borrow_mut().insert(name.clone(), a.clone());
+                }
+                answer
+            };
             answers.push((name.clone(), node.lesson_addr.clone(), answer));
         }
         let logs: Vec<Vec<String>> = names.iter().map(|n| self.node_logs(n)).collect();
@@ -570,7 +648,7 @@ fn info_of(addr: &str, passwords: &[String]) -> Option<String> {
 /// `INFO everything` and, when `with_role`, `ROLE` over one fresh connection (authenticating
 /// with the first password that works when the node asks for one): what the observer reads of
 /// a node.
-fn observe_node(addr: &str, passwords: &[String], with_role: bool) -> Option<(String, Option<Frame>)> {
+pub(crate) fn observe_node(addr: &str, passwords: &[String], with_role: bool) -> Option<(String, Option<Frame>)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut inbox = BytesMut::new();

@@ -1,0 +1,264 @@
+//! Watching a deployment the lab did not start, only through what any Redis answers.
+//!
+//! From one address the observer finds the rest, as a person with redis-cli would: a master's
+//! `INFO` lists its replicas (`slaveN:ip=…,port=…`), a replica's names its master
+//! (`master_host`, `master_port`), a sentinel's `INFO sentinel` names the masters it watches,
+//! and `SENTINEL REPLICAS` / `SENTINEL SENTINELS <name>` their replicas and the other
+//! sentinels. Every address found is checked against the lab's `--allow-attach` list before
+//! the observer connects to it; one that is not admitted is reported, never contacted.
+//!
+//! Each poll asks every member `INFO everything` and `ROLE` over a fresh connection (with
+//! `AUTH` when the deployment has a password) and builds the lab's view with
+//! [`view::from_observed`], the same function that draws supervised processes. A member that
+//! refuses, times out or answers garbage is drawn down; the poll goes on.
+
+use super::allow::Allow;
+use bytes::BytesMut;
+use halab_core::lab::observe::info_field;
+use halab_core::lab::view::{self, Observed, ViewModel};
+use halab_core::resp::Frame;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// How long the observer waits for a member's answer before drawing it down.
+const ANSWER_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// A member's `INFO everything` text and `ROLE` reply; `None` when it did not answer.
+type Answer = Option<(String, Option<Frame>)>;
+
+pub struct Attached {
+    /// Addresses ("ip:port") in the order they were found; never shrinks (a member that
+    /// disappears is drawn down).
+    members: Vec<String>,
+    password: Option<String>,
+    allow: Allow,
+    /// Addresses found but not admitted by `--allow-attach`, with why.
+    pub refused: Vec<String>,
+    /// The learner's terminal connection to each member.
+    terminals: BTreeMap<String, (TcpStream, BytesMut)>,
+    /// Sentinels among the members (their events are subscribed to).
+    sentinels: Vec<String>,
+}
+
+impl Attached {
+    /// Attach to `addr`, if the allow list admits it (checked before any connection).
+    pub fn new(addr: &str, password: Option<String>, allow: Allow) -> Result<Attached, String> {
+        let addr = allow.admit(addr)?;
+        Ok(Attached {
+            members: vec![addr],
+            password,
+            allow,
+            refused: Vec::new(),
+            terminals: BTreeMap::new(),
+            sentinels: Vec::new(),
+        })
+    }
+
+    pub fn sentinels(&self) -> &[String] {
+        &self.sentinels
+    }
+
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    fn add_member(&mut self, addr: String) {
+        if self.members.contains(&addr) || self.refused.iter().any(|r| r.starts_with(&addr)) {
+            return;
+        }
+        match self.allow.admit(&addr) {
+            Ok(a) => self.members.push(a),
+            Err(e) => self.refused.push(e),
+        }
+    }
+
+    /// Ask every member (and the members they lead to) and draw them.
+    pub fn observe(&mut self, elapsed_ms: u64) -> ViewModel {
+        let passwords: Vec<String> = self.password.iter().cloned().collect();
+        let mut answers: Vec<(String, Answer)> = Vec::new();
+        let mut i = 0;
+        while i < self.members.len() {
+            let addr = self.members[i].clone();
+            let answer = ask(&addr, &passwords, &[&[b"INFO", b"everything"], &[b"ROLE"]]);
+            let mut found = Vec::new();
+            let parsed = answer.and_then(|frames| {
+                let info = text_of(frames.first()?)?;
+                let role = frames.get(1).filter(|r| matches!(r, Frame::Array(_))).cloned();
+                found = self.discover(&addr, &info, &passwords);
+                Some((info, role))
+            });
+            for f in found {
+                self.add_member(f);
+            }
+            answers.push((addr, parsed));
+            i += 1;
+        }
+        let observed: Vec<Observed> = answers
+            .iter()
+            .map(|(addr, a)| Observed {
+                name: addr,
+                addr,
+                info: a.as_ref().map(|(info, _)| info.as_str()),
+                role: a.as_ref().and_then(|(_, r)| r.as_ref()),
+                logs: &[],
+            })
+            .collect();
+        view::from_observed(&observed, elapsed_ms)
+    }
+
+    /// The addresses one member's answers lead to.
+    fn discover(&mut self, addr: &str, info: &str, passwords: &[String]) -> Vec<String> {
+        let mut found = Vec::new();
+        if let (Some(h), Some(p)) = (info_field(info, "master_host"), info_field(info, "master_port")) {
+            found.push(format!("{}:{}", h, p));
+        }
+        for line in info.lines().filter(|l| l.starts_with("slave") && l.contains(":ip=")) {
+            let field = |k: &str| line.split([':', ',']).find_map(|kv| kv.strip_prefix(k)).map(str::to_string);
+            if let (Some(ip), Some(port)) = (field("ip="), field("port=")) {
+                found.push(format!("{}:{}", ip, port));
+            }
+        }
+        // A sentinel: the masters it watches, their replicas and the other sentinels.
+        let names: Vec<(String, String)> = info
+            .lines()
+            .filter(|l| l.starts_with("master") && l.contains(":name="))
+            .filter_map(|l| {
+                let field = |k: &str| l.split([':', ',']).find_map(|kv| kv.strip_prefix(k)).map(str::to_string);
+                Some((field("name=")?, field("address=")?))
+            })
+            .collect();
+        if !names.is_empty() && !self.sentinels.iter().any(|s| s == addr) {
+            self.sentinels.push(addr.to_string());
+        }
+        for (name, master) in names {
+            found.push(master);
+            let n = name.as_bytes();
+            let Some(frames) = ask(addr, passwords, &[&[b"SENTINEL", b"REPLICAS", n], &[b"SENTINEL", b"SENTINELS", n]])
+            else {
+                continue;
+            };
+            for frame in frames {
+                for entry in flat_maps(&frame) {
+                    if let (Some(ip), Some(port)) = (entry.get("ip"), entry.get("port")) {
+                        found.push(format!("{}:{}", ip, port));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// A command typed in a member's terminal (one connection per member, kept, as
+    /// redis-cli keeps its own).
+    pub fn command(&mut self, addr: &str, args: &[Vec<u8>]) -> Result<Frame, String> {
+        if !self.members.iter().any(|m| m == addr) {
+            return Err(format!("{} is not a member of the attached deployment", addr));
+        }
+        for attempt in 0..2 {
+            if !self.terminals.contains_key(addr) {
+                let s =
+                    TcpStream::connect(addr).map_err(|e| format!("Could not connect to Redis at {}: {}", addr, e))?;
+                let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut inbox = BytesMut::new();
+                let mut s = s;
+                if let Some(pw) = &self.password {
+                    let _ = call(&mut s, &mut inbox, &[b"AUTH".as_slice(), pw.as_bytes()]);
+                }
+                self.terminals.insert(addr.to_string(), (s, inbox));
+            }
+            let (s, inbox) = self.terminals.get_mut(addr).expect("just connected");
+            match call(s, inbox, args) {
+                Ok(f) => return Ok(f),
+                Err(e) => {
+                    self.terminals.remove(addr);
+                    if attempt == 1 {
+                        return Err(format!("Error: {}", e));
+                    }
+                }
+            }
+        }
+        unreachable!("two attempts")
+    }
+}
+
+/// Several commands over one fresh connection, authenticating first when asked to: `None` if
+/// the member cannot be reached or stops answering.
+pub fn ask(addr: &str, passwords: &[String], commands: &[&[&[u8]]]) -> Option<Vec<Frame>> {
+    let sock: std::net::SocketAddr = addr.parse().ok()?;
+    let mut s = TcpStream::connect_timeout(&sock, ANSWER_TIMEOUT).ok()?;
+    s.set_read_timeout(Some(ANSWER_TIMEOUT)).ok()?;
+    s.set_write_timeout(Some(ANSWER_TIMEOUT)).ok()?;
+    let mut inbox = BytesMut::new();
+    let mut out = Vec::new();
+    for (i, cmd) in commands.iter().enumerate() {
+        let mut reply = call(&mut s, &mut inbox, cmd).ok()?;
+        if i == 0 && matches!(&reply, Frame::Error(e) if e.starts_with("NOAUTH")) {
+            for pw in passwords {
+                if matches!(call(&mut s, &mut inbox, &[b"AUTH".as_slice(), pw.as_bytes()]).ok()?, Frame::Simple(_)) {
+                    break;
+                }
+            }
+            reply = call(&mut s, &mut inbox, cmd).ok()?;
+        }
+        out.push(reply);
+    }
+    Some(out)
+}
+
+/// Send one command and read one reply; a reply larger than 64 MiB or malformed is an error.
+pub fn call<A: AsRef<[u8]>>(stream: &mut TcpStream, inbox: &mut BytesMut, args: &[A]) -> std::io::Result<Frame> {
+    stream.write_all(&Frame::command(args))?;
+    let mut buf = [0u8; 16384];
+    loop {
+        match Frame::decode(inbox) {
+            Ok(Some(frame)) => return Ok(frame),
+            Ok(None) => {}
+            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "Protocol error")),
+        }
+        if inbox.len() > 64 << 20 {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "reply too large"));
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "Server closed the connection"));
+        }
+        inbox.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn text_of(frame: &Frame) -> Option<String> {
+    match frame {
+        Frame::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Frame::Verbatim { text, .. } => Some(String::from_utf8_lossy(text).into_owned()),
+        _ => None,
+    }
+}
+
+/// `SENTINEL REPLICAS`-style replies: an array of flat field/value arrays.
+fn flat_maps(frame: &Frame) -> Vec<BTreeMap<String, String>> {
+    let Frame::Array(entries) = frame else { return Vec::new() };
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Frame::Array(kv) => Some(
+                kv.chunks(2)
+                    .filter_map(|p| match p {
+                        [k, v] => Some((text_of(k).or_else(|| simple(k))?, text_of(v).or_else(|| simple(v))?)),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+fn simple(f: &Frame) -> Option<String> {
+    match f {
+        Frame::Simple(s) => Some(s.clone()),
+        Frame::Integer(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
