@@ -27,7 +27,8 @@ function freePort() {
 // A `halab lab` server on a free port and a headless Chromium; `run(browser, port)` drives them.
 async function withLab(run) {
   const port = await freePort();
-  const server = spawn(halab, ["lab", "--port", String(port), "--dist", path.join(root, "dist")], { stdio: "ignore" });
+  const server = spawn(halab, ["lab", "--port", String(port), "--dist", path.join(root, "dist"),
+    "--lessons", path.join(root, "lessons")], { stdio: "ignore" });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,7 +38,8 @@ async function withLab(run) {
     await run(browser, port);
   } finally {
     await browser.close();
-    server.kill("SIGTERM");
+    // SIGINT: the lab stops the processes it started, as on Ctrl-C.
+    server.kill("SIGINT");
   }
 }
 
@@ -285,4 +287,58 @@ test("three sentinels fail over a password-protected master: the strip, the new 
   for (let i = 0; i < 100 && !/> AUTH stevenuxOK$/.test(await page.textContent('[data-testid="terminal-output"]')); i++) await sleep(100);
   await page.click('[data-testid="play"]');
   assert.match(await page.textContent('[data-testid="terminal-output"]'), /> AUTH stevenuxOK$/, "the command that waited is answered after resume");
+}));
+
+test("live: real processes started from the page, their master killed, a new one drawn, the session replayed", () => withLab(async (browser, port) => {
+  const page = await open(browser, port, "#lang=en");
+  await page.click('[data-testid="go-live"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="mode"]')?.textContent === "Live");
+  await page.waitForFunction(() => document.querySelector('[data-testid="live-kind"]')?.textContent === "no deployment");
+  // 1 master + 2 replicas + 3 sentinels, real halab processes on 127.0.0.0/8.
+  await page.click('[data-testid="live-start-sentinel"]');
+  await page.waitForSelector('[data-testid="node-sentinel3"]', { timeout: 30000 });
+  assert.match(await page.textContent('[data-testid="live-kind"]'), /supervised processes/);
+  // Every sentinel watches the master, and both replicas stream from it.
+  await page.waitForFunction(() => ["sentinel1", "sentinel2", "sentinel3"].every((s) =>
+    document.querySelector(`[data-testid="opinion-${s}"]`)?.textContent.includes("ok")), null, { timeout: 30000 });
+  await page.waitForSelector('[data-testid="repl-link-replica1"].up', { timeout: 30000 });
+  await page.waitForSelector('[data-testid="repl-link-replica2"].up', { timeout: 30000 });
+  // A write in the master's terminal.
+  await page.click('[data-testid="terminal-tab-master"]');
+  await page.fill('[data-testid="terminal-input"]', "SET live yes");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  await page.waitForFunction(() => /127\.0\.0\.1:6379> SET live yesOK/.test(document.querySelector('[data-testid="terminal-output"]').textContent));
+  // The sentinels must know each other before the master dies (their hellos every 2 s).
+  await page.click('[data-testid="terminal-tab-sentinel1"]');
+  for (let i = 0; i < 300; i++) {
+    await page.fill('[data-testid="terminal-input"]', "SENTINEL CKQUORUM mymaster");
+    await page.press('[data-testid="terminal-input"]', "Enter");
+    const out = await page.textContent('[data-testid="terminal-output"]');
+    if (/OK 3 usable Sentinels/.test(out.split("CKQUORUM").pop())) break;
+    await sleep(100);
+  }
+  // Kill the master from the palette: the sentinels fail over, the page draws the new master.
+  await page.click('[data-testid="kill-master"]');
+  await page.waitForSelector('[data-testid="node-master"].down', { timeout: 30000 });
+  await page.waitForFunction(() => ["replica1", "replica2"].some((r) =>
+    document.querySelector(`[data-testid="node-role-${r}"]`)?.textContent.startsWith("master")), null, { timeout: 60000 });
+  const promoted = (await page.textContent('[data-testid="node-role-replica1"]')).startsWith("master") ? "replica1" : "replica2";
+  // Its terminal reads what the old master took.
+  await page.click(`[data-testid="terminal-tab-${promoted}"]`);
+  await page.fill('[data-testid="terminal-input"]', "GET live");
+  await page.press('[data-testid="terminal-input"]', "Enter");
+  await page.waitForFunction(() => /GET live"yes"/.test(document.querySelector('[data-testid="terminal-output"]').textContent));
+  // The sentinel's log shows the switch.
+  await page.click('[data-testid="terminal-tab-sentinel1"]');
+  await page.waitForFunction(() => /\+switch-master mymaster 127\.0\.0\.1 6379/.test(document.querySelector('[data-testid="log"]').textContent), null, { timeout: 30000 });
+  await page.screenshot({ path: path.join(root, "target/lab-live-screenshot.png") });
+  // Replay in the simulator: the same topology, the same inputs; the page becomes the simulator.
+  await page.click('[data-testid="live-replay"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="mode"]')?.textContent === "Simulated", null, { timeout: 60000 });
+  assert.match(page.url(), /blank=1&run=/);
+  const note = await page.textContent('[data-testid="replay-note"]');
+  assert.match(note, /replayed from a live run: \d+ replies compared/);
+  await page.waitForSelector('[data-testid="node-sentinel3"]');
+  // In the simulated replay the master was killed too, and a replica took over.
+  assert.match(await page.getAttribute('[data-testid="node-master"]', "class"), /\bdown\b/);
 }));

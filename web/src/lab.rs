@@ -5,6 +5,7 @@ use halab_core::lab::lesson::{self, Lesson, StepResult};
 use halab_core::lab::sim::{
     decode_inputs, encode_inputs, Endpoint, Fault, TraceKind, World, WorldInput, DEFAULT_EPOCH_MS,
 };
+use halab_core::lab::bridge::{fragment_decode, fragment_encode, Message, Request};
 use halab_core::lab::view::{self, ViewModel};
 use halab_core::resp::split_args;
 
@@ -45,6 +46,12 @@ pub struct Lab {
     extra_nodes: usize,
     /// The in-browser simulator speed, when asked with `#bench=1`.
     pub bench_result: Option<String>,
+    /// Attached to the live bridge: what it sends is drawn instead of the world.
+    pub live: Option<crate::live::Live>,
+    /// A world replayed from a live recording: how it compared (`#replayed=…`).
+    pub replay_note: Option<String>,
+    /// No default node: the topology comes from the recorded run (`#blank=1`).
+    blank: bool,
 }
 
 impl Lab {
@@ -58,15 +65,19 @@ impl Lab {
         let mut at = 0;
         let mut nodes = 1usize;
         let mut bench = false;
+        let mut blank = false;
+        let mut replay_note = None;
         for pair in hash.trim_start_matches('#').split('&') {
             match pair.split_once('=') {
                 Some(("seed", v)) => seed = v.parse().unwrap_or(seed),
                 Some(("lesson", v)) => lesson = v.parse::<usize>().ok().filter(|i| *i < LESSONS.len()),
                 Some(("lang", "en")) => lang = Lang::En,
-                Some(("run", v)) => run = percent_decode(v).and_then(|text| decode_inputs(&text)),
+                Some(("run", v)) => run = fragment_decode(v).and_then(|text| decode_inputs(&text)),
                 Some(("t", v)) => at = v.parse().unwrap_or(0),
                 Some(("nodes", v)) => nodes = v.parse::<usize>().unwrap_or(1).clamp(1, 500),
                 Some(("bench", "1")) => bench = true,
+                Some(("blank", "1")) => blank = true,
+                Some(("replayed", v)) => replay_note = fragment_decode(v),
                 _ => {}
             }
         }
@@ -85,6 +96,9 @@ impl Lab {
             setup_inputs: 0,
             extra_nodes: nodes - 1,
             bench_result: None,
+            live: None,
+            replay_note,
+            blank,
         };
         match lesson {
             Some(i) => lab.load_lesson(i),
@@ -108,13 +122,19 @@ impl Lab {
         if let Some(i) = self.lesson_index {
             hash.push_str(&format!("&lesson={}", i));
         }
+        if self.live.is_some() {
+            return;
+        }
         if self.lang == Lang::En {
             hash.push_str("&lang=en");
+        }
+        if self.blank {
+            hash.push_str("&blank=1");
         }
         let actions = &self.world.inputs()[self.setup_inputs.min(self.world.inputs().len())..];
         if !actions.is_empty() {
             hash.push_str("&run=");
-            hash.push_str(&percent_encode(&encode_inputs(actions, DEFAULT_EPOCH_MS)));
+            hash.push_str(&fragment_encode(&encode_inputs(actions, DEFAULT_EPOCH_MS)));
         }
         hash.push_str(&format!("&t={}", self.world.elapsed()));
         if let Some(w) = web_sys::window() {
@@ -131,6 +151,7 @@ impl Lab {
         self.result_marks.clear();
         match &self.lesson {
             Some(l) => lesson::setup(l, &mut self.world),
+            None if self.blank => {}
             None => {
                 self.world.apply(WorldInput::AddNode {
                     name: "master".into(),
@@ -151,6 +172,12 @@ impl Lab {
         self.lesson = lesson::parse(LESSONS[i].1).ok();
         self.lesson_index = Some(i);
         self.reset();
+        // Live, choosing a lesson starts its topology as real processes.
+        if let Some(live) = &mut self.live {
+            self.results.clear();
+            self.result_marks.clear();
+            live.send(Request::StartLesson { lesson: LESSONS[i].0.to_string() });
+        }
     }
 
     pub fn lesson(&self) -> Option<&Lesson> {
@@ -159,6 +186,10 @@ impl Lab {
 
     pub fn run_next_step(&mut self) {
         let Some(l) = &self.lesson else { return };
+        if let Some(live) = &mut self.live {
+            live.send(Request::Step);
+            return;
+        }
         let n = self.results.len();
         if let Some(step) = l.steps.get(n) {
             // A command step is typed in its node's terminal: show that terminal.
@@ -174,7 +205,107 @@ impl Lab {
     }
 
     pub fn view(&self) -> ViewModel {
-        view::from_world(&self.world, 200)
+        match &self.live {
+            Some(live) => {
+                let mut v = live.shown().cloned().unwrap_or_else(|| view::from_world(&World::new(self.seed), 0));
+                let skip = live.events.len().saturating_sub(200);
+                v.events = live.events[skip..].to_vec();
+                v
+            }
+            None => view::from_world(&self.world, 200),
+        }
+    }
+
+    /// The nodes, in the order the terminal's tabs list them.
+    pub fn node_names(&self) -> Vec<String> {
+        match &self.live {
+            Some(live) => live.view.iter().flat_map(|v| v.nodes.iter().map(|n| n.name.clone())).collect(),
+            None => self.world.node_names(),
+        }
+    }
+
+    /// Time since the start (virtual, or the live deployment's).
+    pub fn elapsed(&self) -> u64 {
+        match &self.live {
+            Some(live) => live.shown().map_or(0, |v| v.elapsed_ms),
+            None => self.world.elapsed(),
+        }
+    }
+
+    /// The scrubber's end.
+    pub fn horizon(&self) -> u64 {
+        match &self.live {
+            Some(live) => live.history.last().map_or(0, |v| v.elapsed_ms),
+            None => self.horizon.max(self.world.elapsed()),
+        }
+    }
+
+    /// Go live: open the bridge's socket; what it sends redraws the page.
+    pub fn go_live(&mut self, live: crate::live::Live) {
+        self.playing = false;
+        self.results.clear();
+        self.result_marks.clear();
+        self.live = Some(live);
+    }
+
+    /// Back to the simulator.
+    pub fn leave_live(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.close();
+        }
+        self.reset();
+    }
+
+    /// A frame from the bridge.
+    pub fn receive(&mut self, text: &str) {
+        let Some(live) = &mut self.live else { return };
+        match live.receive(text) {
+            Some(Message::Step { step, .. }) => {
+                self.results.push(step.into());
+                self.result_marks.push(0);
+            }
+            Some(Message::Replayed { fragment, compared, divergence, .. }) => {
+                let note = match divergence {
+                    None => format!("replayed from a live run: {} replies compared, all the same", compared),
+                    Some(d) => format!("replayed from a live run: {} replies compared; first divergence: {}", compared, d),
+                };
+                let hash = format!("#{}&replayed={}", fragment, fragment_encode(&note));
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().set_hash(&hash);
+                }
+                if let Some(live) = self.live.take() {
+                    live.close();
+                }
+                *self = Lab::from_location();
+                return;
+            }
+            _ => {}
+        }
+        let Some(live) = &self.live else { return };
+        // Keep a node selected that exists.
+        let names = self.node_names();
+        if self.selected.as_ref().is_none_or(|s| !names.contains(s)) {
+            self.selected = names.into_iter().next();
+        }
+        let _ = live;
+    }
+
+    /// Ask the bridge to replay what it recorded in the simulator.
+    pub fn replay_live(&mut self) {
+        if let Some(live) = &mut self.live {
+            live.send(Request::Replay);
+        }
+    }
+
+    /// A live fault in lesson step syntax; `false` when not live.
+    fn live_fault(&mut self, step: String) -> bool {
+        match &mut self.live {
+            Some(live) => {
+                live.fault(step);
+                true
+            }
+            None => false,
+        }
     }
 
     fn terminal_client(&self) -> Option<String> {
@@ -182,12 +313,24 @@ impl Lab {
     }
 
     pub fn prompt(&self) -> String {
+        if let Some(live) = &self.live {
+            return match &self.selected {
+                Some(n) => format!("{}> ", live.addr_of(n)),
+                None => "not connected> ".into(),
+            };
+        }
         let addr = self.selected.as_deref().and_then(|n| self.world.node_addr(n)).unwrap_or("not connected");
         format!("{}> ", addr)
     }
 
     /// A line typed in the terminal: run it as the terminal's client of the selected node.
     pub fn type_command(&mut self, line: &str) {
+        if let Some(live) = &mut self.live {
+            if let Some(node) = self.selected.clone() {
+                live.send(Request::Command { node, line: line.to_string() });
+            }
+            return;
+        }
         let (Some(client), Some(node)) = (self.terminal_client(), self.selected.clone()) else { return };
         let Some(args) = split_args(line.as_bytes()).filter(|a| !a.is_empty()) else { return };
         if !self.world.client_links().iter().any(|(c, _, _)| *c == client) {
@@ -209,6 +352,9 @@ impl Lab {
     /// The terminal's history, read back from the trace as redis-cli would print it.
     pub fn terminal_lines(&self) -> Vec<String> {
         let Some(node) = self.selected.clone() else { return Vec::new() };
+        if let Some(live) = &self.live {
+            return live.terminals.get(&node).cloned().unwrap_or_default();
+        }
         // Every client of the selected node shows here: the learner's typing and the lesson's
         // steps alike, as if typed at the prompt.
         let clients: Vec<String> =
@@ -242,6 +388,17 @@ impl Lab {
     /// The selected node's log, in Redis's format.
     pub fn log_lines(&self) -> Vec<String> {
         let Some(node) = &self.selected else { return Vec::new() };
+        if let Some(live) = &self.live {
+            // Supervised processes' log lines; a sentinel's published events where no log is
+            // read (a deployment the lab attached to).
+            let has_log = live.events.iter().any(|e| e.kind == "log" && e.subject == *node);
+            return live
+                .events
+                .iter()
+                .filter(|e| e.subject == *node && (e.kind == "log" || (!has_log && e.kind == "sentinel")))
+                .map(|e| e.text.clone())
+                .collect();
+        }
         self.world
             .trace()
             .iter()
@@ -254,6 +411,10 @@ impl Lab {
 
     /// Cut or heal the link between a client and its node.
     pub fn set_link(&mut self, client: &str, node: &str, cut: bool) {
+        if let Some(live) = &mut self.live {
+            live.error = Some("live, the lab cuts links between two processes, not a client's".into());
+            return;
+        }
         let (a, b) = (Endpoint::Client(client.to_string()), Endpoint::Node(node.to_string()));
         let fault = if cut { Fault::Cut { from: a, to: b, one_way: false } } else { Fault::Heal { a, b } };
         self.world.apply(WorldInput::Fault(fault));
@@ -261,43 +422,70 @@ impl Lab {
 
     /// Cut or heal the connection between a replica and its master, in both directions.
     pub fn set_repl_link(&mut self, replica: &str, master: &str, cut: bool) {
+        if self.live_fault(format!("{} {} {}", if cut { "cut" } else { "heal" }, replica, master)) {
+            return;
+        }
         let (a, b) = (Endpoint::Node(replica.to_string()), Endpoint::Node(master.to_string()));
         let fault = if cut { Fault::Cut { from: a, to: b, one_way: false } } else { Fault::Heal { a, b } };
         self.world.apply(WorldInput::Fault(fault));
     }
 
     pub fn delay_link(&mut self, client: &str, node: &str, ms: u64) {
+        if let Some(live) = &mut self.live {
+            live.error = Some("live, the lab delays links between two processes, not a client's".into());
+            return;
+        }
         let (a, b) = (Endpoint::Client(client.to_string()), Endpoint::Node(node.to_string()));
         self.world.apply(WorldInput::Fault(Fault::Delay { a, b, ms }));
     }
 
     pub fn kill(&mut self, node: &str) {
+        if self.live_fault(format!("kill {}", node)) {
+            return;
+        }
         self.world.apply(WorldInput::Fault(Fault::Kill { node: node.to_string() }));
     }
 
     /// The node's clock jumps 5 s ahead (what puts a sentinel in TILT).
     pub fn jump_clock(&mut self, node: &str) {
+        if self.live_fault(format!("clock-jump {} 5s", node)) {
+            return;
+        }
         self.world.apply(WorldInput::Fault(Fault::ClockJump { node: node.to_string(), ms: 5_000 }));
     }
 
     /// Stop the node's process (SIGSTOP) or let it run again (SIGCONT).
     pub fn set_paused(&mut self, node: &str, paused: bool) {
+        if self.live_fault(format!("{} {}", if paused { "pause" } else { "resume" }, node)) {
+            return;
+        }
         let node = node.to_string();
         self.world.apply(WorldInput::Fault(if paused { Fault::Pause { node } } else { Fault::Resume { node } }));
     }
 
     pub fn restart(&mut self, node: &str) {
+        if self.live_fault(format!("restart {}", node)) {
+            return;
+        }
         self.world.apply(WorldInput::Fault(Fault::Restart { node: node.to_string() }));
     }
 
     /// Let virtual time pass (playing). Not an input: replay reconstructs it.
     pub fn advance(&mut self, ms: u64) {
+        // Real time runs by itself: a live deployment is watched, not stepped.
+        if self.live.is_some() {
+            return;
+        }
         let until = self.world.now() + ms;
         self.world.run_until(until);
     }
 
     /// One event forward, or 100 ms when nothing is scheduled sooner.
     pub fn step(&mut self) {
+        // Real time runs by itself: a live deployment is watched, not stepped.
+        if self.live.is_some() {
+            return;
+        }
         if !self.world.step() {
             self.advance(100);
         }
@@ -306,6 +494,10 @@ impl Lab {
     /// Undo the last action: rebuild the world from the seed and every input but the last.
     /// The undone future is kept as a branch.
     pub fn step_back(&mut self) {
+        // Real time runs by itself: a live deployment is watched, not stepped.
+        if self.live.is_some() {
+            return;
+        }
         let inputs = self.world.inputs().to_vec();
         if inputs.len() <= self.setup_inputs {
             return;
@@ -320,6 +512,9 @@ impl Lab {
 
     /// Rewind to a moment (ms since start), keeping the undone future as a branch.
     pub fn scrub_to(&mut self, elapsed: u64) {
+        if let Some(live) = &mut self.live {
+            return live.scrub_to(elapsed);
+        }
         let elapsed = elapsed.max(1);
         self.horizon = self.horizon.max(self.world.elapsed());
         if elapsed >= self.world.elapsed() {
@@ -343,6 +538,10 @@ impl Lab {
 
     /// Restore an abandoned future: replay its whole input log.
     pub fn restore_branch(&mut self, i: usize) {
+        // Real time runs by itself: a live deployment is watched, not stepped.
+        if self.live.is_some() {
+            return;
+        }
         let Some(branch) = self.world.branches.get(i).cloned() else { return };
         let mut branches = std::mem::take(&mut self.world.branches);
         branches.remove(i);
@@ -354,6 +553,10 @@ impl Lab {
 
     /// Rebuild the lesson's world up to (not including) step `number` (1-based).
     pub fn reset_to_step(&mut self, number: usize) {
+        // Real time runs by itself: a live deployment is watched, not stepped.
+        if self.live.is_some() {
+            return;
+        }
         self.reset();
         while self.results.len() + 1 < number {
             let before = self.results.len();
@@ -373,6 +576,9 @@ impl Lab {
     }
 
     pub fn rewind_start(&mut self) {
+        if let Some(live) = &mut self.live {
+            return live.scrub_to(0);
+        }
         let branches = std::mem::take(&mut self.world.branches);
         let future = self.world.inputs().to_vec();
         self.reset();
@@ -381,36 +587,6 @@ impl Lab {
             self.world.branches.push(future);
         }
     }
-}
-
-/// `encodeURIComponent`, for the run log in the URL.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{:02X}", b));
-        }
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The simulator's speed here, in wasm: the workload of `core/examples/sim_speed.rs` (6 nodes,

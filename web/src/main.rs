@@ -8,6 +8,7 @@
 //! `data-testid` attributes let browser tests drive the page.
 
 mod lab;
+mod live;
 mod regions;
 
 use lab::Lab;

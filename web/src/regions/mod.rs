@@ -49,6 +49,28 @@ impl Act {
         self.redraw.force_update();
     }
 
+    /// Go live: open the socket to the bridge; every frame it sends changes the lab and
+    /// redraws.
+    pub fn go_live(&self) {
+        let (lab, redraw) = (self.lab.clone(), self.redraw.clone());
+        let on_frame = move |text: String| {
+            lab.borrow_mut().receive(&text);
+            redraw.force_update();
+        };
+        let (lab, redraw) = (self.lab.clone(), self.redraw.clone());
+        let on_close = move || {
+            if let Some(live) = &mut lab.borrow_mut().live {
+                live.connected = false;
+                live.error = Some("the bridge closed the connection (is `halab lab` running?)".into());
+            }
+            redraw.force_update();
+        };
+        match crate::live::Live::connect(on_frame, on_close) {
+            Ok(live) => self.run(|lab| lab.go_live(live)),
+            Err(e) => web_sys::console::error_1(&e.into()),
+        }
+    }
+
     /// A click that changes the lab with `f`.
     pub fn on_click(&self, f: impl Fn(&mut Lab) + 'static) -> Callback<MouseEvent> {
         let act = self.clone();

@@ -24,7 +24,7 @@ pub fn view(lab: &Lab, act: &Act, input: &NodeRef) -> Html {
         })
     };
     let lines = lab.terminal_lines().into_iter().map(|line| html! { <div class="line">{ line }</div> });
-    let tabs = lab.world.node_names().into_iter().map(|name| {
+    let tabs = lab.node_names().into_iter().map(|name| {
         let active = lab.selected.as_deref() == Some(name.as_str());
         let testid = format!("terminal-tab-{}", name);
         let select = {

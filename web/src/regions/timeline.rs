@@ -38,11 +38,11 @@ pub fn view(lab: &Lab, act: &Act, play: &Callback<MouseEvent>) -> Html {
             <button data-testid="slower" onclick={act.on_click(slower)}>{ "[" }</button>
             <span data-testid="speed">{ format!("×{}", lab.speed as f64 / 100.0) }</span>
             <button data-testid="faster" onclick={act.on_click(faster)}>{ "]" }</button>
-            <span data-testid="time">{ format!("t = {:.1}s", lab.world.elapsed() as f64 / 1000.0) }</span>
-            <input type="range" data-testid="scrubber" min="0" max={lab.horizon.max(lab.world.elapsed()).to_string()} value={lab.world.elapsed().to_string()} onchange={on_scrub} />
+            <span data-testid="time">{ format!("t = {:.1}s", lab.elapsed() as f64 / 1000.0) }</span>
+            <input type="range" data-testid="scrubber" min="0" max={lab.horizon().to_string()} value={lab.elapsed().to_string()} onchange={on_scrub} />
             <span data-testid="branches">{ format!("{} {}", lab.world.branches.len(), t("个分支", "branches")) }</span>
             { for branches }
-            <span class="events">{ format!("{} {}", lab.world.trace().len(), t("个事件", "events")) }</span>
+            <span class="events">{ format!("{} {}", lab.live.as_ref().map_or(lab.world.trace().len(), |l| l.events.len()), t("个事件", "events")) }</span>
         </footer>
     }
 }
