@@ -56,10 +56,26 @@ fn agree_through(w: &mut World, ms: u64, step: u64, context: &str) {
 }
 
 fn one_master_two_replicas(seed: u64) -> World {
+    // Sentinels at 127.0.0.1x are not local to 7.0's protected mode (only 127.0.0.1 is).
     let mut w = World::new(seed);
-    add_node(&mut w, "m", "127.0.0.1:6379", "repl-backlog-size 16kb\nrepl-timeout 5\nrepl-ping-replica-period 1\n");
-    add_node(&mut w, "r1", "127.0.0.1:6380", "port 6380\nreplicaof 127.0.0.1 6379\nrepl-timeout 5\n");
-    add_node(&mut w, "r2", "127.0.0.1:6381", "port 6381\nreplicaof 127.0.0.1 6379\nrepl-timeout 5\n");
+    add_node(
+        &mut w,
+        "m",
+        "127.0.0.1:6379",
+        "protected-mode no\nrepl-backlog-size 16kb\nrepl-timeout 5\nrepl-ping-replica-period 1\n",
+    );
+    add_node(
+        &mut w,
+        "r1",
+        "127.0.0.1:6380",
+        "protected-mode no\nport 6380\nreplicaof 127.0.0.1 6379\nrepl-timeout 5\n",
+    );
+    add_node(
+        &mut w,
+        "r2",
+        "127.0.0.1:6381",
+        "protected-mode no\nport 6381\nreplicaof 127.0.0.1 6379\nrepl-timeout 5\n",
+    );
     w
 }
 

@@ -16,12 +16,14 @@ fn sentinel_conf(port: u16) -> String {
     )
 }
 
-/// m, r1, r2 and s1..s3 (sentinels on 127.0.0.11..13:26379), each with a client.
+/// m, r1, r2 and s1..s3 (sentinels on 127.0.0.11..13:26379), each with a client. Hosts other
+/// than 127.0.0.1 are remote to 7.0's protected mode, so the nodes turn it off, as a
+/// deployment across hosts must.
 fn world(seed: u64) -> World {
     let mut w = World::new(seed);
-    add_node(&mut w, "m", MASTER, "");
-    add_node(&mut w, "r1", "127.0.0.2:6379", "replicaof 127.0.0.1 6379");
-    add_node(&mut w, "r2", "127.0.0.3:6379", "replicaof 127.0.0.1 6379");
+    add_node(&mut w, "m", MASTER, "protected-mode no");
+    add_node(&mut w, "r1", "127.0.0.2:6379", "protected-mode no\nreplicaof 127.0.0.1 6379");
+    add_node(&mut w, "r2", "127.0.0.3:6379", "protected-mode no\nreplicaof 127.0.0.1 6379");
     for i in 1..=3 {
         let name = format!("s{}", i);
         w.apply(WorldInput::AddSentinel {

@@ -213,9 +213,16 @@ fn attaching_discovers_the_deployment_and_sees_a_promotion_in_the_next_view() {
 
 #[test]
 fn a_supervised_sentinel_failover_is_followed_live_and_replayed_in_the_simulator() {
+    require_tool("redis-sentinel");
+    for flavor in ["halab", "redis"] {
+        supervised_failover(flavor);
+    }
+}
+
+fn supervised_failover(flavor: &str) {
     let lab = Lab::start(&[]);
     let mut ws = lab.connect();
-    ws.request(1, json!({"type": "start", "template": "sentinel"}));
+    ws.request(1, json!({"type": "start", "template": "sentinel", "flavor": flavor}));
     ws.until_view("six processes, the sentinels watching the master", LONG, |v| {
         v.nodes.len() == 6
             && v.nodes.iter().all(|n| n.up)
@@ -248,9 +255,11 @@ fn a_supervised_sentinel_failover_is_followed_live_and_replayed_in_the_simulator
 
 #[test]
 fn the_fault_proxy_cuts_and_heals_a_replication_link() {
+    require_tool("redis-server");
     let lab = Lab::start(&[]);
     let mut ws = lab.connect();
-    ws.request(1, json!({"type": "start", "template": "replication"}));
+    // Mixed: the master and replica2 are halab, replica1 (the one cut) is redis-server.
+    ws.request(1, json!({"type": "start", "template": "replication", "flavor": "mixed"}));
     ws.until_view("both replicas streaming", LONG, |v| {
         v.links.iter().filter(|l| l.kind == LinkKind::Replication && l.state.as_str() == "up").count() == 2
     });
@@ -274,6 +283,7 @@ fn the_fault_proxy_cuts_and_heals_a_replication_link() {
         assert!(Instant::now() < deadline, "the write made during the cut never arrived");
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert!(ws.reply(10, "replica1", "INFO server").contains("redis_version:7.0"), "replica1 is redis-server");
     // The other replica never noticed.
     assert!(ws.reply(9, "replica2", "INFO replication").contains("master_link_status:up"));
 }

@@ -209,3 +209,28 @@ fn first_difference(a: &Frame, b: &Frame, path: String) -> String {
     }
     format!("{}: halab {:?} vs redis {:?}", path, a, b)
 }
+
+/// Protected mode as 7.0's `islocalClient`: only 127.0.0.1 and ::1 are local — a client from
+/// 127.0.0.2 is refused with the same -DENIED line (bind set or not), and admitted once a
+/// password is set. Found by the live bridge: halab used to admit all of 127/8 when `bind` was set.
+#[test]
+fn protected_mode_admits_only_127_0_0_1_as_redis_7_0_does() {
+    require_tool("python3");
+    let from_127_0_0_2 = |s: &Server| {
+        let script = format!(
+            "import socket\ns=socket.socket()\ns.settimeout(2)\ns.bind(('127.0.0.2',0))\ns.connect(('127.0.0.1',{}))\ns.sendall(b'PING\\r\\n')\ndata=b''\ntry:\n    while not data.endswith(b'\\r\\n'):\n        c=s.recv(65536)\n        if not c: break\n        data+=c\nexcept OSError as e:\n    data+=str(e).encode()\nprint(data.decode())",
+            s.port
+        );
+        let out = std::process::Command::new("python3").args(["-c", &script]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    };
+    let (halab, redis) = both(|s| from_127_0_0_2(s));
+    assert!(redis.starts_with("-DENIED Redis is running in protected mode"), "redis said {:?}", redis);
+    assert_eq!(halab, redis);
+    let (halab, redis) = both(|s| {
+        s.client().call(&["CONFIG", "SET", "requirepass", "pw"]);
+        from_127_0_0_2(s)
+    });
+    assert_eq!(redis, "-NOAUTH Authentication required.");
+    assert_eq!(halab, redis);
+}

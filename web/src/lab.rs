@@ -1,11 +1,11 @@
 //! The lab's state: a simulated world plus what the learner chose (language, node, lesson).
 //! Everything drawn is derived from the world, so rewinding the world rewinds the screen.
 
+use halab_core::lab::bridge::{fragment_decode, fragment_encode, Message, Request};
 use halab_core::lab::lesson::{self, Lesson, StepResult};
 use halab_core::lab::sim::{
     decode_inputs, encode_inputs, Endpoint, Fault, TraceKind, World, WorldInput, DEFAULT_EPOCH_MS,
 };
-use halab_core::lab::bridge::{fragment_decode, fragment_encode, Message, Request};
 use halab_core::lab::view::{self, ViewModel};
 use halab_core::resp::split_args;
 
@@ -267,9 +267,12 @@ impl Lab {
             Some(Message::Replayed { fragment, compared, divergence, .. }) => {
                 let note = match divergence {
                     None => format!("replayed from a live run: {} replies compared, all the same", compared),
-                    Some(d) => format!("replayed from a live run: {} replies compared; first divergence: {}", compared, d),
+                    Some(d) => {
+                        format!("replayed from a live run: {} replies compared; first divergence: {}", compared, d)
+                    }
                 };
-                let hash = format!("#{}&replayed={}", fragment, fragment_encode(&note));
+                let lang = if self.lang == Lang::En { "&lang=en" } else { "" };
+                let hash = format!("#{}{}&replayed={}", fragment, lang, fragment_encode(&note));
                 if let Some(w) = web_sys::window() {
                     let _ = w.location().set_hash(&hash);
                 }

@@ -19,8 +19,6 @@ const EVENTS: usize = 2000;
 
 pub struct Live {
     socket: WebSocket,
-    /// The socket's callbacks, alive as long as the socket.
-    _callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
     pub connected: bool,
     /// The bridge's lessons (file names) that can run live.
     pub lessons: Vec<String>,
@@ -65,9 +63,12 @@ impl Live {
         socket.set_onmessage(Some(message.as_ref().unchecked_ref()));
         let close = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_close());
         socket.set_onclose(Some(close.as_ref().unchecked_ref()));
+        // The callbacks live as long as the page: a frame's handler may end the live mode
+        // (a replay opens the simulator), which must not free the closure running it.
+        message.forget();
+        close.forget();
         Ok(Live {
             socket,
-            _callbacks: vec![message, close],
             connected: false,
             lessons: Vec::new(),
             view: None,

@@ -376,7 +376,7 @@ pub enum PausePurpose {
     Shutdown = 2,
 }
 
-const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 impl NodeState {
     /// The pause in force, if any: the strictest type and the latest end of all purposes.
@@ -533,19 +533,17 @@ impl Node {
         self.srv.clients.insert(conn, client);
     }
 
-    /// Redis 7.0 refuses non-loopback clients when protected mode is on, no `bind` was
-    /// configured and no password is set.
+    /// Redis 7.0 refuses clients that are not local while protected mode is on and the default
+    /// user has no password (`clientAcceptHandler`). Unlike 6.x it does not look at `bind`, and
+    /// local means exactly what `islocalClient` says: a Unix socket, `127.0.0.1` or `::1` — a
+    /// peer at `127.0.0.2` is refused too.
     pub(super) fn protected_mode_denies(&self, addr: &str) -> bool {
         if !self.srv.config.get_bool("protected-mode") || self.srv.config.requirepass().is_some() {
             return false;
         }
-        let bind = self.srv.config.get_str("bind");
-        if bind != "* -::*" {
-            return false;
-        }
         let ip = crate::net::host_of(addr);
         // Unix socket clients (`/path:0`) are local.
-        !(ip.starts_with("127.") || ip == "::1" || ip.starts_with('/') || ip.is_empty())
+        !(ip == "127.0.0.1" || ip == "::1" || ip.starts_with('/') || ip.is_empty())
     }
 
     pub(super) fn on_close(&mut self, conn: ConnId) {

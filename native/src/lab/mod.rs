@@ -111,7 +111,7 @@ pub fn run(opts: Options) -> i32 {
             redis_server: opts.redis_server.clone(),
             redis_sentinel: opts.redis_sentinel.clone(),
         };
-        let worker = session::Session::spawn(settings, out.clone());
+        let (worker, worker_thread) = session::Session::spawn(settings, out.clone());
         for a in &opts.attach {
             let request = Request::Attach { addr: a.clone(), password: opts.password.clone() };
             let _ = worker.send(session::Input::Request(ToBridge { v: bridge::VERSION, id: 0, request }));
@@ -121,13 +121,18 @@ pub fn run(opts: Options) -> i32 {
             None => format!("http://{}/", addr),
         };
         println!("HA Lab: open {} (Ctrl-C to stop)", shown);
+        let stopper = worker.clone();
         let lab = Lab { token, worker: Arc::new(Mutex::new(worker)), out, lessons: Arc::new(lessons) };
         let app = Router::new().route("/ws", get(ws)).with_state(lab).fallback_service(ServeDir::new(&opts.dist));
         let serve = axum::serve(listener, app);
         let result = tokio::select! {
             r = serve => r.map_err(|e| e.to_string()),
             _ = tokio::signal::ctrl_c() => Ok(()),
+            _ = terminated() => Ok(()),
         };
+        // Stop the processes the lab started (and remove their directories) before leaving.
+        let _ = stopper.send(session::Input::Shutdown);
+        let _ = worker_thread.join();
         match result {
             Ok(()) => 0,
             Err(e) => {
@@ -136,6 +141,16 @@ pub fn run(opts: Options) -> i32 {
             }
         }
     })
+}
+
+/// SIGTERM, as systemd and `kill` stop a service.
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
 }
 
 /// 128 random bits, hex.

@@ -48,6 +48,8 @@ pub enum Input {
         channel: String,
         payload: String,
     },
+    /// The lab is stopping: stop the supervised processes and end.
+    Shutdown,
 }
 
 enum Deploy {
@@ -104,10 +106,13 @@ fn empty_view() -> ViewModel {
 
 impl Session {
     /// Start the worker thread; requests go in through the returned sender.
-    pub fn spawn(settings: Settings, out: broadcast::Sender<String>) -> mpsc::Sender<Input> {
+    pub fn spawn(
+        settings: Settings,
+        out: broadcast::Sender<String>,
+    ) -> (mpsc::Sender<Input>, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel();
         let inbox = tx.clone();
-        std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name("lab-session".into())
             .spawn(move || {
                 let mut s = Session {
@@ -125,7 +130,7 @@ impl Session {
                 s.run(rx);
             })
             .expect("a thread");
-        tx
+        (tx, worker)
     }
 
     fn run(&mut self, rx: mpsc::Receiver<Input>) {
@@ -135,8 +140,8 @@ impl Session {
             match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
                 Ok(Input::Request(r)) => self.handle(r),
                 Ok(Input::Published { from, channel, payload }) => self.published(&from, &channel, &payload),
+                Ok(Input::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             if Instant::now() >= due {
                 self.poll();

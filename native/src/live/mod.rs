@@ -27,6 +27,11 @@
 //! 127.R.S.(128+n)    node n's outgoing connections (`bind-source-addr`): who it is, to the proxy
 //! ```
 //!
+//! Protected mode (7.0 admits only 127.0.0.1 and ::1 without a password) sees the run's 127.R.S.k
+//! peers as remote. A tutorial host that is itself loopback had all its peers on 127.0.0.1, so its
+//! nodes get `protected-mode no` unless the lesson sets it; other hosts keep 7.0's rule, which
+//! treats them as the separate machines they are in the tutorial.
+//!
 //! A sentinel announces itself by the address it leaves from (7.0's hello): the first sentinel
 //! of a host leaves from the host's public address; any other is given `sentinel announce-ip`.
 
@@ -416,9 +421,19 @@ impl LessonTarget for LiveTarget {
             let announce = if spec.sentinel { format!("sentinel announce-ip {}\n", live_host) } else { String::new() };
             (source, announce)
         };
+        // A tutorial host on loopback has its peers on 127.0.0.1, which protected mode admits;
+        // here they come from the run's 127.R.S.k addresses, which 7.0 counts as remote. Keep
+        // the tutorial's behaviour: its node would never have seen a remote peer.
+        let loopback_host = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let protected = if loopback_host && !spec.sentinel && !words.contains(&"protected-mode") {
+            "# the tutorial's peers were all on 127.0.0.1 (see the runner's notes)\nprotected-mode no\n"
+        } else {
+            ""
+        };
         let text = format!(
-            "{}\n# HA Lab live lesson: where this node runs (its peers reach it through the lab's proxy on {}:{})\nbind {}\nbind-source-addr {}\n{}port {}\ndir {}\nlogfile {}\nenable-debug-command local\n",
+            "{}\n{}# HA Lab live lesson: where this node runs (its peers reach it through the lab's proxy on {}:{})\nbind {}\nbind-source-addr {}\n{}port {}\ndir {}\nlogfile {}\nenable-debug-command local\n",
             self.to_live(&spec.config),
+            protected,
             live_host,
             port,
             private_host,

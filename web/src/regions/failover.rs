@@ -13,14 +13,15 @@ use yew::prelude::*;
 pub fn view(lab: &Lab, view: &ViewModel) -> Html {
     // The latest try of each sentinel, in the sentinels' order.
     let latest = view.nodes.iter().filter_map(|n| view.failovers.iter().rev().find(|f| f.sentinel == n.name));
-    let rows: Vec<Html> = latest.map(|f| row(f, lab.lang)).collect();
+    let live = lab.live.is_some();
+    let rows: Vec<Html> = latest.map(|f| row(f, lab.lang, live)).collect();
     if rows.is_empty() {
         return html! {};
     }
     html! { <div class="failovers" data-testid="failovers">{ for rows }</div> }
 }
 
-fn row(f: &FailoverView, lang: Lang) -> Html {
+fn row(f: &FailoverView, lang: Lang, live: bool) -> Html {
     let zh = lang == Lang::Zh;
     let current = if f.finished() { None } else { f.stages.last().map(|(s, _)| *s) };
     let stages = FailoverStage::ALL.iter().map(|stage| {
@@ -39,12 +40,18 @@ fn row(f: &FailoverView, lang: Lang) -> Html {
             </span>
         }
     });
-    // The try's start on the lab's clock (the simulator's epoch is its time zero).
-    let start = f.started_at_ms.saturating_sub(DEFAULT_EPOCH_MS) as f64 / 1000.0;
-    let head = if zh {
-        format!("{} · {} · 纪元 {} · t={:.2}s", f.sentinel, f.master, f.epoch, start)
+    // The try's start on the lab's clock (the simulator's epoch is its time zero); live, the
+    // sentinel's own clock, as its log prints it (UTC).
+    let start = if live {
+        let ms = f.started_at_ms % 86_400_000;
+        format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
     } else {
-        format!("{} · {} · epoch {} · t={:.2}s", f.sentinel, f.master, f.epoch, start)
+        format!("t={:.2}s", f.started_at_ms.saturating_sub(DEFAULT_EPOCH_MS) as f64 / 1000.0)
+    };
+    let head = if zh {
+        format!("{} · {} · 纪元 {} · {}", f.sentinel, f.master, f.epoch, start)
+    } else {
+        format!("{} · {} · epoch {} · {}", f.sentinel, f.master, f.epoch, start)
     };
     let selected = f.selected.as_ref().map(|s| if zh { format!("选中 {}", s) } else { format!("chose {}", s) });
     html! {

@@ -28,10 +28,19 @@ pub fn view(lab: &Lab, act: &Act) -> Html {
             }
         }
         Some(live) => {
-            let start = |template: Template| act.on_click(move |lab| if let Some(l) = &mut lab.live { l.start(template) });
+            let start = |template: Template| {
+                act.on_click(move |lab| {
+                    if let Some(l) = &mut lab.live {
+                        l.start(template)
+                    }
+                })
+            };
             let flavor = act.clone();
             let on_flavor = Callback::from(move |e: Event| {
-                let value = e.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<HtmlSelectElement>(t).ok()).map(|s| s.value());
+                let value = e
+                    .target()
+                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<HtmlSelectElement>(t).ok())
+                    .map(|s| s.value());
                 flavor.run(move |lab| {
                     if let Some(l) = &mut lab.live {
                         l.flavor = match value.as_deref() {
@@ -47,7 +56,8 @@ pub fn view(lab: &Lab, act: &Act) -> Html {
                 if e.key() != "Enter" {
                     return;
                 }
-                if let Some(input) = e.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<HtmlInputElement>(t).ok()) {
+                if let Some(input) = e.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<HtmlInputElement>(t).ok())
+                {
                     let addr = input.value();
                     attach.run(move |lab| {
                         if let Some(l) = &mut lab.live {
@@ -56,7 +66,11 @@ pub fn view(lab: &Lab, act: &Act) -> Html {
                     });
                 }
             });
-            let stop = act.on_click(|lab| if let Some(l) = &mut lab.live { l.send(Request::Detach); });
+            let stop = act.on_click(|lab| {
+                if let Some(l) = &mut lab.live {
+                    l.send(Request::Detach);
+                }
+            });
             let kind = match live.deployment.kind.as_str() {
                 "supervised" => t("本机进程", "supervised processes"),
                 "attached" => t("已连接的部署", "attached deployment"),
