@@ -294,6 +294,18 @@ test("live: real processes started from the page, their master killed, a new one
   await page.click('[data-testid="go-live"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="mode"]')?.textContent === "Live");
   await page.waitForFunction(() => document.querySelector('[data-testid="live-kind"]')?.textContent === "no deployment");
+  // A lesson, live: its topology starts as real processes and each step runs on them.
+  await page.click('.lesson-choice:has-text("The master reads and writes")');
+  await page.waitForSelector('[data-testid="node-master"]:not(.down)', { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="live-kind"]')?.textContent === "supervised processes");
+  const steps = (await page.$$('[data-testid^="lesson-step-"]')).length;
+  assert.ok(steps >= 6, `${steps} steps`);
+  for (let i = 1; i <= steps; i++) {
+    await page.click('[data-testid="lesson-next"]');
+    await page.waitForSelector(`[data-testid="lesson-step-${i}"].ok, [data-testid="lesson-step-${i}"].fail`, { timeout: 30000 });
+    assert.match(await page.getAttribute(`[data-testid="lesson-step-${i}"]`, "class"), /\bok\b/, `live step ${i}`);
+  }
+  assert.match(await page.textContent('[data-testid="terminal-output"]'), /127\.0\.0\.1:6379> SET foo barOK/);
   // 1 master + 2 replicas + 3 sentinels, real halab processes on 127.0.0.0/8.
   await page.click('[data-testid="live-start-sentinel"]');
   await page.waitForSelector('[data-testid="node-sentinel3"]', { timeout: 30000 });

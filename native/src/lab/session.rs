@@ -348,6 +348,20 @@ impl Session {
                     Action::Command { client, args, .. } | Action::Repeat { client, args, .. } => {
                         let input = WorldInput::Command { client: client.clone(), args: args.clone() };
                         self.recording.inputs.push((at, input));
+                        // The step shows in its node's terminal, as if typed there.
+                        let node = match &self.deploy {
+                            Deploy::Supervised(s) => s
+                                .lesson
+                                .as_ref()
+                                .and_then(|(_, l)| l.clients.iter().find(|(c, _)| c == client).map(|(_, n)| n.clone())),
+                            _ => None,
+                        };
+                        if let Some(node) = node {
+                            let words: Vec<String> =
+                                args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                            let (command, text) = (words.join(" "), result.seen.clone());
+                            self.send(Message::Reply { id, node, command, text });
+                        }
                     }
                     Action::Fault(f) => self.recording.inputs.push((at, WorldInput::Fault(f.clone()))),
                     _ => {}
