@@ -363,3 +363,31 @@ fn the_bridge_keeps_its_rules_and_survives_bad_input() {
     ws.request(8, json!({"type": "hello"}));
     ws.until("a whole view again", LONG, |m, _| matches!(m, Message::View { .. }));
 }
+
+#[test]
+fn attaching_to_a_password_protected_deployment_authenticates() {
+    require_tool("redis-server");
+    for flavor in [Flavor::Halab, Flavor::Redis] {
+        let dir = TempDir::new("bridge-auth");
+        let master = Server::start_flavor(flavor, dir.path(), &[]);
+        let mport = master.port.to_string();
+        let replica = Server::start_flavor(flavor, dir.path(), &["--replicaof", "127.0.0.1", &mport]);
+        // Passwords set after start (the harness's readiness PING has none).
+        replica.client().call(&["CONFIG", "SET", "masterauth", "s3cret"]);
+        replica.client().call(&["CONFIG", "SET", "requirepass", "s3cret"]);
+        master.client().call(&["CONFIG", "SET", "requirepass", "s3cret"]);
+        let (m, r) = (format!("127.0.0.1:{}", master.port), format!("127.0.0.1:{}", replica.port));
+        let lab = Lab::start(&[]);
+        let mut ws = lab.connect();
+        // Without the password the node answers only NOAUTH: drawn down, never guessed at.
+        ws.request(1, json!({"type": "attach", "addr": m}));
+        ws.until_view("a node that wants a password, drawn down", LONG, |v| {
+            v.nodes.len() == 1 && v.nodes[0].addr == m && !v.nodes[0].up
+        });
+        ws.request(2, json!({"type": "attach", "addr": m, "password": "s3cret"}));
+        ws.until_view("the master and its replica, with AUTH", LONG, |v| {
+            role_of(v, &m) == Some(NodeRole::Master) && role_of(v, &r) == Some(NodeRole::Slave)
+        });
+        assert_eq!(ws.reply(3, &r, "GET nothing"), "(nil)", "{:?}: the terminal authenticates too", flavor);
+    }
+}

@@ -7,8 +7,10 @@
 //! sentinels. Every address found is checked against the lab's `--allow-attach` list before
 //! the observer connects to it; one that is not admitted is reported, never contacted.
 //!
-//! Each poll asks every member `INFO everything` and `ROLE` over a fresh connection (with
-//! `AUTH` when the deployment has a password) and builds the lab's view with
+//! Each poll asks every member `INFO everything` and `ROLE` over the observer's own connection
+//! to it, kept between polls (opened again, with `AUTH` when the deployment has a password,
+//! after any error or timeout, so a stale reply never answers the next question), and builds
+//! the lab's view with
 //! [`view::from_observed`], the same function that draws supervised processes. A member that
 //! refuses, times out or answers garbage is drawn down; the poll goes on.
 
@@ -40,6 +42,8 @@ pub struct Attached {
     terminals: BTreeMap<String, (TcpStream, BytesMut)>,
     /// Sentinels among the members (their events are subscribed to).
     sentinels: Vec<String>,
+    /// The observer's connection to each member.
+    observers: BTreeMap<String, (TcpStream, BytesMut)>,
 }
 
 impl Attached {
@@ -53,6 +57,7 @@ impl Attached {
             refused: Vec::new(),
             terminals: BTreeMap::new(),
             sentinels: Vec::new(),
+            observers: BTreeMap::new(),
         })
     }
 
@@ -76,17 +81,16 @@ impl Attached {
 
     /// Ask every member (and the members they lead to) and draw them.
     pub fn observe(&mut self, elapsed_ms: u64) -> ViewModel {
-        let passwords: Vec<String> = self.password.iter().cloned().collect();
         let mut answers: Vec<(String, Answer)> = Vec::new();
         let mut i = 0;
         while i < self.members.len() {
             let addr = self.members[i].clone();
-            let answer = ask(&addr, &passwords, &[&[b"INFO", b"everything"], &[b"ROLE"]]);
+            let answer = self.ask_kept(&addr, &[&[b"INFO", b"everything"], &[b"ROLE"]]);
             let mut found = Vec::new();
             let parsed = answer.and_then(|frames| {
                 let info = text_of(frames.first()?)?;
                 let role = frames.get(1).filter(|r| matches!(r, Frame::Array(_))).cloned();
-                found = self.discover(&addr, &info, &passwords);
+                found = self.discover(&addr, &info);
                 Some((info, role))
             });
             for f in found {
@@ -109,7 +113,7 @@ impl Attached {
     }
 
     /// The addresses one member's answers lead to.
-    fn discover(&mut self, addr: &str, info: &str, passwords: &[String]) -> Vec<String> {
+    fn discover(&mut self, addr: &str, info: &str) -> Vec<String> {
         let mut found = Vec::new();
         if let (Some(h), Some(p)) = (info_field(info, "master_host"), info_field(info, "master_port")) {
             found.push(format!("{}:{}", h, p));
@@ -135,7 +139,7 @@ impl Attached {
         for (name, master) in names {
             found.push(master);
             let n = name.as_bytes();
-            let Some(frames) = ask(addr, passwords, &[&[b"SENTINEL", b"REPLICAS", n], &[b"SENTINEL", b"SENTINELS", n]])
+            let Some(frames) = self.ask_kept(addr, &[&[b"SENTINEL", b"REPLICAS", n], &[b"SENTINEL", b"SENTINELS", n]])
             else {
                 continue;
             };
@@ -148,6 +152,37 @@ impl Attached {
             }
         }
         found
+    }
+
+    /// Several commands on the observer's connection to `addr`; `None` if it cannot be reached
+    /// or stops answering (the connection is dropped, and opened afresh next time).
+    fn ask_kept(&mut self, addr: &str, commands: &[&[&[u8]]]) -> Option<Vec<Frame>> {
+        for attempt in 0..2 {
+            if !self.observers.contains_key(addr) {
+                let sock: std::net::SocketAddr = addr.parse().ok()?;
+                let mut s = TcpStream::connect_timeout(&sock, ANSWER_TIMEOUT).ok()?;
+                s.set_read_timeout(Some(ANSWER_TIMEOUT)).ok()?;
+                s.set_write_timeout(Some(ANSWER_TIMEOUT)).ok()?;
+                let _ = s.set_nodelay(true);
+                let mut inbox = BytesMut::new();
+                if let Some(pw) = &self.password {
+                    call(&mut s, &mut inbox, &[b"AUTH".as_slice(), pw.as_bytes()]).ok()?;
+                }
+                self.observers.insert(addr.to_string(), (s, inbox));
+            }
+            let (s, inbox) = self.observers.get_mut(addr).expect("just connected");
+            let answers: std::io::Result<Vec<Frame>> = commands.iter().map(|cmd| call(s, inbox, cmd)).collect();
+            match answers {
+                Ok(frames) => return Some(frames),
+                Err(_) => {
+                    self.observers.remove(addr);
+                    if attempt == 1 {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// A command typed in a member's terminal (one connection per member, kept, as
@@ -181,30 +216,6 @@ impl Attached {
         }
         unreachable!("two attempts")
     }
-}
-
-/// Several commands over one fresh connection, authenticating first when asked to: `None` if
-/// the member cannot be reached or stops answering.
-pub fn ask(addr: &str, passwords: &[String], commands: &[&[&[u8]]]) -> Option<Vec<Frame>> {
-    let sock: std::net::SocketAddr = addr.parse().ok()?;
-    let mut s = TcpStream::connect_timeout(&sock, ANSWER_TIMEOUT).ok()?;
-    s.set_read_timeout(Some(ANSWER_TIMEOUT)).ok()?;
-    s.set_write_timeout(Some(ANSWER_TIMEOUT)).ok()?;
-    let mut inbox = BytesMut::new();
-    let mut out = Vec::new();
-    for (i, cmd) in commands.iter().enumerate() {
-        let mut reply = call(&mut s, &mut inbox, cmd).ok()?;
-        if i == 0 && matches!(&reply, Frame::Error(e) if e.starts_with("NOAUTH")) {
-            for pw in passwords {
-                if matches!(call(&mut s, &mut inbox, &[b"AUTH".as_slice(), pw.as_bytes()]).ok()?, Frame::Simple(_)) {
-                    break;
-                }
-            }
-            reply = call(&mut s, &mut inbox, cmd).ok()?;
-        }
-        out.push(reply);
-    }
-    Some(out)
 }
 
 /// Send one command and read one reply; a reply larger than 64 MiB or malformed is an error.

@@ -58,10 +58,14 @@ pub fn view(lab: &Lab, act: &Act) -> Html {
                 }
                 if let Some(input) = e.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<HtmlInputElement>(t).ok())
                 {
-                    let addr = input.value();
+                    // `host:port`, or `host:port password` for a deployment with one.
+                    let value = input.value();
+                    let mut words = value.split_whitespace();
+                    let addr = words.next().unwrap_or("").to_string();
+                    let password = words.next().map(str::to_string);
                     attach.run(move |lab| {
                         if let Some(l) = &mut lab.live {
-                            l.send(Request::Attach { addr, password: None });
+                            l.send(Request::Attach { addr, password });
                         }
                     });
                 }
@@ -88,7 +92,7 @@ pub fn view(lab: &Lab, act: &Act) -> Html {
                     </select>
                     <button data-testid="live-start-replication" onclick={start(Template::Replication)}>{ t("启动 1 主 2 从", "start 1 master + 2 replicas") }</button>
                     <button data-testid="live-start-sentinel" onclick={start(Template::Sentinel)}>{ t("启动 1 主 2 从 3 哨兵", "start + 3 sentinels") }</button>
-                    <input data-testid="live-attach" placeholder={t("连接 host:port（回车）", "attach host:port (Enter)")} onkeydown={on_attach} />
+                    <input data-testid="live-attach" placeholder={t("连接 host:port [密码]（回车）", "attach host:port [password] (Enter)")} onkeydown={on_attach} />
                     <button data-testid="live-stop" onclick={stop}>{ t("停止", "stop") }</button>
                     <button data-testid="live-replay" onclick={act.on_click(Lab::replay_live)} title={t("把记录下的操作在模拟器里重放，并比较回复", "replay the recorded inputs in the simulator and compare the replies")}>{ t("在模拟器中重放", "replay in the simulator") }</button>
                     <button data-testid="leave-live" onclick={act.on_click(Lab::leave_live)}>{ t("回到模拟", "back to the simulator") }</button>
