@@ -212,7 +212,15 @@ async fn accept_loop(listener: TcpListener, node: ProxiedNode, shared: Arc<Share
     // drops them all.
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let Ok((downstream, peer)) = listener.accept().await else { continue };
+        let (downstream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Out of descriptors, or a connection reset before it was taken: try again soon
+            // rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
         let from = shared.sources.lock().unwrap().get(&peer.ip()).cloned();
         // A cut connection is left unanswered until it heals: connect upstream only then.
         let from_name = from.as_ref().map(|(n, _)| n.clone());
