@@ -42,36 +42,7 @@ enum Command {
         args: Vec<String>,
     },
     /// Serve the lab: the web app (the in-browser simulator) and the live bridge on /ws.
-    Lab {
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// The built app (Trunk's output).
-        #[arg(long, default_value = "dist")]
-        dist: String,
-        /// Where the lab listens; anywhere but loopback needs a token.
-        #[arg(long, default_value = "127.0.0.1")]
-        bind: std::net::IpAddr,
-        /// The token /ws asks for (generated and printed when --bind is not loopback).
-        #[arg(long)]
-        token: Option<String>,
-        /// Addresses the bridge may connect to (CIDR or address; default loopback only).
-        #[arg(long = "allow-attach", num_args = 1..)]
-        allow_attach: Vec<String>,
-        /// Attach to this deployment at start (host:port of a master, replica or sentinel).
-        #[arg(long)]
-        attach: Vec<String>,
-        /// The password of the deployment given by --attach.
-        #[arg(long)]
-        password: Option<String>,
-        /// Where lessons are read from.
-        #[arg(long, default_value = "lessons")]
-        lessons: std::path::PathBuf,
-        /// Redis's binaries, for deployments of redis-server nodes.
-        #[arg(long, default_value = "redis-server")]
-        redis_server: std::path::PathBuf,
-        #[arg(long, default_value = "redis-sentinel")]
-        redis_sentinel: std::path::PathBuf,
-    },
+    Lab(lab::Options),
     /// Lessons: tutorial experiments that run in the simulator.
     Lesson {
         #[command(subcommand)]
@@ -104,29 +75,7 @@ fn main() {
             args.push("--sentinel".into());
             std::process::exit(server::run(args))
         }
-        Command::Lab {
-            port,
-            dist,
-            bind,
-            token,
-            allow_attach,
-            attach,
-            password,
-            lessons,
-            redis_server,
-            redis_sentinel,
-        } => std::process::exit(lab::run(lab::Options {
-            port,
-            dist,
-            bind,
-            token,
-            allow_attach,
-            attach,
-            password,
-            lessons,
-            redis_server,
-            redis_sentinel,
-        })),
+        Command::Lab(options) => std::process::exit(lab::run(options)),
         Command::Lesson { command: LessonCommand::Run { file, seed, trace, live } } => {
             std::process::exit(lesson_cli::run(&file, seed, trace.as_deref(), live))
         }

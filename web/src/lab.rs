@@ -284,13 +284,11 @@ impl Lab {
             }
             _ => {}
         }
-        let Some(live) = &self.live else { return };
         // Keep a node selected that exists.
         let names = self.node_names();
         if self.selected.as_ref().is_none_or(|s| !names.contains(s)) {
             self.selected = names.into_iter().next();
         }
-        let _ = live;
     }
 
     /// Ask the bridge to replay what it recorded in the simulator.

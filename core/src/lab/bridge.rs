@@ -304,10 +304,7 @@ mod tests {
         let mut old = ViewModel {
             elapsed_ms: 1,
             nodes: vec![NodeView::down("a", "127.0.0.1:1"), NodeView::down("b", "127.0.0.1:2")],
-            links: Vec::new(),
-            messages: Vec::new(),
-            events: Vec::new(),
-            failovers: Vec::new(),
+            ..ViewModel::empty()
         };
         let mut new = old.clone();
         new.elapsed_ms = 9;

@@ -1076,14 +1076,7 @@ mod tests {
             self.patience
         }
         fn view(&self) -> ViewModel {
-            ViewModel {
-                elapsed_ms: 0,
-                nodes: Vec::new(),
-                links: Vec::new(),
-                messages: Vec::new(),
-                events: Vec::new(),
-                failovers: Vec::new(),
-            }
+            ViewModel::empty()
         }
         fn config_file(&self, _: &str) -> Option<String> {
             None

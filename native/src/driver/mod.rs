@@ -501,7 +501,7 @@ async fn outbound(addr: String, id: ConnId, shared: Rc<RefCell<Shared>>) {
 }
 
 /// Connect to `target`, bound first to `source` when it is a specific address.
-async fn connect_from(source: &str, target: &str) -> std::io::Result<TcpStream> {
+pub(crate) async fn connect_from(source: &str, target: &str) -> std::io::Result<TcpStream> {
     let target: SocketAddr = match target.parse() {
         Ok(a) => a,
         Err(_) => return TcpStream::connect(target).await,

@@ -15,12 +15,12 @@
 //! refuses, times out or answers garbage is drawn down; the poll goes on.
 
 use super::allow::Allow;
+use crate::live::call;
 use bytes::BytesMut;
 use halab_core::lab::observe::info_field;
 use halab_core::lab::view::{self, Observed, ViewModel};
 use halab_core::resp::Frame;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -215,27 +215,6 @@ impl Attached {
             }
         }
         unreachable!("two attempts")
-    }
-}
-
-/// Send one command and read one reply; a reply larger than 64 MiB or malformed is an error.
-pub fn call<A: AsRef<[u8]>>(stream: &mut TcpStream, inbox: &mut BytesMut, args: &[A]) -> std::io::Result<Frame> {
-    stream.write_all(&Frame::command(args))?;
-    let mut buf = [0u8; 16384];
-    loop {
-        match Frame::decode(inbox) {
-            Ok(Some(frame)) => return Ok(frame),
-            Ok(None) => {}
-            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "Protocol error")),
-        }
-        if inbox.len() > 64 << 20 {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "reply too large"));
-        }
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "Server closed the connection"));
-        }
-        inbox.extend_from_slice(&buf[..n]);
     }
 }
 

@@ -37,16 +37,35 @@ use tokio::sync::broadcast;
 use tower_http::services::ServeDir;
 
 /// `halab lab`'s options.
+#[derive(clap::Args)]
 pub struct Options {
+    #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// The built app (Trunk's output).
+    #[arg(long, default_value = "dist")]
     pub dist: String,
+    /// Where the lab listens; anywhere but loopback needs a token.
+    #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
+    /// The token /ws asks for (generated and printed when --bind is not loopback).
+    #[arg(long)]
     pub token: Option<String>,
+    /// Addresses the bridge may connect to (CIDR or address; default loopback only).
+    #[arg(long = "allow-attach", num_args = 1..)]
     pub allow_attach: Vec<String>,
+    /// Attach to this deployment at start (host:port of a master, replica or sentinel).
+    #[arg(long)]
     pub attach: Vec<String>,
+    /// The password of the deployment given by --attach.
+    #[arg(long)]
     pub password: Option<String>,
+    /// Where lessons are read from.
+    #[arg(long, default_value = "lessons")]
     pub lessons: PathBuf,
+    /// Redis's binaries, for deployments of redis-server nodes.
+    #[arg(long, default_value = "redis-server")]
     pub redis_server: PathBuf,
+    #[arg(long, default_value = "redis-sentinel")]
     pub redis_sentinel: PathBuf,
 }
 

@@ -16,7 +16,7 @@
 //! first reply that differed.
 
 use super::allow::Allow;
-use super::attach::{self, Attached};
+use super::attach::Attached;
 use halab_core::lab::bridge::{self, Deployment, Flavor, Message, Request, StepView, Template, ToBridge, ViewPatch};
 use halab_core::lab::lesson::{self, Action, Lesson, LessonTarget, NodeSpec};
 use halab_core::lab::sim::{encode_inputs, TraceKind, World, WorldInput, DEFAULT_EPOCH_MS};
@@ -93,17 +93,6 @@ pub struct Session {
     poll_ms: Vec<f64>,
 }
 
-fn empty_view() -> ViewModel {
-    ViewModel {
-        elapsed_ms: 0,
-        nodes: Vec::new(),
-        links: Vec::new(),
-        messages: Vec::new(),
-        events: Vec::new(),
-        failovers: Vec::new(),
-    }
-}
-
 impl Session {
     /// Start the worker thread; requests go in through the returned sender.
     pub fn spawn(
@@ -119,7 +108,7 @@ impl Session {
                     settings,
                     deploy: Deploy::None,
                     started: Instant::now(),
-                    view: empty_view(),
+                    view: ViewModel::empty(),
                     out,
                     inbox,
                     recording: Recording::default(),
@@ -392,9 +381,12 @@ impl Session {
         }
         let words: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
         let at = self.elapsed();
-        let reply = match &mut self.deploy {
+        let text = match &mut self.deploy {
             Deploy::None => return self.error(id, "not connected: start or attach a deployment first"),
-            Deploy::Attached(a) => a.command(node, &args),
+            Deploy::Attached(a) => match a.command(node, &args) {
+                Ok(f) => render_cli_for(&words, &f),
+                Err(e) => e,
+            },
             Deploy::Supervised(s) => {
                 if !s.target.members().iter().any(|(n, _, _)| n == node) {
                     return self.error(id, format!("no node {}", node));
@@ -406,19 +398,13 @@ impl Session {
                     self.recording.inputs.push((at, WorldInput::AddClient { name: client.clone(), node: node.into() }));
                 }
                 self.recording.inputs.push((at, WorldInput::Command { client: client.clone(), args: args.clone() }));
-                let reply: Result<Frame, String> =
-                    s.target.command(&client, &args).ok_or_else(|| "Error: Server closed the connection".into());
-                let text = match &reply {
-                    Ok(f) => render_cli_for(&words, f),
-                    Err(e) => e.clone(),
+                let text = match s.target.command(&client, &args) {
+                    Some(f) => render_cli_for(&words, &f),
+                    None => "Error: Server closed the connection".to_string(),
                 };
-                self.recording.replies.push((client, args.clone(), text));
-                reply
+                self.recording.replies.push((client, args.clone(), text.clone()));
+                text
             }
-        };
-        let text = match reply {
-            Ok(f) => render_cli_for(&words, &f),
-            Err(e) => e,
         };
         self.send(Message::Reply { id, node: node.into(), command: line.into(), text });
         self.poll();
@@ -483,7 +469,7 @@ impl Session {
         self.finish_wait();
         let elapsed = self.elapsed();
         let (view, sentinels, logs, password) = match &mut self.deploy {
-            Deploy::None => (empty_view(), Vec::new(), Vec::new(), None),
+            Deploy::None => (ViewModel::empty(), Vec::new(), Vec::new(), None),
             Deploy::Attached(a) => {
                 let v = a.observe(elapsed);
                 (v, a.sentinels().to_vec(), Vec::new(), a.password().map(str::to_string))
@@ -646,7 +632,7 @@ fn follow_events(addr: &str, password: Option<&str>, stop: &AtomicBool, inbox: &
         let _ = s.set_read_timeout(Some(Duration::from_millis(250)));
         let mut inbox_bytes = bytes::BytesMut::new();
         if let Some(pw) = password {
-            let _ = attach::call(&mut s, &mut inbox_bytes, &[b"AUTH".as_slice(), pw.as_bytes()]);
+            let _ = crate::live::call(&mut s, &mut inbox_bytes, &[b"AUTH".as_slice(), pw.as_bytes()]);
         }
         use std::io::Write;
         if s.write_all(&Frame::command([b"PSUBSCRIBE".as_slice(), b"*"])).is_err() {

@@ -638,17 +638,22 @@ impl LessonTarget for LiveTarget {
     }
 }
 
-/// Send one command and read one reply (bytes after it stay in `inbox`).
-fn call<A: AsRef<[u8]>>(stream: &mut TcpStream, inbox: &mut BytesMut, args: &[A]) -> std::io::Result<Frame> {
+/// Send one command and read one reply (bytes after it stay in `inbox`); a reply larger than 64 MiB or malformed is an error.
+pub(crate) fn call<A: AsRef<[u8]>>(stream: &mut TcpStream, inbox: &mut BytesMut, args: &[A]) -> std::io::Result<Frame> {
     stream.write_all(&Frame::command(args))?;
     let mut buf = [0u8; 16384];
     loop {
-        if let Ok(Some(frame)) = Frame::decode(inbox) {
-            return Ok(frame);
+        match Frame::decode(inbox) {
+            Ok(Some(frame)) => return Ok(frame),
+            Ok(None) => {}
+            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "Protocol error")),
+        }
+        if inbox.len() > 64 << 20 {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "reply too large"));
         }
         let n = stream.read(&mut buf)?;
         if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "Server closed the connection"));
         }
         inbox.extend_from_slice(&buf[..n]);
     }

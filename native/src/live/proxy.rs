@@ -253,11 +253,8 @@ async fn accept_loop(listener: TcpListener, node: ProxiedNode, shared: Arc<Share
 /// Connect to the process, leaving from the peer's public address when the peer is a
 /// supervised process (so the process sees that address), else from wherever the kernel picks.
 async fn connect_upstream(node: &ProxiedNode, from_public: Option<IpAddr>) -> std::io::Result<TcpStream> {
-    let socket = TcpSocket::new_v4()?;
-    if let Some(ip) = from_public {
-        socket.bind(SocketAddr::new(ip, 0))?;
-    }
-    socket.connect(node.private).await
+    let source = from_public.map(|ip| ip.to_string()).unwrap_or_default();
+    crate::driver::connect_from(&source, &node.private.to_string()).await
 }
 
 /// Forward both directions until both have ended.

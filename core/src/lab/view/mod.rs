@@ -29,6 +29,20 @@ pub struct ViewModel {
     pub failovers: Vec<FailoverView>,
 }
 
+impl ViewModel {
+    /// Nothing to draw: no deployment yet.
+    pub fn empty() -> ViewModel {
+        ViewModel {
+            elapsed_ms: 0,
+            nodes: Vec::new(),
+            links: Vec::new(),
+            messages: Vec::new(),
+            events: Vec::new(),
+            failovers: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageView {
     pub from: String,
