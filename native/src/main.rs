@@ -7,12 +7,12 @@
 //! halab lesson run <file> [--seed N] [--trace out]  run a lesson in the simulator
 //! halab lesson run <file> --live                    … or against local halab processes
 //! halab lab [--port N] [--bind IP] [--attach H:P]    the web app and the live bridge (/ws)
+//! halab cli [-h H] [-p P] [-c] [--raw] [cmd ...]     a redis-cli 7.0 work-alike (REPL,
+//!                                                   one-shot, piped); cli --cluster … the manager
 //! ```
-//!
-//! A later issue adds `cli`.
 
-#[allow(dead_code)] // wired to `halab cli --cluster` by the cli (issue 12)
 mod admin;
+mod cli;
 mod driver;
 mod lab;
 mod lesson_cli;
@@ -40,6 +40,13 @@ enum Command {
     /// Run a Sentinel (like redis-sentinel): a config file, then `--option value` pairs.
     #[command(disable_help_flag = true)]
     Sentinel {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// A redis-cli work-alike. Takes redis-cli's command line: options, then a command
+    /// (none: the REPL); `--cluster <subcommand>` runs the cluster manager.
+    #[command(disable_help_flag = true)]
+    Cli {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -77,6 +84,7 @@ fn main() {
             args.push("--sentinel".into());
             std::process::exit(server::run(args))
         }
+        Command::Cli { args } => std::process::exit(cli::run(args)),
         Command::Lab(options) => std::process::exit(lab::run(options)),
         Command::Lesson { command: LessonCommand::Run { file, seed, trace, live } } => {
             std::process::exit(lesson_cli::run(&file, seed, trace.as_deref(), live))
