@@ -376,62 +376,7 @@ fn atof(s: &str) -> f64 {
 
 /// `usage()`: to stdout and exit 0 when asked for, to stderr and exit 1 on a bad command line.
 fn usage(code: i32) -> i32 {
-    let text = format!(
-        "redis-cli {VERSION}\n\
-\n\
-Usage: halab cli [OPTIONS] [cmd [arg [arg ...]]]\n\
-  -h <hostname>      Server hostname (default: 127.0.0.1).\n\
-  -p <port>          Server port (default: 6379).\n\
-  -s <socket>        Server socket (overrides hostname and port).\n\
-  -a <password>      Password to use when connecting to the server.\n\
-                     You can also use the REDISCLI_AUTH environment\n\
-                     variable to pass this password more safely\n\
-                     (if both are used, this argument takes precedence).\n\
-  --user <username>  Used to send ACL style 'AUTH username pass'. Needs -a.\n\
-  --pass <password>  Alias of -a for consistency with the new --user option.\n\
-  -u <uri>           Server URI.\n\
-  -r <repeat>        Execute specified command N times.\n\
-  -i <interval>      When -r is used, waits <interval> seconds per command.\n\
-                     It is possible to specify sub-second times like -i 0.1.\n\
-  -n <db>            Database number.\n\
-  -2                 Start session in RESP2 protocol mode.\n\
-  -3                 Start session in RESP3 protocol mode.\n\
-  -x                 Read last argument from STDIN (see example below).\n\
-  -X                 Read <tag> argument from STDIN (see example below).\n\
-  -d <delimiter>     Delimiter between response bulks for raw formatting (default: \\n).\n\
-  -D <delimiter>     Delimiter between responses for raw formatting (default: \\n).\n\
-  -c                 Enable cluster mode (follow -ASK and -MOVED redirections).\n\
-  -e                 Return exit error code when command execution fails.\n\
-  --raw              Use raw formatting for replies (default when STDOUT is\n\
-                     not a tty).\n\
-  --no-raw           Force formatted output even when STDOUT is not a tty.\n\
-  --quoted-input     Force input to be handled as quoted strings.\n\
-  --csv              Output in CSV format.\n\
-  --show-pushes <yn> Whether to print RESP3 PUSH messages.  Enabled by default when\n\
-                     STDOUT is a tty but can be overridden with --show-pushes no.\n\
-  --cluster <command> [args...] [opts...]\n\
-                     Cluster Manager command and arguments (see below).\n\
-  --verbose          Verbose mode.\n\
-  --no-auth-warning  Don't show warning message when using password on command\n\
-                     line interface.\n\
-  --help             Output this help and exit.\n\
-  --version          Output version and exit.\n\
-\n\
-Cluster Manager Commands:\n\
-  Use --cluster help to list all available cluster manager commands.\n\
-\n\
-Examples:\n\
-  cat /etc/passwd | halab cli -x set mypasswd\n\
-  halab cli -D \"\" --raw dump key > key.dump && halab cli -X dump_tag restore key2 0 dump_tag replace < key.dump\n\
-  halab cli -r 100 lpush mylist x\n\
-  halab cli -r 100 -i 1 info | grep used_memory_human:\n\
-  halab cli --quoted-input set '\"null-\\x00-separated\"' value\n\
-\n\
-When no command is given, halab cli starts in interactive mode.\n\
-Type \"help\" in interactive mode for information on available commands\n\
-and settings.\n\
-\n"
-    );
+    let text = USAGE.replace("{VERSION}", VERSION);
     if code == 0 {
         print!("{}", text);
     } else {
@@ -440,6 +385,63 @@ and settings.\n\
     code
 }
 
+/// redis-cli's usage text, for the options halab cli has.
+const USAGE: &str = r#"redis-cli {VERSION}
+
+Usage: halab cli [OPTIONS] [cmd [arg [arg ...]]]
+  -h <hostname>      Server hostname (default: 127.0.0.1).
+  -p <port>          Server port (default: 6379).
+  -s <socket>        Server socket (overrides hostname and port).
+  -a <password>      Password to use when connecting to the server.
+                     You can also use the REDISCLI_AUTH environment
+                     variable to pass this password more safely
+                     (if both are used, this argument takes precedence).
+  --user <username>  Used to send ACL style 'AUTH username pass'. Needs -a.
+  --pass <password>  Alias of -a for consistency with the new --user option.
+  -u <uri>           Server URI.
+  -r <repeat>        Execute specified command N times.
+  -i <interval>      When -r is used, waits <interval> seconds per command.
+                     It is possible to specify sub-second times like -i 0.1.
+  -n <db>            Database number.
+  -2                 Start session in RESP2 protocol mode.
+  -3                 Start session in RESP3 protocol mode.
+  -x                 Read last argument from STDIN (see example below).
+  -X                 Read <tag> argument from STDIN (see example below).
+  -d <delimiter>     Delimiter between response bulks for raw formatting (default: \n).
+  -D <delimiter>     Delimiter between responses for raw formatting (default: \n).
+  -c                 Enable cluster mode (follow -ASK and -MOVED redirections).
+  -e                 Return exit error code when command execution fails.
+  --raw              Use raw formatting for replies (default when STDOUT is
+                     not a tty).
+  --no-raw           Force formatted output even when STDOUT is not a tty.
+  --quoted-input     Force input to be handled as quoted strings.
+  --csv              Output in CSV format.
+  --show-pushes <yn> Whether to print RESP3 PUSH messages.  Enabled by default when
+                     STDOUT is a tty but can be overridden with --show-pushes no.
+  --cluster <command> [args...] [opts...]
+                     Cluster Manager command and arguments (see below).
+  --verbose          Verbose mode.
+  --no-auth-warning  Don't show warning message when using password on command
+                     line interface.
+  --help             Output this help and exit.
+  --version          Output version and exit.
+
+Cluster Manager Commands:
+  Use --cluster help to list all available cluster manager commands.
+
+Examples:
+  cat /etc/passwd | halab cli -x set mypasswd
+  halab cli -D "" --raw dump key > key.dump && halab cli -X dump_tag restore key2 0 dump_tag replace < key.dump
+  halab cli -r 100 lpush mylist x
+  halab cli -r 100 -i 1 info | grep used_memory_human:
+  halab cli --quoted-input set '"null-\x00-separated"' value
+
+When no command is given, halab cli starts in interactive mode.
+Type "help" in interactive mode for information on available commands
+and settings.
+
+"#;
+
 /// `cliOutputGenericHelp`, for `help` typed in the REPL (or sent as a one-shot command).
 fn help_text(topic: &[Vec<u8>]) -> String {
     if !topic.is_empty() {
@@ -447,20 +449,21 @@ fn help_text(topic: &[Vec<u8>]) -> String {
         // not yet, and says so rather than print nothing.
         return "(halab cli has no per-command help yet: COMMAND DOCS <command> has it)\n".to_string();
     }
-    format!(
-        "redis-cli {VERSION}\n\
-To get help about Redis commands type:\n\
-      \"help @<group>\" to get a list of commands in <group>\n\
-      \"help <command>\" for help on <command>\n\
-      \"help <tab>\" to get a list of possible help topics\n\
-      \"quit\" to exit\n\
-\n\
-To set redis-cli preferences:\n\
-      \":set hints\" enable online hints\n\
-      \":set nohints\" disable online hints\n\
-Set your preferences in ~/.redisclirc\n"
-    )
+    GENERIC_HELP.replace("{VERSION}", VERSION)
 }
+
+const GENERIC_HELP: &str = r#"redis-cli {VERSION}
+To get help about Redis commands type:
+      "help @<group>" to get a list of commands in <group>
+      "help <command>" for help on <command>
+      "help <tab>" to get a list of possible help topics
+      "quit" to exit
+
+To set redis-cli preferences:
+      ":set hints" enable online hints
+      ":set nohints" disable online hints
+Set your preferences in ~/.redisclirc
+"#;
 
 /// Run `halab cli`. `argv` is everything after `cli`. Returns the exit code.
 pub fn run(argv: Vec<String>) -> i32 {
