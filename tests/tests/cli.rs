@@ -61,18 +61,27 @@ enum Tool {
 }
 
 fn run(tool: Tool, args: &[&str], stdin: &[u8]) -> Run {
-    let mut cmd = match tool {
+    run_env(tool, args, stdin, &[])
+}
+
+fn command(tool: Tool) -> Command {
+    match tool {
         Tool::RedisCli => Command::new("redis-cli"),
         Tool::HalabCli => {
             let mut c = Command::new(halab_bin());
             c.arg("cli");
             c
         }
-    };
-    let mut child = cmd
+    }
+}
+
+/// `env` adds variables (`FAKETTY=1` makes both tools format as on a terminal).
+fn run_env(tool: Tool, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
+    let mut child = command(tool)
         .args(args)
         .env_remove("REDISCLI_AUTH")
         .env_remove("FAKETTY")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -576,4 +585,184 @@ fn repl_prompts_on_a_terminal() {
     ] {
         assert!(text.contains(&expected), "missing {:?} in the terminal's output:\n{}", expected, text);
     }
+}
+
+/// A client left running (SUBSCRIBE, MONITOR), its stdout collected as it comes.
+struct Streaming {
+    child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Streaming {
+    fn start(tool: Tool, args: &[&str], stdin: &[u8]) -> Streaming {
+        let mut child = command(tool)
+            .args(args)
+            .env_remove("REDISCLI_AUTH")
+            .env_remove("FAKETTY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the client");
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin).unwrap();
+        drop(input);
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = stdout.clone();
+        let mut pipe = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut pipe, &mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Streaming { child, stdout }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
+    /// Wait until stdout holds `needle` and ends a line, then stop the client; returns all
+    /// it printed.
+    fn stop_after(mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(self.text().contains(needle) && self.text().ends_with('\n')) {
+            assert!(Instant::now() < deadline, "{:?} never printed; got {:?}", needle, self.text());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.text()
+    }
+}
+
+#[test]
+fn subscribe_and_monitor_stream_until_stopped() {
+    require_tool("redis-cli");
+    let dir = TempDir::new("cli-pubsub");
+    let server = redis_server(&dir, &[]);
+    let port = server.port.to_string();
+    let mut publisher = server.client();
+    for (args, stdin) in [
+        (vec!["-p", &port, "SUBSCRIBE", "ch"], ""),
+        (vec!["-p", &port, "--no-raw", "SUBSCRIBE", "ch"], ""),
+        (vec!["-p", &port, "--no-raw", "-3", "SUBSCRIBE", "ch"], ""),
+        (vec!["-p", &port, "--no-raw"], "PING\nPSUBSCRIBE c*\n"),
+    ] {
+        let mut outputs = Vec::new();
+        for tool in [Tool::RedisCli, Tool::HalabCli] {
+            let client = Streaming::start(tool, &args, stdin.as_bytes());
+            server.wait_for(
+                Duration::from_secs(10),
+                "the client subscribed",
+                |s| {
+                    let mut c = s.client();
+                    (c.call(&["PUBSUB", "NUMSUB", "ch"]), c.call(&["PUBSUB", "NUMPAT"]))
+                },
+                |(numsub, numpat)| *numsub == arr(vec![bulk("ch"), int(1)]) || *numpat == int(1),
+            );
+            assert_eq!(publisher.call(&["PUBLISH", "ch", "hello"]), int(1));
+            outputs.push(client.stop_after("hello"));
+            server.wait_for(
+                Duration::from_secs(10),
+                "the client left",
+                |s| s.client().call(&["PUBSUB", "NUMPAT"]),
+                |n| *n == int(0),
+            );
+        }
+        assert_eq!(outputs[1], outputs[0], "halab cli (left) and redis-cli (right) for {:?}", args);
+    }
+    // MONITOR: OK, then one line per command (timestamps differ: compared after them).
+    let mut outputs = Vec::new();
+    for tool in [Tool::RedisCli, Tool::HalabCli] {
+        let client = Streaming::start(tool, &["-p", &port, "MONITOR"], b"");
+        server.wait_for(
+            Duration::from_secs(10),
+            "the monitor printed OK",
+            |_| client.text(),
+            |t| t.starts_with("OK\n"),
+        );
+        publisher.call(&["SET", "watched", "1"]);
+        let text = client.stop_after("\"watched\"");
+        let lines: Vec<String> =
+            text.lines().map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest).to_string()).collect();
+        outputs.push(lines);
+    }
+    assert_eq!(outputs[1], outputs[0]);
+}
+
+#[test]
+fn pushes_print_on_a_terminal() {
+    // Client-side caching's invalidations, and RESP3 types, as a terminal shows them.
+    require_tool("redis-cli");
+    let dir = TempDir::new("cli-push");
+    let server = redis_server(&dir, &[]);
+    let port = server.port.to_string();
+    let script = b"CLIENT TRACKING on\nGET a\nSET a 1\nGET a\nSET a 2\nPING\nDEBUG PROTOCOL set\n";
+    for args in [&["-p", &port, "-3"][..], &["-p", &port, "-3", "--show-pushes", "no"], &["-p", &port, "-3", "--raw"]] {
+        flush(&server, None);
+        let theirs = run_env(Tool::RedisCli, args, script, &[("FAKETTY", "1")]);
+        flush(&server, None);
+        let ours = run_env(Tool::HalabCli, args, script, &[("FAKETTY", "1")]);
+        assert_eq!(ours, theirs, "{:?}", args);
+    }
+    flush(&server, None);
+    let ours = run_env(Tool::HalabCli, &["-p", &port, "-3"], script, &[("FAKETTY", "1")]);
+    assert!(ours.stdout.contains("-> invalidate: 'a'\n"), "{}", ours.stdout);
+}
+
+/// Ctrl-C during MONITOR in the REPL ends the MONITOR, not the program: a new connection and
+/// the prompt again (redis-cli's sigIntHandler).
+#[test]
+fn ctrl_c_ends_a_monitor_and_returns_to_the_prompt() {
+    require_tool("script");
+    let dir = TempDir::new("cli-ctrlc");
+    let server = redis_server(&dir, &[]);
+    let port = server.port;
+    let cmdline = format!("{} cli -p {}", halab_bin().display(), port);
+    let mut child = Command::new("script")
+        .args(["-qfec", &cmdline, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script");
+    let mut keys = child.stdin.take().unwrap();
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = screen.clone();
+    let mut pipe = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut pipe, &mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    let prompt = format!("127.0.0.1:{port}> ");
+    let wait_screen = |what: &str, cond: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !cond(&screen.lock().unwrap()) {
+            assert!(Instant::now() < deadline, "{} never showed; screen:\n{}", what, screen.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_screen("the prompt", &|s| s.contains(&prompt));
+    keys.write_all(b"MONITOR\n").unwrap();
+    wait_screen("MONITOR's OK", &|s| s.contains("OK\r\n"));
+    server.client().call(&["SET", "seen", "1"]);
+    wait_screen("the monitored command", &|s| s.contains("\"seen\""));
+    keys.write_all(b"\x03").unwrap();
+    wait_screen("the prompt again", &|s| s.matches(&prompt).count() >= 2);
+    keys.write_all(b"PING\n").unwrap();
+    wait_screen("PONG", &|s| s.contains("PONG"));
+    keys.write_all(b"quit\n").unwrap();
+    drop(keys);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{:?}\n{}", status, screen.lock().unwrap());
 }
