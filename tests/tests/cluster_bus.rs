@@ -1,7 +1,8 @@
 //! The cluster bus codec (`halab_core::cluster::bus`) and nodes.conf format
 //! (`halab_core::cluster::nodes_conf`) judged by a real redis-server 7.0: it must accept the
 //! messages we encode, we must decode what it sends byte for byte, and we must refuse and
-//! log bad frames with the very words it logs.
+//! log bad frames with the very words it logs. And a node not in cluster mode answers the
+//! cluster's commands as redis-server does, so `redis-cli --cluster` refuses it alike.
 
 use halab_core::cluster::bus::{Body, Dropped, FrameReader, Header, Message, MessageType, PingExt};
 use halab_core::cluster::nodes_conf::{flag, NodesConf};
@@ -252,4 +253,47 @@ fn nodes_conf_of_a_real_cluster_parses_and_renders_back() {
     for n in &reparsed.nodes {
         assert!(nodes.contains(&n.render()), "{} not in\n{}", n.render(), nodes);
     }
+}
+
+#[test]
+fn a_node_without_cluster_mode_answers_like_redis_server() {
+    require_tool("redis-server");
+    require_tool("redis-cli");
+    let dir = TempDir::new("bus-nocluster");
+    let halab = Server::start_flavor(Flavor::Halab, dir.path(), &[]);
+    let redis = Server::start_flavor(Flavor::Redis, dir.path(), &[]);
+    let lines: [&[&str]; 8] = [
+        &["CLUSTER", "INFO"],
+        &["CLUSTER", "KEYSLOT", "key1"],
+        &["CLUSTER", "HELP"],
+        &["CLUSTER", "NOSUCH"],
+        &["CLUSTER"],
+        &["ASKING"],
+        &["READONLY"],
+        &["READWRITE"],
+    ];
+    for line in lines {
+        // Each reply fenced by a PING, so an extra reply cannot hide behind the next.
+        let mut replies = Vec::new();
+        for s in [&halab, &redis] {
+            let mut c = s.client();
+            replies.push((c.call(line), c.call(&["PING"])));
+        }
+        assert_eq!(replies[0], replies[1], "{:?}", line);
+        assert_eq!(replies[0].1, simple("PONG"));
+    }
+    // redis-cli --cluster check refuses both with the same words.
+    let mut outputs = Vec::new();
+    for s in [&halab, &redis] {
+        let out = std::process::Command::new("redis-cli")
+            .args(["--cluster", "check", &format!("127.0.0.1:{}", s.port)])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+            .replace(&s.port.to_string(), "PORT");
+        outputs.push(text);
+    }
+    assert!(outputs[0].contains("[ERR] Node 127.0.0.1:PORT is not configured as a cluster node."), "{}", outputs[0]);
+    assert_eq!(outputs[0], outputs[1]);
 }

@@ -17,6 +17,7 @@
 //! ([`crate::net`]).
 
 pub mod bus;
+pub mod command;
 pub mod nodes_conf;
 pub mod slots;
 

@@ -415,7 +415,8 @@ fn registry() -> &'static FxHashMap<&'static str, Command> {
     static REGISTRY: OnceLock<FxHashMap<&'static str, Command>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut map = FxHashMap::default();
-        let families: [&[(&str, Handler)]; 17] = [
+        let families: [&[(&str, Handler)]; 18] = [
+            crate::cluster::command::COMMANDS,
             connection::COMMANDS,
             migrate::COMMANDS,
             latency::COMMANDS,
