@@ -333,6 +333,11 @@ GET a
 :nosuch
 restart
 connect 127.0.0.1
+help set
+HELP config get
+help @hyperloglog
+help nosuch
+? ping
 EVAL \"return {1,{2,{}}}\" 0
 DEBUG PROTOCOL map
 RESET
@@ -349,6 +354,8 @@ PING
     let ours = run(Tool::HalabCli, &["-p", &port], b"help\n");
     assert_eq!(ours.stdout.split_once('\n').unwrap().1, theirs.stdout.split_once('\n').unwrap().1);
     assert!(ours.stdout.starts_with("redis-cli 7.0.15 (halab "), "{}", ours.stdout);
+    // `help <command>` one-shot, from the server's COMMAND DOCS.
+    same(&server, &["help", "GETEX"], "");
     // A line without its newline at the end of the input still runs; CRLF lines too.
     same(&server, &["--no-raw"], "SET k v\r\nGET k\r\nGET k");
 }

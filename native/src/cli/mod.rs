@@ -15,6 +15,7 @@
 //!
 //! ```text
 //! mod.rs       parseOptions: flags, their errors; main(): which mode
+//! help.rs      help <command>: cliInitHelp from the server's COMMAND DOCS
 //! session.rs   cliConnect, issueCommandRepeat, cliSendCommand, cliReadReply
 //! reply.rs     hiredis's reply reader (the wire as redis-cli sees it)
 //! format.rs    cliFormatReplyTTY / cliFormatReplyRaw / cliFormatReplyCSV
@@ -28,6 +29,7 @@
 //! with `-`: `halab cli SET k --cluster` sets a key.
 
 mod format;
+mod help;
 mod redirect;
 mod repl;
 mod reply;
@@ -442,13 +444,9 @@ and settings.
 
 "#;
 
-/// `cliOutputGenericHelp`, for `help` typed in the REPL (or sent as a one-shot command).
-fn help_text(topic: &[Vec<u8>]) -> String {
-    if !topic.is_empty() {
-        // redis-cli builds per-command help from the server's COMMAND DOCS; halab cli does
-        // not yet, and says so rather than print nothing.
-        return "(halab cli has no per-command help yet: COMMAND DOCS <command> has it)\n".to_string();
-    }
+/// `cliOutputGenericHelp`, for a bare `help` typed in the REPL (or sent as a one-shot
+/// command); `help <topic>` is help.rs's.
+fn generic_help() -> String {
     GENERIC_HELP.replace("{VERSION}", VERSION)
 }
 

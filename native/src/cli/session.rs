@@ -196,6 +196,8 @@ pub struct Session {
     pubsub_mode: bool,
     last_type: i32,
     push: PushHandler,
+    /// `help <command>`'s table, read from the server once.
+    help_entries: Option<Vec<super::help::HelpEntry>>,
 }
 
 impl Session {
@@ -215,6 +217,7 @@ impl Session {
             pubsub_mode: false,
             last_type: -1,
             push,
+            help_entries: None,
         }
     }
 
@@ -406,7 +409,8 @@ impl Session {
     /// Returns false when it could not be sent or its connection broke.
     pub fn issue(&mut self, argv: &[Vec<u8>], repeat: i64) -> bool {
         if argv[0].eq_ignore_ascii_case(b"help") || argv[0].as_slice() == b"?" {
-            self.emit(super::help_text(&argv[1..]).as_bytes());
+            let text = if argv.len() == 1 { super::generic_help() } else { self.help(&argv[1..]) };
+            self.emit(text.as_bytes());
             return true;
         }
         loop {
@@ -435,6 +439,19 @@ impl Session {
             }
             return true;
         }
+    }
+
+    /// `cliOutputHelp` for a topic, the entries read from `COMMAND DOCS` the first time
+    /// (`cliInitHelp`, which connects quietly for it).
+    fn help(&mut self, topic: &[Vec<u8>]) -> String {
+        if self.help_entries.is_none() && self.connect(false, true) {
+            if let Some(docs) = self.call(&[b"COMMAND", b"DOCS"]) {
+                if matches!(docs, Reply::Map(_) | Reply::Array(_)) {
+                    self.help_entries = Some(super::help::entries(&docs));
+                }
+            }
+        }
+        super::help::render(self.help_entries.as_deref().unwrap_or(&[]), topic)
     }
 
     /// `cliSendAsking`.
