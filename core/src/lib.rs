@@ -18,6 +18,7 @@
 //! and to wasm for the in-browser simulator (the driver is a virtual network): what a learner
 //! watches in the browser is what the real server does.
 
+pub mod admin;
 pub mod cluster;
 pub mod command;
 pub mod config;
