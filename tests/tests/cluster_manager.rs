@@ -31,6 +31,11 @@ struct Run {
 }
 
 fn run(tool: Tool, args: &[String], stdin: &str) -> Run {
+    run_term(tool, args, stdin, "dumb")
+}
+
+/// `TERM` decides redis-cli's colours (`isColorTerm`: it contains "xterm").
+fn run_term(tool: Tool, args: &[String], stdin: &str, term: &str) -> Run {
     let mut cmd = match tool {
         Tool::RedisCli => Command::new("redis-cli"),
         Tool::HalabCli => {
@@ -41,7 +46,7 @@ fn run(tool: Tool, args: &[String], stdin: &str) -> Run {
     };
     let mut child = cmd
         .args(args)
-        .env("TERM", "dumb")
+        .env("TERM", term)
         .env_remove("REDISCLI_AUTH")
         .env_remove("REDISCLI_CLUSTER_YES")
         .stdin(Stdio::piped())
@@ -244,23 +249,26 @@ fn sorted_lines(s: &str) -> Vec<String> {
 /// `{id0}`… for node ids) by
 /// both tools on their own cluster; assert they agree; return halab's masked stdout.
 fn both(ref_nodes: &Nodes, our_nodes: &Nodes, args: &[&str], stdin: &str) -> String {
-    let expand = |nodes: &Nodes| -> Vec<String> {
-        args.iter()
-            .map(|a| {
-                let mut a = a.to_string();
-                for i in (0..nodes.servers.len()).rev() {
-                    if a.contains(&format!("{{id{}}}", i)) {
-                        a = a.replace(&format!("{{id{}}}", i), &nodes.id(i));
-                    }
-                    a = a.replace(&format!("{{port{}}}", i), &nodes.servers[i].port.to_string());
-                    a = a.replace(&format!("{{{}}}", i), &nodes.addr(i));
-                }
-                a
-            })
-            .collect()
-    };
-    let reference = run(Tool::RedisCli, &expand(ref_nodes), stdin);
-    let ours = run(Tool::HalabCli, &expand(our_nodes), stdin);
+    both_term(ref_nodes, our_nodes, args, stdin, "dumb")
+}
+
+/// `{0}`, `{port0}`, `{id0}`… in `a`, for `nodes`.
+fn expand(nodes: &Nodes, a: &str) -> String {
+    let mut a = a.to_string();
+    for i in (0..nodes.servers.len()).rev() {
+        if a.contains(&format!("{{id{}}}", i)) {
+            a = a.replace(&format!("{{id{}}}", i), &nodes.id(i));
+        }
+        a = a.replace(&format!("{{port{}}}", i), &nodes.servers[i].port.to_string());
+        a = a.replace(&format!("{{{}}}", i), &nodes.addr(i));
+    }
+    a
+}
+
+fn both_term(ref_nodes: &Nodes, our_nodes: &Nodes, args: &[&str], stdin: &str, term: &str) -> String {
+    let expand = |nodes: &Nodes| -> Vec<String> { args.iter().map(|a| expand(nodes, a)).collect() };
+    let reference = run_term(Tool::RedisCli, &expand(ref_nodes), stdin, term);
+    let ours = run_term(Tool::HalabCli, &expand(our_nodes), stdin, term);
     let r_out = mask_dots(&ref_nodes.mask(&reference.stdout));
     let o_out = mask_dots(&our_nodes.mask(&ours.stdout));
     let context = format!("{:?}\n--- redis-cli:\n{}\n--- halab:\n{}\n", args, r_out, o_out);
@@ -444,6 +452,131 @@ fn create_asks_and_a_typed_yes_builds() {
     let ours = Nodes::start(3, "cm-ours-yes");
     let out = both(&reference, &ours, &["--cluster", "create", "{0}", "{1}", "{2}"], "yes\n");
     assert!(out.contains("(type 'yes' to accept): >>> Nodes configuration updated"), "{}", out);
+    reference.wait_ok(&[0, 1, 2], 3);
+    ours.wait_ok(&[0, 1, 2], 3);
+    assert_same_layout(&reference, &ours);
+}
+
+/// fix of uncovered slots (their keys on one node), import from a plain server, rebalance by
+/// weights, redis-cli's colours; an interactive reshard typed on stdin.
+#[test]
+fn fix_import_weights_and_prompts_match_redis_cli() {
+    let reference = Nodes::start(4, "cm-ref-fix");
+    let ours = Nodes::start(4, "cm-ours-fix");
+    both(&reference, &ours, &["--cluster", "create", "{0}", "{1}", "{2}", "--cluster-yes"], "");
+    reference.wait_ok(&[0, 1, 2], 3);
+    ours.wait_ok(&[0, 1, 2], 3);
+    let keys: Vec<String> = (0..30).map(|i| format!("user:{}", i)).collect();
+    reference.set_keys(&keys);
+    ours.set_keys(&keys);
+
+    // Two slots holding keys dropped by their owner: uncovered, with keys in just one node.
+    let slots: Vec<u16> =
+        ["user:3", "user:17"].iter().map(|k| halab_core::cluster::slots::key_hash_slot(k.as_bytes())).collect();
+    for nodes in [&reference, &ours] {
+        for &slot in &slots {
+            let owner = nodes.owner_of(slot);
+            assert_eq!(owner.client().call(&["CLUSTER", "DELSLOTS", &slot.to_string()]), simple("OK"));
+        }
+    }
+    let out = both(&reference, &ours, &["--cluster", "check", "{0}"], "");
+    assert!(out.contains("[ERR] Not all 16384 slots are covered by nodes."), "{}", out);
+    let out = both(&reference, &ours, &["--cluster", "fix", "{0}"], "yes\n");
+    assert!(out.contains("The following uncovered slots have keys in just one node:"), "{}", out);
+    reference.wait_ok(&[0, 1, 2], 3);
+    ours.wait_ok(&[0, 1, 2], 3);
+    assert_same_layout(&reference, &ours);
+    both(&reference, &ours, &["--cluster", "check", "{0}", "--cluster-search-multiple-owners"], "");
+
+    // import: twenty keys from a plain server, copied.
+    let plain_ref_dir = TempDir::new("cm-plain-ref");
+    let plain_our_dir = TempDir::new("cm-plain-ours");
+    let plain_ref = Server::start_flavor(Flavor::Redis, plain_ref_dir.path(), &[]);
+    let plain_ours = Server::start_flavor(Flavor::Redis, plain_our_dir.path(), &[]);
+    for plain in [&plain_ref, &plain_ours] {
+        for i in 0..20 {
+            assert_eq!(plain.client().call(&["SET", &format!("imported:{}", i), "x"]), simple("OK"));
+        }
+    }
+    let from_ref = format!("127.0.0.1:{}", plain_ref.port);
+    let from_ours = format!("127.0.0.1:{}", plain_ours.port);
+    let r = run(
+        Tool::RedisCli,
+        &[
+            "--cluster".into(),
+            "import".into(),
+            reference.addr(0),
+            "--cluster-from".into(),
+            from_ref,
+            "--cluster-copy".into(),
+        ],
+        "",
+    );
+    let o = run(
+        Tool::HalabCli,
+        &[
+            "--cluster".into(),
+            "import".into(),
+            ours.addr(0),
+            "--cluster-from".into(),
+            from_ours,
+            "--cluster-copy".into(),
+        ],
+        "",
+    );
+    let (r_out, o_out) = (
+        reference.mask(&r.stdout).replace(&plain_ref.port.to_string(), "SRC"),
+        ours.mask(&o.stdout).replace(&plain_ours.port.to_string(), "SRC"),
+    );
+    assert_eq!(sorted_lines(&r_out), sorted_lines(&o_out), "--- redis-cli:\n{}\n--- halab:\n{}", r_out, o_out);
+    assert_eq!((r.code, o.code), (Some(0), Some(0)));
+    assert!(o_out.contains("*** Importing 20 keys from DB 0\nMigrating imported:"), "{}", o_out);
+    assert_eq!(text(&plain_ours.client().call(&["DBSIZE"])), "Integer(20)", "--cluster-copy keeps the source's keys");
+    both(&reference, &ours, &["--cluster", "info", "{0}"], "");
+
+    // Weights: the second master twice as heavy; then coloured output.
+    let out = both(
+        &reference,
+        &ours,
+        &["--cluster", "rebalance", "{0}", "--cluster-weight", "{id1}=2", "--cluster-threshold", "1"],
+        "",
+    );
+    assert!(out.contains("Total weight = 4.00"), "{}", out);
+    reference.wait_ok(&[0, 1, 2], 3);
+    ours.wait_ok(&[0, 1, 2], 3);
+    assert_same_layout(&reference, &ours);
+    let out = both_term(&reference, &ours, &["--cluster", "check", "{0}"], "", "xterm-256color");
+    assert!(out.contains("\u{1b}[32;1m[OK] All 16384 slots covered.\n\u{1b}[0m"), "{:?}", out);
+
+    // reshard typed on stdin (halab's terminal reading; redis-cli's read(2) of a pipe loses
+    // lines): the same plan as the flags give redis-cli.
+    let r = run(
+        Tool::RedisCli,
+        &[
+            "--cluster",
+            "reshard",
+            &reference.addr(0),
+            "--cluster-slots",
+            "20",
+            "--cluster-to",
+            &reference.id(2),
+            "--cluster-from",
+            &reference.id(0),
+            "--cluster-yes",
+        ]
+        .map(String::from),
+        "",
+    );
+    let typed = expand(&ours, "20\n{id2}\n{id0}\ndone\nyes\n");
+    let o = run(Tool::HalabCli, &["--cluster".into(), "reshard".into(), ours.addr(0)], &typed);
+    assert_eq!((r.code, o.code), (Some(0), Some(0)), "{}", o.stdout);
+    let o_out = ours.mask(&o.stdout);
+    assert!(o_out.contains(
+        "How many slots do you want to move (from 1 to 16384)? What is the receiving node ID? Please enter all the source node IDs.\n  Type 'all' to use all the nodes as source nodes for the hash slots.\n  Type 'done' once you entered all the source nodes IDs.\nSource node #1: Source node #2: \nReady to move 20 slots."
+    ), "{}", o_out);
+    assert!(o_out.contains("Do you want to proceed with the proposed reshard plan (yes/no)? Moving slot"), "{}", o_out);
+    let plan = |s: &str| s.lines().filter(|l| l.starts_with("    Moving slot")).map(String::from).collect::<Vec<_>>();
+    assert_eq!(plan(&reference.mask(&r.stdout)), plan(&o_out));
     reference.wait_ok(&[0, 1, 2], 3);
     ours.wait_ok(&[0, 1, 2], 3);
     assert_same_layout(&reference, &ours);

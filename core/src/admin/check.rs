@@ -22,10 +22,10 @@
 //! Every fix asks first, even with `--cluster-yes`.
 
 use super::create::confirm_with_yes;
+use super::dict_order::RedisDict;
 use super::migration::MoveOpts;
 use super::topology::{host_from_args, slots_string, ClusterManager, ManagedNode, SLOTS};
 use crate::resp::Frame;
-use std::collections::BTreeMap;
 
 pub(crate) const INVALID_HOST_ARG: &str = "[ERR] Invalid arguments: you need to pass either a valid address \
      (ie. 120.0.0.1:7000) or space separated IP and port (ie. 120.0.0.1 7000)\n";
@@ -126,7 +126,8 @@ pub(crate) async fn check_cluster(cm: &mut ClusterManager, quiet: bool) -> bool 
         s.ok("[OK] All nodes agree about slots configuration.\n");
     }
     s.info(">>> Check for open slots...\n");
-    let mut open: BTreeMap<i64, String> = BTreeMap::new();
+    // A dict, as in redis-cli: its order is the order the slots are listed and fixed in.
+    let mut open: RedisDict<String> = RedisDict::new();
     for i in 0..cm.nodes.len() {
         for (kind, list) in [("migrating", cm.nodes[i].migrating.clone()), ("importing", cm.nodes[i].importing.clone())]
         {
@@ -135,7 +136,7 @@ pub(crate) async fn check_cluster(cm: &mut ClusterManager, quiet: bool) -> bool 
             }
             let slots: Vec<&str> = list.iter().map(|(slot, _)| slot.as_str()).collect();
             for (slot, other) in &list {
-                open.insert(super::options::atoi(slot), other.clone());
+                open.replace(slot, other.clone());
             }
             let n = &cm.nodes[i];
             let msg = format!("[WARNING] Node {}:{} has slots in {} state {}.", n.ip, n.port, kind, slots.join(","));
@@ -144,11 +145,12 @@ pub(crate) async fn check_cluster(cm: &mut ClusterManager, quiet: bool) -> bool 
     }
     if !open.is_empty() {
         result = false;
-        let list: Vec<String> = open.keys().map(|k| k.to_string()).collect();
+        let list: Vec<&str> = open.iter().map(|(k, _)| k).collect();
         s.err(format!("[WARNING] The following slots are open: {}.\n", list.join(",")));
         if ctx.o.fix {
-            for &slot in open.keys() {
-                result = fix_open_slot(cm, slot as usize).await;
+            let slots: Vec<usize> = open.iter().map(|(k, _)| super::options::atoi(k) as usize).collect();
+            for slot in slots {
+                result = fix_open_slot(cm, slot).await;
                 if !result {
                     break;
                 }
@@ -250,7 +252,7 @@ async fn fix_slots_coverage(cm: &mut ClusterManager, covered: &[bool]) -> i32 {
         return -1;
     }
     s.info(">>> Fixing slots coverage...\n");
-    let mut uncovered: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut uncovered_dict: RedisDict<Vec<usize>> = RedisDict::new();
     for slot in (0..SLOTS).filter(|&sl| !covered[sl]) {
         let mut holders = Vec::new();
         let sl = slot.to_string();
@@ -267,8 +269,11 @@ async fn fix_slots_coverage(cm: &mut ClusterManager, covered: &[bool]) -> i32 {
                 holders.push(n);
             }
         }
-        uncovered.push((slot, holders));
+        uncovered_dict.replace(&slot.to_string(), holders);
     }
+    // Acted on in the dict's order, as redis-cli does.
+    let uncovered: Vec<(usize, Vec<usize>)> =
+        uncovered_dict.iter().map(|(k, h)| (super::options::atoi(k) as usize, h.clone())).collect();
     let mut fixed = 0;
     let pick = |want: fn(usize) -> bool| -> Vec<(usize, Vec<usize>)> {
         uncovered.iter().filter(|(_, h)| want(h.len())).cloned().collect()

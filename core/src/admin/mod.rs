@@ -49,6 +49,7 @@
 //!   allocation.rs  create's masters, slots and replicas, and anti-affinity
 //!   create.rs      create
 //!   check.rs       check, info, fix (open slots, uncovered slots, multiple owners)
+//!   dict_order.rs  the order redis-cli's hash tables give the slots it lists and fixes
 //!   migration.rs   moving a slot (SETSLOT, GETKEYSINSLOT, MIGRATE), reshard, rebalance
 //!   membership.rs  add-node, del-node
 //!   fleet.rs       call, set-timeout, import, backup, help
@@ -57,6 +58,7 @@
 mod allocation;
 mod check;
 mod create;
+mod dict_order;
 mod fleet;
 mod membership;
 mod migration;
