@@ -25,9 +25,11 @@ enum Event {
     Closed(u64),
 }
 
-/// The system's words for a failed connect, as hiredis prints them ("Connection refused").
+/// The system's words for a failed connect or write, as hiredis and strerror print them
+/// ("Connection refused", "Name or service not known").
 fn error_text(e: &std::io::Error) -> String {
     let s = e.to_string();
+    let s = s.strip_prefix("failed to lookup address information: ").map(String::from).unwrap_or(s);
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
         None => s,
@@ -127,6 +129,10 @@ pub fn run(argv: Vec<String>) -> i32 {
                         Ok(_) => AdminInput::Answer(line.trim_end_matches('\n').trim_end_matches('\r').to_string()),
                     };
                     manager.handle(now(), input);
+                }
+                AdminOutput::WriteFile { path, bytes } => {
+                    let result = std::fs::write(&path, bytes).map_err(|e| error_text(&e));
+                    manager.handle(now(), AdminInput::FileWritten { path, result });
                 }
                 AdminOutput::Exit { code } => {
                     for (_, s) in streams.drain() {

@@ -458,7 +458,7 @@ fn create_asks_and_a_typed_yes_builds() {
 }
 
 /// fix of uncovered slots (their keys on one node), import from a plain server, rebalance by
-/// weights, redis-cli's colours; an interactive reshard typed on stdin.
+/// weights, redis-cli's colours; an interactive reshard typed on stdin; backup.
 #[test]
 fn fix_import_weights_and_prompts_match_redis_cli() {
     let reference = Nodes::start(4, "cm-ref-fix");
@@ -580,4 +580,39 @@ fn fix_import_weights_and_prompts_match_redis_cli() {
     reference.wait_ok(&[0, 1, 2], 3);
     ours.wait_ok(&[0, 1, 2], 3);
     assert_same_layout(&reference, &ours);
+
+    // backup: every master's snapshot by SYNC, and nodes.json.
+    let (ref_dir, our_dir) = (TempDir::new("cm-backup-ref"), TempDir::new("cm-backup-ours"));
+    let r = run(
+        Tool::RedisCli,
+        &["--cluster".into(), "backup".into(), reference.addr(0), ref_dir.path().display().to_string()],
+        "",
+    );
+    let o = run(
+        Tool::HalabCli,
+        &["--cluster".into(), "backup".into(), ours.addr(0), our_dir.path().display().to_string()],
+        "",
+    );
+    let unplace =
+        |nodes: &Nodes, dir: &TempDir, s: &str| nodes.mask(&s.replace(&dir.path().display().to_string(), "DIR"));
+    let (r_out, o_out) = (unplace(&reference, &ref_dir, &r.stdout), unplace(&ours, &our_dir, &o.stdout));
+    assert_eq!(sorted_lines(&r_out), sorted_lines(&o_out), "--- redis-cli:\n{}\n--- halab:\n{}", r_out, o_out);
+    assert_eq!(
+        sorted_lines(&unplace(&reference, &ref_dir, &r.stderr)),
+        sorted_lines(&unplace(&ours, &our_dir, &o.stderr))
+    );
+    assert_eq!((r.code, o.code), (Some(0), Some(0)));
+    let json = |nodes: &Nodes, dir: &TempDir| {
+        sorted_lines(&nodes.mask(&std::fs::read_to_string(dir.path().join("nodes.json")).unwrap()))
+    };
+    assert_eq!(json(&reference, &ref_dir), json(&ours, &our_dir));
+    let rdbs: Vec<std::path::PathBuf> = std::fs::read_dir(our_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rdb"))
+        .collect();
+    assert_eq!(rdbs.len(), 3);
+    for rdb in rdbs {
+        assert!(std::fs::read(&rdb).unwrap().starts_with(b"REDIS0010"), "{:?}", rdb);
+    }
 }

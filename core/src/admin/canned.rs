@@ -174,6 +174,9 @@ pub(crate) fn drive(argv: &str, cluster: &mut FakeCluster, answers: &[&str], see
                 AdminOutput::Close { conn } => {
                     conns.remove(&conn);
                 }
+                AdminOutput::WriteFile { path, .. } => {
+                    inputs.push(AdminInput::FileWritten { path, result: Err("Read-only file system".into()) })
+                }
                 AdminOutput::Print(t) => stdout += &t,
                 AdminOutput::PrintErr(t) => stderr += &t,
                 AdminOutput::Prompt(t) => {

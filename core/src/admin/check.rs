@@ -230,7 +230,9 @@ async fn node_with_most_keys_in_slot(cm: &ClusterManager, nodes: &[usize], slot:
     best.map(|(n, _)| n)
 }
 
-fn unreachable_guard(cm: &ClusterManager, what: &str) -> bool {
+/// Fixing with unreachable masters would hand their slots to others: redis-cli refuses and
+/// exits, unless `--cluster-fix-with-unreachable-masters`.
+async fn unreachable_guard(cm: &ClusterManager, what: &str) {
     if cm.unreachable_masters > 0 && !cm.ctx.o.fix_with_unreachable_masters {
         cm.ctx.s.warn(format!(
             "*** Fixing {} with {} unreachable masters is dangerous: redis-cli will assume that slots about masters \
@@ -239,18 +241,15 @@ fn unreachable_guard(cm: &ClusterManager, what: &str) -> bool {
              --cluster-fix-with-unreachable-masters option.\n",
             what, cm.unreachable_masters
         ));
-        return false;
+        cm.ctx.s.exit(1).await;
     }
-    true
 }
 
 /// `clusterManagerFixSlotsCoverage`: the number of slots fixed, -1 on error.
 async fn fix_slots_coverage(cm: &mut ClusterManager, covered: &[bool]) -> i32 {
     let ctx = cm.ctx.clone();
     let s = &ctx.s;
-    if !unreachable_guard(cm, "slots coverage") {
-        return -1;
-    }
+    unreachable_guard(cm, "slots coverage").await;
     s.info(">>> Fixing slots coverage...\n");
     let mut uncovered_dict: RedisDict<Vec<usize>> = RedisDict::new();
     for slot in (0..SLOTS).filter(|&sl| !covered[sl]) {
@@ -357,9 +356,7 @@ async fn fix_slots_coverage(cm: &mut ClusterManager, covered: &[bool]) -> i32 {
 async fn fix_open_slot(cm: &mut ClusterManager, slot: usize) -> bool {
     let ctx = cm.ctx.clone();
     let s = &ctx.s;
-    if !unreachable_guard(cm, "open slots") {
-        return false;
-    }
+    unreachable_guard(cm, "open slots").await;
     s.info(format!(">>> Fixing open slot {}\n", slot));
     let mut owners = Vec::new();
     for n in 0..cm.nodes.len() {

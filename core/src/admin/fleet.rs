@@ -9,11 +9,14 @@
 //!   import host:port --cluster-from src [--cluster-copy] [--cluster-replace]
 //!                                   SCAN the (non-cluster) source; MIGRATE each key to the
 //!                                   master serving its slot, one key at a time
+//!   backup host:port dir            SYNC each master as a replica would, its snapshot into
+//!                                   dir/redis-node-<ip>-<port>-<id>.rdb; the layout as
+//!                                   dir/nodes.json
 //! ```
 
-use super::check::{check_cluster, named_node, named_node_in, INVALID_HOST_ARG};
+use super::check::{check_cluster, named_node_in, INVALID_HOST_ARG};
 use super::options::COMMANDS;
-use super::topology::{host_from_args, info_field, text, ClusterManager, ManagedNode, SLOTS};
+use super::topology::{host_from_args, info_field, slots_string, text, ClusterManager, ManagedNode, SLOTS};
 use crate::resp::Frame;
 
 /// `cliFormatReplyRaw`, as `call` prints each node's reply.
@@ -256,12 +259,161 @@ pub(crate) async fn import(cm: &mut ClusterManager) -> bool {
     true
 }
 
-/// `--cluster backup host:port dir`: not built — it needs the replication protocol's RDB
-/// transfer and files (redis-cli's `getRDB`), which the core leaves to drivers.
+/// `clusterManagerNodeGetJSON`: one node of `backup`'s nodes.json.
+fn node_json(n: &ManagedNode, error_count: usize) -> String {
+    let replicate = match &n.replicate {
+        Some(m) => format!("\"{}\"", m),
+        None => "null".into(),
+    };
+    let mut json = format!(
+        "  {{\n    \"name\": \"{}\",\n    \"host\": \"{}\",\n    \"port\": {},\n    \"replicate\": {},\n    \
+         \"slots\": [{}],\n    \"slots_count\": {},\n    \"flags\": \"{}\",\n    \"current_epoch\": {}",
+        n.name(),
+        n.ip,
+        n.port,
+        replicate,
+        slots_string(&n.slots).replace('-', ","),
+        n.slots_count,
+        n.flag_string(),
+        n.current_epoch
+    );
+    if error_count > 0 {
+        json += &format!(",\n    \"cluster_errors\": {}", error_count);
+    }
+    for (key, list) in [("migrating", &n.migrating), ("importing", &n.importing)] {
+        if !list.is_empty() {
+            let items: Vec<String> = list.iter().map(|(slot, id)| format!("\"{}\": \"{}\"", slot, id)).collect();
+            json += &format!(",\n    \"{}\": {{{}}}", key, items.join(","));
+        }
+    }
+    json + "\n  }"
+}
+
+/// `sendSync`: `SYNC`, then the `$<length>` (or `$EOF:<mark>`) line, skipping the newlines a
+/// master sends while it prepares the snapshot. `Err(mark)`: the payload's end is `mark`.
+async fn send_sync(cm: &ClusterManager, conn: crate::net::ConnId) -> Result<u64, Vec<u8>> {
+    let s = &cm.ctx.s;
+    if !s.send_raw(conn, b"SYNC\r\n") {
+        s.eprint("Error writing to master\n");
+        s.exit(1).await;
+    }
+    let mut line = Vec::new();
+    loop {
+        let Some(byte) = s.read_raw(conn, 1).await else {
+            s.eprint("Error reading bulk length while SYNCing\n");
+            s.exit(1).await;
+            unreachable!("exit ends the run");
+        };
+        if byte[0] == b'\n' && !line.is_empty() {
+            break;
+        }
+        if byte[0] != b'\n' {
+            line.push(byte[0]);
+        }
+    }
+    if line[0] == b'-' {
+        s.eprint(format!("SYNC with master failed: {}\n", String::from_utf8_lossy(&line)));
+        s.exit(1).await;
+    }
+    if line.len() >= 5 + 40 && &line[1..5] == b"EOF:" {
+        return Err(line[5..45].to_vec());
+    }
+    Ok(super::options::atoi(&String::from_utf8_lossy(&line[1..])).max(0) as u64)
+}
+
+/// `getRDB` for a cluster node: its snapshot, by SYNC, into
+/// `<dir>/redis-node-<ip>-<port>-<id>.rdb`.
+async fn get_rdb(cm: &mut ClusterManager, i: usize, dir: &str) {
+    let s = cm.ctx.s.clone();
+    let n = &cm.nodes[i];
+    let filename =
+        format!("{}{}redis-node-{}-{}-{}.rdb", dir, if dir.ends_with('/') { "" } else { "/" }, n.ip, n.port, n.name());
+    let Some(conn) = n.conn else { return };
+    let (mut payload, mark) = match send_sync(cm, conn).await {
+        Ok(len) => {
+            s.eprint(format!("SYNC sent to master, writing {} bytes to '{}'\n", len, filename));
+            (len, None)
+        }
+        Err(mark) => {
+            s.eprint(format!(
+                "SYNC sent to master, writing bytes of bulk transfer until EOF marker to '{}'\n",
+                filename
+            ));
+            (u64::MAX, Some(mark))
+        }
+    };
+    let mut data = Vec::new();
+    while payload > 0 {
+        let Some(chunk) = s.read_raw(conn, payload.min(4096) as usize).await else {
+            s.eprint("I/O Error reading RDB payload from socket\n");
+            s.exit(1).await;
+            return;
+        };
+        payload -= chunk.len() as u64;
+        data.extend_from_slice(&chunk);
+        if let Some(mark) = &mark {
+            if data.ends_with(mark) {
+                break;
+            }
+        }
+    }
+    if mark.is_some() {
+        data.truncate(data.len().saturating_sub(40));
+    }
+    s.close(conn);
+    cm.nodes[i].conn = None;
+    let written = data.len();
+    if let Err(e) = s.write_file(&filename, data).await {
+        s.eprint(format!("Error opening '{}': {}\n", filename, e));
+        s.exit(1).await;
+    }
+    if mark.is_some() {
+        s.eprint(format!("Transfer finished with success after {} bytes\n", written));
+    } else {
+        s.eprint("Transfer finished with success.\n");
+    }
+}
+
+/// `--cluster backup host:port backup_directory` (`clusterManagerCommandBackup`): every
+/// master's snapshot and the cluster's layout as nodes.json.
 pub(crate) async fn backup(cm: &mut ClusterManager) -> bool {
-    let Some(_) = named_node(cm) else { return false };
-    cm.ctx.s.eprint("halab cli: --cluster backup is not implemented\n");
-    false
+    let ctx = cm.ctx.clone();
+    let s = &ctx.s;
+    let args = ctx.o.args.clone();
+    let Some(node) = named_node_in(cm, &args[..1]) else { return false };
+    if !cm.load_info_from_node(node).await {
+        return false;
+    }
+    let no_issues = check_cluster(cm, false).await;
+    let error_count = if no_issues { 0 } else { cm.errors.len() };
+    let dir = args[1].clone();
+    let mut json = String::from("[\n");
+    for i in 0..cm.nodes.len() {
+        if i > 0 {
+            json += ",\n";
+        }
+        json += &node_json(&cm.nodes[i], error_count);
+        if cm.nodes[i].replicate.is_some() {
+            continue;
+        }
+        s.info(format!(">>> Node {}:{} -> Saving RDB...\n", cm.nodes[i].ip, cm.nodes[i].port));
+        get_rdb(cm, i, &dir).await;
+    }
+    json += "\n]";
+    let path = format!("{}{}nodes.json", dir, if dir.ends_with('/') { "" } else { "/" });
+    s.info(format!("Saving cluster configuration to: {}\n", path));
+    if s.write_file(&path, json.into_bytes()).await.is_err() {
+        s.err(format!("Could not save nodes to: {}\n", path));
+        s.ok("[ERR] Failed to back cluster!\n");
+        return false;
+    }
+    if !no_issues {
+        s.warn(
+            "*** Cluster seems to have some problems, please be aware of it if you're going to restore this backup.\n",
+        );
+    }
+    s.ok(format!("[OK] Backup created into: {}\n", dir));
+    true
 }
 
 /// `--cluster help` (`clusterManagerCommandHelp`): like redis-cli, it exits with 1.

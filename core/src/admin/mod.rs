@@ -14,10 +14,11 @@
 //! let mut m = Manager::new(&argv, &env, seed);
 //! m.handle(now, AdminInput::Tick);                 // start; then every completion:
 //!      Connected { conn, result } | Data { conn, bytes } | Closed { conn }
-//!      | Answer(line) | EndOfInput | Tick
+//!      | Answer(line) | EndOfInput | FileWritten { path, result } | Tick
 //! while let Some(out) = m.poll() {                 // Connect { conn, addr } | Send { conn, bytes }
 //!     …                                            // | Close { conn } | Print(text) | PrintErr(text)
-//! }                                                // | Prompt(text) | Exit { code }
+//! }                                                // | Prompt(text) | WriteFile { path, bytes }
+//!                                                  // | Exit { code }
 //! let next = m.poll_timeout();                     // the end of a `sleep(1)`, if one is awaited
 //! ```
 //!
@@ -90,6 +91,8 @@ pub enum AdminInput {
     Answer(String),
     /// The terminal's input ended.
     EndOfInput,
+    /// A `WriteFile` completed (`Err`: the system's words).
+    FileWritten { path: String, result: Result<(), String> },
 }
 
 /// What the manager asks the driver to do.
@@ -113,6 +116,12 @@ pub enum AdminOutput {
     PrintErr(String),
     /// Write to stdout, then read a line and report `Answer` (or `EndOfInput`).
     Prompt(String),
+    /// Create or truncate the file at `path` with `bytes` and report `FileWritten` (`backup`'s
+    /// RDB files and nodes.json).
+    WriteFile {
+        path: String,
+        bytes: Vec<u8>,
+    },
     /// The run is over: the process's exit code.
     Exit {
         code: i32,
@@ -181,11 +190,16 @@ impl Manager {
                 AdminInput::Closed { conn } => io.closed(conn),
                 AdminInput::Answer(line) => io.answer(Some(line)),
                 AdminInput::EndOfInput => io.answer(None),
+                AdminInput::FileWritten { path, result } => io.file_written(path, result),
             }
         }
         let Some(task) = self.task.as_mut() else { return };
         let waker = Waker::from(Arc::new(IdleWaker));
-        if let Poll::Ready(code) = task.as_mut().poll(&mut Context::from_waker(&waker)) {
+        let done = match task.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(code) => Some(code),
+            Poll::Pending => self.session.0.borrow().exit_code,
+        };
+        if let Some(code) = done {
             self.task = None;
             self.exited = true;
             self.session.0.borrow_mut().outputs.push_back(AdminOutput::Exit { code });

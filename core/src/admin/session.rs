@@ -60,6 +60,8 @@ struct Link {
     inbox: BytesMut,
     /// Whole replies not yet taken by a `call`.
     replies: VecDeque<Frame>,
+    /// The link carries a raw byte stream now (SYNC's payload): no RESP decoding.
+    raw: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +90,10 @@ pub(crate) struct Io {
     /// stdin has ended: every later prompt is answered with nothing at once.
     input_ended: bool,
     pub(crate) color: bool,
+    /// Files written by the driver, not yet awaited: (path, result).
+    written: Vec<(String, Result<(), String>)>,
+    /// `exit()` was called: the run stops where it stands.
+    pub(crate) exit_code: Option<i32>,
 }
 
 impl Io {
@@ -103,7 +109,7 @@ impl Io {
     pub(crate) fn data(&mut self, conn: ConnId, bytes: &[u8]) {
         let Some(link) = self.links.get_mut(&conn) else { return };
         link.inbox.extend_from_slice(bytes);
-        loop {
+        while !link.raw {
             match Frame::decode(&mut link.inbox) {
                 Ok(Some(frame)) => link.replies.push_back(frame),
                 Ok(None) => break,
@@ -119,6 +125,10 @@ impl Io {
         if let Some(link) = self.links.get_mut(&conn) {
             link.state = LinkState::Broken("Server closed the connection".into());
         }
+    }
+
+    pub(crate) fn file_written(&mut self, path: String, result: Result<(), String>) {
+        self.written.push((path, result));
     }
 
     pub(crate) fn answer(&mut self, answer: Option<String>) {
@@ -184,8 +194,10 @@ impl Session {
             let mut io = self.0.borrow_mut();
             let conn = io.next_conn;
             io.next_conn += 1;
-            io.links
-                .insert(conn, Link { state: LinkState::Connecting, inbox: BytesMut::new(), replies: VecDeque::new() });
+            io.links.insert(
+                conn,
+                Link { state: LinkState::Connecting, inbox: BytesMut::new(), replies: VecDeque::new(), raw: false },
+            );
             io.outputs.push_back(AdminOutput::Connect { conn, addr: format!("{}:{}", host, port) });
             conn
         };
@@ -232,6 +244,54 @@ impl Session {
             }
         })
         .await
+    }
+
+    /// Write bytes as they are, and from now on read the link as a raw stream (redis-cli's
+    /// `cliWriteConn` of `SYNC\r\n`, after which hiredis's parser is bypassed).
+    pub(crate) fn send_raw(&self, conn: ConnId, bytes: &[u8]) -> bool {
+        let mut io = self.0.borrow_mut();
+        match io.links.get_mut(&conn) {
+            Some(link) if link.state == LinkState::Open => link.raw = true,
+            _ => return false,
+        }
+        io.outputs.push_back(AdminOutput::Send { conn, bytes: bytes.to_vec() });
+        true
+    }
+
+    /// Up to `max` raw bytes from the link (`readConn`); `None` when it closed.
+    pub(crate) async fn read_raw(&self, conn: ConnId, max: usize) -> Option<Vec<u8>> {
+        poll_fn(|_| {
+            let mut io = self.0.borrow_mut();
+            let Some(link) = io.links.get_mut(&conn) else { return Poll::Ready(None) };
+            if !link.inbox.is_empty() {
+                let n = max.min(link.inbox.len());
+                return Poll::Ready(Some(link.inbox.split_to(n).to_vec()));
+            }
+            match link.state {
+                LinkState::Broken(_) => Poll::Ready(None),
+                _ => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Ask the driver to write a whole file; its error text when it could not.
+    pub(crate) async fn write_file(&self, path: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.push(AdminOutput::WriteFile { path: path.to_string(), bytes });
+        poll_fn(|_| {
+            let mut io = self.0.borrow_mut();
+            match io.written.iter().position(|(p, _)| p == path) {
+                Some(i) => Poll::Ready(io.written.remove(i).1),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// `exit(code)` in the middle of a subcommand: the run ends here, nothing after it runs.
+    pub(crate) async fn exit(&self, code: i32) {
+        self.0.borrow_mut().exit_code = Some(code);
+        std::future::pending::<()>().await
     }
 
     /// Wait `ms` milliseconds of the driver's time (`sleep`).
