@@ -66,6 +66,8 @@ fn run_term(tool: Tool, args: &[String], stdin: &str, term: &str) -> Run {
 /// A set of cluster-enabled redis-server nodes on 127.0.0.1, stopped when dropped.
 struct Nodes {
     servers: Vec<Server>,
+    /// The nodes' requirepass, once set.
+    auth: Option<String>,
     _dir: TempDir,
 }
 
@@ -75,15 +77,34 @@ impl Nodes {
         require_tool("redis-cli");
         let dir = TempDir::new(tag);
         let servers = (0..n).map(|_| cluster_node(&dir)).collect();
-        Nodes { servers, _dir: dir }
+        Nodes { servers, auth: None, _dir: dir }
     }
 
     fn addr(&self, i: usize) -> String {
         format!("127.0.0.1:{}", self.servers[i].port)
     }
 
+    /// One request to `server`, authenticated when the nodes have a password.
+    fn call_on(&self, server: &Server, args: &[&str]) -> Frame {
+        let mut c = server.client();
+        if let Some(pass) = &self.auth {
+            assert_eq!(c.call(&["AUTH", pass]), simple("OK"));
+        }
+        c.call(args)
+    }
+
+    /// Give every node a password (and the one its replicas use to sync).
+    fn require_pass(&mut self, pass: &str) {
+        for s in &self.servers {
+            for (k, v) in [("masterauth", pass), ("requirepass", pass)] {
+                assert_eq!(s.client().call(&["CONFIG", "SET", k, v]), simple("OK"));
+            }
+        }
+        self.auth = Some(pass.to_string());
+    }
+
     fn id(&self, i: usize) -> String {
-        text(&self.servers[i].client().call(&["CLUSTER", "MYID"]))
+        text(&self.call_on(&self.servers[i], &["CLUSTER", "MYID"]))
     }
 
     /// Mask ids and this cluster's ports.
@@ -99,7 +120,7 @@ impl Nodes {
 
     /// Every node's `CLUSTER NODES`, reduced to address, role and slots, sorted.
     fn layout(&self) -> Vec<String> {
-        let mut lines: Vec<String> = text(&self.servers[0].client().call(&["CLUSTER", "NODES"]))
+        let mut lines: Vec<String> = text(&self.call_on(&self.servers[0], &["CLUSTER", "NODES"]))
             .lines()
             .map(|l| {
                 let f: Vec<&str> = l.split(' ').collect();
@@ -119,12 +140,12 @@ impl Nodes {
             self.servers[i].wait_for(
                 Duration::from_secs(30),
                 "cluster_state:ok with every node known",
-                |s| text(&s.client().call(&["CLUSTER", "INFO"])),
+                |s| text(&self.call_on(s, &["CLUSTER", "INFO"])),
                 |info| info.contains("cluster_state:ok") && info.contains(&format!("cluster_known_nodes:{}\r", known)),
             );
         }
         let signature = |i: usize| {
-            let mut v: Vec<String> = text(&self.servers[i].client().call(&["CLUSTER", "NODES"]))
+            let mut v: Vec<String> = text(&self.call_on(&self.servers[i], &["CLUSTER", "NODES"]))
                 .lines()
                 .map(|l| {
                     let f: Vec<&str> = l.split(' ').collect();
@@ -146,7 +167,7 @@ impl Nodes {
         for k in keys {
             let slot = halab_core::cluster::slots::key_hash_slot(k.as_bytes());
             let owner = self.owner_of(slot);
-            assert_eq!(owner.client().call(&["SET", k, "v"]), simple("OK"));
+            assert_eq!(self.call_on(owner, &["SET", k, "v"]), simple("OK"));
         }
     }
 
@@ -155,7 +176,7 @@ impl Nodes {
     }
 
     fn owner_of(&self, slot: u16) -> &Server {
-        let nodes = text(&self.servers[0].client().call(&["CLUSTER", "NODES"]));
+        let nodes = text(&self.call_on(&self.servers[0], &["CLUSTER", "NODES"]));
         for l in nodes.lines() {
             let f: Vec<&str> = l.split(' ').collect();
             if !f[2].contains("master") {
@@ -615,4 +636,45 @@ fn fix_import_weights_and_prompts_match_redis_cli() {
     for rdb in rdbs {
         assert!(std::fs::read(&rdb).unwrap().starts_with(b"REDIS0010"), "{:?}", rdb);
     }
+}
+
+/// With requirepass on every node: `-a` authenticates each connection and MIGRATE carries
+/// AUTH; without it, the first node's NOAUTH stops both tools alike.
+#[test]
+fn a_password_reaches_every_node_and_migrate() {
+    let mut reference = Nodes::start(3, "cm-ref-auth");
+    let mut ours = Nodes::start(3, "cm-ours-auth");
+    reference.require_pass("s3cret");
+    ours.require_pass("s3cret");
+    let out = both(&reference, &ours, &["--cluster", "check", "{0}"], "");
+    assert!(out.contains("NOAUTH"), "{}", out);
+    let out =
+        both(&reference, &ours, &["-a", "s3cret", "--cluster", "create", "{0}", "{1}", "{2}", "--cluster-yes"], "");
+    assert!(out.ends_with("[OK] All 16384 slots covered."), "{}", out);
+    reference.wait_ok(&[0, 1, 2], 3);
+    ours.wait_ok(&[0, 1, 2], 3);
+    let keys: Vec<String> = (0..100).map(|i| format!("k{}", i)).collect();
+    reference.set_keys(&keys);
+    ours.set_keys(&keys);
+    let reshard = [
+        "--cluster",
+        "reshard",
+        "{1}",
+        "--cluster-from",
+        "{id0}",
+        "--cluster-to",
+        "{id2}",
+        "--cluster-slots",
+        "300",
+        "--cluster-yes",
+        "--pass",
+        "s3cret",
+        "--no-auth-warning",
+    ];
+    let out = both(&reference, &ours, &reshard, "");
+    assert!(out.lines().any(|l| l.starts_with("Moving slot") && l.ends_with(": .")), "{}", out);
+    reference.wait_ok(&[0, 1, 2], 3);
+    ours.wait_ok(&[0, 1, 2], 3);
+    assert_same_layout(&reference, &ours);
+    both(&reference, &ours, &["-a", "s3cret", "--cluster", "info", "{0}"], "");
 }

@@ -164,8 +164,50 @@ pub(crate) fn atof(s: &str) -> f64 {
     (1..=s.len()).rev().filter(|&n| s.is_char_boundary(n)).find_map(|n| s[..n].parse::<f64>().ok()).unwrap_or(0.0)
 }
 
+/// `%XX` escapes of a URI's user and password (`percentDecode`).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `-u redis://[[user:]password@]host[:port][/db]` (`parseRedisUri`): only the credentials
+/// matter to the manager, which is given its nodes by address.
+fn parse_uri(uri: &str, o: &mut ClusterOptions) -> Result<(), String> {
+    let lower = uri.to_ascii_lowercase();
+    if lower.starts_with("rediss://") {
+        return Err("rediss:// is only supported when redis-cli is compiled with OpenSSL\n".into());
+    }
+    let Some(rest) = lower.starts_with("redis://").then(|| &uri[8..]) else {
+        return Err("Invalid URI scheme\n".into());
+    };
+    if let Some(at) = rest.find('@') {
+        let userinfo = &rest[..at];
+        match userinfo.find(':') {
+            Some(colon) => {
+                o.user = Some(percent_decode(&userinfo[..colon]));
+                o.auth = Some(percent_decode(&userinfo[colon + 1..]));
+            }
+            None => o.auth = Some(percent_decode(userinfo)),
+        }
+    }
+    Ok(())
+}
+
 /// redis-cli's global options that take a value: skipped by the manager.
-const VALUE_OPTIONS: &[&str] = &["-h", "-p", "-s", "-r", "-i", "-n", "-u", "-d", "-D", "-X", "--show-pushes"];
+const VALUE_OPTIONS: &[&str] = &["-h", "-p", "-s", "-r", "-i", "-n", "-d", "-D", "-X", "--show-pushes"];
 /// …and those that take none.
 const FLAG_OPTIONS: &[&str] =
     &["-x", "--raw", "--no-raw", "--csv", "--quoted-input", "-c", "-e", "-2", "-3", "--no-auth-warning", "--verbose"];
@@ -206,6 +248,12 @@ pub fn parse(argv: &[String], env: &Environment) -> Parsed {
             }
             "--user" if !last => {
                 o.user = Some(next());
+                skip = 1;
+            }
+            "-u" if !last => {
+                if let Err(msg) = parse_uri(&next(), &mut o) {
+                    return exit(msg);
+                }
                 skip = 1;
             }
             "--no-auth-warning" => no_auth_warning = true,
@@ -390,6 +438,16 @@ mod tests {
             panic!()
         };
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn uri_credentials() {
+        let o = run("-u redis://al%21ce:pw@127.0.0.1:7000/0 --cluster check 127.0.0.1:7000");
+        assert_eq!((o.user.as_deref(), o.auth.as_deref()), (Some("al!ce"), Some("pw")));
+        let o = run("-u redis://pw@h --cluster check 127.0.0.1:7000");
+        assert_eq!((o.user, o.auth.as_deref()), (None, Some("pw")));
+        let e = parse(&args("-u http://x --cluster check 1:2"), &Environment::default());
+        assert_eq!(e, Parsed::Exit { stderr: "Invalid URI scheme\n".into(), code: 1 });
     }
 
     #[test]
