@@ -16,6 +16,10 @@ pub(crate) struct FakeNode {
     slots: Vec<(usize, usize)>,
     master: Option<String>,
     epoch: u64,
+    /// Keys by slot, with their values (MIGRATE moves them, DEBUG DIGEST-VALUE hashes them).
+    pub data: HashMap<usize, Vec<(String, String)>>,
+    /// Shown as `fail` in the others' CLUSTER NODES.
+    pub failed: bool,
 }
 
 /// A set of fresh nodes on one host.
@@ -45,6 +49,8 @@ impl FakeCluster {
                 slots: Vec::new(),
                 master: None,
                 epoch: 0,
+                data: HashMap::new(),
+                failed: false,
             })
             .collect();
         FakeCluster { nodes, met_at_ms: None, requests: Vec::new(), now_ms: 1_000_000 }
@@ -56,7 +62,10 @@ impl FakeCluster {
 
     fn line(&self, n: &FakeNode, myself: bool) -> String {
         let role = if n.master.is_some() { "slave" } else { "master" };
-        let flags = if myself { format!("myself,{}", role) } else { role.to_string() };
+        let mut flags = if myself { format!("myself,{}", role) } else { role.to_string() };
+        if n.failed && !myself {
+            flags += ",fail";
+        }
         let port: u32 = n.addr.rsplit(':').next().unwrap().parse().unwrap();
         let mut line = format!(
             "{} {}@{} {} {} 0 0 {} connected",
@@ -125,8 +134,70 @@ impl FakeCluster {
                 ok
             }
             ["DBSIZE"] => Frame::Integer(self.nodes[i].keys as i64),
+            ["CLUSTER", "SETSLOT", slot, "NODE", _] => {
+                // The slot's new owner: everyone's table follows at once (gossip is instant here).
+                let slot: usize = slot.parse().unwrap();
+                let owner = self.nodes.iter().position(|n| n.id == args[4].to_lowercase()).unwrap();
+                for n in &mut self.nodes {
+                    n.slots = n.slots.iter().flat_map(|&(a, b)| split_out(a, b, slot)).collect();
+                }
+                self.nodes[owner].slots.push((slot, slot));
+                self.nodes[owner].slots.sort();
+                ok
+            }
+            ["CLUSTER", "SETSLOT", ..] => ok,
+            ["CLUSTER", "GETKEYSINSLOT", slot, count] => {
+                let keys = self.nodes[i].data.get(&slot.parse().unwrap()).cloned().unwrap_or_default();
+                Frame::Array(keys.into_iter().take(count.parse().unwrap()).map(|(k, _)| bulk(k)).collect())
+            }
+            ["MIGRATE", ..] => {
+                let port = &args[2];
+                let target = self.nodes.iter().position(|n| n.addr.ends_with(&format!(":{}", port))).unwrap();
+                let replace = words.contains(&"REPLACE");
+                let keys_at = words.iter().position(|w| *w == "KEYS").unwrap() + 1;
+                let keys = &args[keys_at..];
+                for k in keys {
+                    let slot = crate::cluster::slots::key_hash_slot(k.as_bytes()) as usize;
+                    let exists = self.nodes[target].data.get(&slot).is_some_and(|v| v.iter().any(|(x, _)| x == k));
+                    if exists && !replace {
+                        return Frame::Error("BUSYKEY Target key name already exists.".into());
+                    }
+                }
+                for k in keys {
+                    let slot = crate::cluster::slots::key_hash_slot(k.as_bytes()) as usize;
+                    let src = self.nodes[i].data.get_mut(&slot).unwrap();
+                    let at = src.iter().position(|(x, _)| x == k).unwrap();
+                    let entry = src.remove(at);
+                    let dst = self.nodes[target].data.entry(slot).or_default();
+                    dst.retain(|(x, _)| x != k);
+                    dst.push(entry);
+                }
+                ok
+            }
+            ["DEBUG", "DIGEST-VALUE", ..] => Frame::Array(
+                args[2..]
+                    .iter()
+                    .map(|k| {
+                        let slot = crate::cluster::slots::key_hash_slot(k.as_bytes()) as usize;
+                        let v = self.nodes[i].data.get(&slot).and_then(|v| v.iter().find(|(x, _)| x == k));
+                        bulk(match v {
+                            Some((_, value)) => format!("{:0>40}", value),
+                            None => "0".repeat(40),
+                        })
+                    })
+                    .collect(),
+            ),
             _ => Frame::Error(format!("ERR unknown command '{}'", args.join(" "))),
         }
+    }
+}
+
+/// The range `a..=b` without `slot`.
+fn split_out(a: usize, b: usize, slot: usize) -> Vec<(usize, usize)> {
+    if slot < a || slot > b {
+        vec![(a, b)]
+    } else {
+        [(a, slot.wrapping_sub(1)), (slot + 1, b)].into_iter().filter(|&(x, y)| x <= y && y != usize::MAX).collect()
     }
 }
 
@@ -317,6 +388,107 @@ mod tests {
         let t = drive("--cluster create 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002", &mut c, &["yes"], 1);
         assert_eq!(t.code, 0);
         assert!(t.stdout.ends_with("[OK] All 16384 slots covered.\n"));
+    }
+
+    /// A three-master cluster, created.
+    fn three() -> FakeCluster {
+        let mut c = FakeCluster::new(&[7000, 7001, 7002]);
+        let t = drive("--cluster create 127.0.0.1:7000 127.0.0.1:7001 127.0.0.1:7002 --cluster-yes", &mut c, &[], 1);
+        assert_eq!(t.code, 0);
+        c
+    }
+
+    fn put(c: &mut FakeCluster, node: usize, key: &str, value: &str) {
+        let slot = crate::cluster::slots::key_hash_slot(key.as_bytes()) as usize;
+        c.nodes[node].data.entry(slot).or_default().push((key.into(), value.into()));
+    }
+
+    #[test]
+    fn reshard_moves_keys_and_stops_on_a_different_busy_key() {
+        let mut c = three();
+        // "a" hashes to slot 15495 (master 2), "b" to 3300 (master 0).
+        put(&mut c, 2, "a", "1");
+        put(&mut c, 0, "b", "2");
+        let to = c.nodes[1].id.clone();
+        let from = c.nodes[2].id.clone();
+        let t = drive(
+            &format!(
+                "--cluster reshard 127.0.0.1:7000 --cluster-from {} --cluster-to {} --cluster-slots 5461 --cluster-yes",
+                from, to
+            ),
+            &mut c,
+            &[],
+            1,
+        );
+        assert_eq!(t.code, 0, "{}", t.stdout);
+        assert!(t.stdout.contains("Moving slot 15495 from 127.0.0.1:7002 to 127.0.0.1:7001: .\n"), "{}", t.stdout);
+        assert_eq!(c.nodes[1].data[&15495], vec![("a".to_string(), "1".to_string())]);
+        let owned: usize = c.nodes[1].slots.iter().map(|(a, b)| b - a + 1).sum();
+        assert!(owned == 10923 && c.nodes[2].slots.is_empty(), "every slot of the third master moved");
+        let setslots: Vec<&String> = c.requests.iter().filter(|r| r.contains("SETSLOT 15495")).collect();
+        assert_eq!(
+            setslots.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            vec![
+                format!("127.0.0.1:7001: CLUSTER SETSLOT 15495 importing {}", from).as_str(),
+                format!("127.0.0.1:7002: CLUSTER SETSLOT 15495 migrating {}", to).as_str(),
+                format!("127.0.0.1:7001: CLUSTER SETSLOT 15495 node {}", to).as_str(),
+                format!("127.0.0.1:7002: CLUSTER SETSLOT 15495 node {}", to).as_str(),
+                format!("127.0.0.1:7000: CLUSTER SETSLOT 15495 node {}", to).as_str(),
+            ]
+        );
+        // "b" exists on the target with another value: the move stops and says why.
+        put(&mut c, 1, "b", "other");
+        let to = c.nodes[1].id.clone();
+        let from = c.nodes[0].id.clone();
+        let t = drive(
+            &format!(
+                "--cluster reshard 127.0.0.1:7000 --cluster-from {} --cluster-to {} --cluster-slots 5461 --cluster-yes",
+                from, to
+            ),
+            &mut c,
+            &[],
+            1,
+        );
+        assert_eq!(t.code, 1);
+        assert!(t.stdout.contains(
+            "Moving slot 3300 from 127.0.0.1:7000 to 127.0.0.1:7001: \n*** Target key exists\n*** Checking key values on both nodes...\n\
+             *** Found 1 key(s) in both source node and target node having different values.\n    Source node: 127.0.0.1:7000\n    \
+             Target node: 127.0.0.1:7001\n    Keys(s):\n    - b\nPlease fix the above key(s) manually and try again or relaunch the command \n\
+             with --cluster-replace option to force key overriding.\n"
+        ), "{}", t.stdout);
+        // With the same value, the key is replaced and the move goes on.
+        c.nodes[1].data.get_mut(&3300).unwrap()[0].1 = "2".into();
+        let t = drive(
+            &format!(
+                "--cluster reshard 127.0.0.1:7000 --cluster-from {} --cluster-to {} --cluster-slots 3 --cluster-yes",
+                from, to
+            ),
+            &mut c,
+            &[],
+            1,
+        );
+        assert!(
+            t.stdout.contains(
+                "*** Target key exists\n*** Checking key values on both nodes...\n*** Replacing target keys...\n.\n"
+            ),
+            "{}",
+            t.stdout
+        );
+    }
+
+    #[test]
+    fn fix_refuses_with_an_unreachable_master_and_stops_there() {
+        let mut c = three();
+        c.nodes[2].failed = true;
+        c.nodes[0].slots = vec![(0, 5459)];
+        let t = drive("--cluster fix 127.0.0.1:7000", &mut c, &[], 1);
+        assert_eq!(t.code, 1);
+        assert!(t.stdout.ends_with(
+            "[ERR] Not all 16384 slots are covered by nodes.\n\n*** Fixing slots coverage with 1 unreachable masters is dangerous: \
+             redis-cli will assume that slots about masters that are not reachable are not covered, and will try to reassign them \
+             to the reachable nodes. This can cause data loss and is rarely what you want to do. If you really want to proceed use \
+             the --cluster-fix-with-unreachable-masters option.\n"
+        ), "{}", t.stdout);
     }
 
     #[test]
