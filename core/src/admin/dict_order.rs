@@ -186,7 +186,7 @@ mod tests {
         let msg: Vec<u8> = (0..15).collect();
         assert_eq!(siphash(&msg, k0, k1, 2, 4), 0xa129ca6149be45e5);
         for len in 0..40 {
-            let msg: Vec<u8> = (0..len).map(|i| i * 7 + 3).collect();
+            let msg: Vec<u8> = (0..len).map(|i: u8| i.wrapping_mul(7).wrapping_add(3)).collect();
             #[allow(deprecated)]
             let mut h = std::hash::SipHasher::new_with_keys(0, 0);
             std::hash::Hasher::write(&mut h, &msg);

@@ -490,12 +490,15 @@ pub(crate) async fn reshard(cm: &mut ClusterManager) -> bool {
             }
         }
         Some(from) => {
-            for id in from.split(',') {
-                if id == "all" {
+            // Every piece before a comma names a node (an empty one is an unknown node); the
+            // last piece only when something is left.
+            let pieces: Vec<&str> = from.split(',').collect();
+            for (k, id) in pieces.iter().enumerate() {
+                if *id == "all" {
                     all = true;
                     break;
                 }
-                if id.is_empty() {
+                if id.is_empty() && k == pieces.len() - 1 {
                     continue;
                 }
                 match node_for_resharding(cm, id, Some(target)) {
