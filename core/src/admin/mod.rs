@@ -27,7 +27,10 @@
 //! manager does nothing. `Print` is stdout exactly as redis-cli writes it — including the
 //! dots of a wait and of a slot move, which have no newline — and `PrintErr` stderr. A
 //! `Prompt` is printed text that waits for an `Answer` (the line typed, without its newline)
-//! or `EndOfInput`.
+//! or `EndOfInput`. Connection ids are the manager's own, numbered from 1 in the order it
+//! connects; a driver maps each to a TCP stream (native/src/admin.rs) or, in the simulator, to
+//! a client link into the world. A run waits on one thing at a time — one reply, one timer,
+//! one answer — exactly as redis-cli's blocking calls do.
 //!
 //! ## How the sequential code becomes a state machine
 //!
