@@ -200,6 +200,27 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(needle, hay)
 }
 
+/// C's `atoi`: leading blanks, a sign, the digits that follow; 0 when there are none (saturating
+/// where C's is undefined). How Redis reads the numbers of its own files (sentinel.conf,
+/// nodes.conf) and redis-cli its arguments.
+pub fn atoi(s: &str) -> i64 {
+    let s = s.trim_start();
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let n: i64 = digits
+        .bytes()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0i64, |acc, b| acc.saturating_mul(10).saturating_add((b - b'0') as i64));
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
 /// Parse a signed decimal the way Redis's `string2ll` does: no spaces, no `+`, no leading
 /// zeros (except "0" itself), fits in i64.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {

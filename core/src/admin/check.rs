@@ -148,7 +148,7 @@ pub(crate) async fn check_cluster(cm: &mut ClusterManager, quiet: bool) -> bool 
         let list: Vec<&str> = open.iter().map(|(k, _)| k).collect();
         s.err(format!("[WARNING] The following slots are open: {}.\n", list.join(",")));
         if ctx.o.fix {
-            let slots: Vec<usize> = open.iter().map(|(k, _)| super::options::atoi(k) as usize).collect();
+            let slots: Vec<usize> = open.iter().map(|(k, _)| crate::resp::atoi(k) as usize).collect();
             for slot in slots {
                 result = fix_open_slot(cm, slot).await;
                 if !result {
@@ -272,7 +272,7 @@ async fn fix_slots_coverage(cm: &mut ClusterManager, covered: &[bool]) -> i32 {
     }
     // Acted on in the dict's order, as redis-cli does.
     let uncovered: Vec<(usize, Vec<usize>)> =
-        uncovered_dict.iter().map(|(k, h)| (super::options::atoi(k) as usize, h.clone())).collect();
+        uncovered_dict.iter().map(|(k, h)| (crate::resp::atoi(k) as usize, h.clone())).collect();
     let mut fixed = 0;
     let pick = |want: fn(usize) -> bool| -> Vec<(usize, Vec<usize>)> {
         uncovered.iter().filter(|(_, h)| want(h.len())).cloned().collect()
@@ -388,9 +388,8 @@ async fn fix_open_slot(cm: &mut ClusterManager, slot: usize) -> bool {
         if node.slave {
             continue;
         }
-        let is_migrating = node.migrating.iter().any(|(sl, _)| super::options::atoi(sl) == slot as i64);
-        let is_importing =
-            !is_migrating && node.importing.iter().any(|(sl, _)| super::options::atoi(sl) == slot as i64);
+        let is_migrating = node.migrating.iter().any(|(sl, _)| crate::resp::atoi(sl) == slot as i64);
+        let is_importing = !is_migrating && node.importing.iter().any(|(sl, _)| crate::resp::atoi(sl) == slot as i64);
         if is_migrating {
             migrating_str.push(node.addr());
             migrating.push(n);
@@ -491,7 +490,7 @@ async fn fix_open_slot(cm: &mut ClusterManager, slot: usize) -> bool {
         let target_id = cm.nodes[src]
             .migrating
             .iter()
-            .find(|(sl, _)| super::options::atoi(sl) == slot as i64)
+            .find(|(sl, _)| crate::resp::atoi(sl) == slot as i64)
             .map(|(_, id)| id.clone())
             .unwrap_or_default();
         let mut dst = None;

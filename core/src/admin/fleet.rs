@@ -83,7 +83,7 @@ pub(crate) async fn set_timeout(cm: &mut ClusterManager) -> bool {
     let s = &ctx.s;
     let args = ctx.o.args.clone();
     let Some(node) = named_node_in(cm, &args[..1]) else { return false };
-    let timeout = super::options::atoi(&args[1]);
+    let timeout = crate::resp::atoi(&args[1]);
     if timeout < 100 {
         s.eprint("Setting a node timeout of less than 100 milliseconds is a bad idea.\n");
         return false;
@@ -210,7 +210,7 @@ pub(crate) async fn import(cm: &mut ClusterManager) -> bool {
         let Frame::Array(parts) = reply else { return false };
         cursor = match parts.first() {
             Some(Frame::Integer(i)) => *i,
-            Some(f) => super::options::atoi(&text(f).unwrap_or_default()),
+            Some(f) => crate::resp::atoi(&text(f).unwrap_or_default()),
             None => 0,
         };
         let Some(Frame::Array(keys)) = parts.get(1) else { return false };
@@ -318,7 +318,7 @@ async fn send_sync(cm: &ClusterManager, conn: crate::net::ConnId) -> Result<u64,
     if line.len() >= 5 + 40 && &line[1..5] == b"EOF:" {
         return Err(line[5..45].to_vec());
     }
-    Ok(super::options::atoi(&String::from_utf8_lossy(&line[1..])).max(0) as u64)
+    Ok(crate::resp::atoi(&String::from_utf8_lossy(&line[1..])).max(0) as u64)
 }
 
 /// `getRDB` for a cluster node: its snapshot, by SYNC, into

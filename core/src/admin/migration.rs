@@ -456,7 +456,7 @@ pub(crate) async fn reshard(cm: &mut ClusterManager) -> bool {
                 return false;
             };
             // read(…, 6): at most five characters and the newline.
-            slots = super::options::atoi(&line.chars().take(5).collect::<String>()) as i32;
+            slots = crate::resp::atoi(&line.chars().take(5).collect::<String>()) as i32;
         }
     }
     let mut to = ctx.o.to.clone();

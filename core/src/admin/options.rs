@@ -14,6 +14,8 @@
 //! a bad number is 0, as in C. `validateClusterManagerCommand` then checks the subcommand's
 //! name and arity against the table below (`clusterManagerCommands`).
 
+use crate::resp::atoi;
+
 /// One row of `clusterManagerCommands`: name, arity (negative: at least), the arguments and
 /// options `help` shows.
 pub(crate) struct CommandDef {
@@ -134,28 +136,6 @@ pub enum Parsed {
     Run { options: Box<ClusterOptions>, warnings: Vec<String> },
     /// Print `stderr` and exit with `code` (an unknown subcommand, a bad option…).
     Exit { stderr: String, code: i32 },
-}
-
-/// C's `atoi`: leading blanks, a sign, digits; anything else ends it; nothing is 0.
-pub(crate) fn atoi(s: &str) -> i64 {
-    let s = s.trim_start();
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut v: i64 = 0;
-    for b in digits.bytes() {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        v = v.saturating_mul(10).saturating_add((b - b'0') as i64);
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
 }
 
 /// C's `atof`, enough for weights and thresholds: the longest prefix that parses.

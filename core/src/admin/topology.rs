@@ -170,11 +170,11 @@ pub(crate) fn slots_string(slots: &[bool]) -> String {
 /// `parseClusterNodeAddress`: `ip:port[@bus_port]` → (ip, port, bus_port or 0).
 pub(crate) fn parse_address(addr: &str) -> Option<(String, u16, u16)> {
     let (rest, bus) = match addr.rfind('@') {
-        Some(at) => (&addr[..at], super::options::atoi(&addr[at + 1..]) as u16),
+        Some(at) => (&addr[..at], crate::resp::atoi(&addr[at + 1..]) as u16),
         None => (addr, 0),
     };
     let colon = rest.rfind(':')?;
-    Some((rest[..colon].to_string(), super::options::atoi(&rest[colon + 1..]) as u16, bus))
+    Some((rest[..colon].to_string(), crate::resp::atoi(&rest[colon + 1..]) as u16, bus))
 }
 
 /// `getClusterHostFromCmdArgs`: `host:port`, or `host port` as two words.
@@ -183,7 +183,7 @@ pub(crate) fn host_from_args(args: &[String]) -> Option<(String, u16)> {
         let (ip, port, _) = parse_address(&args[0])?;
         (ip, port)
     } else {
-        (args.first()?.clone(), super::options::atoi(args.get(1)?) as u16)
+        (args.first()?.clone(), crate::resp::atoi(args.get(1)?) as u16)
     };
     (!ip.is_empty() && port != 0).then_some((ip, port))
 }
@@ -202,7 +202,7 @@ pub(crate) fn text(frame: &Frame) -> Option<String> {
 pub(crate) fn info_field(info: &str, field: &str) -> i64 {
     info.lines()
         .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
-        .map(super::options::atoi)
+        .map(crate::resp::atoi)
         .unwrap_or(0)
 }
 
@@ -343,12 +343,12 @@ impl Ctx {
                             node.importing.push((slot.to_string(), src.to_string()));
                         }
                     } else if let Some((a, b)) = def.split_once('-') {
-                        let (a, b) = (super::options::atoi(a), super::options::atoi(b));
+                        let (a, b) = (crate::resp::atoi(a), crate::resp::atoi(b));
                         for slot in a.max(0)..=b.min(SLOTS as i64 - 1) {
                             node.set_slot(slot as usize, true);
                         }
                     } else {
-                        let slot = super::options::atoi(def);
+                        let slot = crate::resp::atoi(def);
                         if (0..SLOTS as i64).contains(&slot) {
                             node.set_slot(slot as usize, true);
                         }
@@ -381,7 +381,7 @@ impl Ctx {
                 current.flags_str.push(flag.to_string());
             }
             if let Some(e) = config_epoch {
-                current.current_epoch = super::options::atoi(e).max(0) as u64;
+                current.current_epoch = crate::resp::atoi(e).max(0) as u64;
             }
             if !myself {
                 let f = current.clone();

@@ -21,6 +21,7 @@
 
 use super::slots::SlotBitmap;
 use super::{NodeName, NAME_LEN, SLOTS};
+use crate::resp::atoi;
 
 /// Node flags (`CLUSTER_NODE_*`), as the bus and nodes.conf carry them.
 pub mod flag {
@@ -156,25 +157,6 @@ fn node_id(s: &str) -> Option<NodeName> {
         return None;
     }
     b.try_into().ok()
-}
-
-/// C's `atoi`: leading digits (with an optional sign), 0 when none.
-fn atoi(s: &str) -> i64 {
-    let s = s.trim_start();
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut v: i64 = 0;
-    for c in digits.bytes().take_while(|c| c.is_ascii_digit()) {
-        v = v.saturating_mul(10).saturating_add((c - b'0') as i64);
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
 }
 
 impl NodesConf {

@@ -11,6 +11,7 @@
 use super::instance::{Addr, Kind, Master, DEFAULT_PARALLEL_SYNCS};
 use super::Sentinel;
 use crate::config::{Config, ConfigError};
+use crate::resp::atoi;
 
 /// One `sentinel` line as the config file held it, for a load error's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,25 +46,6 @@ fn yes_no(v: &str) -> Option<bool> {
         Some(false)
     } else {
         None
-    }
-}
-
-/// C's `atoi`: leading digits, 0 when there are none.
-pub(crate) fn atoi(s: &str) -> i64 {
-    let s = s.trim_start();
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let n: i64 = digits
-        .bytes()
-        .take_while(|b| b.is_ascii_digit())
-        .fold(0i64, |acc, b| acc.saturating_mul(10).saturating_add((b - b'0') as i64));
-    if neg {
-        -n
-    } else {
-        n
     }
 }
 

@@ -448,8 +448,8 @@ impl Sentinel {
         if !self.masters.contains_key(&mname) {
             return;
         }
-        let port = super::config::atoi(token[1]);
-        let master_port = super::config::atoi(token[6]);
+        let port = crate::resp::atoi(token[1]);
+        let master_port = crate::resp::atoi(token[6]);
         let current_epoch = super::config::strtoull(token[3]);
         let master_config_epoch = super::config::strtoull(token[7]);
         let runid = token[2].to_string();
@@ -654,7 +654,7 @@ impl Sentinel {
                     }
                 }
                 if let Some(v) = l.strip_prefix("master_link_down_since_seconds:") {
-                    ri.master_link_down_time = (super::config::atoi(v).max(0) as u64).saturating_mul(1000);
+                    ri.master_link_down_time = (crate::resp::atoi(v).max(0) as u64).saturating_mul(1000);
                 }
                 if l.starts_with("role:master") {
                     role = Some(Kind::Master);
@@ -669,7 +669,7 @@ impl Sentinel {
                         }
                     }
                     if let Some(p) = l.strip_prefix("master_port:") {
-                        let p = super::config::atoi(p).clamp(0, 65535) as u16;
+                        let p = crate::resp::atoi(p).clamp(0, 65535) as u16;
                         if ri.slave_master_port != p {
                             ri.slave_master_port = p;
                             ri.slave_conf_change_time = now;
@@ -679,13 +679,13 @@ impl Sentinel {
                         ri.slave_master_link_up = s.eq_ignore_ascii_case("up");
                     }
                     if let Some(p) = l.strip_prefix("slave_priority:") {
-                        ri.slave_priority = super::config::atoi(p);
+                        ri.slave_priority = crate::resp::atoi(p);
                     }
                     if let Some(o) = l.strip_prefix("slave_repl_offset:") {
                         ri.slave_repl_offset = super::config::strtoull(o);
                     }
                     if let Some(a) = l.strip_prefix("replica_announced:") {
-                        ri.replica_announced = super::config::atoi(a) != 0;
+                        ri.replica_announced = crate::resp::atoi(a) != 0;
                     }
                 }
             }
@@ -825,12 +825,12 @@ fn parse_slave_line(l: &str) -> Option<(String, i64)> {
         let ip = rest[i + 3..].split(',').next()?.to_string();
         let p = rest.find("port=")?;
         let port = rest[p + 5..].split(',').next()?;
-        Some((ip, super::config::atoi(port)))
+        Some((ip, crate::resp::atoi(port)))
     } else {
         let mut parts = rest.split(',');
         let ip = parts.next()?.to_string();
         let port = parts.next()?;
         parts.next()?;
-        Some((ip, super::config::atoi(port)))
+        Some((ip, crate::resp::atoi(port)))
     }
 }
