@@ -419,12 +419,10 @@ impl Message {
                 }
                 let channel_len = be32(body_bytes, 0) as usize;
                 let message_len = be32(body_bytes, 4) as usize;
+                // The sum in u64 (it cannot wrap to match), printed as 7.0's uint32 explen.
                 let expected = HEADER_LEN as u64 + 8 + channel_len as u64 + message_len as u64;
                 if totlen as u64 != expected {
-                    return Err(Dropped::Logged(format!(
-                        "Received invalid {} packet of length {} but expected length {}",
-                        type_name, totlen, expected as u32
-                    )));
+                    return Err(invalid(expected as u32 as usize));
                 }
                 Body::Publish {
                     channel: Bytes::copy_from_slice(&body_bytes[8..8 + channel_len]),
@@ -452,10 +450,7 @@ impl Message {
                 let len = be32(body_bytes, 8) as u64;
                 let expected = HEADER_LEN as u64 + 13 + len;
                 if totlen as u64 != expected {
-                    return Err(Dropped::Logged(format!(
-                        "Received invalid {} packet of length {} but expected length {}",
-                        type_name, totlen, expected as u32
-                    )));
+                    return Err(invalid(expected as u32 as usize));
                 }
                 Body::Module {
                     module_id: u64::from_ne_bytes(body_bytes[0..8].try_into().unwrap()),
