@@ -556,16 +556,29 @@ fn cluster_mode_follows_moved_and_ask() {
     assert_eq!(n2.call(&["EXISTS", "foo"]), err(&format!("ASK 12182 127.0.0.1:{}", port(1))));
 }
 
-/// The REPL on a terminal: `script` gives `halab cli` a pseudo-terminal for stdin and stdout.
+/// `halab cli -p PORT` on a pseudo-terminal that `script` gives it for stdin and stdout.
+///
+/// `script` runs its command through `$SHELL -c`. The shell must `exec` halab rather than wait
+/// for it: a waiting dash (Debian's /bin/sh, and `script`'s shell where `SHELL` is unset) is in
+/// the terminal's foreground group too, takes a Ctrl-C's SIGINT, and dies of it once halab has
+/// exited — exit status 130 for a session that ended with `quit`. The shell is named, not
+/// inherited, so the test is the same on every machine.
+fn on_a_terminal(port: u16) -> Command {
+    let mut script = Command::new("script");
+    script
+        .args(["-qfec", &format!("exec {} cli -p {}", halab_bin().display(), port), "/dev/null"])
+        .env("SHELL", "/bin/sh");
+    script
+}
+
+/// The REPL on a terminal.
 #[test]
 fn repl_prompts_on_a_terminal() {
     require_tool("script");
     let dir = TempDir::new("cli-repl");
     let server = redis_server(&dir, &[]);
     let port = server.port;
-    let cmdline = format!("{} cli -p {}", halab_bin().display(), port);
-    let mut child = Command::new("script")
-        .args(["-qfec", &cmdline, "/dev/null"])
+    let mut child = on_a_terminal(port)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -730,14 +743,8 @@ fn ctrl_c_ends_a_monitor_and_returns_to_the_prompt() {
     let dir = TempDir::new("cli-ctrlc");
     let server = redis_server(&dir, &[]);
     let port = server.port;
-    let cmdline = format!("{} cli -p {}", halab_bin().display(), port);
-    let mut child = Command::new("script")
-        .args(["-qfec", &cmdline, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("script");
+    let mut child =
+        on_a_terminal(port).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("script");
     let mut keys = child.stdin.take().unwrap();
     let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let sink = screen.clone();
